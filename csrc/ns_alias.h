@@ -1,0 +1,114 @@
+/*
+ * ns_alias.h -- Walker/Vose alias tables: O(n) build, O(1) weighted draws.
+ *
+ * Walker 1977, "An efficient method for generating discrete random variables
+ * with general distributions"; the stable build is Vose 1991, "A linear
+ * algorithm for generating random numbers with a given distribution".
+ *
+ * A table of n entries draws item i with probability
+ *     P(i) = (prob[i] + sum_{j : alias[j] = i} (1 - prob[j])) / n.
+ * Each entry holds its threshold and its alias side by side, so a draw
+ * touches one 16-byte entry: one cache miss on tables larger than the cache.
+ * Draws are exact: the column is an unbiased bounded integer and the coin
+ * has 53 bits, so the law drawn is exactly ns_alias_probabilities().
+ */
+#ifndef NS_ALIAS_H
+#define NS_ALIAS_H
+
+#include <stdint.h>
+#include "ns_common.h"
+#include "ns_rng.h"
+
+typedef struct {
+    /* Keep column i when a 53-bit uniform integer is below `threshold`
+     * (in [0, 2^53]): the column's probability is threshold / 2^53, which
+     * is the float64 probability of Vose's build, rounded up to 2^-53. */
+    uint64_t threshold;
+    int64_t alias; /* the item drawn otherwise, in [0, n) */
+} ns_alias_entry;
+
+#define NS_ALIAS_ONE ((uint64_t)1 << 53) /* threshold of probability 1 */
+
+/* Draws per RNG block (see ns_rng.h): fixed so that output does not depend
+ * on the thread count. */
+#define NS_ALIAS_BLOCK 16384
+
+/* Builds the table of `weights[0..n)` into `table` (n entries), using `work`
+ * (n int64) as scratch.  Weights must be finite, >= 0, with a positive sum
+ * (NS_ERR_VALUE / NS_ERR_EMPTY otherwise).  Weights are divided by their
+ * maximum before summing, so any magnitude from the smallest subnormal to
+ * DBL_MAX neither overflows nor underflows.  Items of weight 0 get threshold
+ * 0 and are never an alias: they are never drawn.  Columns left over by
+ * rounding get probability 1 (the usual residual guard).
+ * If not NULL, *max_weight receives max(weights) and *total_scaled
+ * sum(weights) / max(weights). */
+int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
+                   int64_t *work, double *max_weight, double *total_scaled);
+
+/* Resolves column i with 53 coin bits split as the 32 bits `coin_hi` and,
+ * only on a tie of those (probability 2^-32), 21 more bits from rng: the
+ * decision is exactly "53-bit uniform < threshold". */
+NS_INLINE int64_t ns_alias_resolve(const ns_alias_entry *table, uint64_t i,
+                                   uint32_t coin_hi, ns_rng_t *rng) {
+    const ns_alias_entry e = table[i];
+    const uint64_t t_hi = e.threshold >> 21;
+    int64_t keep = -(int64_t)((uint64_t)coin_hi < t_hi);
+    if ((uint64_t)coin_hi == t_hi) { /* rare: compare the low 21 bits */
+        const uint64_t coin_lo = ns_rng_next(rng) >> 43;
+        keep = -(int64_t)(coin_lo < (e.threshold & 0x1FFFFF));
+    }
+    /* Branch-free select: the coin is unpredictable, a branch would be
+     * mispredicted about half the time. */
+    return ((int64_t)i & keep) | (e.alias & ~keep);
+}
+
+/* Column and 32 coin bits of one draw.  For n < 2^32 a single 64-bit word
+ * gives both: its high half picks the column by Lemire's 32-bit method
+ * (rejection keeps it unbiased), its low half is the coin, independent of
+ * the high half.  Larger tables use a 64-bit Lemire draw and a second word
+ * for the coin. */
+NS_INLINE uint64_t ns_alias_column(uint64_t n, ns_rng_t *rng,
+                                   uint32_t *coin_hi) {
+    if (n <= 0xFFFFFFFFULL) {
+        for (;;) {
+            const uint64_t x = ns_rng_next(rng);
+            const uint64_t m = (x >> 32) * n;
+            const uint32_t lo = (uint32_t)m;
+            if (lo >= (uint32_t)n || lo >= (uint32_t)(-(uint32_t)n) % (uint32_t)n) {
+                *coin_hi = (uint32_t)x;
+                return m >> 32;
+            }
+        }
+    }
+    const uint64_t i = ns_rng_bounded(rng, n);
+    *coin_hi = (uint32_t)(ns_rng_next(rng) >> 32);
+    return i;
+}
+
+/* One draw from the table. */
+NS_INLINE int64_t ns_alias_draw(const ns_alias_entry *table, uint64_t n,
+                                ns_rng_t *rng) {
+    uint32_t coin_hi;
+    const uint64_t i = ns_alias_column(n, rng, &coin_hi);
+    return ns_alias_resolve(table, i, coin_hi, rng);
+}
+
+/* Fills out[0..count) with independent draws.  Block b of NS_ALIAS_BLOCK
+ * draws uses stream (k0, k1, b).  n_threads >= 1. */
+int ns_alias_sample_i64(const ns_alias_entry *table, int64_t n, uint64_t k0,
+                        uint64_t k1, int64_t *out, int64_t count,
+                        int n_threads);
+int ns_alias_sample_i32(const ns_alias_entry *table, int64_t n, uint64_t k0,
+                        uint64_t k1, int32_t *out, int64_t count,
+                        int n_threads);
+
+/* The exact law of the table: out[i] = P(i) as above (n doubles). */
+int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
+                           double *out);
+
+/* Checks a table read from untrusted bytes: every threshold in [0, 2^53]
+ * and every alias in [0, n), so that no later draw can index out of range.
+ * Returns NS_OK or NS_ERR_CORRUPT. */
+int ns_alias_check(const ns_alias_entry *table, int64_t n);
+
+#endif /* NS_ALIAS_H */

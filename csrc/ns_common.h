@@ -1,0 +1,27 @@
+/*
+ * ns_common.h -- status codes and thread helpers shared by every kernel.
+ */
+#ifndef NS_COMMON_H
+#define NS_COMMON_H
+
+#include <stdint.h>
+
+/* Every ns_* function returns NS_OK or one of these negative codes. */
+#define NS_OK 0
+#define NS_ERR_ALLOC (-1)     /* a documented allocation failed */
+#define NS_ERR_VALUE (-2)     /* an argument is out of its domain */
+#define NS_ERR_EMPTY (-3)     /* nothing to draw from (e.g. zero total mass) */
+#define NS_ERR_CORRUPT (-4)   /* a serialised structure is inconsistent */
+#define NS_ERR_EXHAUSTED (-5) /* fewer eligible items than requested */
+
+/* 1 when the library was compiled with OpenMP, else 0. */
+int ns_openmp_enabled(void);
+
+/* Threads OpenMP would use by default (respects OMP_NUM_THREADS); 1 without
+ * OpenMP. */
+int ns_max_threads(void);
+
+/* Logical cores of the machine (omp_get_num_procs); 1 without OpenMP. */
+int ns_num_procs(void);
+
+#endif /* NS_COMMON_H */

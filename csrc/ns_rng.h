@@ -1,0 +1,136 @@
+/*
+ * ns_rng.h -- the random numbers every negsamp kernel uses.
+ *
+ * Scheme (the same for every sampler, so that output never depends on the
+ * number of threads):
+ *   1. Python takes ONE 128-bit key (k0, k1) from the caller's numpy
+ *      Generator per call, so a passed Generator advances and two calls differ.
+ *   2. The work of a call is cut into fixed-size blocks (a block of draws, of
+ *      rows, of candidates...).  Block b gets its own xoshiro256++ stream,
+ *      seeded by SplitMix64 from (k0, k1, b): ns_rng_seed().
+ *   3. Threads take whole blocks; a block's output depends only on (key, b),
+ *      never on which thread ran it or in what order.
+ *
+ * Generators: xoshiro256++ (Blackman & Vigna 2019, "Scrambled linear
+ * pseudorandom number generators"), seeded with SplitMix64 (Steele, Lea &
+ * Flood 2014) as its authors recommend.  Bounded integers: Lemire 2019,
+ * "Fast random integer generation in an interval" (unbiased, one
+ * multiplication in the common case).  Doubles: the top 53 bits.
+ *
+ * Header-only (static inline) so that the inner loops inline it.  No globals:
+ * all state lives in an ns_rng_t owned by the caller.
+ */
+#ifndef NS_RNG_H
+#define NS_RNG_H
+
+#include <stdint.h>
+#include <math.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define NS_INLINE static __forceinline
+#else
+#define NS_INLINE static inline __attribute__((always_inline))
+#endif
+
+typedef struct {
+    uint64_t s[4];
+} ns_rng_t;
+
+NS_INLINE uint64_t ns_rotl64(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
+
+/* SplitMix64 step: advances *state by the golden gamma and returns a
+ * well-mixed output. */
+NS_INLINE uint64_t ns_splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Stream of block `block` under key (k0, k1).  Distinct (key, block) pairs
+ * give unrelated seeds; xoshiro's 2^256 period makes overlaps of the short
+ * per-block runs negligible. */
+NS_INLINE void ns_rng_seed(ns_rng_t *rng, uint64_t k0, uint64_t k1,
+                           uint64_t block) {
+    uint64_t mix = k1 ^ (block * 0xD1342543DE82EF95ULL);
+    uint64_t z = k0 ^ ns_splitmix64(&mix);
+    rng->s[0] = ns_splitmix64(&z);
+    rng->s[1] = ns_splitmix64(&z);
+    rng->s[2] = ns_splitmix64(&z);
+    rng->s[3] = ns_splitmix64(&z);
+    /* SplitMix64 outputs are never all zero in practice; guard anyway since
+     * the all-zero state is xoshiro's only fixed point. */
+    if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0) {
+        rng->s[0] = 0x9E3779B97F4A7C15ULL;
+    }
+}
+
+/* xoshiro256++ */
+NS_INLINE uint64_t ns_rng_next(ns_rng_t *rng) {
+    uint64_t *s = rng->s;
+    const uint64_t result = ns_rotl64(s[0] + s[3], 23) + s[0];
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = ns_rotl64(s[3], 45);
+    return result;
+}
+
+/* Uniform double in [0, 1) with 53 random bits. */
+NS_INLINE double ns_rng_double(ns_rng_t *rng) {
+    return (double)(ns_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Uniform double in (0, 1]: safe to take the log of. */
+NS_INLINE double ns_rng_double_open0(ns_rng_t *rng) {
+    return ((double)(ns_rng_next(rng) >> 11) + 1.0) *
+           (1.0 / 9007199254740992.0);
+}
+
+/* Standard exponential variate, -log(U) with U in (0, 1]. */
+NS_INLINE double ns_rng_exponential(ns_rng_t *rng) {
+    return -log(ns_rng_double_open0(rng));
+}
+
+/* 64x64 -> 128 multiplication: returns the high word, stores the low word. */
+NS_INLINE uint64_t ns_mul128(uint64_t a, uint64_t b, uint64_t *lo) {
+#if defined(__SIZEOF_INT128__)
+    __uint128_t m = (__uint128_t)a * (__uint128_t)b;
+    *lo = (uint64_t)m;
+    return (uint64_t)(m >> 64);
+#elif defined(_MSC_VER) && defined(_M_X64)
+    uint64_t hi;
+    *lo = _umul128(a, b, &hi);
+    return hi;
+#else
+    uint64_t a_lo = (uint32_t)a, a_hi = a >> 32;
+    uint64_t b_lo = (uint32_t)b, b_hi = b >> 32;
+    uint64_t p0 = a_lo * b_lo, p1 = a_lo * b_hi, p2 = a_hi * b_lo,
+             p3 = a_hi * b_hi;
+    uint64_t mid = (p0 >> 32) + (uint32_t)p1 + (uint32_t)p2;
+    *lo = (mid << 32) | (uint32_t)p0;
+    return p3 + (p1 >> 32) + (p2 >> 32) + (mid >> 32);
+#endif
+}
+
+/* Unbiased uniform integer in [0, n), n >= 1 (Lemire's method: the
+ * rejection branch runs with probability < n / 2^64). */
+NS_INLINE uint64_t ns_rng_bounded(ns_rng_t *rng, uint64_t n) {
+    uint64_t lo;
+    uint64_t hi = ns_mul128(ns_rng_next(rng), n, &lo);
+    if (lo < n) {
+        const uint64_t threshold = (0 - n) % n;
+        while (lo < threshold) {
+            hi = ns_mul128(ns_rng_next(rng), n, &lo);
+        }
+    }
+    return hi;
+}
+
+#endif /* NS_RNG_H */

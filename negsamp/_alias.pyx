@@ -1,0 +1,111 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Cython layer of alias tables: checks buffers, releases the GIL, calls
+csrc/ns_alias.c.  Users call negsamp.AliasTable instead."""
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from negsamp._c_alias cimport (
+    ns_alias_entry, ns_alias_build, ns_alias_sample_i64, ns_alias_sample_i32,
+    ns_alias_probabilities, ns_alias_check, NS_ALIAS_BLOCK,
+)
+from negsamp._common import raise_for_status
+
+#: numpy dtype with the memory layout of ns_alias_entry.
+TABLE_DTYPE = np.dtype([("threshold", "<u8"), ("alias", "<i8")], align=True)
+assert TABLE_DTYPE.itemsize == sizeof(ns_alias_entry)
+
+#: Draws per RNG block (fixed: output does not depend on the thread count).
+BLOCK = NS_ALIAS_BLOCK
+
+
+cdef inline const ns_alias_entry *_entries(object table) except NULL:
+    if not isinstance(table, np.ndarray) or table.dtype != TABLE_DTYPE \
+            or table.ndim != 1 or not table.flags.c_contiguous:
+        raise TypeError("table must be a C-contiguous 1-D array of TABLE_DTYPE")
+    if table.shape[0] == 0:
+        raise ValueError("table is empty")
+    cdef const unsigned char[::1] raw = table.view(np.uint8)
+    return <const ns_alias_entry *> &raw[0]
+
+
+def build(const double[::1] weights):
+    """Vose build of `weights` (float64, finite, >= 0, positive sum).
+
+    Returns (table, max_weight, total_scaled) where total_scaled is
+    sum(weights) / max(weights)."""
+    cdef int64_t n = weights.shape[0]
+    if n == 0:
+        raise ValueError("weights is empty")
+    table = np.empty(n, dtype=TABLE_DTYPE)
+    work = np.empty(n, dtype=np.int64)
+    cdef unsigned char[::1] raw = table.view(np.uint8)
+    cdef int64_t[::1] work_view = work
+    cdef double wmax = 0.0, total = 0.0
+    cdef int status
+    with nogil:
+        status = ns_alias_build(&weights[0], n, <ns_alias_entry *> &raw[0],
+                                &work_view[0], &wmax, &total)
+    raise_for_status(status, "alias table build")
+    return table, wmax, total
+
+
+def sample(object table, int64_t count, uint64_t k0, uint64_t k1,
+           int n_threads, object dtype):
+    """`count` draws from `table` into a new 1-D array of `dtype` (int64 or
+    int32), using RNG key (k0, k1)."""
+    cdef const ns_alias_entry *entries = _entries(table)
+    cdef int64_t n = table.shape[0]
+    cdef int status = 0
+    cdef int64_t[::1] out64
+    cdef int32_t[::1] out32
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    dtype = np.dtype(dtype)
+    out = np.empty(count, dtype=dtype)
+    if count == 0:
+        return out
+    if dtype == np.int64:
+        out64 = out
+        with nogil:
+            status = ns_alias_sample_i64(entries, n, k0, k1, &out64[0], count,
+                                         n_threads)
+    elif dtype == np.int32:
+        if n > 2147483647:
+            raise ValueError("int32 output needs n <= 2**31 - 1")
+        out32 = out
+        with nogil:
+            status = ns_alias_sample_i32(entries, n, k0, k1, &out32[0], count,
+                                         n_threads)
+    else:
+        raise TypeError(f"dtype must be int64 or int32, got {dtype}")
+    raise_for_status(status, "alias sample")
+    return out
+
+
+def probabilities(object table):
+    """The exact law drawn by `table`, as float64 (sums to 1 up to
+    rounding)."""
+    cdef const ns_alias_entry *entries = _entries(table)
+    cdef int64_t n = table.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] out_view = out
+    cdef int status
+    with nogil:
+        status = ns_alias_probabilities(entries, n, &out_view[0])
+    raise_for_status(status, "alias probabilities")
+    return out
+
+
+def check(object table):
+    """Raises ValueError unless every threshold is in [0, 2**53] and every alias in
+    [0, n): a table that passes can never index out of range."""
+    cdef const ns_alias_entry *entries = _entries(table)
+    cdef int64_t n = table.shape[0]
+    cdef int status
+    with nogil:
+        status = ns_alias_check(entries, n)
+    if status != 0:
+        raise ValueError("alias table is corrupted: a threshold is above 2**53 "
+                         "or an alias outside [0, n)")

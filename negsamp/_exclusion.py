@@ -1,0 +1,131 @@
+"""Per-row exclusion lists (positives, known ids), normalised once to CSR.
+
+Shared by NegativeSampler (``positives=``), corrupt_triples, negative_edges
+and hard_negatives (``exclude=``).  Accepted forms:
+
+- a scipy.sparse matrix or array (converted with ``.tocsr()``: the column
+  indices of row r are its ids), or any object with CSR ``indptr`` and
+  ``indices`` attributes;
+- an ``(indptr, indices)`` tuple (a tuple of two is always read this way);
+- a list of 1-D integer arrays, one per row (or an object array of them).
+
+Ids may be unsorted and duplicated; the result has, for every row, sorted
+unique int64 ids, as ``csrc/ns_csr.h`` expects.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+__all__ = ["ExclusionLists", "as_exclusion_lists"]
+
+
+class ExclusionLists(NamedTuple):
+    """Row r's ids are ``indices[indptr[r]:indptr[r + 1]]``, sorted, unique."""
+
+    indptr: np.ndarray  # int64, (n_rows + 1,)
+    indices: np.ndarray  # int64, (nnz,)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.indptr.shape[0] - 1)
+
+    def row(self, r: int) -> np.ndarray:
+        return self.indices[self.indptr[r] : self.indptr[r + 1]]
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+
+def _as_int_1d(values: Any, what: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        raise TypeError(f"{what} must hold integer ids, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D, got shape {arr.shape}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{what} has ids above the int64 range")
+    return arr.astype(np.int64, copy=False)
+
+
+def as_exclusion_lists(
+    lists: Any,
+    n_items: int,
+    *,
+    name: str = "positives",
+    n_rows: Optional[int] = None,
+) -> ExclusionLists:
+    """Validates ``lists`` and returns sorted unique CSR exclusion lists.
+
+    Ids must be in ``[0, n_items)``; a bad id raises ValueError naming the
+    row.  When ``n_rows`` is given, the number of rows must match it.  The
+    caller's arrays are never modified (sorting works on copies).
+    """
+    if lists is None:
+        raise TypeError(f"{name} must not be None here")
+    if hasattr(lists, "tocsr") and callable(lists.tocsr):
+        lists = lists.tocsr()
+    if hasattr(lists, "indptr") and hasattr(lists, "indices"):
+        indptr = _as_int_1d(lists.indptr, f"{name}.indptr")
+        indices = _as_int_1d(lists.indices, f"{name}.indices")
+    elif isinstance(lists, tuple) and len(lists) == 2:
+        indptr = _as_int_1d(lists[0], f"{name} indptr")
+        indices = _as_int_1d(lists[1], f"{name} indices")
+    elif isinstance(lists, list) or (
+        isinstance(lists, np.ndarray) and lists.dtype == object
+    ):
+        rows = [_as_int_1d(r, f"{name}[{i}]") for i, r in enumerate(lists)]
+        lengths = np.array([r.shape[0] for r in rows], dtype=np.int64)
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    else:
+        raise TypeError(
+            f"{name} must be a scipy.sparse matrix, an object with CSR indptr/indices, "
+            f"an (indptr, indices) tuple or a list of integer arrays, got "
+            f"{type(lists).__name__}"
+        )
+
+    if indptr.shape[0] == 0:
+        raise ValueError(f"{name} indptr must have at least one entry")
+    if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
+        raise ValueError(
+            f"{name} indptr must start at 0, be non-decreasing and end at "
+            f"len(indices)={indices.shape[0]}"
+        )
+    rows_count = indptr.shape[0] - 1
+    if n_rows is not None and rows_count != n_rows:
+        raise ValueError(f"{name} has {rows_count} rows, expected {n_rows}")
+
+    if indices.size:
+        bad = (indices < 0) | (indices >= n_items)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            row = int(np.searchsorted(indptr, pos, side="right") - 1)
+            raise ValueError(
+                f"{name} row {row} holds id {int(indices[pos])}, outside [0, {n_items})"
+            )
+    return _sorted_unique(indptr, indices, n_items)
+
+
+def _sorted_unique(indptr: np.ndarray, indices: np.ndarray, n_items: int) -> ExclusionLists:
+    n_rows = indptr.shape[0] - 1
+    if indices.size == 0:
+        return ExclusionLists(indptr.astype(np.int64, copy=True), indices.copy())
+    row_of = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
+    if n_rows * n_items < 2**62:
+        order = np.argsort(row_of * n_items + indices, kind="stable")
+    else:
+        order = np.lexsort((indices, row_of))
+    r_sorted = row_of[order]
+    i_sorted = indices[order]
+    keep = np.ones(i_sorted.shape[0], dtype=bool)
+    keep[1:] = (i_sorted[1:] != i_sorted[:-1]) | (r_sorted[1:] != r_sorted[:-1])
+    new_indices = np.ascontiguousarray(i_sorted[keep])
+    counts = np.bincount(r_sorted[keep], minlength=n_rows)
+    new_indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_indptr[1:])
+    return ExclusionLists(new_indptr, new_indices)

@@ -1,0 +1,130 @@
+"""Input checks shared by every public entry point.
+
+Each check raises before any work starts, names the argument and the bad
+value, and never modifies the caller's array (conversions copy when needed).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Tuple
+
+import numpy as np
+
+__all__ = [
+    "as_weights",
+    "as_size",
+    "as_int",
+    "as_index_array",
+    "as_float_dtype",
+    "describe",
+]
+
+
+def describe(value: Any) -> str:
+    """Short repr of a bad value for error messages."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """``value`` as a Python int (rejecting bools, floats and strings)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {describe(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _numeric_array(values: Any, name: str) -> np.ndarray:
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got {describe(values)}")
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must have an integer or floating dtype, got dtype {arr.dtype}"
+        )
+    return arr
+
+
+def as_weights(weights: Any, name: str = "weights") -> np.ndarray:
+    """Validated non-negative finite 1-D weights with a positive sum, as a
+    C-contiguous float64 array (a copy unless already float64 and
+    contiguous; never modified)."""
+    arr = _numeric_array(weights, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: need at least one weight")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"{name} dtype {arr.dtype} is not supported (use float64)")
+    if arr.dtype.kind in "iu":
+        # Integer counts above 2**53 lose precision in float64, as in numpy.
+        if arr.dtype.kind == "i" and arr.min() < 0:
+            i = int(np.argmin(arr))
+            raise ValueError(f"{name} must be non-negative, got {arr[i]} at index {i}")
+    out = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(out)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name} must be finite, got {out[i]} at index {i}")
+        neg = out < 0
+        if neg.any():
+            i = int(np.flatnonzero(neg)[0])
+            raise ValueError(f"{name} must be non-negative, got {out[i]} at index {i}")
+    if not (out.max() > 0):
+        raise ValueError(f"{name} must have a positive sum, got all zeros")
+    return out
+
+
+def as_size(size: Any, name: str = "size") -> Tuple[int, ...]:
+    """``size`` (an int or a tuple of ints, each >= 0) as a shape tuple."""
+    if isinstance(size, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {size!r}")
+    if isinstance(size, numbers.Integral):
+        shape: Tuple[int, ...] = (int(size),)
+    elif isinstance(size, (tuple, list)):
+        for s in size:
+            if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+                raise TypeError(
+                    f"{name} must be an int or a tuple of ints, got {describe(size)}"
+                )
+        shape = tuple(int(s) for s in size)
+    else:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {describe(size)}")
+    for s in shape:
+        if s < 0:
+            raise ValueError(f"{name} must be non-negative, got {describe(size)}")
+    return shape
+
+
+def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:
+    """Integer ids in [0, n) as an int64 array (any shape)."""
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"{name} must be integer ids, got {describe(ids)}")
+    arr = np.asarray(ids)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        if arr.size == 0 and arr.dtype.kind == "f":
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
+    if arr.size:
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            i = int(np.flatnonzero(arr.ravel() == bad)[0])
+            raise ValueError(
+                f"{name} must be in [0, {n}), got {int(bad)} at flat index {i}"
+            )
+    return arr.astype(np.int64, copy=False)
+
+
+def as_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} is not a numpy dtype: {describe(dtype)}") from None

@@ -1,0 +1,5 @@
+import sys
+
+from negsamp.bench import main
+
+sys.exit(main())
