@@ -147,11 +147,11 @@ def test_resolve_n_threads():
 
 
 @pytest.mark.skipif(not _common.openmp_enabled(), reason="built without OpenMP")
-def test_default_threads_respect_omp_num_threads():
+def test_default_threads_respect_omp_num_threads(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run(
         [sys.executable, "-c",
          "from negsamp._threads import default_n_threads; print(default_n_threads())"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env, capture_output=True, text=True, check=True, cwd=tmp_path,
     )
     assert out.stdout.strip() == "1"
