@@ -5,10 +5,10 @@ released; every sampler takes ``rng=`` (SPEC 7) and gives the same output
 whatever the number of threads.
 """
 from negsamp._version import __version__
-from negsamp._rng import spawn
+from negsamp._rng import spawn, worker_rng
 from negsamp.alias import AliasTable
 
-__all__ = ["__version__", "AliasTable", "spawn", "show_config"]
+__all__ = ["__version__", "AliasTable", "spawn", "worker_rng", "show_config"]
 
 
 def show_config() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 RNGLike = Union[None, int, np.integer, np.random.SeedSequence, np.random.Generator]
 
-__all__ = ["RNGLike", "as_generator", "draw_key", "spawn"]
+__all__ = ["RNGLike", "as_generator", "draw_key", "spawn", "worker_rng"]
 
 
 def as_generator(rng: RNGLike) -> np.random.Generator:
@@ -67,3 +67,55 @@ def spawn(rng: RNGLike, n_children: int) -> list[np.random.Generator]:
 def _as_seed(rng: RNGLike) -> int:
     as_generator(rng)  # validates type and sign
     return int(rng)  # type: ignore[arg-type]
+
+
+def _torch_worker_info() -> tuple[int, int] | None:
+    """(worker id, torch's per-worker seed) inside a torch DataLoader worker,
+    else None.  torch is imported only if the program already imported it."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    info = torch.utils.data.get_worker_info()
+    if info is None:
+        return None
+    return int(info.id), int(info.seed)
+
+
+def worker_rng(seed: RNGLike = None) -> np.random.Generator:
+    """A Generator of its own for the current DataLoader worker.
+
+    Forked or spawned ``torch.utils.data.DataLoader`` workers receive copies
+    of the dataset, so a Generator stored on it would repeat the same stream
+    in every worker.  Call ``worker_rng`` inside the worker (for example
+    lazily in ``__getitem__`` or in ``worker_init_fn``):
+
+    - ``seed`` an int or SeedSequence: the child stream ``(seed, worker id)``
+      (numpy's ``spawn_key`` mechanism): independent across workers and the
+      same in every epoch (reproducible).
+    - ``seed`` a Generator: the same, from that generator's seed sequence.
+    - ``seed=None``: torch's per-worker seed (``base_seed + worker id``, a
+      new base seed each epoch, reproducible when torch itself is seeded).
+
+    Outside a worker it returns ``as_generator(seed)``.
+    """
+    info = _torch_worker_info()
+    if info is None:
+        return as_generator(seed)
+    worker_id, torch_seed = info
+    if seed is None:
+        return np.random.default_rng(np.random.SeedSequence(torch_seed))
+    if isinstance(seed, np.random.Generator):
+        parent = seed.bit_generator.seed_seq
+        if not isinstance(parent, np.random.SeedSequence):
+            raise TypeError("worker_rng needs a Generator built from a SeedSequence")
+    elif isinstance(seed, np.random.SeedSequence):
+        parent = seed
+    else:
+        parent = np.random.SeedSequence(_as_seed(seed))
+    child = np.random.SeedSequence(
+        parent.entropy, spawn_key=tuple(parent.spawn_key) + (worker_id,),
+        pool_size=parent.pool_size,
+    )
+    return np.random.default_rng(child)
