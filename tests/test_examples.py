@@ -1,0 +1,21 @@
+"""The scripts in examples/ run, quickly, and do what they say."""
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load(name):
+    path = EXAMPLES / name
+    if not path.exists():
+        pytest.fail(f"missing example {path}")
+    return runpy.run_path(str(path), run_name="example")
+
+
+def test_skipgram_learns():
+    losses = _load("skipgram.py")["main"]()
+    assert np.isfinite(losses).all()
+    assert np.mean(losses[-5:]) < 0.8 * losses[0]
