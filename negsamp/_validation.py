@@ -30,10 +30,10 @@ def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     """``value`` as a Python int (rejecting bools, floats and strings)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    result = int(value)
+    if minimum is not None and result < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {result}")
+    return result
 
 
 def _numeric_array(values: Any, name: str) -> np.ndarray:
@@ -125,6 +125,7 @@ def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:
 
 def as_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     try:
-        return np.dtype(dtype)
+        dt: np.dtype = np.dtype(dtype)
+        return dt
     except TypeError:
         raise TypeError(f"{name} is not a numpy dtype: {describe(dtype)}") from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -136,7 +136,7 @@ class AliasTable:
         threads = resolve_n_threads(n_threads)
         k0, k1 = draw_key(rng)
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-        out = _alias.sample(self._table, count, k0, k1, threads, out_dtype)
+        out: np.ndarray = _alias.sample(self._table, count, k0, k1, threads, out_dtype)
         return out.reshape(shape)
 
     # -- the law ----------------------------------------------------------
@@ -159,7 +159,8 @@ class AliasTable:
         idx = as_index_array(ids, len(self), "ids")
         p = self.probabilities[idx]
         with np.errstate(divide="ignore"):
-            return np.log(p)
+            logp: np.ndarray = np.log(p)
+        return logp
 
     def __len__(self) -> int:
         return int(self._table.shape[0])
@@ -185,10 +186,10 @@ class AliasTable:
     __hash__ = None  # type: ignore[assignment]
 
     # -- serialisation ----------------------------------------------------
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> Dict[str, Any]:
         return {"table": self._table}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: Dict[str, Any]) -> None:
         table = state.get("table") if isinstance(state, dict) else None
         table = _checked_table(table)
         self._set_table(table)
@@ -231,9 +232,9 @@ class AliasTable:
 def _checked_table(table: Any) -> np.ndarray:
     if not isinstance(table, np.ndarray) or table.dtype != _alias.TABLE_DTYPE or table.ndim != 1:
         raise ValueError("state is not a valid AliasTable table")
-    table = np.ascontiguousarray(table).copy()
-    _alias.check(table)
-    return table
+    checked: np.ndarray = np.ascontiguousarray(table).copy()
+    _alias.check(checked)
+    return checked
 
 
 def _as_power(power: Any) -> float:
@@ -248,7 +249,7 @@ def _as_power(power: Any) -> float:
 
 def _as_index_dtype(dtype: Any, n: int) -> np.dtype:
     try:
-        dt = np.dtype(dtype)
+        dt: np.dtype = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype must be int64 or int32, got {describe(dtype)}") from None
     if dt == np.int64:

@@ -148,7 +148,11 @@ def test_resolve_n_threads():
 
 @pytest.mark.skipif(not _common.openmp_enabled(), reason="built without OpenMP")
 def test_default_threads_respect_omp_num_threads(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    import negsamp
+
+    # Import the same negsamp as this process (installed or built in place).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(negsamp.__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=root)
     out = subprocess.run(
         [sys.executable, "-c",
          "from negsamp._threads import default_n_threads; print(default_n_threads())"],
