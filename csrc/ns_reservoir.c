@@ -75,17 +75,26 @@ int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
 
 int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
                                    double *total) {
-    double sum = 0.0;
-    int64_t i;
+    /* Eight independent partial sums and a branch-free validity flag: the
+     * loop vectorises and has no long dependency chain.  The culprit is
+     * located only on failure. */
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0, j;
     int bad = 0;
-    /* Branch-free pass first (vectorises); locate the culprit only on
-     * failure. */
-    for (i = 0; i < length; i++) {
+    for (; i + 8 <= length; i += 8) {
+        for (j = 0; j < 8; j++) {
+            double x = weights[i + j];
+            bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
+            part[j] += x;
+        }
+    }
+    for (; i < length; i++) {
         double x = weights[i];
         bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
-        sum += x;
+        part[0] += x;
     }
-    *total = sum;
+    *total = ((part[0] + part[1]) + (part[2] + part[3])) +
+             ((part[4] + part[5]) + (part[6] + part[7]));
     if (!bad) {
         return -1;
     }
@@ -174,6 +183,20 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
     while (i < length) {
         double wi, lt, c, key;
         int64_t slot;
+        /* Whole blocks of 8 whose mass does not use up the jump are
+         * skipped with one comparison (a short dependency chain); the
+         * block where it runs out is scanned item by item. */
+        while (i + 8 <= length) {
+            const double *b = weights + i;
+            double s = ((b[0] + b[1]) + (b[2] + b[3])) +
+                       ((b[4] + b[5]) + (b[6] + b[7]));
+            if (rem - s > 0.0) {
+                rem -= s;
+                i += 8;
+                continue;
+            }
+            break;
+        }
         for (; i < length; i++) {
             rem -= weights[i];
             if (rem <= 0.0 && weights[i] > 0.0) {
