@@ -146,6 +146,13 @@ static void sift_down(double *keys, int64_t *slots, int64_t n, int64_t i) {
     slots[i] = slot;
 }
 
+void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
+    int64_t i;
+    for (i = n / 2 - 1; i >= 0; i--) {
+        sift_down(heap_keys, heap_slots, n, i);
+    }
+}
+
 /* Weight mass to skip before the next key above the threshold with log
  * key lt: Exp(1) / (-lt); +inf when lt == 0 (nothing can beat key 1). */
 static inline double jump(ns_rng_t *rng, double lt) {
@@ -276,5 +283,50 @@ int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
     partial_shuffle(rng, pick1, m1, x);
     partial_shuffle(rng, pick2, m2, m - x);
     *x1 = x;
+    return NS_OK;
+}
+
+/* Standard normal (Marsaglia's polar method; the spare value is dropped so
+ * the function keeps no state). */
+static double normal(ns_rng_t *rng) {
+    double x, y, r;
+    do {
+        x = 2.0 * ns_rng_double(rng) - 1.0;
+        y = 2.0 * ns_rng_double(rng) - 1.0;
+        r = x * x + y * y;
+    } while (r >= 1.0 || r == 0.0);
+    return x * sqrt(-2.0 * log(r) / r);
+}
+
+/* Gamma(a, 1) for a >= 1 (Marsaglia & Tsang 2000, "A simple method for
+ * generating gamma variables"). */
+static double gamma_ge1(ns_rng_t *rng, double a) {
+    const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = normal(rng), v = 1.0 + c * x, u;
+        if (v <= 0.0) {
+            continue;
+        }
+        v = v * v * v;
+        u = ns_rng_double_open0(rng);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) {
+            return d * v;
+        }
+    }
+}
+
+int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
+                        int64_t *next) {
+    double x, y;
+    if (k < 1 || n < k) {
+        return NS_ERR_VALUE;
+    }
+    x = gamma_ge1(rng, (double)k);
+    y = gamma_ge1(rng, (double)(n - k) + 1.0);
+    *w = x / (x + y);
+    if (!(*w > 0.0)) {
+        *w = 0x1p-1074; /* underflow guard: W stays positive */
+    }
+    *next = next_after(rng, n - 1, *w);
     return NS_OK;
 }

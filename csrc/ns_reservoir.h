@@ -75,6 +75,18 @@ int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
                             int64_t n2, int64_t m2, int64_t *pick1,
                             int64_t *pick2, int64_t *x1);
 
+/* State of a uniform reservoir of size k that holds a uniform sample of n
+ * >= k items but no threshold (after a merge): W is drawn from its exact
+ * conditional law Beta(k, n - k + 1) -- the k-th smallest of n uniform
+ * keys, independent of which items are kept -- and *next from the
+ * geometric gap given W (memoryless, so it may start at position n).
+ * Gamma variates by Marsaglia & Tsang 2000, normals by the polar method. */
+int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
+                        int64_t *next);
+
+/* Turns keys[0..n) (with slots carried along) into a min-heap, O(n). */
+void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n);
+
 /* Fisher-Yates shuffle of idx[0..n). */
 void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n);
 

@@ -16,4 +16,10 @@ cdef extern from "ns_reservoir.h" nogil:
     int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
                                 int64_t n2, int64_t m2, int64_t *pick1,
                                 int64_t *pick2, int64_t *x1)
+    void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n)
     void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n)
+    int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
+                            int64_t *next)
+
+cdef extern from "ns_rng.h" nogil:
+    double ns_rng_double_open0(ns_rng_t *rng)

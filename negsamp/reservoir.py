@@ -27,7 +27,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from negsamp import _reservoir
-from negsamp._rng import RNGLike, as_generator, draw_key
+from negsamp._rng import RNGLike, draw_key
 from negsamp._validation import as_int, describe
 
 __all__ = ["Reservoir", "WeightedReservoir"]
@@ -103,13 +103,13 @@ def _state_words(state: np.ndarray) -> list:
     return [int(x) for x in state]
 
 
-def _merge_generator(rng: RNGLike, a: "_Base", b: "_Base") -> np.random.Generator:
-    """The generator of a merge: ``rng`` when given, else one seeded from
-    both reservoirs' states and counts (deterministic given the inputs)."""
+def _merge_key(rng: RNGLike, a: "_Base", b: "_Base") -> Tuple[int, int]:
+    """The 128-bit key of a merge: one key drawn from ``rng`` when given,
+    else a hash of both reservoirs' states and counts (so a merge is
+    deterministic given its inputs)."""
     if rng is not None:
-        return as_generator(rng)
-    entropy = _state_words(a._state) + _state_words(b._state) + [a._count, b._count, a._k]
-    return np.random.default_rng(np.random.SeedSequence(entropy))
+        return draw_key(rng)
+    return _reservoir.derive_key(a._state, b._state, a._count, b._count, a._k)
 
 
 def _dtype_to_text(dtype: Optional[np.dtype]) -> bytes:
@@ -189,10 +189,13 @@ class _Base:
     )
 
     def _init_common(self, k: Any, rng: RNGLike) -> None:
-        self._k = _as_k(k)
-        self._count = 0
         k0, k1 = draw_key(rng)
-        self._state = _reservoir.seed_state(k0, k1)
+        self._init_state(_as_k(k), _reservoir.seed_state(k0, k1))
+
+    def _init_state(self, k: int, state: np.ndarray) -> None:
+        self._k = k
+        self._count = 0
+        self._state = state
         self._dtype: Optional[np.dtype] = None
         self._items: Optional[np.ndarray] = None
         self._slot_pos = np.empty(0, dtype=np.int64)
@@ -466,21 +469,20 @@ class Reservoir(_Base):
         """
         self._check_merge_partner(other)
         with self._locked_pair(other):
-            gen = _merge_generator(rng, self, other)
+            k0, k1 = _merge_key(rng, self, other)
             k = self._k
             n1, n2 = self._count, other._count
             if n1 > _NEVER - 1 - n2:
                 raise ValueError("merged count would overflow int64")
             n = n1 + n2
             out = Reservoir.__new__(Reservoir)
-            out._init_common(k, gen)
+            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
             out._dtype = self._dtype if self._dtype is not None else other._dtype
             out._count = n
+            out._w, out._next = 1.0, _NEVER
             m = min(k, n)
             if m == 0:
-                out._w, out._next = 1.0, _NEVER
                 return out
-            k0, k1 = draw_key(gen)
             if n <= k:
                 merged = np.concatenate([side._items[: side._filled()]  # type: ignore[index]
                                          for side in (self, other) if side._items is not None])
@@ -491,15 +493,12 @@ class Reservoir(_Base):
                     parts.append(self._items[pick1])  # type: ignore[index]
                 if pick2.shape[0]:
                     parts.append(other._items[pick2])  # type: ignore[index]
-                merged = np.concatenate(parts)
+                merged = np.concatenate(parts) if len(parts) > 1 else parts[0]
                 merged = merged[_reservoir.shuffle_index(k0, k1, m)]
             out._grow(m)
             out._items[:m] = merged  # type: ignore[index]
             if n >= k:
-                out._w = float(gen.beta(k, n - k + 1))
-                out._next = _next_after(gen, n - 1, out._w)
-            else:
-                out._w, out._next = 1.0, _NEVER
+                out._w, out._next = _reservoir.resume(k0, k1, k, n)
             return out
 
     # -- state and serialisation --------------------------------------------
@@ -584,19 +583,6 @@ class Reservoir(_Base):
 
     def __repr__(self) -> str:
         return f"Reservoir(k={self._k}, count={self._count}, dtype={self._dtype})"
-
-
-def _next_after(gen: np.random.Generator, pos: int, w: float) -> int:
-    """Stream position of the next acceptance after ``pos`` given W (the
-    same geometric gap as csrc next_after, drawn from ``gen``)."""
-    lu = math.log(1.0 - gen.random())  # U in (0, 1]
-    denom = math.log1p(-w)
-    if not denom < 0.0:
-        return _NEVER
-    gap = math.floor(lu / denom) if lu != 0.0 else 0
-    if not gap < _NEVER - 1 - pos:
-        return _NEVER
-    return pos + 1 + int(gap)
 
 
 # -- weighted ---------------------------------------------------------------
@@ -719,12 +705,12 @@ class WeightedReservoir(_Base):
         """
         self._check_merge_partner(other)
         with self._locked_pair(other):
-            gen = _merge_generator(rng, self, other)
+            k0, k1 = _merge_key(rng, self, other)
             k = self._k
             if self._count > _NEVER - 1 - other._count:
                 raise ValueError("merged count would overflow int64")
             out = WeightedReservoir.__new__(WeightedReservoir)
-            out._init_common(k, gen)
+            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
             out._dtype = self._dtype if self._dtype is not None else other._dtype
             out._count = self._count + other._count
             out._total = self._total + other._total
@@ -743,15 +729,19 @@ class WeightedReservoir(_Base):
             all_items = np.concatenate(items)
             m = min(k, all_keys.shape[0])
             # Ascending order of the kept keys is a valid min-heap.
-            top = np.argsort(all_keys, kind="stable")[all_keys.shape[0] - m :]
+            total = all_keys.shape[0]
+            if total > m:
+                top = np.argpartition(all_keys, total - m)[total - m :]
+                all_keys, all_items = all_keys[top], all_items[top]
             out._grow(m)
             out._size = m
-            out._heap_keys[:m] = all_keys[top]
+            out._heap_keys[:m] = all_keys
             out._heap_slots[:m] = np.arange(m)
-            out._items[:m] = all_items[top]  # type: ignore[index]
+            _reservoir.heapify(out._heap_keys[:m], out._heap_slots[:m])
+            out._items[:m] = all_items  # type: ignore[index]
             if m == k:
                 lt = float(out._heap_keys[0])
-                e = float(gen.standard_exponential())
+                e = _reservoir.exponential(k0, k1)
                 out._remaining = math.inf if lt == 0.0 else e / (-lt)
             return out
 

@@ -629,7 +629,7 @@ def test_golden_values():
 
 GOLDEN_UNIFORM = [662082, 755669, 157563, 553876, 273371]
 GOLDEN_WEIGHTED = [0, 4199, 5, 4131]
-GOLDEN_MERGE = [59, 118, 112]
+GOLDEN_MERGE = [59, 112, 32]
 
 
 # -- threads ------------------------------------------------------------------
@@ -705,3 +705,22 @@ def test_baselines_have_the_right_uniform_law():
         samples.append(b.sample)
     counts = subset_counts(samples, n, k)
     assert chisquare_pvalue(counts, np.full(counts.shape[0], 1 / counts.shape[0])) > ALPHA
+
+
+@pytest.mark.parametrize("k, n", [(1, 1), (3, 3), (5, 40), (1000, 10**12)])
+def test_merge_threshold_has_the_beta_law(k, n):
+    # After a merge Algorithm L resumes with W ~ Beta(k, n - k + 1), the law
+    # of the k-th smallest of n uniform keys.
+    from negsamp import _reservoir
+
+    draws = np.array([_reservoir.resume(i, 99, k, n) for i in range(6000)])
+    w, nxt = draws[:, 0], draws[:, 1]
+    assert stats.kstest(w, stats.beta(k, n - k + 1).cdf).pvalue > ALPHA
+    assert np.all(nxt >= n)
+    # The gap to the next acceptance is geometric given W: the randomised
+    # probability integral transform of each gap is uniform.
+    gaps = nxt - n
+    lo = -np.expm1(gaps * np.log1p(-w))  # P(gap < g)
+    hi = -np.expm1((gaps + 1) * np.log1p(-w))  # P(gap <= g)
+    v = np.random.default_rng(0).random(gaps.shape[0])
+    assert stats.kstest(lo + v * (hi - lo), "uniform").pvalue > ALPHA
