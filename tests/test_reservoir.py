@@ -724,3 +724,14 @@ def test_merge_threshold_has_the_beta_law(k, n):
     hi = -np.expm1((gaps + 1) * np.log1p(-w))  # P(gap <= g)
     v = np.random.default_rng(0).random(gaps.shape[0])
     assert stats.kstest(lo + v * (hi - lo), "uniform").pvalue > ALPHA
+
+
+def test_dask_module_imports_without_dask_and_explains_the_extra(monkeypatch):
+    import sys
+
+    import negsamp.dask as nd
+
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(ImportError, match=r"pip install 'negsamp\[dask\]'"):
+        nd.reservoir_sample(np.arange(3), 1)
+    assert "dask" not in negsamp.__all__
