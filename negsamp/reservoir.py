@@ -172,7 +172,7 @@ class _Reader:
 
     def array(self, dtype: Any, n: int) -> np.ndarray:
         dt = np.dtype(dtype)
-        if n < 0 or n > (self.end - self.offset) // max(dt.itemsize, 1) + (dt.itemsize == 0) * n:
+        if n < 0 or n * dt.itemsize > self.end - self.offset:
             raise ValueError("data is truncated or inconsistent with its header")
         return np.frombuffer(self.take(n * dt.itemsize), dtype=dt, count=n).copy()
 
@@ -189,8 +189,9 @@ class _Base:
     )
 
     def _init_common(self, k: Any, rng: RNGLike) -> None:
+        k = _as_k(k)  # checked before the caller's generator is touched
         k0, k1 = draw_key(rng)
-        self._init_state(_as_k(k), _reservoir.seed_state(k0, k1))
+        self._init_state(k, _reservoir.seed_state(k0, k1))
 
     def _init_state(self, k: int, state: np.ndarray) -> None:
         self._k = k
@@ -226,6 +227,12 @@ class _Base:
 
     def _grow_extra(self, new_cap: int) -> None:
         pass
+
+    def _state_dict(self) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _restore(self, state: dict) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     def _copy_touched(self, chunk: np.ndarray, n_touched: int) -> None:
         if n_touched:
@@ -536,8 +543,7 @@ class Reservoir(_Base):
             raise ValueError("reservoir state has an inconsistent threshold w or next position")
         rng_state = _checked_rng_state(_get(state, "rng_state", object))
         dtype, items = _checked_items(state.get("items"), state.get("dtype"), min(k, count))
-        self._init_common(k, 0)
-        self._state = rng_state
+        self._init_state(k, rng_state)
         self._count, self._w, self._next = count, w, nxt
         self._dtype = dtype
         if dtype is not None:
@@ -796,14 +802,10 @@ class WeightedReservoir(_Base):
             raise ValueError("reservoir state heap slots are not a permutation of 0..size-1")
         rng_state = _checked_rng_state(_get(state, "rng_state", object))
         dtype, items = _checked_items(state.get("items"), state.get("dtype"), size)
-        if dtype is None and count:
-            # a stream of weight-0 items only: dtype may be unknown
-            pass
-        self._init_common(k, 0)
+        self._init_state(k, rng_state)
         self._heap_keys = np.empty(0, dtype=np.float64)
         self._heap_slots = np.empty(0, dtype=np.int64)
         self._size, self._remaining, self._total = 0, remaining, total
-        self._state = rng_state
         self._count = count
         self._dtype = dtype
         if dtype is not None:

@@ -68,20 +68,23 @@ def _merge_case(parts: int, weighted: bool) -> Case:
         from negsamp.baselines import UniformKeysReservoir, WeightedKeysReservoir
 
         gen = np.random.default_rng(0)
-        ours, base = [], []
+        ours: List[Any] = []
+        base: List[Any] = []
         for p in range(parts):
             items = np.arange(p * 2 * K, (p + 1) * 2 * K, dtype=np.int64)
             if weighted:
                 w = gen.standard_exponential(items.shape[0])
-                r, b = WeightedReservoir(K, rng=p), WeightedKeysReservoir(K, rng=p)
-                r.update(items, w)
-                b.update(items, w)
+                wr, wb = WeightedReservoir(K, rng=p), WeightedKeysReservoir(K, rng=p)
+                wr.update(items, w)
+                wb.update(items, w)
+                ours.append(wr)
+                base.append(wb)
             else:
-                r, b = Reservoir(K, rng=p), UniformKeysReservoir(K, rng=p)
-                r.update(items)
-                b.update(items)
-            ours.append(r)
-            base.append(b)
+                ur, ub = Reservoir(K, rng=p), UniformKeysReservoir(K, rng=p)
+                ur.update(items)
+                ub.update(items)
+                ours.append(ur)
+                base.append(ub)
 
         def tree(rs: List[Any]) -> Any:
             while len(rs) > 1:
