@@ -156,7 +156,11 @@ void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
 /* Weight mass to skip before the next key above the threshold with log
  * key lt: Exp(1) / (-lt); +inf when lt == 0 (nothing can beat key 1). */
 static inline double jump(ns_rng_t *rng, double lt) {
-    return ns_rng_exponential(rng) / (-lt);
+    double e = ns_rng_exponential(rng);
+    if (!(lt < 0.0)) {
+        return HUGE_VAL; /* not 0/0 = NaN when both are 0 */
+    }
+    return e / (-lt);
 }
 
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,

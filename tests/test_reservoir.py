@@ -312,6 +312,22 @@ def test_weighted_jumps_on_a_longer_stream_match_successive_draws():
     assert chisquare_pvalue(counts, exact / exact.sum()) > ALPHA
 
 
+@pytest.mark.parametrize("chunks", [[40], [13, 27], [9]])
+def test_weighted_block_skipping_keeps_the_exact_law(chunks):
+    # Chunks of >= 8 items after the fill phase go through the kernel's
+    # block-of-8 skipping; the law must still be that of successive draws.
+    gen = np.random.default_rng(5)
+    w = gen.gamma(0.7, size=40)
+    w[gen.random(40) < 0.2] = 0.0
+    k, trials = 2, 10_000
+    exact = without_replacement_inclusion(w, k)
+    stream = np.arange(40)
+    counts = inclusion_counts(
+        [feed(WeightedReservoir(k, rng=s), stream, chunks, w).sample for s in range(trials)], 40)
+    assert counts[w == 0].sum() == 0
+    assert chisquare_pvalue(counts, exact / exact.sum()) > ALPHA
+
+
 @pytest.mark.slow
 def test_weighted_matches_numpy_baseline_on_zipf_stream():
     n, k, trials = 300, 10, 1500
