@@ -751,3 +751,69 @@ def test_dask_module_imports_without_dask_and_explains_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install 'negsamp\[dask\]'"):
         nd.reservoir_sample(np.arange(3), 1)
     assert "dask" not in negsamp.__all__
+
+
+# -- stateful: any sequence of updates, round trips and merges ------------------
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+
+class ReservoirMachine(RuleBasedStateMachine):
+    """Updates, merges and round trips in any order keep the invariants of
+    both reservoirs, and a serialised twin stays bit-identical."""
+
+    def __init__(self):
+        super().__init__()
+        self.k = 4
+        self.uniform = Reservoir(self.k, rng=0)
+        self.weighted = WeightedReservoir(self.k, rng=0)
+        self.seen: list = []
+        self.positive: set = set()
+        self.next_item = 0
+
+    def _chunk(self, size):
+        items = np.arange(self.next_item, self.next_item + size, dtype=np.int64)
+        self.next_item += size
+        self.seen.extend(items.tolist())
+        weights = (items % 3 != 0).astype(np.float64) * (1.0 + items % 5)
+        self.positive.update(items[weights > 0].tolist())
+        return items, weights
+
+    @rule(size=st.integers(0, 50))
+    def update(self, size):
+        items, weights = self._chunk(size)
+        self.uniform.update(items)
+        self.weighted.update(items, weights)
+
+    @rule(size=st.integers(0, 30), seed=st.integers(0, 100))
+    def merge_fresh_stream(self, size, seed):
+        items, weights = self._chunk(size)
+        u = Reservoir(self.k, rng=seed)
+        u.update(items)
+        w = WeightedReservoir(self.k, rng=seed)
+        w.update(items, weights)
+        self.uniform = self.uniform.merge(u)
+        self.weighted = w.merge(self.weighted)
+
+    @rule(size=st.integers(1, 60))
+    def round_trip_then_update_twins(self, size):
+        u2 = Reservoir.from_bytes(self.uniform.to_bytes())
+        w2 = pickle.loads(pickle.dumps(self.weighted))
+        items, weights = self._chunk(size)
+        for u, w in ((self.uniform, self.weighted), (u2, w2)):
+            u.update(items)
+            w.update(items, weights)
+        assert u2 == self.uniform and w2 == self.weighted
+
+    @invariant()
+    def invariants(self):
+        n = len(self.seen)
+        seen = set(self.seen)
+        for res, pool in ((self.uniform, seen), (self.weighted, self.positive)):
+            s = res.sample.tolist()
+            assert res.count == n
+            assert len(s) == min(self.k, len(pool)) == len(set(s))
+            assert set(s) <= pool
+
+
+TestReservoirMachine = ReservoirMachine.TestCase
+TestReservoirMachine.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
