@@ -16,7 +16,7 @@ pd = pytest.importorskip("pandas")
 
 from negsamp import Reservoir, WeightedReservoir  # noqa: E402
 from negsamp.dask import reservoir_sample, sample_negatives  # noqa: E402
-from tests._stats import chisquare_pvalue, without_replacement_inclusion  # noqa: E402
+from _stats import chisquare_pvalue, without_replacement_inclusion  # noqa: E402
 
 ALPHA = 1e-4
 

@@ -23,7 +23,7 @@ from negsamp import Reservoir, WeightedReservoir
 from negsamp._common import _rng_stream_py
 from negsamp._rng import draw_key
 from negsamp.baselines import UniformKeysReservoir, WeightedKeysReservoir
-from tests._stats import chisquare_pvalue, without_replacement_inclusion
+from _stats import chisquare_pvalue, without_replacement_inclusion
 
 ALPHA = 1e-4
 
