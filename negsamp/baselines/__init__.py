@@ -6,5 +6,7 @@ process.  They are correct but not fast; use them as documentation of what
 each negsamp call computes.
 """
 from negsamp.baselines._alias import weighted_choice, weighted_searchsorted
+from negsamp.baselines._reservoir import UniformKeysReservoir, WeightedKeysReservoir
 
 __all__ = ["weighted_choice", "weighted_searchsorted"]
+__all__ += ["UniformKeysReservoir", "WeightedKeysReservoir"]

@@ -1,0 +1,336 @@
+/*
+ * ns_reservoir.c -- Algorithm L (Li 1994) and A-ExpJ (Efraimidis & Spirakis
+ * 2006) over a stream fed in chunks; see ns_reservoir.h.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "ns_reservoir.h"
+
+#define NS_NEVER INT64_MAX
+
+/* Records that the item at chunk position `pos` went to `slot`. */
+static inline void record(int64_t *slot_pos, int64_t *touched, int64_t *nt,
+                          int64_t slot, int64_t pos) {
+    if (slot_pos[slot] < 0) {
+        touched[(*nt)++] = slot;
+    }
+    slot_pos[slot] = pos;
+}
+
+/* Stream position of the next accepted item after position `pos`: the gap
+ * is geometric with success probability w (number of failures
+ * floor(log U / log(1 - w)), U in (0, 1]); log1p keeps it exact for the
+ * tiny w of long streams. */
+static int64_t next_after(ns_rng_t *rng, int64_t pos, double w) {
+    double lu = log(ns_rng_double_open0(rng));
+    double denom = log1p(-w);
+    double gap;
+    if (!(denom < 0.0)) {
+        return NS_NEVER; /* w underflowed to 0: no item will ever be kept */
+    }
+    gap = floor(lu / denom); /* >= 0; +inf only if denom is -0 */
+    if (!(gap < (double)(NS_NEVER - 1 - pos))) {
+        return NS_NEVER;
+    }
+    return pos + 1 + (int64_t)gap;
+}
+
+/* W of k fresh keys, or W shrunk after an acceptance: W * U^(1/k) (the
+ * largest of k uniforms on (0, W)). */
+static inline double shrink(ns_rng_t *rng, double w, int64_t k) {
+    return w * exp(log(ns_rng_double_open0(rng)) / (double)k);
+}
+
+int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
+                        int64_t *next, int64_t length, int64_t *slot_pos,
+                        int64_t *touched, int64_t *n_touched) {
+    int64_t start = *count, end, pos, nt = 0;
+    *n_touched = 0;
+    if (k < 1 || length < 0 || start < 0 || start > INT64_MAX - 1 - length) {
+        return NS_ERR_VALUE;
+    }
+    end = start + length;
+    /* Fill phase: the first k items go to slots 0..k-1 in order. */
+    for (pos = start; pos < end && pos < k; pos++) {
+        record(slot_pos, touched, &nt, pos, pos - start);
+        if (pos == k - 1) {
+            *w = shrink(rng, 1.0, k);
+            *next = next_after(rng, pos, *w);
+        }
+    }
+    /* Skip phase: only accepted items cost anything. */
+    if (end > k) {
+        while (*next < end) {
+            int64_t slot = (int64_t)ns_rng_bounded(rng, (uint64_t)k);
+            record(slot_pos, touched, &nt, slot, *next - start);
+            *w = shrink(rng, *w, k);
+            *next = next_after(rng, *next, *w);
+        }
+    }
+    *count = end;
+    *n_touched = nt;
+    return NS_OK;
+}
+
+int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
+                                   double *total) {
+    /* Eight independent partial sums and a branch-free validity flag: the
+     * loop vectorises and has no long dependency chain.  The culprit is
+     * located only on failure. */
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0, j;
+    int bad = 0;
+    for (; i + 8 <= length; i += 8) {
+        for (j = 0; j < 8; j++) {
+            double x = weights[i + j];
+            bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
+            part[j] += x;
+        }
+    }
+    for (; i < length; i++) {
+        double x = weights[i];
+        bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
+        part[0] += x;
+    }
+    *total = ((part[0] + part[1]) + (part[2] + part[3])) +
+             ((part[4] + part[5]) + (part[6] + part[7]));
+    if (!bad) {
+        return -1;
+    }
+    for (i = 0; i < length; i++) {
+        double x = weights[i];
+        if (!(x >= 0.0 && x <= 1.7976931348623157e308)) {
+            return i;
+        }
+    }
+    return -1; /* not reached */
+}
+
+/* Min-heap on keys, carrying slots along. */
+static void sift_up(double *keys, int64_t *slots, int64_t i) {
+    double key = keys[i];
+    int64_t slot = slots[i];
+    while (i > 0) {
+        int64_t parent = (i - 1) / 2;
+        if (!(keys[parent] > key)) {
+            break;
+        }
+        keys[i] = keys[parent];
+        slots[i] = slots[parent];
+        i = parent;
+    }
+    keys[i] = key;
+    slots[i] = slot;
+}
+
+static void sift_down(double *keys, int64_t *slots, int64_t n, int64_t i) {
+    double key = keys[i];
+    int64_t slot = slots[i];
+    for (;;) {
+        int64_t child = 2 * i + 1;
+        if (child >= n) {
+            break;
+        }
+        if (child + 1 < n && keys[child + 1] < keys[child]) {
+            child++;
+        }
+        if (!(keys[child] < key)) {
+            break;
+        }
+        keys[i] = keys[child];
+        slots[i] = slots[child];
+        i = child;
+    }
+    keys[i] = key;
+    slots[i] = slot;
+}
+
+void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
+    int64_t i;
+    for (i = n / 2 - 1; i >= 0; i--) {
+        sift_down(heap_keys, heap_slots, n, i);
+    }
+}
+
+/* Weight mass to skip before the next key above the threshold with log
+ * key lt: Exp(1) / (-lt); +inf when lt == 0 (nothing can beat key 1). */
+static inline double jump(ns_rng_t *rng, double lt) {
+    double e = ns_rng_exponential(rng);
+    if (!(lt < 0.0)) {
+        return HUGE_VAL; /* not 0/0 = NaN when both are 0 */
+    }
+    return e / (-lt);
+}
+
+int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
+                         int64_t length, double *heap_keys,
+                         int64_t *heap_slots, int64_t *size,
+                         double *remaining, int64_t *slot_pos,
+                         int64_t *touched, int64_t *n_touched) {
+    int64_t i = 0, nt = 0, n = *size;
+    double rem = *remaining;
+    *n_touched = 0;
+    if (k < 1 || length < 0 || n < 0 || n > k) {
+        return NS_ERR_VALUE;
+    }
+    /* Fill phase: every item of positive weight enters with its key. */
+    for (; i < length && n < k; i++) {
+        double wi = weights[i];
+        if (wi > 0.0) {
+            heap_keys[n] = -ns_rng_exponential(rng) / wi;
+            heap_slots[n] = n;
+            record(slot_pos, touched, &nt, n, i);
+            sift_up(heap_keys, heap_slots, n);
+            n++;
+            if (n == k) {
+                rem = jump(rng, heap_keys[0]);
+            }
+        }
+    }
+    /* Jump phase: subtract weights until the drawn mass is used up; the
+     * item where it runs out (it has positive weight) is accepted with a
+     * key drawn conditionally on exceeding the threshold. */
+    while (i < length) {
+        double wi, lt, c, key;
+        int64_t slot;
+        /* Whole blocks of 8 whose mass does not use up the jump are
+         * skipped with one comparison (a short dependency chain); the
+         * block where it runs out is scanned item by item. */
+        while (i + 8 <= length) {
+            const double *b = weights + i;
+            double s = ((b[0] + b[1]) + (b[2] + b[3])) +
+                       ((b[4] + b[5]) + (b[6] + b[7]));
+            if (rem - s > 0.0) {
+                rem -= s;
+                i += 8;
+                continue;
+            }
+            break;
+        }
+        for (; i < length; i++) {
+            rem -= weights[i];
+            if (rem <= 0.0 && weights[i] > 0.0) {
+                break;
+            }
+        }
+        if (i == length) {
+            break;
+        }
+        wi = weights[i];
+        lt = heap_keys[0];
+        /* u uniform on (T^w, 1): u = 1 - c v with c = 1 - T^w, v in [0, 1). */
+        c = -expm1(wi * lt);
+        key = log1p(-c * ns_rng_double(rng)) / wi;
+        if (key < lt) {
+            key = lt; /* rounding guard: the new key is above T */
+        }
+        slot = heap_slots[0];
+        heap_keys[0] = key;
+        sift_down(heap_keys, heap_slots, n, 0);
+        record(slot_pos, touched, &nt, slot, i);
+        rem = jump(rng, heap_keys[0]);
+        i++;
+    }
+    *size = n;
+    *remaining = rem;
+    *n_touched = nt;
+    return NS_OK;
+}
+
+void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n) {
+    int64_t i;
+    for (i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)(i + 1));
+        int64_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+/* First `take` entries of idx[0..n) become a uniform ordered sample without
+ * replacement (partial Fisher-Yates). */
+static void partial_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n,
+                            int64_t take) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        idx[i] = i;
+    }
+    for (i = 0; i < take; i++) {
+        int64_t j = i + (int64_t)ns_rng_bounded(rng, (uint64_t)(n - i));
+        int64_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
+                            int64_t n2, int64_t m2, int64_t *pick1,
+                            int64_t *pick2, int64_t *x1) {
+    int64_t m, x = 0, j;
+    uint64_t total;
+    if (k < 1 || n1 < 0 || n2 < 0 || m1 != (n1 < k ? n1 : k) ||
+        m2 != (n2 < k ? n2 : k) || n1 > INT64_MAX - n2) {
+        return NS_ERR_VALUE;
+    }
+    total = (uint64_t)n1 + (uint64_t)n2;
+    m = total < (uint64_t)k ? (int64_t)total : k;
+    /* Hypergeometric: draw the m slots of a uniform subset one by one; the
+     * j-th comes from side 1 with probability (n1 - x) / (total - j). */
+    for (j = 0; j < m; j++) {
+        if (ns_rng_bounded(rng, total - (uint64_t)j) < (uint64_t)(n1 - x)) {
+            x++;
+        }
+    }
+    /* x <= m1 and m - x <= m2 always hold: a side that saw fewer than k
+     * items holds all of them. */
+    partial_shuffle(rng, pick1, m1, x);
+    partial_shuffle(rng, pick2, m2, m - x);
+    *x1 = x;
+    return NS_OK;
+}
+
+/* Standard normal (Marsaglia's polar method; the spare value is dropped so
+ * the function keeps no state). */
+static double normal(ns_rng_t *rng) {
+    double x, y, r;
+    do {
+        x = 2.0 * ns_rng_double(rng) - 1.0;
+        y = 2.0 * ns_rng_double(rng) - 1.0;
+        r = x * x + y * y;
+    } while (r >= 1.0 || r == 0.0);
+    return x * sqrt(-2.0 * log(r) / r);
+}
+
+/* Gamma(a, 1) for a >= 1 (Marsaglia & Tsang 2000, "A simple method for
+ * generating gamma variables"). */
+static double gamma_ge1(ns_rng_t *rng, double a) {
+    const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = normal(rng), v = 1.0 + c * x, u;
+        if (v <= 0.0) {
+            continue;
+        }
+        v = v * v * v;
+        u = ns_rng_double_open0(rng);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) {
+            return d * v;
+        }
+    }
+}
+
+int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
+                        int64_t *next) {
+    double x, y;
+    if (k < 1 || n < k) {
+        return NS_ERR_VALUE;
+    }
+    x = gamma_ge1(rng, (double)k);
+    y = gamma_ge1(rng, (double)(n - k) + 1.0);
+    *w = x / (x + y);
+    if (!(*w > 0.0)) {
+        *w = 0x1p-1074; /* underflow guard: W stays positive */
+    }
+    *next = next_after(rng, n - 1, *w);
+    return NS_OK;
+}

@@ -1,0 +1,93 @@
+/*
+ * ns_reservoir.h -- streaming reservoir samples of fixed size k, uniform and
+ * weighted, without replacement.
+ *
+ * Uniform: Algorithm L (Li 1994, "Reservoir-sampling algorithms of time
+ * complexity O(n(1 + log(N/n)))").  Each item carries an implicit uniform
+ * key; the reservoir holds the k smallest, W is the k-th smallest key, and
+ * the gap to the next item whose key is below W is geometric with success
+ * probability W.  The absolute stream position of that item (`next`) is
+ * carried across chunks, so a chunk costs O(1 + items accepted from it):
+ * the kernel never reads the items, only counts them.
+ *
+ * Weighted: A-ExpJ (Efraimidis & Spirakis 2006, "Weighted random sampling
+ * with a reservoir").  Item i gets the key u_i^(1/w_i); the reservoir keeps
+ * the k largest, which has the law of k successive weighted draws without
+ * replacement.  Keys are kept in log space, log key = log(u)/w = -E/w with
+ * E ~ Exp(1), so tiny weights neither underflow the key nor lose its order.
+ * With threshold T (the smallest kept key), the weight mass until the next
+ * key above T is exponential with rate -log T: one exponential per accepted
+ * item instead of one uniform per item.  The remaining mass is carried
+ * across chunks.
+ *
+ * Item storage stays in the caller (items may be of any dtype): kernels
+ * report, for each slot of the reservoir that received an item in this
+ * chunk, the position in the chunk of the LAST item written there
+ * (slot_pos[slot], with touched[] listing those slots once each).  On entry
+ * slot_pos must be all -1 on the slots the call may touch; the caller copies
+ * the items and resets slot_pos[touched[j]] to -1.
+ *
+ * The caller owns the RNG state; calls are sequential by nature (a stream).
+ */
+#ifndef NS_RESERVOIR_H
+#define NS_RESERVOIR_H
+
+#include <stdint.h>
+#include "ns_common.h"
+#include "ns_rng.h"
+
+/* Algorithm L over the next `length` items of the stream.
+ * In/out: *count (items seen), *w (W, meaningful once *count >= k), *next
+ * (stream position of the next accepted item, meaningful once *count >= k;
+ * INT64_MAX means "never").  slot_pos and touched have room for
+ * min(k, *count + length) slots; *n_touched receives the number of touched
+ * slots.  NS_ERR_VALUE if k < 1, length < 0, or the count would overflow. */
+int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
+                        int64_t *next, int64_t length, int64_t *slot_pos,
+                        int64_t *touched, int64_t *n_touched);
+
+/* Index of the first weight that is NaN, infinite or negative, or -1 when
+ * all are valid; *total receives the sum of the weights. */
+int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
+                                   double *total);
+
+/* A-ExpJ over the next `length` items with `weights` (checked: finite,
+ * >= 0).  The heap is a min-heap of *size <= k log keys (heap_keys) with the
+ * slot of each (heap_slots); slots are filled 0, 1, ... while *size < k.
+ * *remaining is the weight mass still to skip before the next acceptance
+ * (meaningful once *size == k).  Items of weight 0 are never kept.
+ * slot_pos/touched as above, with room for min(k, *size + length) slots. */
+int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
+                         int64_t length, double *heap_keys,
+                         int64_t *heap_slots, int64_t *size,
+                         double *remaining, int64_t *slot_pos,
+                         int64_t *touched, int64_t *n_touched);
+
+/* Exact merge plan of two uniform reservoirs of size k that saw n1 and n2
+ * items and hold m1 = min(k, n1) and m2 = min(k, n2) items: the number x of
+ * slots taken from side 1 is hypergeometric (a uniform min(k, n1 + n2)-subset
+ * of the union, drawn sequentially, exact for any n), then x of the m1 items
+ * (and m - x of the m2) are picked uniformly without replacement by a
+ * partial Fisher-Yates shuffle.  On return pick1[0..x) and pick2[0..m-x)
+ * hold the chosen indices (pick1 has room for m1, pick2 for m2); *x1
+ * receives x. */
+int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
+                            int64_t n2, int64_t m2, int64_t *pick1,
+                            int64_t *pick2, int64_t *x1);
+
+/* State of a uniform reservoir of size k that holds a uniform sample of n
+ * >= k items but no threshold (after a merge): W is drawn from its exact
+ * conditional law Beta(k, n - k + 1) -- the k-th smallest of n uniform
+ * keys, independent of which items are kept -- and *next from the
+ * geometric gap given W (memoryless, so it may start at position n).
+ * Gamma variates by Marsaglia & Tsang 2000, normals by the polar method. */
+int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
+                        int64_t *next);
+
+/* Turns keys[0..n) (with slots carried along) into a min-heap, O(n). */
+void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n);
+
+/* Fisher-Yates shuffle of idx[0..n). */
+void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n);
+
+#endif /* NS_RESERVOIR_H */

@@ -1,0 +1,25 @@
+# Declarations of csrc/ns_reservoir.h (extern blocks only).
+from libc.stdint cimport int64_t
+from negsamp._c_common cimport ns_rng_t
+
+cdef extern from "ns_reservoir.h" nogil:
+    int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
+                            int64_t *next, int64_t length, int64_t *slot_pos,
+                            int64_t *touched, int64_t *n_touched)
+    int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
+                                       double *total)
+    int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
+                             int64_t length, double *heap_keys,
+                             int64_t *heap_slots, int64_t *size,
+                             double *remaining, int64_t *slot_pos,
+                             int64_t *touched, int64_t *n_touched)
+    int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
+                                int64_t n2, int64_t m2, int64_t *pick1,
+                                int64_t *pick2, int64_t *x1)
+    void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n)
+    void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n)
+    int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
+                            int64_t *next)
+
+cdef extern from "ns_rng.h" nogil:
+    double ns_rng_double_open0(ns_rng_t *rng)

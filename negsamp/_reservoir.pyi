@@ -1,0 +1,47 @@
+from typing import Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+MERGE_PLAN: int
+MERGE_SHUFFLE: int
+MERGE_STATE: int
+MERGE_RESUME: int
+
+def derive_key(
+    state_a: npt.NDArray[np.uint64],
+    state_b: npt.NDArray[np.uint64],
+    count_a: int,
+    count_b: int,
+    k: int,
+) -> Tuple[int, int]: ...
+def seed_state(k0: int, k1: int, block: int = ...) -> npt.NDArray[np.uint64]: ...
+def uniform_update(
+    state: npt.NDArray[np.uint64],
+    k: int,
+    count: int,
+    w: float,
+    next_pos: int,
+    length: int,
+    slot_pos: npt.NDArray[np.int64],
+    touched: npt.NDArray[np.int64],
+) -> Tuple[int, float, int, int]: ...
+def check_weights(weights: npt.NDArray[np.float64]) -> Tuple[int, float]: ...
+def weighted_update(
+    state: npt.NDArray[np.uint64],
+    k: int,
+    weights: npt.NDArray[np.float64],
+    heap_keys: npt.NDArray[np.float64],
+    heap_slots: npt.NDArray[np.int64],
+    size: int,
+    remaining: float,
+    slot_pos: npt.NDArray[np.int64],
+    touched: npt.NDArray[np.int64],
+) -> Tuple[int, float, int]: ...
+def merge_plan(
+    k0: int, k1: int, k: int, n1: int, n2: int
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def shuffle_index(k0: int, k1: int, n: int) -> npt.NDArray[np.int64]: ...
+def resume(k0: int, k1: int, k: int, n: int) -> Tuple[float, int]: ...
+def exponential(k0: int, k1: int) -> float: ...
+def heapify(heap_keys: npt.NDArray[np.float64], heap_slots: npt.NDArray[np.int64]) -> None: ...

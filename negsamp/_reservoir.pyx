@@ -1,0 +1,219 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Cython layer of reservoirs: checks buffers, releases the GIL, calls
+csrc/ns_reservoir.c.  Users call negsamp.Reservoir / WeightedReservoir.
+
+The xoshiro256++ state of a reservoir lives in a numpy uint64 array of 4
+words owned by the Python object (so it pickles); each call copies it into a
+local ns_rng_t and writes it back only when the kernel succeeded."""
+import numpy as np
+
+from libc.math cimport log
+from libc.stdint cimport int64_t, uint64_t
+from negsamp._c_common cimport ns_rng_t, ns_rng_seed
+from negsamp._c_reservoir cimport (
+    ns_reservoir_update, ns_reservoir_check_weights, ns_wreservoir_update,
+    ns_reservoir_merge_plan, ns_reservoir_shuffle, ns_reservoir_resume,
+    ns_wreservoir_heapify,
+)
+from negsamp._c_reservoir cimport ns_rng_double_open0
+from negsamp._common import raise_for_status
+
+
+cdef inline void _load(uint64_t[::1] state, ns_rng_t *rng) noexcept nogil:
+    rng.s[0] = state[0]
+    rng.s[1] = state[1]
+    rng.s[2] = state[2]
+    rng.s[3] = state[3]
+
+
+cdef inline void _store(ns_rng_t *rng, uint64_t[::1] state) noexcept nogil:
+    state[0] = rng.s[0]
+    state[1] = rng.s[1]
+    state[2] = rng.s[2]
+    state[3] = rng.s[3]
+
+
+cdef inline void _check_state(uint64_t[::1] state) except *:
+    if state.shape[0] != 4:
+        raise ValueError(f"rng state must have 4 words, got {state.shape[0]}")
+    if (state[0] | state[1] | state[2] | state[3]) == 0:
+        raise ValueError("rng state is all zeros (xoshiro256++'s fixed point)")
+
+
+#: Streams of one merge key (k0, k1): block 0 picks the slots, block 1
+#: shuffles them, block 2 seeds the merged reservoir, block 3 draws its
+#: threshold or jump.
+MERGE_PLAN, MERGE_SHUFFLE, MERGE_STATE, MERGE_RESUME = 0, 1, 2, 3
+
+
+cdef inline uint64_t _splitmix(uint64_t *x) noexcept nogil:
+    cdef uint64_t z
+    x[0] += <uint64_t>0x9E3779B97F4A7C15
+    z = x[0]
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+def derive_key(uint64_t[::1] state_a, uint64_t[::1] state_b, int64_t count_a,
+               int64_t count_b, int64_t k):
+    """A merge key that is a deterministic function of both reservoirs'
+    states and counts (SplitMix64 absorbing each word in turn)."""
+    cdef uint64_t h0 = <uint64_t>0x243F6A8885A308D3, h1 = <uint64_t>0x13198A2E03707344
+    cdef uint64_t words[11]
+    cdef int i
+    _check_state(state_a)
+    _check_state(state_b)
+    for i in range(4):
+        words[i] = state_a[i]
+        words[4 + i] = state_b[i]
+    words[8] = <uint64_t>count_a
+    words[9] = <uint64_t>count_b
+    words[10] = <uint64_t>k
+    for i in range(11):
+        h0 ^= words[i]
+        h0 = _splitmix(&h0)
+        h1 += words[i]
+        h1 = _splitmix(&h1) ^ h0
+    return int(h0), int(h1)
+
+
+def seed_state(uint64_t k0, uint64_t k1, uint64_t block=0):
+    """The 4-word xoshiro256++ state of stream (k0, k1, block)."""
+    cdef ns_rng_t rng
+    ns_rng_seed(&rng, k0, k1, block)
+    out = np.empty(4, dtype=np.uint64)
+    cdef uint64_t[::1] view = out
+    _store(&rng, view)
+    return out
+
+
+def uniform_update(uint64_t[::1] state, int64_t k, int64_t count, double w,
+                   int64_t next_pos, int64_t length, int64_t[::1] slot_pos,
+                   int64_t[::1] touched):
+    """Algorithm L over `length` more items.  Returns (count, w, next,
+    n_touched); `state` is advanced in place; slot_pos[touched[:n_touched]]
+    are the chunk positions of the items that landed in those slots."""
+    cdef ns_rng_t rng
+    cdef int64_t n_touched = 0, room
+    cdef int status
+    _check_state(state)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if length < 0 or count < 0:
+        raise ValueError("length and count must be >= 0")
+    room = min(k, count + length) if count <= (1 << 62) else k
+    if slot_pos.shape[0] < room or touched.shape[0] < room:
+        raise ValueError("slot_pos/touched buffers are too small")
+    _load(state, &rng)
+    with nogil:
+        status = ns_reservoir_update(&rng, k, &count, &w, &next_pos, length,
+                                     &slot_pos[0] if slot_pos.shape[0] else NULL,
+                                     &touched[0] if touched.shape[0] else NULL,
+                                     &n_touched)
+    raise_for_status(status, "reservoir update")
+    _store(&rng, state)
+    return count, w, next_pos, n_touched
+
+
+def check_weights(const double[::1] weights):
+    """(index of the first NaN/inf/negative weight or -1, sum of weights)."""
+    cdef double total = 0.0
+    cdef int64_t bad
+    if weights.shape[0] == 0:
+        return -1, 0.0
+    with nogil:
+        bad = ns_reservoir_check_weights(&weights[0], weights.shape[0], &total)
+    return bad, total
+
+
+def weighted_update(uint64_t[::1] state, int64_t k, const double[::1] weights,
+                    double[::1] heap_keys, int64_t[::1] heap_slots, int64_t size,
+                    double remaining, int64_t[::1] slot_pos, int64_t[::1] touched):
+    """A-ExpJ over `weights` (already checked).  Returns (size, remaining,
+    n_touched); state and heap are updated in place."""
+    cdef ns_rng_t rng
+    cdef int64_t n_touched = 0, length = weights.shape[0], room
+    cdef int status
+    _check_state(state)
+    if k < 1 or size < 0 or size > k:
+        raise ValueError("bad reservoir size")
+    if length == 0:
+        return size, remaining, 0
+    room = min(k, size + length)
+    if (heap_keys.shape[0] < room or heap_slots.shape[0] < room
+            or slot_pos.shape[0] < room or touched.shape[0] < room):
+        raise ValueError("heap/slot buffers are too small")
+    _load(state, &rng)
+    with nogil:
+        status = ns_wreservoir_update(&rng, k, &weights[0], length,
+                                      &heap_keys[0], &heap_slots[0], &size,
+                                      &remaining, &slot_pos[0], &touched[0],
+                                      &n_touched)
+    raise_for_status(status, "weighted reservoir update")
+    _store(&rng, state)
+    return size, remaining, n_touched
+
+
+def merge_plan(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2):
+    """Indices (pick1, pick2) into two uniform reservoirs' samples whose
+    union is a uniform min(k, n1 + n2)-subset of the two streams, in random
+    order; uses stream (k0, k1, block 0)."""
+    cdef ns_rng_t rng
+    cdef int64_t m1 = min(k, n1), m2 = min(k, n2), x = 0
+    cdef int status
+    if k < 1 or n1 < 0 or n2 < 0:
+        raise ValueError("merge_plan needs k >= 1 and counts >= 0")
+    pick1 = np.empty(max(m1, 1), dtype=np.int64)
+    pick2 = np.empty(max(m2, 1), dtype=np.int64)
+    cdef int64_t[::1] p1 = pick1, p2 = pick2
+    ns_rng_seed(&rng, k0, k1, MERGE_PLAN)
+    with nogil:
+        status = ns_reservoir_merge_plan(&rng, k, n1, m1, n2, m2, &p1[0],
+                                         &p2[0], &x)
+    raise_for_status(status, "reservoir merge")
+    m = min(k, n1 + n2)
+    return pick1[:x].copy(), pick2[:m - x].copy()
+
+
+def shuffle_index(uint64_t k0, uint64_t k1, int64_t n):
+    """A uniformly random permutation of range(n) from stream (k0, k1, 1)."""
+    cdef ns_rng_t rng
+    out = np.arange(max(n, 0), dtype=np.int64)
+    cdef int64_t[::1] view = out
+    if n > 1:
+        ns_rng_seed(&rng, k0, k1, MERGE_SHUFFLE)
+        with nogil:
+            ns_reservoir_shuffle(&rng, &view[0], n)
+    return out
+
+
+def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):
+    """(W, next) of a merged uniform reservoir of size k over n >= k items,
+    from stream (k0, k1, MERGE_RESUME): W ~ Beta(k, n - k + 1)."""
+    cdef ns_rng_t rng
+    cdef double w = 1.0
+    cdef int64_t nxt = 0
+    cdef int status
+    if k < 1 or n < k:
+        raise ValueError(f"resume needs 1 <= k <= n, got k={k}, n={n}")
+    ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
+    status = ns_reservoir_resume(&rng, k, n, &w, &nxt)
+    raise_for_status(status, "reservoir resume")
+    return w, nxt
+
+
+def exponential(uint64_t k0, uint64_t k1):
+    """One Exp(1) variate from stream (k0, k1, MERGE_RESUME)."""
+    cdef ns_rng_t rng
+    ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
+    return -log(ns_rng_double_open0(&rng))
+
+
+def heapify(double[::1] heap_keys, int64_t[::1] heap_slots):
+    """Makes (heap_keys, heap_slots) a min-heap on the keys, in place."""
+    if heap_keys.shape[0] != heap_slots.shape[0]:
+        raise ValueError("heap_keys and heap_slots differ in length")
+    if heap_keys.shape[0] > 1:
+        with nogil:
+            ns_wreservoir_heapify(&heap_keys[0], &heap_slots[0], heap_keys.shape[0])

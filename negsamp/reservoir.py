@@ -1,0 +1,885 @@
+"""Streaming reservoir samples of fixed size k: uniform (Algorithm L) and
+weighted (A-ExpJ), exactly mergeable, picklable and serialisable.
+
+Example
+-------
+>>> import numpy as np, negsamp
+>>> res = negsamp.Reservoir(3, rng=0)
+>>> for start in range(0, 1000, 100):
+...     res.update(np.arange(start, start + 100))
+>>> res.count, len(res.sample)
+(1000, 3)
+>>> w = negsamp.WeightedReservoir(2, rng=0)
+>>> w.update(np.array([10, 11, 12, 13]), weights=[1.0, 0.0, 5.0, 2.0])
+>>> bool(11 not in w.sample)   # weight-0 items are never kept
+True
+"""
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+import struct
+import threading
+import zlib
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from negsamp import _reservoir
+from negsamp._rng import RNGLike, draw_key
+from negsamp._validation import as_int, describe
+
+__all__ = ["Reservoir", "WeightedReservoir"]
+
+_NEVER = 2**63 - 1  # csrc NS_NEVER: no further item will be accepted
+_FORMAT_VERSION = 1
+_CRC = struct.Struct("<I")
+_MAGIC_UNIFORM = b"NSRESV\x00\x01"
+_MAGIC_WEIGHTED = b"NSRESV\x00\x02"
+_PREFIX = struct.Struct("<8sI")  # magic, version
+_UNIFORM_HEADER = struct.Struct("<qqqdI")  # k, count, next, w, dtype length
+_WEIGHTED_HEADER = struct.Struct("<qqqddI")  # k, count, size, remaining, total, dtype length
+_STATE = struct.Struct("<4Q")
+
+
+# -- input conversion -------------------------------------------------------
+def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Optional[np.ndarray]:
+    """``items`` as a 1-D array of the reservoir's dtype (a view, never
+    modified), or None for an empty non-array chunk.
+
+    A NumPy array must have exactly the reservoir's dtype (TypeError
+    otherwise).  Any other iterable goes through ``np.asarray`` (generators
+    through ``list`` first); its dtype may then be cast to the reservoir's
+    when numpy deems the cast safe, or between integer dtypes when every
+    value fits."""
+    if isinstance(items, np.ndarray):
+        arr = items
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+        if dtype is not None and arr.dtype != dtype:
+            raise TypeError(
+                f"{name} has dtype {arr.dtype} but this reservoir holds dtype {dtype} "
+                "(all chunks of one reservoir must share one dtype)"
+            )
+        return arr
+    if isinstance(items, (str, bytes, bytearray)) or items is None or np.isscalar(items):
+        raise TypeError(f"{name} must be a 1-D array or an iterable of items, got {describe(items)}")
+    if hasattr(items, "__array__") or hasattr(items, "__len__"):
+        try:
+            arr = np.asarray(items)
+        except Exception as exc:
+            raise TypeError(f"{name} could not be converted to an array: {exc}") from None
+    else:
+        try:
+            arr = np.asarray(list(items))
+        except TypeError:
+            raise TypeError(
+                f"{name} must be a 1-D array or an iterable of items, got {describe(items)}"
+            ) from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        return None
+    if dtype is None or arr.dtype == dtype:
+        return arr
+    if np.can_cast(arr.dtype, dtype, "safe"):
+        return arr.astype(dtype)
+    if arr.dtype.kind in "iu" and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if int(arr.min()) >= info.min and int(arr.max()) <= info.max:
+            return arr.astype(dtype)
+    raise TypeError(
+        f"{name} has dtype {arr.dtype} but this reservoir holds dtype {dtype} "
+        "(all chunks of one reservoir must share one dtype)"
+    )
+
+
+def _as_k(k: Any) -> int:
+    return as_int(k, "k", minimum=1)
+
+
+def _state_words(state: np.ndarray) -> list:
+    return [int(x) for x in state]
+
+
+def _merge_key(rng: RNGLike, a: "_Base", b: "_Base") -> Tuple[int, int]:
+    """The 128-bit key of a merge: one key drawn from ``rng`` when given,
+    else a hash of both reservoirs' states and counts (so a merge is
+    deterministic given its inputs)."""
+    if rng is not None:
+        return draw_key(rng)
+    return _reservoir.derive_key(a._state, b._state, a._count, b._count, a._k)
+
+
+def _dtype_to_text(dtype: Optional[np.dtype]) -> bytes:
+    if dtype is None:
+        return b""
+    if dtype.hasobject:
+        raise TypeError(
+            f"a reservoir of dtype {dtype} holds Python objects and cannot be "
+            "serialised with to_bytes(); use pickle"
+        )
+    return repr(np.lib.format.dtype_to_descr(dtype)).encode("utf-8")
+
+
+def _dtype_from_text(text: bytes) -> Optional[np.dtype]:
+    if not text:
+        return None
+    try:
+        dtype = np.lib.format.descr_to_dtype(ast.literal_eval(text.decode("utf-8")))
+    except Exception:
+        raise ValueError("data is corrupted: the item dtype cannot be parsed") from None
+    if dtype.hasobject:
+        raise ValueError("data is corrupted: object dtype in serialised reservoir")
+    return dtype
+
+
+def _as_bytes(data: Any) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def _check_crc(data: bytes, magic: bytes, what: str) -> None:
+    if len(data) < _PREFIX.size + _CRC.size:
+        raise ValueError(f"data is truncated: {len(data)} bytes is shorter than the header")
+    got_magic, version = _PREFIX.unpack_from(data, 0)
+    if got_magic != magic:
+        raise ValueError(f"data is not a serialised {what} (bad magic bytes)")
+    if version != _FORMAT_VERSION:
+        raise ValueError(f"data has unsupported format version {version}")
+    (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
+    if zlib.crc32(data[: -_CRC.size]) != crc:
+        raise ValueError("data is corrupted or truncated: CRC-32 mismatch")
+
+
+class _Reader:
+    """Sequential reads of a CRC-checked body; running short is ValueError."""
+
+    def __init__(self, data: bytes, offset: int) -> None:
+        self.data, self.offset, self.end = data, offset, len(data) - _CRC.size
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.offset + n > self.end:
+            raise ValueError("data is truncated or inconsistent with its header")
+        out = self.data[self.offset : self.offset + n]
+        self.offset += n
+        return out
+
+    def unpack(self, st: struct.Struct) -> tuple:
+        return st.unpack(self.take(st.size))
+
+    def array(self, dtype: Any, n: int) -> np.ndarray:
+        dt = np.dtype(dtype)
+        if n < 0 or n * dt.itemsize > self.end - self.offset:
+            raise ValueError("data is truncated or inconsistent with its header")
+        return np.frombuffer(self.take(n * dt.itemsize), dtype=dt, count=n).copy()
+
+    def done(self) -> None:
+        if self.offset != self.end:
+            raise ValueError("data has trailing bytes after the reservoir")
+
+
+# -- shared machinery -------------------------------------------------------
+class _Base:
+    __slots__ = (
+        "_k", "_count", "_state", "_dtype", "_items", "_slot_pos", "_touched",
+        "_lock", "__weakref__",
+    )
+
+    def _init_common(self, k: Any, rng: RNGLike) -> None:
+        k = _as_k(k)  # checked before the caller's generator is touched
+        k0, k1 = draw_key(rng)
+        self._init_state(k, _reservoir.seed_state(k0, k1))
+
+    def _init_state(self, k: int, state: np.ndarray) -> None:
+        self._k = k
+        self._count = 0
+        self._state = state
+        self._dtype: Optional[np.dtype] = None
+        self._items: Optional[np.ndarray] = None
+        self._slot_pos = np.empty(0, dtype=np.int64)
+        self._touched = np.empty(0, dtype=np.int64)
+        self._lock = threading.RLock()
+
+    def _filled(self) -> int:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _capacity(self) -> int:
+        return int(self._slot_pos.shape[0])
+
+    def _grow(self, needed: int) -> None:
+        """Buffers grow geometrically up to k (a reservoir of large k fed a
+        short stream does not allocate k slots)."""
+        cap = self._capacity()
+        if needed <= cap and self._items is not None:
+            return
+        new_cap = min(self._k, max(needed, 2 * cap, 16))
+        items = np.empty(new_cap, dtype=self._dtype)
+        filled = self._filled()
+        if self._items is not None and filled:
+            items[:filled] = self._items[:filled]
+        self._items = items
+        self._slot_pos = np.full(new_cap, -1, dtype=np.int64)
+        self._touched = np.empty(new_cap, dtype=np.int64)
+        self._grow_extra(new_cap)
+
+    def _grow_extra(self, new_cap: int) -> None:
+        pass
+
+    def _state_dict(self) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _restore(self, state: dict) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _copy_touched(self, chunk: np.ndarray, n_touched: int) -> None:
+        if n_touched:
+            slots = self._touched[:n_touched]
+            positions = self._slot_pos[slots]
+            self._items[slots] = chunk[positions]  # type: ignore[index]
+            self._slot_pos[slots] = -1
+
+    def _set_dtype(self, arr: np.ndarray) -> None:
+        if self._dtype is None:
+            self._dtype = arr.dtype
+
+    @property
+    def k(self) -> int:
+        """Size of the sample once at least k items were seen."""
+        return self._k
+
+    @property
+    def count(self) -> int:
+        """Number of items seen (for WeightedReservoir: including weight 0)."""
+        return self._count
+
+    @property
+    def dtype(self) -> Optional[np.dtype]:
+        """dtype of the items (fixed by the first chunk; None before)."""
+        return self._dtype
+
+    @property
+    def sample(self) -> np.ndarray:
+        """The current sample as a new 1-D array (its order is unspecified)."""
+        with self._lock:
+            n = self._filled()
+            if self._items is None:
+                return np.empty(0, dtype=self._dtype if self._dtype is not None else np.float64)
+            return self._items[:n].copy()
+
+    def __len__(self) -> int:
+        return self._filled()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_state_tuple() == other.to_state_tuple()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _check_merge_partner(self, other: Any) -> None:
+        if type(other) is not type(self):
+            raise TypeError(
+                f"other must be a {type(self).__name__}, got {type(other).__name__}"
+            )
+        if other is self:
+            raise ValueError("cannot merge a reservoir with itself (the streams must be disjoint)")
+        if other._k != self._k:
+            raise ValueError(f"cannot merge reservoirs of different k: {self._k} and {other._k}")
+        if self._dtype is not None and other._dtype is not None and self._dtype != other._dtype:
+            raise TypeError(
+                f"cannot merge reservoirs of different dtypes: {self._dtype} and {other._dtype}"
+            )
+
+    def _locked_pair(self, other: "_Base"):
+        first, second = (self, other) if id(self) < id(other) else (other, self)
+        return _PairLock(first._lock, second._lock)
+
+    def __getstate__(self) -> dict:
+        with self._lock:
+            return self._state_dict()
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, dict):
+            raise ValueError(f"state of a {type(self).__name__} must be a dict")
+        self._restore(state)
+
+    def __reduce__(self):
+        return (_unpickle, (type(self), self.__getstate__()))
+
+
+def _unpickle(cls, state):
+    self = cls.__new__(cls)
+    self.__setstate__(state)
+    return self
+
+
+class _PairLock:
+    def __init__(self, a, b) -> None:
+        self.a, self.b = a, b
+
+    def __enter__(self) -> None:
+        self.a.acquire()
+        self.b.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.b.release()
+        self.a.release()
+
+
+def _get(state: dict, key: str, kind: type) -> Any:
+    if key not in state:
+        raise ValueError(f"reservoir state is missing {key!r}")
+    value = state[key]
+    if kind is int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"reservoir state {key!r} must be an int, got {describe(value)}")
+        return int(value)
+    if kind is float:
+        if not isinstance(value, numbers.Real):
+            raise ValueError(f"reservoir state {key!r} must be a float, got {describe(value)}")
+        return float(value)
+    return value
+
+
+def _checked_rng_state(value: Any) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype != np.uint64 or arr.shape != (4,):
+        raise ValueError("reservoir state 'rng_state' must be 4 uint64 words")
+    if not arr.any():
+        raise ValueError("reservoir state 'rng_state' is all zeros")
+    return np.array(arr, dtype=np.uint64, copy=True)
+
+
+def _checked_items(value: Any, dtype: Any, n: int) -> Tuple[Optional[np.dtype], Optional[np.ndarray]]:
+    if dtype is None:
+        if n:
+            raise ValueError("reservoir state has items but no dtype")
+        return None, None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"reservoir state has a bad dtype {describe(dtype)}") from None
+    arr = np.asarray(value) if value is not None else np.empty(0, dtype=dt)
+    if arr.dtype != dt or arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(
+            f"reservoir state 'items' must be a 1-D array of {n} items of dtype {dt}"
+        )
+    return dt, arr
+
+
+# -- uniform ----------------------------------------------------------------
+class Reservoir(_Base):
+    """A uniform sample without replacement of fixed size k from a stream.
+
+    Parameters
+    ----------
+    k : int >= 1
+        Sample size.  While fewer than k items were seen the sample holds
+        all of them.
+    rng : None, int, SeedSequence or Generator
+        The reservoir takes ONE 128-bit key from it at construction and
+        owns its xoshiro256++ stream afterwards (SPEC 7).
+
+    Notes
+    -----
+    Law: after n items, :attr:`sample` is a uniformly random subset of size
+    ``min(k, n)`` of the items seen; each item is kept with probability
+    ``min(1, k / n)``, whatever the chunking of the stream.
+
+    Algorithm L (Li 1994): the gap to the next accepted item is drawn
+    directly (geometric given the current threshold W), and carried across
+    chunks, so :meth:`update` costs O(1 + items accepted from the chunk),
+    independent of the chunk length, and a stream of n items uses
+    O(k (1 + log(n / k))) random numbers.  Items are never read by the C
+    kernel; accepted ones are copied with numpy indexing, so any dtype
+    works, including ``object`` (pickle only) and structured dtypes.
+
+    The reservoir is thread-safe (a lock guards updates and merges), pickles,
+    and serialises with :meth:`to_bytes`; a restored reservoir continues
+    bit-identically.
+    """
+
+    __slots__ = ("_w", "_next")
+
+    def __init__(self, k: int, rng: RNGLike = None) -> None:
+        self._init_common(k, rng)
+        self._w = 1.0
+        self._next = _NEVER
+
+    def _filled(self) -> int:
+        return min(self._k, self._count)
+
+    def update(self, items: Any) -> None:
+        """Feeds the next chunk of the stream.
+
+        Parameters
+        ----------
+        items : 1-D numpy array or iterable
+            All chunks of one reservoir share one dtype (the first chunk's):
+            an array of another dtype raises TypeError.  Other iterables are
+            converted with ``np.asarray`` (generators via ``list``) and cast
+            to the reservoir's dtype when that is safe.  Not modified.
+
+        Notes
+        -----
+        O(1 + accepted) once k items were seen; O(min(k, len)) before.
+        The GIL is released in the C kernel.  On error nothing changes.
+        """
+        with self._lock:
+            arr = _as_items(items, self._dtype)
+            if arr is None:
+                return
+            length = int(arr.shape[0])
+            if self._count > _NEVER - 1 - length:
+                raise ValueError("count would overflow int64")
+            if self._dtype is None and length == 0:
+                return
+            self._set_dtype(arr)
+            self._grow(min(self._k, self._count + length))
+            state = self._state.copy()
+            count, w, nxt, n_touched = _reservoir.uniform_update(
+                state, self._k, self._count, self._w, self._next, length,
+                self._slot_pos, self._touched,
+            )
+            self._copy_touched(arr, n_touched)
+            self._state = state
+            self._count, self._w, self._next = count, w, nxt
+
+    def merge(self, other: "Reservoir", rng: RNGLike = None) -> "Reservoir":
+        """A new reservoir with exactly the law of one reservoir fed both
+        streams (neither input changes).
+
+        Parameters
+        ----------
+        other : Reservoir
+            Same k; same dtype (or one side empty).  Its stream must be
+            disjoint from this one's.
+        rng : None, int, SeedSequence or Generator
+            Randomness of the merge.  None derives it from the two
+            reservoirs' states, so a merge is deterministic given its inputs.
+
+        Notes
+        -----
+        With counts n1, n2 and m = min(k, n1 + n2): the number of slots
+        taken from this side is hypergeometric (drawn exactly, slot by slot,
+        O(m) random numbers), then the slots are filled by uniform picks
+        without replacement from each side.  A side that saw fewer than k
+        items holds all of them, so this is exact in every case.  The
+        merged reservoir then continues Algorithm L: its threshold W is drawn
+        from its exact conditional law, Beta(k, n - k + 1) (the k-th
+        smallest of n uniform keys, independent of which items are kept),
+        and the gap to the next acceptance is geometric given W.
+        O(k) time.
+        """
+        self._check_merge_partner(other)
+        with self._locked_pair(other):
+            k0, k1 = _merge_key(rng, self, other)
+            k = self._k
+            n1, n2 = self._count, other._count
+            if n1 > _NEVER - 1 - n2:
+                raise ValueError("merged count would overflow int64")
+            n = n1 + n2
+            out = Reservoir.__new__(Reservoir)
+            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+            out._dtype = self._dtype if self._dtype is not None else other._dtype
+            out._count = n
+            out._w, out._next = 1.0, _NEVER
+            m = min(k, n)
+            if m == 0:
+                return out
+            if n <= k:
+                merged = np.concatenate([side._items[: side._filled()]  # type: ignore[index]
+                                         for side in (self, other) if side._items is not None])
+            else:
+                pick1, pick2 = _reservoir.merge_plan(k0, k1, k, n1, n2)
+                parts = []
+                if pick1.shape[0]:
+                    parts.append(self._items[pick1])  # type: ignore[index]
+                if pick2.shape[0]:
+                    parts.append(other._items[pick2])  # type: ignore[index]
+                merged = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                merged = merged[_reservoir.shuffle_index(k0, k1, m)]
+            out._grow(m)
+            out._items[:m] = merged  # type: ignore[index]
+            if n >= k:
+                out._w, out._next = _reservoir.resume(k0, k1, k, n)
+            return out
+
+    # -- state and serialisation --------------------------------------------
+    def _state_dict(self) -> dict:
+        n = self._filled()
+        return {
+            "k": self._k,
+            "count": self._count,
+            "w": self._w,
+            "next": self._next,
+            "rng_state": self._state.copy(),
+            "dtype": self._dtype,
+            "items": None if self._items is None else self._items[:n].copy(),
+        }
+
+    def to_state_tuple(self) -> tuple:
+        """(k, count, w, next, rng words, dtype, item bytes): everything that
+        determines the future of the reservoir (for tests and equality)."""
+        d = self.__getstate__()
+        items = d["items"]
+        return (d["k"], d["count"], d["w"], d["next"], tuple(_state_words(d["rng_state"])),
+                str(d["dtype"]), None if items is None else
+                (items.tolist() if items.dtype.hasobject else items.tobytes()))
+
+    def _restore(self, state: dict) -> None:
+        k = _get(state, "k", int)
+        count = _get(state, "count", int)
+        w = _get(state, "w", float)
+        nxt = _get(state, "next", int)
+        if k < 1:
+            raise ValueError(f"reservoir state has k={k}; must be >= 1")
+        if count < 0:
+            raise ValueError(f"reservoir state has count={count}; must be >= 0")
+        if count >= k and not (0.0 < w <= 1.0 and count <= nxt <= _NEVER):
+            raise ValueError("reservoir state has an inconsistent threshold w or next position")
+        rng_state = _checked_rng_state(_get(state, "rng_state", object))
+        dtype, items = _checked_items(state.get("items"), state.get("dtype"), min(k, count))
+        self._init_state(k, rng_state)
+        self._count, self._w, self._next = count, w, nxt
+        self._dtype = dtype
+        if dtype is not None:
+            self._grow(max(min(k, count), 1))
+            self._items[: min(k, count)] = items  # type: ignore[index]
+
+    def to_bytes(self) -> bytes:
+        """Compact serialisation: header, RNG state, item dtype, items, CRC-32.
+
+        Object dtypes cannot be serialised this way (TypeError); pickle them."""
+        with self._lock:
+            dtext = _dtype_to_text(self._dtype)
+            n = self._filled()
+            body = [
+                _PREFIX.pack(_MAGIC_UNIFORM, _FORMAT_VERSION),
+                _UNIFORM_HEADER.pack(self._k, self._count, self._next, self._w, len(dtext)),
+                _STATE.pack(*_state_words(self._state)),
+                dtext,
+            ]
+            if self._items is not None:
+                body.append(self._items[:n].tobytes())
+            raw = b"".join(body)
+            return raw + _CRC.pack(zlib.crc32(raw))
+
+    @classmethod
+    def from_bytes(cls, data: Any) -> "Reservoir":
+        """Inverse of :meth:`to_bytes`.  Truncated, corrupted or foreign
+        bytes raise ValueError."""
+        data = _as_bytes(data)
+        _check_crc(data, _MAGIC_UNIFORM, "Reservoir")
+        r = _Reader(data, _PREFIX.size)
+        k, count, nxt, w, dlen = r.unpack(_UNIFORM_HEADER)
+        words = r.unpack(_STATE)
+        dtype = _dtype_from_text(r.take(dlen))
+        n = min(k, count) if k >= 1 and count >= 0 else -1
+        items = r.array(dtype, n) if dtype is not None else None
+        r.done()
+        self = cls.__new__(cls)
+        self._restore({"k": k, "count": count, "w": w, "next": nxt,
+                       "rng_state": np.array(words, dtype=np.uint64),
+                       "dtype": dtype, "items": items})
+        return self
+
+    def __repr__(self) -> str:
+        return f"Reservoir(k={self._k}, count={self._count}, dtype={self._dtype})"
+
+
+# -- weighted ---------------------------------------------------------------
+class WeightedReservoir(_Base):
+    """A weighted sample without replacement of fixed size k from a stream.
+
+    Parameters
+    ----------
+    k : int >= 1
+        Sample size (fewer while fewer than k items of positive weight were
+        seen).
+    rng : None, int, SeedSequence or Generator
+        One 128-bit key is taken at construction (SPEC 7); the reservoir
+        owns its stream afterwards.
+
+    Notes
+    -----
+    Law: the sample has the law of k successive weighted draws without
+    replacement from all items seen (item i drawn next with probability
+    proportional to its weight among those not yet drawn), whatever the
+    chunking.  Items of weight 0 are never kept.
+
+    A-ExpJ (Efraimidis & Spirakis 2006): item i has key ``u_i ** (1 / w_i)``
+    and the k largest keys are kept.  Keys are stored in log space,
+    ``log(u) / w``, so tiny weights keep their order.  Exponential jumps
+    over the weight mass use O(k log(n / k)) random numbers; the C kernel
+    still reads every weight once (about 1 ns per item) and the weights
+    are checked in one more pass.  :meth:`merge` is exact (top-k keys of
+    the union).  Thread-safe, picklable, serialisable with :meth:`to_bytes`.
+    """
+
+    __slots__ = ("_heap_keys", "_heap_slots", "_size", "_remaining", "_total")
+
+    def __init__(self, k: int, rng: RNGLike = None) -> None:
+        self._init_common(k, rng)
+        self._heap_keys = np.empty(0, dtype=np.float64)
+        self._heap_slots = np.empty(0, dtype=np.int64)
+        self._size = 0
+        self._remaining = 0.0
+        self._total = 0.0
+
+    def _filled(self) -> int:
+        return self._size
+
+    def _grow_extra(self, new_cap: int) -> None:
+        keys = np.empty(new_cap, dtype=np.float64)
+        slots = np.empty(new_cap, dtype=np.int64)
+        keys[: self._size] = self._heap_keys[: self._size]
+        slots[: self._size] = self._heap_slots[: self._size]
+        self._heap_keys, self._heap_slots = keys, slots
+
+    @property
+    def total_weight(self) -> float:
+        """Sum of the weights seen."""
+        return self._total
+
+    @property
+    def keys(self) -> np.ndarray:
+        """log keys ``log(u) / w`` of the sampled items, aligned with
+        :attr:`sample` (larger is more likely to stay)."""
+        with self._lock:
+            out = np.empty(self._size, dtype=np.float64)
+            out[self._heap_slots[: self._size]] = self._heap_keys[: self._size]
+            return out
+
+    def update(self, items: Any, weights: Any) -> None:
+        """Feeds the next chunk of the stream with its weights.
+
+        Parameters
+        ----------
+        items : 1-D numpy array or iterable
+            As for :meth:`Reservoir.update` (one dtype per reservoir).
+        weights : 1-D array_like of real numbers
+            Same length as ``items``; finite and >= 0.  Converted to float64
+            (a copy unless already float64 and contiguous; not modified).
+
+        Notes
+        -----
+        O(len) to check and scan the weights, plus O(log k) per accepted
+        item.  Everything is checked before the state changes.
+        """
+        with self._lock:
+            arr = _as_items(items, self._dtype)
+            w = _as_chunk_weights(weights)
+            length = 0 if arr is None else int(arr.shape[0])
+            if w.shape[0] != length:
+                raise ValueError(
+                    f"weights has length {w.shape[0]} but items has length {length}"
+                )
+            if length == 0:
+                return
+            bad, total = _reservoir.check_weights(w)
+            if bad >= 0:
+                v = float(w[bad])
+                what = "finite" if not math.isfinite(v) else "non-negative"
+                raise ValueError(f"weights must be {what}, got {v} at index {bad}")
+            if self._count > _NEVER - 1 - length:
+                raise ValueError("count would overflow int64")
+            self._set_dtype(arr)  # type: ignore[arg-type]
+            self._grow(min(self._k, self._size + length))
+            state = self._state.copy()
+            size, remaining, n_touched = _reservoir.weighted_update(
+                state, self._k, w, self._heap_keys, self._heap_slots, self._size,
+                self._remaining, self._slot_pos, self._touched,
+            )
+            self._copy_touched(arr, n_touched)  # type: ignore[arg-type]
+            self._state = state
+            self._size, self._remaining = size, remaining
+            self._count += length
+            self._total += total
+
+    def merge(self, other: "WeightedReservoir", rng: RNGLike = None) -> "WeightedReservoir":
+        """A new reservoir holding the top-k keys of the union: exactly the
+        reservoir one would have after feeding both streams (neither input
+        changes).
+
+        ``rng`` (None: derived from both states) only seeds the merged
+        reservoir's own stream and its next exponential jump, drawn from its
+        exact conditional law (memorylessness).  O(k log k).
+        """
+        self._check_merge_partner(other)
+        with self._locked_pair(other):
+            k0, k1 = _merge_key(rng, self, other)
+            k = self._k
+            if self._count > _NEVER - 1 - other._count:
+                raise ValueError("merged count would overflow int64")
+            out = WeightedReservoir.__new__(WeightedReservoir)
+            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+            out._dtype = self._dtype if self._dtype is not None else other._dtype
+            out._count = self._count + other._count
+            out._total = self._total + other._total
+            out._heap_keys = np.empty(0, dtype=np.float64)
+            out._heap_slots = np.empty(0, dtype=np.int64)
+            out._size, out._remaining = 0, 0.0
+            keys, items = [], []
+            for side in (self, other):
+                if side._size:
+                    slots = side._heap_slots[: side._size]
+                    keys.append(side._heap_keys[: side._size])
+                    items.append(side._items[slots])  # type: ignore[index]
+            if not keys:
+                return out
+            all_keys = np.concatenate(keys)
+            all_items = np.concatenate(items)
+            m = min(k, all_keys.shape[0])
+            # Ascending order of the kept keys is a valid min-heap.
+            total = all_keys.shape[0]
+            if total > m:
+                top = np.argpartition(all_keys, total - m)[total - m :]
+                all_keys, all_items = all_keys[top], all_items[top]
+            out._grow(m)
+            out._size = m
+            out._heap_keys[:m] = all_keys
+            out._heap_slots[:m] = np.arange(m)
+            _reservoir.heapify(out._heap_keys[:m], out._heap_slots[:m])
+            out._items[:m] = all_items  # type: ignore[index]
+            if m == k:
+                lt = float(out._heap_keys[0])
+                e = _reservoir.exponential(k0, k1)
+                out._remaining = math.inf if lt == 0.0 else e / (-lt)
+            return out
+
+    # -- state and serialisation --------------------------------------------
+    def _state_dict(self) -> dict:
+        n = self._size
+        return {
+            "k": self._k,
+            "count": self._count,
+            "size": n,
+            "remaining": self._remaining,
+            "total_weight": self._total,
+            "heap_keys": self._heap_keys[:n].copy(),
+            "heap_slots": self._heap_slots[:n].copy(),
+            "rng_state": self._state.copy(),
+            "dtype": self._dtype,
+            "items": None if self._items is None else self._items[:n].copy(),
+        }
+
+    def to_state_tuple(self) -> tuple:
+        """Everything that determines the future of the reservoir."""
+        d = self.__getstate__()
+        items = d["items"]
+        return (d["k"], d["count"], d["size"], d["remaining"], d["total_weight"],
+                d["heap_keys"].tobytes(), d["heap_slots"].tobytes(),
+                tuple(_state_words(d["rng_state"])), str(d["dtype"]),
+                None if items is None else
+                (items.tolist() if items.dtype.hasobject else items.tobytes()))
+
+    def _restore(self, state: dict) -> None:
+        k = _get(state, "k", int)
+        count = _get(state, "count", int)
+        size = _get(state, "size", int)
+        remaining = _get(state, "remaining", float)
+        total = _get(state, "total_weight", float)
+        if k < 1:
+            raise ValueError(f"reservoir state has k={k}; must be >= 1")
+        if not (0 <= size <= k and size <= count):
+            raise ValueError(f"reservoir state has size={size}, k={k}, count={count}")
+        if math.isnan(remaining) or not (total >= 0.0):
+            raise ValueError("reservoir state has a NaN jump or a bad total weight")
+        keys = np.asarray(_get(state, "heap_keys", object))
+        slots = np.asarray(_get(state, "heap_slots", object))
+        if keys.dtype != np.float64 or keys.shape != (size,) or \
+                slots.dtype != np.int64 or slots.shape != (size,):
+            raise ValueError("reservoir state heap must be float64 keys and int64 slots of length size")
+        if size and (np.isnan(keys).any() or (keys > 0).any()):
+            raise ValueError("reservoir state has log keys that are NaN or > 0")
+        if size > 1 and (keys[(np.arange(1, size) - 1) // 2] > keys[1:]).any():
+            raise ValueError("reservoir state heap keys are not a min-heap")
+        if not np.array_equal(np.sort(slots), np.arange(size)):
+            raise ValueError("reservoir state heap slots are not a permutation of 0..size-1")
+        rng_state = _checked_rng_state(_get(state, "rng_state", object))
+        dtype, items = _checked_items(state.get("items"), state.get("dtype"), size)
+        self._init_state(k, rng_state)
+        self._heap_keys = np.empty(0, dtype=np.float64)
+        self._heap_slots = np.empty(0, dtype=np.int64)
+        self._size, self._remaining, self._total = 0, remaining, total
+        self._count = count
+        self._dtype = dtype
+        if dtype is not None:
+            self._grow(max(size, 1))
+            self._items[:size] = items  # type: ignore[index]
+            self._heap_keys[:size] = keys
+            self._heap_slots[:size] = slots
+        self._size = size
+
+    def to_bytes(self) -> bytes:
+        """Compact serialisation: header, RNG state, dtype, heap, items, CRC-32."""
+        with self._lock:
+            dtext = _dtype_to_text(self._dtype)
+            n = self._size
+            body = [
+                _PREFIX.pack(_MAGIC_WEIGHTED, _FORMAT_VERSION),
+                _WEIGHTED_HEADER.pack(self._k, self._count, n, self._remaining,
+                                      self._total, len(dtext)),
+                _STATE.pack(*_state_words(self._state)),
+                dtext,
+                self._heap_keys[:n].tobytes(),
+                self._heap_slots[:n].astype("<i8").tobytes(),
+            ]
+            if self._items is not None:
+                body.append(self._items[:n].tobytes())
+            raw = b"".join(body)
+            return raw + _CRC.pack(zlib.crc32(raw))
+
+    @classmethod
+    def from_bytes(cls, data: Any) -> "WeightedReservoir":
+        """Inverse of :meth:`to_bytes`; bad bytes raise ValueError."""
+        data = _as_bytes(data)
+        _check_crc(data, _MAGIC_WEIGHTED, "WeightedReservoir")
+        r = _Reader(data, _PREFIX.size)
+        k, count, size, remaining, total, dlen = r.unpack(_WEIGHTED_HEADER)
+        words = r.unpack(_STATE)
+        dtype = _dtype_from_text(r.take(dlen))
+        if not 0 <= size <= max(k, 0):
+            raise ValueError(f"data is corrupted: size={size} with k={k}")
+        keys = r.array("<f8", size).astype(np.float64)
+        slots = r.array("<i8", size).astype(np.int64)
+        items = r.array(dtype, size) if dtype is not None else None
+        r.done()
+        self = cls.__new__(cls)
+        self._restore({"k": k, "count": count, "size": size, "remaining": remaining,
+                       "total_weight": total, "heap_keys": keys, "heap_slots": slots,
+                       "rng_state": np.array(words, dtype=np.uint64),
+                       "dtype": dtype, "items": items})
+        return self
+
+    def __repr__(self) -> str:
+        return (f"WeightedReservoir(k={self._k}, count={self._count}, size={self._size}, "
+                f"dtype={self._dtype})")
+
+
+def _as_chunk_weights(weights: Any) -> np.ndarray:
+    if isinstance(weights, (str, bytes)) or weights is None:
+        raise TypeError(f"weights must be an array of real numbers, got {describe(weights)}")
+    if not isinstance(weights, np.ndarray) and not hasattr(weights, "__len__") \
+            and not hasattr(weights, "__array__"):
+        try:
+            weights = list(weights)
+        except TypeError:
+            raise TypeError(f"weights must be an array of real numbers, got {describe(weights)}") from None
+    try:
+        arr = np.asarray(weights)
+    except Exception as exc:
+        raise TypeError(f"weights must be an array of real numbers: {exc}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"weights must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        return np.empty(0, dtype=np.float64)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
+        raise TypeError(f"weights must have an integer or floating dtype, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"weights dtype {arr.dtype} is not supported (use float64)")
+    return np.ascontiguousarray(arr, dtype=np.float64)
