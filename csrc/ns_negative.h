@@ -63,6 +63,15 @@ typedef struct {
      * entry j (per CSR entry). */
     const double *row_mass;
     const double *prefix;
+    /* Optional complement tables (NULL: none), for rows where a search over
+     * the positives would be slow (most items or most mass excluded): row r
+     * has one when comp_ptr[r + 1] > comp_ptr[r]; its eligible items are
+     * comp_ids[comp_ptr[r] .. comp_ptr[r + 1]) (all n_items - m of them,
+     * sorted), and for a weighted law comp_table holds an alias table of
+     * their masses at the same offsets: O(1) draws. */
+    const int64_t *comp_ptr;
+    const int64_t *comp_ids;
+    const ns_alias_entry *comp_table;
 } ns_negative_law;
 
 /* Per-row statistics of exclusion lists under the law prob[0..n):
@@ -73,6 +82,18 @@ int ns_negative_row_stats(const double *prob, int64_t n_items,
                           int64_t n_rows, double *row_mass,
                           int64_t *row_nonzero, double *prefix,
                           int n_threads);
+
+/* Fills the complement tables of every row r with comp_ptr[r + 1] >
+ * comp_ptr[r] (that size must be n_items - m_r, else NS_ERR_VALUE):
+ * comp_ids, and when prob is not NULL comp_table (alias tables of
+ * prob[comp_ids]; NS_ERR_EMPTY when a row's complement has no mass).
+ * Allocates 16 bytes per complement item of scratch per row being built.
+ * OpenMP over rows. */
+int ns_negative_complement_build(int64_t n_items, const double *prob,
+                                 const int64_t *indptr,
+                                 const int64_t *indices, int64_t n_rows,
+                                 const int64_t *comp_ptr, int64_t *comp_ids,
+                                 ns_alias_entry *comp_table, int n_threads);
 
 /* Draws k negatives for each of rows[0..n_out) (ids into the exclusion
  * lists) into out[n_out * k] (row-major), and when log_q is not NULL the
