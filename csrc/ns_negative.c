@@ -185,6 +185,20 @@ static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
     return scan_weighted(law, ids, m, chosen, nc, rng);
 }
 
+int ns_negative_cumulative(const double *prob, int64_t n, double *cum) {
+    if (n <= 0) return NS_ERR_VALUE;
+    double sum = 0.0, comp = 0.0;
+    cum[0] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double p = prob[i];
+        const double t = sum + p;
+        comp += (fabs(sum) >= fabs(p)) ? (sum - t) + p : (p - t) + sum;
+        sum = t;
+        cum[i + 1] = sum + comp;
+    }
+    return NS_OK;
+}
+
 int ns_negative_row_stats(const double *prob, int64_t n_items,
                           const int64_t *indptr, const int64_t *indices,
                           int64_t n_rows, double *row_mass,
@@ -215,7 +229,8 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
                                  const int64_t *indptr,
                                  const int64_t *indices, int64_t n_rows,
                                  const int64_t *comp_ptr, int64_t *comp_ids,
-                                 ns_alias_entry *comp_table, int n_threads) {
+                                 ns_alias_entry *comp_table,
+                                 double *row_eligible, int n_threads) {
     if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
     if (n_threads < 1) n_threads = 1;
     int status = NS_OK;
@@ -242,7 +257,15 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
                 if (!w || !work) {
                     local = NS_ERR_ALLOC;
                 } else {
-                    for (t = 0; t < c; t++) w[t] = prob[dst[t]];
+                    double sum = 0.0, comp = 0.0;
+                    for (t = 0; t < c; t++) {
+                        const double p = prob[dst[t]];
+                        const double u = sum + p;
+                        comp += (fabs(sum) >= p) ? (sum - u) + p : (p - u) + sum;
+                        sum = u;
+                        w[t] = p;
+                    }
+                    if (row_eligible) row_eligible[r] = sum + comp;
                     local = ns_alias_build(w, c, comp_table + off, work, NULL, NULL);
                 }
                 free(w);
@@ -487,7 +510,8 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                 if (dst[t] < 0) local = NS_ERR_EXHAUSTED;
             }
             if (lq && local == NS_OK) {
-                const double log_e = log(eligible);
+                const double log_e =
+                    log(law->row_eligible ? law->row_eligible[r] : eligible);
                 /* q <= 1: clamp the rounding of eligible ~ prob[x] (single-item rows). */
                 for (int64_t t = 0; t < k; t++) {
                     const double v = log(law->prob[dst[t]]) - log_e;

@@ -7,6 +7,7 @@ BLOCK_ROWS: int
 def row_stats(
     prob: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_threads: int
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+def cumulative(prob: np.ndarray) -> np.ndarray: ...
 def complement_build(
     n_items: int,
     prob: Optional[np.ndarray],
@@ -14,6 +15,7 @@ def complement_build(
     indices: np.ndarray,
     comp_ptr: np.ndarray,
     n_threads: int,
+    row_eligible: Optional[np.ndarray] = ...,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...
 def sample(
     n_items: int,
@@ -34,4 +36,5 @@ def sample(
     comp_ptr: Optional[np.ndarray] = ...,
     comp_ids: Optional[np.ndarray] = ...,
     comp_table: Optional[np.ndarray] = ...,
+    row_eligible: Optional[np.ndarray] = ...,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...

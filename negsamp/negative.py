@@ -39,6 +39,7 @@ class _BaseLaw(NamedTuple):
     prob: Optional[np.ndarray]  # exact law of the table
     cum: Optional[np.ndarray]  # n + 1 cumulative sums of prob
     n_nonzero: int  # items of positive probability
+    total: float  # sum of prob, correctly rounded
 
 
 class _RowStats(NamedTuple):
@@ -51,6 +52,7 @@ class _RowStats(NamedTuple):
     comp_ptr: Optional[np.ndarray] = None  # int64 (n_rows + 1,)
     comp_ids: Optional[np.ndarray] = None
     comp_table: Optional[np.ndarray] = None  # TABLE_DTYPE, weighted only
+    row_eligible: Optional[np.ndarray] = None  # float64 (n_rows,), weighted only
 
 #: Weighted rows whose positives hold at least this share of the mass get a
 #: complement table while the total fits in the budget (see _with_complements).
@@ -75,10 +77,9 @@ def _law_of_table(table: AliasTable) -> _BaseLaw:
         if hit is not None and hit[0]() is table:
             return hit[1]
     prob = np.ascontiguousarray(table.probabilities, dtype=np.float64)
-    cum = np.zeros(prob.shape[0] + 1, dtype=np.float64)
-    np.cumsum(prob, out=cum[1:])
+    cum = _negative.cumulative(prob)
     law = _BaseLaw(len(table), table._table, prob, _readonly(cum),
-                   int(np.count_nonzero(prob)))
+                   int(np.count_nonzero(prob)), math.fsum(prob))
 
     def _drop(_ref: Any, key: int = key) -> None:
         with _LAW_LOCK:
@@ -95,7 +96,7 @@ def _as_base_law(base: Union[int, AliasTable]) -> _BaseLaw:
     if isinstance(base, AliasTable):
         return _law_of_table(base)
     n = as_int(base, "n_items", minimum=1)
-    return _BaseLaw(n, None, None, None, n)
+    return _BaseLaw(n, None, None, None, n, 1.0)
 
 
 def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Optional[_RowStats]:
@@ -103,7 +104,11 @@ def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Opt
         return None
     mass, nonzero, prefix = _negative.row_stats(
         law.prob, exclusions.indptr, exclusions.indices, n_threads)
-    return _RowStats(_readonly(mass), _readonly(nonzero), _readonly(prefix))
+    # Eligible mass for log q: total - P_r, relative error ~ 1e-16 / (1 - P_r);
+    # rows with complement tables get the direct sum instead.
+    eligible = np.maximum(law.total - mass, 0.0)
+    return _RowStats(_readonly(mass), _readonly(nonzero), _readonly(prefix),
+                     row_eligible=eligible)
 
 
 def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
@@ -132,13 +137,16 @@ def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
         return stats
     comp_ptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.where(use, size, 0), out=comp_ptr[1:])
+    eligible = None if stats is None else stats.row_eligible.copy()
     comp_ids, comp_table = _negative.complement_build(
-        n, law.prob, exclusions.indptr, exclusions.indices, comp_ptr, n_threads)
+        n, law.prob, exclusions.indptr, exclusions.indices, comp_ptr, n_threads,
+        eligible)
     if comp_table is not None:
         comp_table = _readonly(comp_table)
     base = stats if stats is not None else _RowStats(None, None, None)
     return base._replace(comp_ptr=_readonly(comp_ptr), comp_ids=_readonly(comp_ids),
-                         comp_table=comp_table)
+                         comp_table=comp_table,
+                         row_eligible=None if eligible is None else _readonly(eligible))
 
 
 def _sample_excluding(
@@ -204,7 +212,8 @@ def _sample_excluding(
             raise ValueError(f"{label} {shown}{more} {what}")
 
     k0, k1 = draw_key(rng)
-    comp = (None, None, None) if stats is None else (stats.comp_ptr, stats.comp_ids, stats.comp_table)
+    comp = ((None, None, None, None) if stats is None else
+            (stats.comp_ptr, stats.comp_ids, stats.comp_table, stats.row_eligible))
     if law.table is None:
         out, log_q = _negative.sample(
             law.n_items, None, None, None, indptr, indices, None, None, rows, k,
@@ -213,7 +222,7 @@ def _sample_excluding(
         if stats is None or stats.row_mass is None:  # nothing is drawn
             stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
                               np.zeros(indices.shape[0]))
-            comp = (None, None, None)
+            comp = (None, None, None, None)
         out, log_q = _negative.sample(
             law.n_items, law.table, law.prob, law.cum, indptr, indices,
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
