@@ -445,14 +445,17 @@ static void row_weighted_replace(const ns_negative_law *law,
             if (pipe_cols) { /* drawn and prefetched by the caller */
                 c = pipe_cols + t0;
                 h = pipe_coins + t0;
+                for (int b = 0; b < nb; b++) {
+                    cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                }
             } else {
                 for (int b = 0; b < nb; b++) {
                     cols[b] = ns_alias_column(n, rng, &coins[b]);
                     NS_NEG_PREFETCH(&table[cols[b]]);
                 }
-            }
-            for (int b = 0; b < nb; b++) {
-                cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                for (int b = 0; b < nb; b++) {
+                    cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                }
             }
             if (filter) {
                 for (int b = 0; b < nb; b++) found[b] = is_positive(filter, ids, m, cand[b]);
