@@ -20,6 +20,10 @@
  * do without replacement). */
 #define NS_NEG_MAX_REJECT 32
 
+/* Smallest share of the total mass that inversion over cum[] handles (the
+ * law's relative error there is ~1e-16 / 2^-24 per gap); below, a scan. */
+#define NS_NEG_MIN_SPAN (1.0 / 16777216.0)
+
 /* #{i in [0, len) : ids[i] - i <= j}.  ids is sorted and unique, so
  * ids[i] - i is non-decreasing; the answer is the rank-j complement item
  * minus j.  Branch-free (loop count depends on len only). */
@@ -234,7 +238,10 @@ static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
                               const double *hole_at, const double *hole_len,
                               int64_t nc, double hole_total, ns_rng_t *rng) {
     const double span = eligible - hole_total;
-    if (span > 0.0) {
+    /* cum[] resolves masses only to ~1e-16 of the total: when the mass left
+     * is below NS_NEG_MIN_SPAN of it, the O(n) scan (which sums the masses
+     * themselves) keeps the law exact. */
+    if (span > NS_NEG_MIN_SPAN * law->cum[law->n_items]) {
         for (int retry = 0; retry < NS_NEGATIVE_MAX_RETRY; retry++) {
             double u = ns_rng_double(rng) * span;
             /* Skip the holes: map u past every chosen interval before it. */

@@ -320,6 +320,26 @@ def test_without_replacement_kernel_holes_and_complement():
     _check_distinct_law(out, w_row, 3)
 
 
+def test_tiny_masses_left_keep_their_law():
+    """Once only items of mass ~1e-17 are left, cum[] cannot resolve them:
+    the kernel must switch to its exact scan (a cum-based inversion would
+    always return the last of them)."""
+    w = [1.0, 1.0, 1.0, 1e-300, 1e-300, 1e-300]
+    table = negsamp.AliasTable(np.array(w))
+    uniform_tail = np.array([0, 0, 0, 1 / 3, 1 / 3, 1 / 3])
+    ex = as_exclusion_lists([[0, 1, 2], [0, 1]], 6)
+    out = _sample_excluding(table, ex, np.zeros(30_000, np.int64), 3, 1)
+    assert_fits(out, uniform_tail)
+    out = _sample_excluding(table, ex, np.ones(30_000, np.int64), 4, 2, replace=False)
+    assert_fits(out[:, 1], uniform_tail)
+    assert_fits(out[:, 3], uniform_tail)
+    s = NegativeSampler(weights=w, positives=[[], [0]])
+    out = s.sample(np.zeros(30_000, np.int64), 6, rng=3, replace=False)
+    assert (np.sort(out, axis=1) == np.arange(6)).all()
+    assert_fits(out[:, 3], uniform_tail)
+    assert_fits(out[:, 5], uniform_tail)
+
+
 def test_without_replacement_matches_numpy_baseline():
     n = 12
     w = np.arange(1.0, n + 1)
