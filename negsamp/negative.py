@@ -285,21 +285,42 @@ class NegativeSampler:
     -----
     The law of ``sample(rows, k)[r, j]`` is the base law restricted to the
     items not in ``positives[rows[r]]`` and renormalised:
-    ``q(i | row) = p(i) / (1 - P_row)`` with ``P_row`` the base mass of the
-    row's positives.  Methods (all exact; see csrc/ns_negative.h):
+    ``q(i | row) = p(i) / (1 - P_row)`` with ``p`` the base law (for weights,
+    the exact law of the alias table, :attr:`AliasTable.probabilities`) and
+    ``P_row`` the base mass of the row's positives.  Methods, all exact (see
+    csrc/ns_negative.h), chosen per row:
 
-    * uniform base: inversion over the complement, one binary search over
-      the row's positives per draw: O(log m) whatever the density;
-    * weighted base, ``P_row < 0.6``: rejection against the row's sorted
-      positives, O(log m / (1 - P_row)) expected per draw;
-    * weighted base, ``P_row >= 0.6``: inversion of the cumulative law over
-      the complement, O(log m + log n) per draw -- bounded for rows whose
-      positives hold 99.9% of the mass or of the items.
+    * rows excluding at least half the items, and weighted rows whose
+      positives hold >= 60% of the mass (while their complements total at
+      most ``n_items`` ids), get a complement table at construction: the
+      eligible ids (and an alias table of their masses): O(1) per draw, so a
+      row whose positives hold 99.9% of the items or of the mass costs no
+      more than a sparse row;
+    * short rows (<= 128 positives) get a 64-byte Bloom filter when the
+      filters take no more memory than the positives: rejection then costs
+      about one random number per draw;
+    * uniform base otherwise: inversion over the complement, one binary
+      search over the row's positives per draw;
+    * weighted base otherwise: rejection against the sorted positives,
+      O(log m / (1 - P_row)) expected per draw.
+
+    ``replace=False`` draws successively, each draw from the law restricted
+    to the positives and the items already chosen (rejection while that
+    keeps most of the mass, then inversion skipping the chosen items):
+    O(k) extra per draw.
+
+    Precision: uniform draws are exact integers.  Weighted draws follow the
+    table's law exactly by rejection and complement tables; the inversion
+    fallback resolves masses to ~1e-16 of the total (as ``numpy``'s
+    ``choice(p=)``) and switches to an exact O(n) scan when the mass left is
+    below 2**-24 of the total.
 
     Construction: O(n) for the alias table and cumulative law, O(nnz log nnz)
-    to normalise the positives.  Memory: 24 bytes per item (weighted) and 16
-    bytes per positive.  A sampler is immutable: share it between threads,
-    pickle it (the alias table and CSR arrays are stored).
+    to normalise the positives, O(n - m) per complement table.  Memory: 24
+    bytes per item (weighted), 16 bytes per positive, 64 bytes per short
+    row, 8-24 bytes per complement id.  A sampler is immutable: share it
+    between threads, pickle it (the alias table and CSR arrays are stored;
+    the rest is rebuilt on load).
     """
 
     __slots__ = ("_law", "_table", "_power", "_exclusions", "_csr", "_stats", "__weakref__")
