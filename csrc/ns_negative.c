@@ -624,7 +624,13 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
             if (o + 1 < stop) {
                 const int64_t r1 = rows[o + 1];
                 if (r1 >= 0 && r1 < law->n_rows) {
-                    NS_NEG_PREFETCH(law->indices + law->indptr[r1]);
+                    /* Whole short rows: the filter's rare "maybe" would
+                     * otherwise miss on the line a search starts with. */
+                    const int64_t *p = law->indices + law->indptr[r1];
+                    const int64_t len = law->indptr[r1 + 1] - law->indptr[r1];
+                    for (int64_t l = 0; l < len && l < NS_NEG_BLOOM_MAX; l += 8) {
+                        NS_NEG_PREFETCH(p + l);
+                    }
                     if (law->bloom) NS_NEG_PREFETCH(law->bloom + r1 * NS_NEG_BLOOM_WORDS);
                 }
             }
