@@ -78,10 +78,10 @@ NS_INLINE void contains_group(const int64_t *ids, int64_t len,
     for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = ids[pos[t]] == item[t];
 }
 
-/* A one-cache-line Bloom filter of a short row (built per output row, on
- * the stack; Bloom 1970): a candidate whose bit is clear is certainly not a
- * positive, which skips the binary search for most candidates (50 positives
- * set under 10% of the 512 bits). */
+/* A one-cache-line Bloom filter of a short row (Bloom 1970; precomputed per
+ * row by ns_negative_bloom_build, or built on the stack per output row): a
+ * candidate with a clear bit is certainly not a positive, which skips the
+ * binary search for most candidates. */
 #define NS_NEG_BLOOM_WORDS NS_NEGATIVE_BLOOM_WORDS
 #define NS_NEG_BLOOM_MAX NS_NEGATIVE_BLOOM_MAX /* longer rows fill it */
 

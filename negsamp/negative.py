@@ -101,7 +101,7 @@ def _as_base_law(base: Union[int, AliasTable]) -> _BaseLaw:
 
 
 def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Optional[_RowStats]:
-    if law.table is None:
+    if law.table is None or law.prob is None:
         return None
     mass, nonzero, prefix = _negative.row_stats(
         law.prob, exclusions.indptr, exclusions.indices, n_threads)
@@ -126,6 +126,8 @@ def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
     if law.table is None:
         use = (size <= lengths) & (size > 0)
     else:
+        assert stats is not None and stats.row_nonzero is not None
+        assert stats.row_mass is not None and law.cum is not None
         has = (law.n_nonzero - stats.row_nonzero) > 0
         use = (size <= lengths) & has
         share = stats.row_mass / law.cum[-1]
@@ -138,7 +140,9 @@ def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
         return stats
     comp_ptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.where(use, size, 0), out=comp_ptr[1:])
-    eligible = None if stats is None else stats.row_eligible.copy()
+    eligible = None
+    if stats is not None and stats.row_eligible is not None:
+        eligible = stats.row_eligible.copy()
     comp_ids, comp_table = _negative.complement_build(
         n, law.prob, exclusions.indptr, exclusions.indices, comp_ptr, n_threads,
         eligible)
@@ -208,6 +212,7 @@ def _sample_excluding(
         if law.table is None:
             eligible = law.n_items - (indptr[rows + 1] - indptr[rows])
         else:
+            assert stats is not None and stats.row_nonzero is not None
             eligible = law.n_nonzero - stats.row_nonzero[rows]
         need = 1 if replace else k
         short = eligible < need
@@ -243,6 +248,7 @@ def _sample_excluding(
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
             threads, bool(return_log_q), *comp)
     if return_log_q:
+        assert log_q is not None
         return out, log_q
     return out
 
