@@ -300,6 +300,23 @@ def test_without_replacement_law(weighted, k):
         _check_distinct_law(out, w_row, k)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_without_replacement_dense_row_complement(weighted):
+    """A row excluding most items has a complement table; k = all but one
+    of its eligible items exercises rejection of chosen items and the
+    switch to inversion with holes."""
+    n = 12
+    w = np.array([3.0, 9.0, 1.0, 4.0, 7.0, 2.0, 8.0, 5.0, 6.0, 1.0, 2.0, 3.0]) if weighted else None
+    pos = [0, 1, 2, 5, 6, 9, 11]
+    s = NegativeSampler(n, weights=w, positives=[pos])
+    assert s._stats.comp_ptr is not None and s._stats.comp_ptr[-1] == n - len(pos)
+    out = s.sample(np.zeros(60_000, np.int64), 4, rng=6, replace=False)
+    assert not np.isin(out, pos).any()
+    w_row = (w if weighted else np.ones(n)).copy()
+    w_row[pos] = 0
+    _check_distinct_law(out, w_row, 4)
+
+
 def test_without_replacement_kernel_holes_and_complement():
     """Chosen items holding most of the remaining mass force the inversion
     with holes (kernel without complement tables) and, in NegativeSampler,
