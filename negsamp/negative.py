@@ -322,8 +322,9 @@ class NegativeSampler:
     below 2**-24 of the total.
 
     Construction: O(n) for the alias table and cumulative law, O(nnz log nnz)
-    to normalise the positives, O(n - m) per complement table.  Memory: 24
-    bytes per item (weighted), 16 bytes per positive, 64 bytes per short
+    to normalise the positives, O(n - m) per complement table.  Memory: 32
+    bytes per item (weighted: alias table, law, cumulative law), 16 bytes per
+    positive, 64 bytes per short
     row, 8-24 bytes per complement id.  A sampler is immutable: share it
     between threads, pickle it (the alias table and CSR arrays are stored;
     the rest is rebuilt on load).
