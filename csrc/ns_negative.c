@@ -370,10 +370,17 @@ static int row_uniform(const ns_negative_law *law, const int64_t *ids,
         for (int64_t t = 0; t < k; t++) {
             dst[t] = comp[ns_rng_bounded(rng, (uint64_t)eligible)];
         }
-    } else if (replace && filter && 4 * m <= law->n_items) {
-        /* Short row with a precomputed filter, at most a quarter of the
-         * items: rejection costs about one bounded integer per draw. */
+    } else if (replace && 4 * m <= law->n_items &&
+               (filter || (m > 0 && m <= NS_NEG_BLOOM_MAX && m <= 2 * k))) {
+        /* Short row, at most a quarter of the items: with a filter,
+         * rejection costs about one bounded integer per draw.  Without a
+         * precomputed one, building it pays for m <= 2 k (measured). */
+        uint64_t local_filter[NS_NEG_BLOOM_WORDS];
         const uint64_t *f = filter;
+        if (!f) {
+            bloom_build(local_filter, ids, m);
+            f = local_filter;
+        }
         const uint64_t n = (uint64_t)law->n_items;
         for (int64_t t = 0; t < k; t++) {
             int64_t x = (int64_t)ns_rng_bounded(rng, n);
