@@ -114,6 +114,19 @@ NS_INLINE int contains_bf(const int64_t *ids, int64_t len, int64_t item) {
     return ids[pos] == item;
 }
 
+/* #{i : ids[i] < item} in the sorted ids[0..len), branch-free (the
+ * insertion point of a chosen item is unpredictable). */
+NS_INLINE int64_t lower_bound_bf(const int64_t *ids, int64_t len, int64_t item) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos += half & -(int64_t)(ids[pos + half - 1] < item);
+        len -= half;
+    }
+    return pos + (ids[pos] < item);
+}
+
 /* 1 when x is in ids[0..m), using the filter first when `f` is not NULL. */
 NS_INLINE int is_positive(const uint64_t *f, const int64_t *ids, int64_t m,
                           int64_t x) {
@@ -353,7 +366,7 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
 
 /* Inserts v at its sorted place in a[0..len) (len + 1 slots). */
 NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
-    const int64_t pos = ns_csr_lower_bound(a, len, v);
+    const int64_t pos = lower_bound_bf(a, len, v);
     memmove(a + pos + 1, a + pos, (size_t)(len - pos) * sizeof *a);
     a[pos] = v;
     return pos;
@@ -549,11 +562,11 @@ static void row_weighted_distinct(const ns_negative_law *law,
                                hole_at, hole_len, t, hole_total, rng);
         }
         dst[t] = x;
-        const int64_t pos = ns_csr_lower_bound(chosen, t, x);
+        const int64_t pos = lower_bound_bf(chosen, t, x);
         memmove(chosen + pos + 1, chosen + pos, (size_t)(t - pos) * sizeof *chosen);
         memmove(hole_at + pos + 1, hole_at + pos, (size_t)(t - pos) * sizeof *hole_at);
         memmove(hole_len + pos + 1, hole_len + pos, (size_t)(t - pos) * sizeof *hole_len);
-        const int64_t J = ns_csr_lower_bound(ids, m, x);
+        const int64_t J = lower_bound_bf(ids, m, x);
         const double before = (J < m) ? pre[J] : mass;
         chosen[pos] = x;
         hole_at[pos] = cum[x] - before;
