@@ -7,9 +7,11 @@ whatever the number of threads.
 from negsamp._version import __version__
 from negsamp._rng import spawn, worker_rng
 from negsamp.alias import AliasTable
+from negsamp.negative import NegativeSampler
 from negsamp.reservoir import Reservoir, WeightedReservoir
 
 __all__ = ["__version__", "AliasTable", "spawn", "worker_rng", "show_config"]
+__all__ += ["NegativeSampler"]
 __all__ += ["Reservoir", "WeightedReservoir"]
 
 

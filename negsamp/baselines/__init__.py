@@ -8,5 +8,12 @@ each negsamp call computes.
 from negsamp.baselines._alias import weighted_choice, weighted_searchsorted
 from negsamp.baselines._reservoir import UniformKeysReservoir, WeightedKeysReservoir
 
+from negsamp.baselines._negative import (
+    negatives_rejection,
+    negatives_without_replacement,
+    positive_keys,
+)
+
 __all__ = ["weighted_choice", "weighted_searchsorted"]
 __all__ += ["UniformKeysReservoir", "WeightedKeysReservoir"]
+__all__ += ["negatives_rejection", "negatives_without_replacement", "positive_keys"]

@@ -1,0 +1,742 @@
+#include "ns_negative.h"
+#include "ns_csr.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NS_NEG_PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#else
+#define NS_NEG_PREFETCH(p) ((void)0)
+#endif
+
+/* Candidates resolved per batch in rejection mode: their alias entries are
+ * prefetched first so that the cache misses overlap. */
+#define NS_NEG_BATCH 32
+
+/* Rejections in a row of one draw before it switches to inversion (only
+ * reached when the positives hold nearly all the mass, or the chosen items
+ * do without replacement). */
+#define NS_NEG_MAX_REJECT 32
+
+/* Smallest share of the total mass that inversion over cum[] handles (the
+ * law's relative error there is ~1e-16 / 2^-24 per gap); below, a scan. */
+#define NS_NEG_MIN_SPAN (1.0 / 16777216.0)
+
+/* #{i in [0, len) : ids[i] - i <= j}.  ids is sorted and unique, so
+ * ids[i] - i is non-decreasing; the answer is the rank-j complement item
+ * minus j.  Branch-free (loop count depends on len only). */
+NS_INLINE int64_t count_shift_le(const int64_t *ids, int64_t len, int64_t j) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        const int64_t i = pos + half - 1;
+        pos += half & -(int64_t)(ids[i] - i <= j);
+        len -= half;
+    }
+    return pos + (ids[pos] - pos <= j);
+}
+
+/* count_shift_le for NS_NEG_GROUP values j[0..G) at once: the searches run
+ * in lockstep, so their load latencies overlap instead of chaining. */
+#define NS_NEG_GROUP 8
+NS_INLINE void count_shift_le_group(const int64_t *ids, int64_t len,
+                                    const int64_t *j, int64_t *count, int g) {
+    int64_t pos[NS_NEG_GROUP] = {0};
+    if (len <= 0) {
+        for (int t = 0; t < g; t++) count[t] = 0;
+        return;
+    }
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        for (int t = 0; t < g; t++) {
+            const int64_t i = pos[t] + half - 1;
+            pos[t] += half & -(int64_t)(ids[i] - i <= j[t]);
+        }
+        len -= half;
+    }
+    for (int t = 0; t < g; t++) count[t] = pos[t] + (ids[pos[t]] - pos[t] <= j[t]);
+}
+
+/* ns_csr_contains for NS_NEG_GROUP items at once (lockstep, as above). */
+NS_INLINE void contains_group(const int64_t *ids, int64_t len,
+                              const int64_t *item, int *found) {
+    int64_t pos[NS_NEG_GROUP] = {0};
+    if (len <= 0) {
+        for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = 0;
+        return;
+    }
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        for (int t = 0; t < NS_NEG_GROUP; t++) {
+            pos[t] += half & -(int64_t)(ids[pos[t] + half - 1] < item[t]);
+        }
+        len -= half;
+    }
+    for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = ids[pos[t]] == item[t];
+}
+
+/* A one-cache-line Bloom filter of a short row (Bloom 1970; precomputed per
+ * row by ns_negative_bloom_build, or built on the stack per output row): a
+ * candidate with a clear bit is certainly not a positive, which skips the
+ * binary search for most candidates. */
+#define NS_NEG_BLOOM_WORDS NS_NEGATIVE_BLOOM_WORDS
+#define NS_NEG_BLOOM_MAX NS_NEGATIVE_BLOOM_MAX /* longer rows fill it */
+
+/* Two 9-bit positions from one multiplicative hash (Knuth): 50 ids give a
+ * false-positive rate of about (1 - e^(-100/512))^2 = 3%. */
+NS_INLINE uint64_t bloom_hash(int64_t x) {
+    return (uint64_t)x * 0x9E3779B97F4A7C15ULL;
+}
+
+NS_INLINE void bloom_build(uint64_t *f, const int64_t *ids, int64_t m) {
+    for (int w = 0; w < NS_NEG_BLOOM_WORDS; w++) f[w] = 0;
+    for (int64_t i = 0; i < m; i++) {
+        const uint64_t h = bloom_hash(ids[i]);
+        const uint64_t b1 = h >> 55, b2 = (h >> 46) & 511;
+        f[b1 >> 6] |= (uint64_t)1 << (b1 & 63);
+        f[b2 >> 6] |= (uint64_t)1 << (b2 & 63);
+    }
+}
+
+/* Branch-free binary search (the select compiles to arithmetic, never to
+ * a mispredicted jump). */
+NS_INLINE int contains_bf(const int64_t *ids, int64_t len, int64_t item) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos += half & -(int64_t)(ids[pos + half - 1] < item);
+        len -= half;
+    }
+    return ids[pos] == item;
+}
+
+/* #{i : ids[i] < item} in the sorted ids[0..len), branch-free (the
+ * insertion point of a chosen item is unpredictable). */
+NS_INLINE int64_t lower_bound_bf(const int64_t *ids, int64_t len, int64_t item) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos += half & -(int64_t)(ids[pos + half - 1] < item);
+        len -= half;
+    }
+    return pos + (ids[pos] < item);
+}
+
+/* 1 when x is in ids[0..m), using the filter first when `f` is not NULL. */
+NS_INLINE int is_positive(const uint64_t *f, const int64_t *ids, int64_t m,
+                          int64_t x) {
+    if (f) {
+        const uint64_t h = bloom_hash(x);
+        const uint64_t b1 = h >> 55, b2 = (h >> 46) & 511;
+        if (!((f[b1 >> 6] >> (b1 & 63)) & (f[b2 >> 6] >> (b2 & 63)) & 1)) return 0;
+    }
+    return contains_bf(ids, m, x);
+}
+
+int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
+                            int64_t n_rows, uint64_t *bloom, int n_threads) {
+    if (n_rows < 0) return NS_ERR_VALUE;
+    if (n_threads < 1) n_threads = 1;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (r = 0; r < n_rows; r++) {
+        bloom_build(bloom + r * NS_NEG_BLOOM_WORDS, indices + indptr[r],
+                    indptr[r + 1] - indptr[r]);
+    }
+    return NS_OK;
+}
+
+/* The filter pays when it is built once for many draws of a short row. */
+NS_INLINE int bloom_pays(int64_t m, int64_t k) {
+    return m > 0 && m <= NS_NEG_BLOOM_MAX && m <= 8 * k;
+}
+
+/* #{j in [0, m) : cum[ids[j]] - prefix[j] <= u}: the eligible mass before
+ * positive j is non-decreasing in j (up to rounding). */
+NS_INLINE int64_t count_gap_le(const double *cum, const int64_t *ids,
+                               const double *prefix, int64_t len, double u) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        const int64_t i = pos + half - 1;
+        pos += half & -(int64_t)(cum[ids[i]] - prefix[i] <= u);
+        len -= half;
+    }
+    return pos + (cum[ids[pos]] - prefix[pos] <= u);
+}
+
+/* #{x in [lo, hi) : cum[x] <= v} (cum is non-decreasing). */
+NS_INLINE int64_t count_cum_le(const double *cum, int64_t lo, int64_t hi,
+                               double v) {
+    int64_t len = hi - lo;
+    if (len <= 0) return 0;
+    const double *base = cum + lo;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos += half & -(int64_t)(base[pos + half - 1] <= v);
+        len -= half;
+    }
+    return pos + (base[pos] <= v);
+}
+
+/* The eligible item at coordinate u in [0, E) of a weighted row (u counts
+ * the mass of non-positive items before it), or -1 on a rounding edge. */
+static int64_t invert_weighted(const ns_negative_law *law, const int64_t *ids,
+                               const double *pre, int64_t m, double mass,
+                               double u) {
+    const double *cum = law->cum;
+    const int64_t n = law->n_items;
+    const int64_t J = count_gap_le(cum, ids, pre, m, u);
+    /* The item lies strictly between positives J - 1 and J. */
+    const double before = (J < m) ? pre[J] : mass;
+    const int64_t lo = (J > 0) ? ids[J - 1] + 1 : 0;
+    const int64_t hi = (J < m) ? ids[J] : n;
+    if (lo >= hi) return -1;
+    const int64_t c = count_cum_le(cum, lo, hi, u + before);
+    const int64_t x = lo + (c > 0 ? c - 1 : 0);
+    if (!(law->prob[x] > 0.0)) return -1;
+    return x;
+}
+
+/* Exact O(n + m) fallback: item drawn from the law restricted to items that
+ * are in neither ids[0..m) nor chosen[0..nc) (both sorted), by two passes.
+ * Returns -1 only when no such item has positive mass. */
+static int64_t scan_weighted(const ns_negative_law *law, const int64_t *ids,
+                             int64_t m, const int64_t *chosen, int64_t nc,
+                             ns_rng_t *rng) {
+    const int64_t n = law->n_items;
+    const double *prob = law->prob;
+    double total = 0.0, comp = 0.0;
+    int64_t a = 0, b = 0, last = -1;
+    for (int64_t x = 0; x < n; x++) {
+        while (a < m && ids[a] < x) a++;
+        while (b < nc && chosen[b] < x) b++;
+        if ((a < m && ids[a] == x) || (b < nc && chosen[b] == x)) continue;
+        const double p = prob[x];
+        if (!(p > 0.0)) continue;
+        const double t = total + p;
+        comp += (fabs(total) >= p) ? (total - t) + p : (p - t) + total;
+        total = t;
+        last = x;
+    }
+    if (last < 0) return -1;
+    total += comp;
+    const double u = ns_rng_double(rng) * total;
+    double acc = 0.0;
+    a = 0;
+    b = 0;
+    for (int64_t x = 0; x < last; x++) {
+        while (a < m && ids[a] < x) a++;
+        while (b < nc && chosen[b] < x) b++;
+        if ((a < m && ids[a] == x) || (b < nc && chosen[b] == x)) continue;
+        acc += prob[x];
+        if (prob[x] > 0.0 && u < acc) return x;
+    }
+    return last;
+}
+
+/* One inversion draw over the complement of a weighted row's positives and
+ * its chosen items (holes at coordinates hole_at[0..nc) of lengths
+ * hole_len, sorted; nc = 0 with replacement).  hole_total = sum hole_len. */
+static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
+                              const double *pre, int64_t m, double mass,
+                              double eligible, const int64_t *chosen,
+                              const double *hole_at, const double *hole_len,
+                              int64_t nc, double hole_total, ns_rng_t *rng) {
+    const double span = eligible - hole_total;
+    /* cum[] resolves masses only to ~1e-16 of the total: when the mass left
+     * is below NS_NEG_MIN_SPAN of it, the O(n) scan (which sums the masses
+     * themselves) keeps the law exact. */
+    if (span > NS_NEG_MIN_SPAN * law->cum[law->n_items]) {
+        for (int retry = 0; retry < NS_NEGATIVE_MAX_RETRY; retry++) {
+            double u = ns_rng_double(rng) * span;
+            /* Skip the holes: map u past every chosen interval before it. */
+            for (int64_t i = 0; i < nc; i++) {
+                if (hole_at[i] <= u) u += hole_len[i];
+                else break;
+            }
+            const int64_t x = invert_weighted(law, ids, pre, m, mass, u);
+            if (x >= 0 && !contains_bf(chosen, nc, x)) return x;
+        }
+    }
+    return scan_weighted(law, ids, m, chosen, nc, rng);
+}
+
+int ns_negative_cumulative(const double *prob, int64_t n, double *cum) {
+    if (n <= 0) return NS_ERR_VALUE;
+    double sum = 0.0, comp = 0.0;
+    cum[0] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double p = prob[i];
+        const double t = sum + p;
+        comp += (fabs(sum) >= fabs(p)) ? (sum - t) + p : (p - t) + sum;
+        sum = t;
+        cum[i + 1] = sum + comp;
+    }
+    return NS_OK;
+}
+
+int ns_negative_row_stats(const double *prob, int64_t n_items,
+                          const int64_t *indptr, const int64_t *indices,
+                          int64_t n_rows, double *row_mass,
+                          int64_t *row_nonzero, double *prefix,
+                          int n_threads) {
+    if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
+    if (n_threads < 1) n_threads = 1;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1024)
+    for (r = 0; r < n_rows; r++) {
+        double sum = 0.0, comp = 0.0;
+        int64_t nonzero = 0;
+        for (int64_t j = indptr[r]; j < indptr[r + 1]; j++) {
+            prefix[j] = sum + comp;
+            const double p = prob[indices[j]];
+            nonzero += p > 0.0;
+            const double t = sum + p;
+            comp += (fabs(sum) >= p) ? (sum - t) + p : (p - t) + sum;
+            sum = t;
+        }
+        row_mass[r] = sum + comp;
+        row_nonzero[r] = nonzero;
+    }
+    return NS_OK;
+}
+
+int ns_negative_complement_build(int64_t n_items, const double *prob,
+                                 const int64_t *indptr,
+                                 const int64_t *indices, int64_t n_rows,
+                                 const int64_t *comp_ptr, int64_t *comp_ids,
+                                 ns_alias_entry *comp_table,
+                                 double *row_eligible, int n_threads) {
+    if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
+    if (n_threads < 1) n_threads = 1;
+    int status = NS_OK;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (r = 0; r < n_rows; r++) {
+        const int64_t off = comp_ptr[r], c = comp_ptr[r + 1] - off;
+        if (c <= 0) continue;
+        const int64_t lo = indptr[r], m = indptr[r + 1] - lo;
+        const int64_t *ids = indices + lo;
+        int local = NS_OK;
+        if (c != n_items - m) {
+            local = NS_ERR_VALUE;
+        } else {
+            int64_t *dst = comp_ids + off;
+            int64_t a = 0, t = 0;
+            for (int64_t x = 0; x < n_items; x++) {
+                if (a < m && ids[a] == x) a++;
+                else dst[t++] = x;
+            }
+            if (prob) {
+                double *w = (double *)malloc((size_t)c * sizeof *w);
+                int64_t *work = (int64_t *)malloc((size_t)c * sizeof *work);
+                if (!w || !work) {
+                    local = NS_ERR_ALLOC;
+                } else {
+                    double sum = 0.0, comp = 0.0;
+                    for (t = 0; t < c; t++) {
+                        const double p = prob[dst[t]];
+                        const double u = sum + p;
+                        comp += (fabs(sum) >= p) ? (sum - u) + p : (p - u) + sum;
+                        sum = u;
+                        w[t] = p;
+                    }
+                    if (row_eligible) row_eligible[r] = sum + comp;
+                    local = ns_alias_build(w, c, comp_table + off, work, NULL, NULL);
+                }
+                free(w);
+                free(work);
+            }
+        }
+        if (local != NS_OK) {
+#pragma omp critical(ns_negative_comp_status)
+            status = local;
+        }
+    }
+    return status;
+}
+
+/* Inserts v at its sorted place in a[0..len) (len + 1 slots). */
+NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
+    const int64_t pos = lower_bound_bf(a, len, v);
+    memmove(a + pos + 1, a + pos, (size_t)(len - pos) * sizeof *a);
+    a[pos] = v;
+    return pos;
+}
+
+/* Uniform base law, one output row. */
+static int row_uniform(const ns_negative_law *law, const int64_t *ids,
+                       int64_t m, const int64_t *comp, const uint64_t *filter,
+                       int64_t k, int replace, ns_rng_t *rng, int64_t *dst,
+                       double *lq, int64_t *scratch) {
+    const int64_t eligible = law->n_items - m;
+    if (eligible < (replace ? 1 : k)) return NS_ERR_EXHAUSTED;
+    if (replace && comp) {
+        for (int64_t t = 0; t < k; t++) {
+            dst[t] = comp[ns_rng_bounded(rng, (uint64_t)eligible)];
+        }
+    } else if (replace && 4 * m <= law->n_items &&
+               (filter || (m > 0 && m <= NS_NEG_BLOOM_MAX && m <= 2 * k))) {
+        /* Short row, at most a quarter of the items: with a filter,
+         * rejection costs about one bounded integer per draw.  Without a
+         * precomputed one, building it pays for m <= 2 k (measured). */
+        uint64_t local_filter[NS_NEG_BLOOM_WORDS];
+        const uint64_t *f = filter;
+        if (!f) {
+            bloom_build(local_filter, ids, m);
+            f = local_filter;
+        }
+        const uint64_t n = (uint64_t)law->n_items;
+        for (int64_t t = 0; t < k; t++) {
+            int64_t x = (int64_t)ns_rng_bounded(rng, n);
+            int rejected = 0;
+            while (is_positive(f, ids, m, x)) {
+                if (++rejected >= NS_NEG_MAX_REJECT) { /* (1/4)^32: never */
+                    const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
+                    x = j + count_shift_le(ids, m, j);
+                    break;
+                }
+                x = (int64_t)ns_rng_bounded(rng, n);
+            }
+            dst[t] = x;
+        }
+    } else if (replace) {
+        int64_t j[NS_NEG_GROUP] = {0}, c[NS_NEG_GROUP];
+        for (int64_t t0 = 0; t0 < k; t0 += NS_NEG_GROUP) {
+            const int g = (int)((k - t0 < NS_NEG_GROUP) ? k - t0 : NS_NEG_GROUP);
+            for (int t = 0; t < g; t++) {
+                j[t] = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
+            }
+            count_shift_le_group(ids, m, j, c, g);
+            for (int t = 0; t < g; t++) dst[t0 + t] = j[t] + c[t];
+        }
+    } else {
+        /* scratch holds the complement ranks already chosen, sorted: the
+         * j-th rank not chosen is j + #{i : rank[i] - i <= j}. */
+        for (int64_t t = 0; t < k; t++) {
+            const int64_t j =
+                (int64_t)ns_rng_bounded(rng, (uint64_t)(eligible - t));
+            const int64_t rank = j + count_shift_le(scratch, t, j);
+            insert_sorted(scratch, t, rank);
+            dst[t] = comp ? comp[rank] : rank + count_shift_le(ids, m, rank);
+        }
+    }
+    if (lq) {
+        const double v = -log((double)eligible);
+        for (int64_t t = 0; t < k; t++) lq[t] = v;
+    }
+    return NS_OK;
+}
+
+/* Weighted base law, with replacement, one output row. */
+static void row_weighted_replace(const ns_negative_law *law,
+                                 const int64_t *ids, const double *pre,
+                                 int64_t m, double mass, const int64_t *comp,
+                                 const ns_alias_entry *comp_table,
+                                 const uint64_t *pre_filter, int64_t k,
+                                 const uint64_t *pipe_cols,
+                                 const uint32_t *pipe_coins, ns_rng_t *rng,
+                                 int64_t *dst) {
+    const uint64_t n = (uint64_t)law->n_items;
+    const ns_alias_entry *table = law->table;
+    const double total = law->cum[law->n_items];
+    const double eligible = total - mass;
+    if (comp) {
+        const uint64_t c = n - (uint64_t)m;
+        for (int64_t t = 0; t < k; t++) dst[t] = comp[ns_alias_draw(comp_table, c, rng)];
+        return;
+    }
+    if (eligible >= NS_NEGATIVE_REJECT_MIN * total) {
+        uint64_t cols[NS_NEG_BATCH];
+        uint32_t coins[NS_NEG_BATCH];
+        int64_t cand[NS_NEG_BATCH];
+        int found[NS_NEG_BATCH];
+        uint64_t bloom[NS_NEG_BLOOM_WORDS];
+        const uint64_t *filter = pre_filter;
+        if (!filter && bloom_pays(m, k)) {
+            bloom_build(bloom, ids, m);
+            filter = bloom;
+        }
+        for (int64_t t0 = 0; t0 < k; t0 += NS_NEG_BATCH) {
+            const int nb = (int)((k - t0 < NS_NEG_BATCH) ? k - t0 : NS_NEG_BATCH);
+            const uint64_t *c = cols;
+            const uint32_t *h = coins;
+            if (pipe_cols) { /* drawn and prefetched by the caller */
+                c = pipe_cols + t0;
+                h = pipe_coins + t0;
+                for (int b = 0; b < nb; b++) {
+                    cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                }
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    cols[b] = ns_alias_column(n, rng, &coins[b]);
+                    NS_NEG_PREFETCH(&table[cols[b]]);
+                }
+                for (int b = 0; b < nb; b++) {
+                    cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                }
+            }
+            if (filter) {
+                for (int b = 0; b < nb; b++) found[b] = is_positive(filter, ids, m, cand[b]);
+            } else {
+                for (int b = nb; b < NS_NEG_BATCH; b++) cand[b] = -1;
+                for (int b = 0; b < nb; b += NS_NEG_GROUP) {
+                    contains_group(ids, m, cand + b, found + b);
+                }
+            }
+            for (int b = 0; b < nb; b++) {
+                int64_t x = cand[b];
+                if (found[b]) {
+                    /* Rejection: redraw until the item is not a positive. */
+                    int rejected = 1;
+                    do {
+                        if (rejected++ >= NS_NEG_MAX_REJECT) {
+                            x = draw_inversion(law, ids, pre, m, mass, eligible,
+                                               NULL, NULL, NULL, 0, 0.0, rng);
+                            break;
+                        }
+                        x = ns_alias_draw(table, n, rng);
+                    } while (is_positive(filter, ids, m, x));
+                }
+                dst[t0 + b] = x;
+            }
+        }
+    } else {
+        for (int64_t t = 0; t < k; t++) {
+            dst[t] = draw_inversion(law, ids, pre, m, mass, eligible, NULL,
+                                    NULL, NULL, 0, 0.0, rng);
+        }
+    }
+}
+
+/* Weighted base law, without replacement, one output row.  chosen, hole_at,
+ * hole_len: k slots each, kept sorted by item id (which is also the order
+ * of the complement coordinate). */
+static void row_weighted_distinct(const ns_negative_law *law,
+                                  const int64_t *ids, const double *pre,
+                                  int64_t m, double mass,
+                                  const int64_t *comp,
+                                  const ns_alias_entry *comp_table,
+                                  const uint64_t *pre_filter, int64_t k,
+                                  ns_rng_t *rng, int64_t *dst,
+                                  int64_t *chosen, double *hole_at,
+                                  double *hole_len) {
+    const uint64_t n = (uint64_t)law->n_items;
+    const double *cum = law->cum;
+    const double total = cum[law->n_items];
+    const double eligible = total - mass;
+    double hole_total = 0.0, chosen_mass = 0.0;
+    uint64_t bloom[NS_NEG_BLOOM_WORDS];
+    const uint64_t *filter = pre_filter;
+    if (!comp && !filter && bloom_pays(m, k)) {
+        bloom_build(bloom, ids, m);
+        filter = bloom;
+    }
+    for (int64_t t = 0; t < k; t++) {
+        int64_t x = -1;
+        /* Proposal: the complement table (mass `eligible`) when the row has
+         * one, else the base table (mass `total`). */
+        const double proposal = comp ? eligible : total;
+        if (eligible - chosen_mass >= NS_NEGATIVE_REJECT_MIN * proposal) {
+            for (int rejected = 0; rejected < NS_NEG_MAX_REJECT; rejected++) {
+                const int64_t y =
+                    comp ? comp[ns_alias_draw(comp_table, n - (uint64_t)m, rng)]
+                         : ns_alias_draw(law->table, n, rng);
+                if ((comp || !is_positive(filter, ids, m, y)) &&
+                    !contains_bf(chosen, t, y)) {
+                    x = y;
+                    break;
+                }
+            }
+        }
+        if (x < 0) {
+            x = draw_inversion(law, ids, pre, m, mass, eligible, chosen,
+                               hole_at, hole_len, t, hole_total, rng);
+        }
+        dst[t] = x;
+        const int64_t pos = lower_bound_bf(chosen, t, x);
+        memmove(chosen + pos + 1, chosen + pos, (size_t)(t - pos) * sizeof *chosen);
+        memmove(hole_at + pos + 1, hole_at + pos, (size_t)(t - pos) * sizeof *hole_at);
+        memmove(hole_len + pos + 1, hole_len + pos, (size_t)(t - pos) * sizeof *hole_len);
+        const int64_t J = lower_bound_bf(ids, m, x);
+        const double before = (J < m) ? pre[J] : mass;
+        chosen[pos] = x;
+        hole_at[pos] = cum[x] - before;
+        hole_len[pos] = cum[x + 1] - cum[x];
+        hole_total += hole_len[pos];
+        chosen_mass += law->prob[x];
+    }
+}
+
+/* 1 when a weighted row with replacement is drawn by rejection from the
+ * base table (see row_weighted_replace). */
+NS_INLINE int uses_base_rejection(const ns_negative_law *law, int64_t r) {
+    if (law->comp_ptr && law->comp_ptr[r + 1] > law->comp_ptr[r]) return 0;
+    const double total = law->cum[law->n_items];
+    return total - law->row_mass[r] >= NS_NEGATIVE_REJECT_MIN * total;
+}
+
+/* Candidates drawn ahead (software pipelining): the alias columns of up to
+ * this many draws, over several rows, are drawn and prefetched before the
+ * first of those rows is resolved, so that table misses overlap. */
+#define NS_NEG_PIPE 256
+
+int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
+                       int64_t n_out, int64_t k, int replace, uint64_t k0,
+                       uint64_t k1, int n_threads, int64_t *out,
+                       double *log_q) {
+    if (law->n_items <= 0 || k < 0 || n_out < 0) return NS_ERR_VALUE;
+    if (law->table && (!law->prob || !law->cum || !law->row_mass || !law->prefix))
+        return NS_ERR_VALUE;
+    if (law->comp_ptr && (!law->comp_ids || (law->table && !law->comp_table)))
+        return NS_ERR_VALUE;
+    if (n_out == 0 || k == 0) return NS_OK;
+    const int64_t n_blocks =
+        (n_out + NS_NEGATIVE_BLOCK_ROWS - 1) / NS_NEGATIVE_BLOCK_ROWS;
+    if (n_threads < 1) n_threads = 1;
+    if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;
+    const int weighted = law->table != NULL;
+    int status = NS_OK;
+    int64_t b;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (b = 0; b < n_blocks; b++) {
+        int local = NS_OK;
+        ns_rng_t rng;
+        ns_rng_seed(&rng, k0, k1, (uint64_t)b);
+        const int64_t start = b * NS_NEGATIVE_BLOCK_ROWS;
+        const int64_t stop = (start + NS_NEGATIVE_BLOCK_ROWS < n_out)
+                                 ? start + NS_NEGATIVE_BLOCK_ROWS : n_out;
+        int64_t *chosen = NULL;
+        double *hole_at = NULL, *hole_len = NULL;
+        if (!replace) {
+            chosen = (int64_t *)malloc((size_t)k * sizeof *chosen);
+            hole_at = (double *)malloc((size_t)k * sizeof *hole_at);
+            hole_len = (double *)malloc((size_t)k * sizeof *hole_len);
+            if (!chosen || !hole_at || !hole_len) local = NS_ERR_ALLOC;
+        }
+        /* Pipelined rows [o, pipe_end): candidates of row o start at
+         * pipe_cols[pipe_at[o - pipe_start]] when it uses rejection. */
+        uint64_t pipe_cols[NS_NEG_PIPE];
+        uint32_t pipe_coins[NS_NEG_PIPE];
+        int64_t pipe_at[NS_NEG_PIPE];
+        int64_t pipe_start = start, pipe_end = start;
+        const int pipelined = weighted && replace && k <= NS_NEG_PIPE;
+        for (int64_t o = start; o < stop && local == NS_OK; o++) {
+            const int64_t r = rows[o];
+            if (r < 0 || r >= law->n_rows) {
+                local = NS_ERR_VALUE;
+                break;
+            }
+            /* Rows in random order miss the cache: prefetch the CSR offsets
+             * two rows ahead and the ids and filter one row ahead. */
+            if (o + 2 < stop) {
+                const int64_t r2 = rows[o + 2];
+                if (r2 >= 0 && r2 < law->n_rows) NS_NEG_PREFETCH(&law->indptr[r2]);
+            }
+            if (o + 1 < stop) {
+                const int64_t r1 = rows[o + 1];
+                if (r1 >= 0 && r1 < law->n_rows) {
+                    /* Whole short rows: the filter's rare "maybe" would
+                     * otherwise miss on the line a search starts with. */
+                    const int64_t *p = law->indices + law->indptr[r1];
+                    const int64_t len = law->indptr[r1 + 1] - law->indptr[r1];
+                    for (int64_t l = 0; l < len && l < NS_NEG_BLOOM_MAX; l += 8) {
+                        NS_NEG_PREFETCH(p + l);
+                    }
+                    if (law->bloom) NS_NEG_PREFETCH(law->bloom + r1 * NS_NEG_BLOOM_WORDS);
+                }
+            }
+            if (pipelined && o == pipe_end) {
+                /* Draw the columns of the next rows, up to NS_NEG_PIPE. */
+                int64_t used = 0;
+                pipe_start = o;
+                while (pipe_end < stop && pipe_end - pipe_start < NS_NEG_PIPE &&
+                       used + k <= NS_NEG_PIPE) {
+                    const int64_t q = rows[pipe_end];
+                    if (q < 0 || q >= law->n_rows) break;
+                    pipe_at[pipe_end - pipe_start] = -1;
+                    if (uses_base_rejection(law, q)) {
+                        pipe_at[pipe_end - pipe_start] = used;
+                        for (int64_t t = 0; t < k; t++, used++) {
+                            pipe_cols[used] = ns_alias_column(
+                                (uint64_t)law->n_items, &rng, &pipe_coins[used]);
+                            NS_NEG_PREFETCH(&law->table[pipe_cols[used]]);
+                        }
+                    }
+                    pipe_end++;
+                }
+                if (pipe_end == o) { /* unreachable: row o is valid */
+                    pipe_at[0] = -1;
+                    pipe_end = o + 1;
+                }
+            }
+            const int64_t lo = law->indptr[r];
+            const int64_t m = law->indptr[r + 1] - lo;
+            const int64_t *ids = law->indices + lo;
+            int64_t *dst = out + o * k;
+            double *lq = log_q ? log_q + o * k : NULL;
+            const int64_t *comp = NULL;
+            const ns_alias_entry *comp_table = NULL;
+            if (law->comp_ptr && law->comp_ptr[r + 1] > law->comp_ptr[r]) {
+                comp = law->comp_ids + law->comp_ptr[r];
+                if (weighted) comp_table = law->comp_table + law->comp_ptr[r];
+            }
+            /* A precomputed filter of all ones marks a row too long for it. */
+            const uint64_t *filter = NULL;
+            if (law->bloom && m > 0 && m <= NS_NEG_BLOOM_MAX) {
+                filter = law->bloom + r * NS_NEG_BLOOM_WORDS;
+            }
+            if (!weighted) {
+                local = row_uniform(law, ids, m, comp, filter, k, replace, &rng,
+                                    dst, lq, chosen);
+                continue;
+            }
+            const double *pre = law->prefix + lo;
+            const double mass = law->row_mass[r];
+            const double eligible = law->cum[law->n_items] - mass;
+            if (!(eligible > 0.0)) {
+                local = NS_ERR_EXHAUSTED;
+                break;
+            }
+            if (replace) {
+                const int64_t at = pipelined ? pipe_at[o - pipe_start] : -1;
+                row_weighted_replace(law, ids, pre, m, mass, comp, comp_table,
+                                     filter, k, at >= 0 ? pipe_cols + at : NULL,
+                                     at >= 0 ? pipe_coins + at : NULL, &rng,
+                                     dst);
+            } else {
+                row_weighted_distinct(law, ids, pre, m, mass, comp, comp_table,
+                                      filter, k, &rng, dst, chosen, hole_at,
+                                      hole_len);
+            }
+            for (int64_t t = 0; t < k; t++) {
+                if (dst[t] < 0) local = NS_ERR_EXHAUSTED;
+            }
+            if (lq && local == NS_OK) {
+                const double log_e =
+                    log(law->row_eligible ? law->row_eligible[r] : eligible);
+                /* q <= 1: clamp the rounding of eligible ~ prob[x] (single-item rows). */
+                for (int64_t t = 0; t < k; t++) {
+                    const double v = log(law->prob[dst[t]]) - log_e;
+                    lq[t] = v < 0.0 ? v : 0.0;
+                }
+            }
+        }
+        free(chosen);
+        free(hole_at);
+        free(hole_len);
+        if (local != NS_OK) {
+#pragma omp critical(ns_negative_status)
+            status = local;
+        }
+    }
+    return status;
+}
