@@ -19,3 +19,8 @@ def test_skipgram_learns():
     losses = _load("skipgram.py")["main"]()
     assert np.isfinite(losses).all()
     assert np.mean(losses[-5:]) < 0.8 * losses[0]
+
+
+def test_bpr_learns_with_history_excluding_negatives():
+    before, after = _load("bpr.py")["main"](epochs=3)
+    assert before < 0.6 and after > 0.85
