@@ -1,0 +1,376 @@
+#include "ns_negative.h"
+#include "ns_csr.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NS_NEG_PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#else
+#define NS_NEG_PREFETCH(p) ((void)0)
+#endif
+
+/* Candidates resolved per batch in rejection mode: their alias entries are
+ * prefetched first so that the cache misses overlap. */
+#define NS_NEG_BATCH 32
+
+/* Rejections in a row of one draw before it switches to inversion (only
+ * reached when the positives hold nearly all the mass, or the chosen items
+ * do without replacement). */
+#define NS_NEG_MAX_REJECT 32
+
+/* #{i in [0, len) : ids[i] - i <= j}.  ids is sorted and unique, so
+ * ids[i] - i is non-decreasing; the answer is the rank-j complement item
+ * minus j.  Branch-free (loop count depends on len only). */
+NS_INLINE int64_t count_shift_le(const int64_t *ids, int64_t len, int64_t j) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        const int64_t i = pos + half - 1;
+        pos = (ids[i] - i <= j) ? pos + half : pos;
+        len -= half;
+    }
+    return pos + (ids[pos] - pos <= j);
+}
+
+/* #{j in [0, m) : cum[ids[j]] - prefix[j] <= u}: the eligible mass before
+ * positive j is non-decreasing in j (up to rounding). */
+NS_INLINE int64_t count_gap_le(const double *cum, const int64_t *ids,
+                               const double *prefix, int64_t len, double u) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        const int64_t i = pos + half - 1;
+        pos = (cum[ids[i]] - prefix[i] <= u) ? pos + half : pos;
+        len -= half;
+    }
+    return pos + (cum[ids[pos]] - prefix[pos] <= u);
+}
+
+/* #{x in [lo, hi) : cum[x] <= v} (cum is non-decreasing). */
+NS_INLINE int64_t count_cum_le(const double *cum, int64_t lo, int64_t hi,
+                               double v) {
+    int64_t len = hi - lo;
+    if (len <= 0) return 0;
+    const double *base = cum + lo;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos = (base[pos + half - 1] <= v) ? pos + half : pos;
+        len -= half;
+    }
+    return pos + (base[pos] <= v);
+}
+
+/* The eligible item at coordinate u in [0, E) of a weighted row (u counts
+ * the mass of non-positive items before it), or -1 on a rounding edge. */
+static int64_t invert_weighted(const ns_negative_law *law, const int64_t *ids,
+                               const double *pre, int64_t m, double mass,
+                               double u) {
+    const double *cum = law->cum;
+    const int64_t n = law->n_items;
+    const int64_t J = count_gap_le(cum, ids, pre, m, u);
+    /* The item lies strictly between positives J - 1 and J. */
+    const double before = (J < m) ? pre[J] : mass;
+    const int64_t lo = (J > 0) ? ids[J - 1] + 1 : 0;
+    const int64_t hi = (J < m) ? ids[J] : n;
+    if (lo >= hi) return -1;
+    const int64_t c = count_cum_le(cum, lo, hi, u + before);
+    const int64_t x = lo + (c > 0 ? c - 1 : 0);
+    if (!(law->prob[x] > 0.0)) return -1;
+    return x;
+}
+
+/* Exact O(n + m) fallback: item drawn from the law restricted to items that
+ * are in neither ids[0..m) nor chosen[0..nc) (both sorted), by two passes.
+ * Returns -1 only when no such item has positive mass. */
+static int64_t scan_weighted(const ns_negative_law *law, const int64_t *ids,
+                             int64_t m, const int64_t *chosen, int64_t nc,
+                             ns_rng_t *rng) {
+    const int64_t n = law->n_items;
+    const double *prob = law->prob;
+    double total = 0.0, comp = 0.0;
+    int64_t a = 0, b = 0, last = -1;
+    for (int64_t x = 0; x < n; x++) {
+        while (a < m && ids[a] < x) a++;
+        while (b < nc && chosen[b] < x) b++;
+        if ((a < m && ids[a] == x) || (b < nc && chosen[b] == x)) continue;
+        const double p = prob[x];
+        if (!(p > 0.0)) continue;
+        const double t = total + p;
+        comp += (fabs(total) >= p) ? (total - t) + p : (p - t) + total;
+        total = t;
+        last = x;
+    }
+    if (last < 0) return -1;
+    total += comp;
+    const double u = ns_rng_double(rng) * total;
+    double acc = 0.0;
+    a = 0;
+    b = 0;
+    for (int64_t x = 0; x < last; x++) {
+        while (a < m && ids[a] < x) a++;
+        while (b < nc && chosen[b] < x) b++;
+        if ((a < m && ids[a] == x) || (b < nc && chosen[b] == x)) continue;
+        acc += prob[x];
+        if (prob[x] > 0.0 && u < acc) return x;
+    }
+    return last;
+}
+
+/* One inversion draw over the complement of a weighted row's positives and
+ * its chosen items (holes at coordinates hole_at[0..nc) of lengths
+ * hole_len, sorted; nc = 0 with replacement).  hole_total = sum hole_len. */
+static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
+                              const double *pre, int64_t m, double mass,
+                              double eligible, const int64_t *chosen,
+                              const double *hole_at, const double *hole_len,
+                              int64_t nc, double hole_total, ns_rng_t *rng) {
+    const double span = eligible - hole_total;
+    if (span > 0.0) {
+        for (int retry = 0; retry < NS_NEGATIVE_MAX_RETRY; retry++) {
+            double u = ns_rng_double(rng) * span;
+            /* Skip the holes: map u past every chosen interval before it. */
+            for (int64_t i = 0; i < nc; i++) {
+                if (hole_at[i] <= u) u += hole_len[i];
+                else break;
+            }
+            const int64_t x = invert_weighted(law, ids, pre, m, mass, u);
+            if (x >= 0 && !ns_csr_contains(chosen, nc, x)) return x;
+        }
+    }
+    return scan_weighted(law, ids, m, chosen, nc, rng);
+}
+
+int ns_negative_row_stats(const double *prob, int64_t n_items,
+                          const int64_t *indptr, const int64_t *indices,
+                          int64_t n_rows, double *row_mass,
+                          int64_t *row_nonzero, double *prefix,
+                          int n_threads) {
+    if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
+    if (n_threads < 1) n_threads = 1;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1024)
+    for (r = 0; r < n_rows; r++) {
+        double sum = 0.0, comp = 0.0;
+        int64_t nonzero = 0;
+        for (int64_t j = indptr[r]; j < indptr[r + 1]; j++) {
+            prefix[j] = sum + comp;
+            const double p = prob[indices[j]];
+            nonzero += p > 0.0;
+            const double t = sum + p;
+            comp += (fabs(sum) >= p) ? (sum - t) + p : (p - t) + sum;
+            sum = t;
+        }
+        row_mass[r] = sum + comp;
+        row_nonzero[r] = nonzero;
+    }
+    return NS_OK;
+}
+
+/* Inserts v at its sorted place in a[0..len) (len + 1 slots). */
+NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
+    const int64_t pos = ns_csr_lower_bound(a, len, v);
+    memmove(a + pos + 1, a + pos, (size_t)(len - pos) * sizeof *a);
+    a[pos] = v;
+    return pos;
+}
+
+/* Uniform base law, one output row. */
+static int row_uniform(const ns_negative_law *law, const int64_t *ids,
+                       int64_t m, int64_t k, int replace, ns_rng_t *rng,
+                       int64_t *dst, double *lq, int64_t *scratch) {
+    const int64_t eligible = law->n_items - m;
+    if (eligible < (replace ? 1 : k)) return NS_ERR_EXHAUSTED;
+    if (replace) {
+        for (int64_t t = 0; t < k; t++) {
+            const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
+            dst[t] = j + count_shift_le(ids, m, j);
+        }
+    } else {
+        /* scratch holds the complement ranks already chosen, sorted: the
+         * j-th rank not chosen is j + #{i : rank[i] - i <= j}. */
+        for (int64_t t = 0; t < k; t++) {
+            const int64_t j =
+                (int64_t)ns_rng_bounded(rng, (uint64_t)(eligible - t));
+            const int64_t rank = j + count_shift_le(scratch, t, j);
+            insert_sorted(scratch, t, rank);
+            dst[t] = rank + count_shift_le(ids, m, rank);
+        }
+    }
+    if (lq) {
+        const double v = -log((double)eligible);
+        for (int64_t t = 0; t < k; t++) lq[t] = v;
+    }
+    return NS_OK;
+}
+
+/* Weighted base law, with replacement, one output row. */
+static void row_weighted_replace(const ns_negative_law *law,
+                                 const int64_t *ids, const double *pre,
+                                 int64_t m, double mass, int64_t k,
+                                 ns_rng_t *rng, int64_t *dst) {
+    const uint64_t n = (uint64_t)law->n_items;
+    const ns_alias_entry *table = law->table;
+    const double total = law->cum[law->n_items];
+    const double eligible = total - mass;
+    if (eligible >= NS_NEGATIVE_REJECT_MIN * total) {
+        uint64_t cols[NS_NEG_BATCH];
+        uint32_t coins[NS_NEG_BATCH];
+        for (int64_t t0 = 0; t0 < k; t0 += NS_NEG_BATCH) {
+            const int nb = (int)((k - t0 < NS_NEG_BATCH) ? k - t0 : NS_NEG_BATCH);
+            for (int b = 0; b < nb; b++) {
+                cols[b] = ns_alias_column(n, rng, &coins[b]);
+                NS_NEG_PREFETCH(&table[cols[b]]);
+            }
+            for (int b = 0; b < nb; b++) {
+                int64_t x = ns_alias_resolve(table, cols[b], coins[b], rng);
+                int rejected = 0;
+                /* Rejection: redraw until the item is not a positive. */
+                while (ns_csr_contains(ids, m, x)) {
+                    if (++rejected >= NS_NEG_MAX_REJECT) {
+                        x = draw_inversion(law, ids, pre, m, mass, eligible,
+                                           NULL, NULL, NULL, 0, 0.0, rng);
+                        break;
+                    }
+                    x = ns_alias_draw(table, n, rng);
+                }
+                dst[t0 + b] = x;
+            }
+        }
+    } else {
+        for (int64_t t = 0; t < k; t++) {
+            dst[t] = draw_inversion(law, ids, pre, m, mass, eligible, NULL,
+                                    NULL, NULL, 0, 0.0, rng);
+        }
+    }
+}
+
+/* Weighted base law, without replacement, one output row.  chosen, hole_at,
+ * hole_len: k slots each, kept sorted by item id (which is also the order
+ * of the complement coordinate). */
+static void row_weighted_distinct(const ns_negative_law *law,
+                                  const int64_t *ids, const double *pre,
+                                  int64_t m, double mass, int64_t k,
+                                  ns_rng_t *rng, int64_t *dst,
+                                  int64_t *chosen, double *hole_at,
+                                  double *hole_len) {
+    const uint64_t n = (uint64_t)law->n_items;
+    const double *cum = law->cum;
+    const double total = cum[law->n_items];
+    const double eligible = total - mass;
+    double hole_total = 0.0, chosen_mass = 0.0;
+    for (int64_t t = 0; t < k; t++) {
+        int64_t x = -1;
+        if (eligible - chosen_mass >= NS_NEGATIVE_REJECT_MIN * total) {
+            for (int rejected = 0; rejected < NS_NEG_MAX_REJECT; rejected++) {
+                const int64_t y = ns_alias_draw(law->table, n, rng);
+                if (!ns_csr_contains(ids, m, y) && !ns_csr_contains(chosen, t, y)) {
+                    x = y;
+                    break;
+                }
+            }
+        }
+        if (x < 0) {
+            x = draw_inversion(law, ids, pre, m, mass, eligible, chosen,
+                               hole_at, hole_len, t, hole_total, rng);
+        }
+        dst[t] = x;
+        const int64_t pos = ns_csr_lower_bound(chosen, t, x);
+        memmove(chosen + pos + 1, chosen + pos, (size_t)(t - pos) * sizeof *chosen);
+        memmove(hole_at + pos + 1, hole_at + pos, (size_t)(t - pos) * sizeof *hole_at);
+        memmove(hole_len + pos + 1, hole_len + pos, (size_t)(t - pos) * sizeof *hole_len);
+        const int64_t J = ns_csr_lower_bound(ids, m, x);
+        const double before = (J < m) ? pre[J] : mass;
+        chosen[pos] = x;
+        hole_at[pos] = cum[x] - before;
+        hole_len[pos] = cum[x + 1] - cum[x];
+        hole_total += hole_len[pos];
+        chosen_mass += law->prob[x];
+    }
+}
+
+int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
+                       int64_t n_out, int64_t k, int replace, uint64_t k0,
+                       uint64_t k1, int n_threads, int64_t *out,
+                       double *log_q) {
+    if (law->n_items <= 0 || k < 0 || n_out < 0) return NS_ERR_VALUE;
+    if (law->table && (!law->prob || !law->cum || !law->row_mass || !law->prefix))
+        return NS_ERR_VALUE;
+    if (n_out == 0 || k == 0) return NS_OK;
+    const int64_t n_blocks =
+        (n_out + NS_NEGATIVE_BLOCK_ROWS - 1) / NS_NEGATIVE_BLOCK_ROWS;
+    if (n_threads < 1) n_threads = 1;
+    if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;
+    const int weighted = law->table != NULL;
+    int status = NS_OK;
+    int64_t b;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (b = 0; b < n_blocks; b++) {
+        int local = NS_OK;
+        ns_rng_t rng;
+        ns_rng_seed(&rng, k0, k1, (uint64_t)b);
+        const int64_t start = b * NS_NEGATIVE_BLOCK_ROWS;
+        const int64_t stop = (start + NS_NEGATIVE_BLOCK_ROWS < n_out)
+                                 ? start + NS_NEGATIVE_BLOCK_ROWS : n_out;
+        int64_t *chosen = NULL;
+        double *hole_at = NULL, *hole_len = NULL;
+        if (!replace) {
+            chosen = (int64_t *)malloc((size_t)k * sizeof *chosen);
+            hole_at = (double *)malloc((size_t)k * sizeof *hole_at);
+            hole_len = (double *)malloc((size_t)k * sizeof *hole_len);
+            if (!chosen || !hole_at || !hole_len) local = NS_ERR_ALLOC;
+        }
+        for (int64_t o = start; o < stop && local == NS_OK; o++) {
+            const int64_t r = rows[o];
+            if (r < 0 || r >= law->n_rows) {
+                local = NS_ERR_VALUE;
+                break;
+            }
+            const int64_t lo = law->indptr[r];
+            const int64_t m = law->indptr[r + 1] - lo;
+            const int64_t *ids = law->indices + lo;
+            int64_t *dst = out + o * k;
+            double *lq = log_q ? log_q + o * k : NULL;
+            if (!weighted) {
+                local = row_uniform(law, ids, m, k, replace, &rng, dst, lq, chosen);
+                continue;
+            }
+            const double *pre = law->prefix + lo;
+            const double mass = law->row_mass[r];
+            const double eligible = law->cum[law->n_items] - mass;
+            if (!(eligible > 0.0)) {
+                local = NS_ERR_EXHAUSTED;
+                break;
+            }
+            if (replace) {
+                row_weighted_replace(law, ids, pre, m, mass, k, &rng, dst);
+            } else {
+                row_weighted_distinct(law, ids, pre, m, mass, k, &rng, dst,
+                                      chosen, hole_at, hole_len);
+            }
+            for (int64_t t = 0; t < k; t++) {
+                if (dst[t] < 0) local = NS_ERR_EXHAUSTED;
+            }
+            if (lq && local == NS_OK) {
+                const double log_e = log(eligible);
+                /* q <= 1: clamp the rounding of eligible ~ prob[x] (single-item rows). */
+                for (int64_t t = 0; t < k; t++) {
+                    const double v = log(law->prob[dst[t]]) - log_e;
+                    lq[t] = v < 0.0 ? v : 0.0;
+                }
+            }
+        }
+        free(chosen);
+        free(hole_at);
+        free(hole_len);
+        if (local != NS_OK) {
+#pragma omp critical(ns_negative_status)
+            status = local;
+        }
+    }
+    return status;
+}

@@ -1,0 +1,91 @@
+/*
+ * ns_negative.h -- k negatives per row from a base law (uniform or an alias
+ * table) restricted to the items NOT in the row's exclusion list (sorted CSR
+ * positives, see ns_csr.h) and renormalised.
+ *
+ * Methods, per output row r with positives ids[0..m) and eligible mass E_r:
+ *   - uniform base: inversion over the complement.  The j-th non-positive
+ *     item is j + #{i : ids[i] - i <= j} (ids[i] - i is non-decreasing), one
+ *     branch-free binary search: as cheap as one rejection test and exact
+ *     for every density.
+ *   - weighted base, positives holding little mass: rejection (draw from the
+ *     alias table, redraw while the item is a positive): exact for the
+ *     renormalised law, expected 1 / (1 - P_r) draws.
+ *   - weighted base, positives holding most of the mass: inversion of the
+ *     cumulative law over the complement, O(log m + log n) per draw.  With
+ *     S_j the mass of ids[0..j), the eligible mass before ids[j] is
+ *     cum[ids[j]] - S_j (non-decreasing in j): a search over the positives
+ *     finds the gap, a search over cum[] the item in it.
+ *   - without replacement: successive draws, each from the law restricted to
+ *     the positives and the items already chosen.  Chosen items are holes in
+ *     the complement coordinate; a uniform point of the remaining mass is
+ *     mapped past the holes before inversion ("skip the holes"), so the cost
+ *     stays bounded whatever mass the chosen items hold.
+ * A switch between exact methods, decided from quantities independent of
+ * the accepted values, keeps every draw exact.  Rounding guards: an
+ * inversion that lands on an excluded or zero-mass item (float64 edge
+ * cases) is redrawn; after NS_NEGATIVE_MAX_RETRY such events the draw falls
+ * back to an O(n) exact scan, so no row can loop for long or fail.
+ */
+#ifndef NS_NEGATIVE_H
+#define NS_NEGATIVE_H
+
+#include <stdint.h>
+#include "ns_common.h"
+#include "ns_alias.h"
+
+/* Output rows per RNG block (see ns_rng.h): fixed, so the output does not
+ * depend on the thread count. */
+#define NS_NEGATIVE_BLOCK_ROWS 128
+
+/* Weighted rows use rejection while the eligible share of the mass is at
+ * least this; inversion below it (rejection then needs > 2.5 draws each). */
+#define NS_NEGATIVE_REJECT_MIN 0.4
+
+/* Rounding-edge redraws of one draw before the O(n) exact fallback. */
+#define NS_NEGATIVE_MAX_RETRY 64
+
+typedef struct {
+    int64_t n_items;
+    /* Weighted base law (all NULL for the uniform law over n_items):
+     * table: the alias table; prob: its exact law (ns_alias_probabilities);
+     * cum: n_items + 1 cumulative sums of prob (cum[0] = 0). */
+    const ns_alias_entry *table;
+    const double *prob;
+    const double *cum;
+    /* Exclusion lists: row r is indices[indptr[r] .. indptr[r + 1]),
+     * sorted, unique, in [0, n_items). */
+    const int64_t *indptr;
+    const int64_t *indices;
+    int64_t n_rows;
+    /* Weighted only (from ns_negative_row_stats): row_mass[r] = P_r, the
+     * mass of row r's ids; prefix[j] = mass of the ids of j's row before
+     * entry j (per CSR entry). */
+    const double *row_mass;
+    const double *prefix;
+} ns_negative_law;
+
+/* Per-row statistics of exclusion lists under the law prob[0..n):
+ * row_mass[r] (compensated sum), row_nonzero[r] (ids with prob > 0) and
+ * prefix[j] (see ns_negative_law).  OpenMP over rows. */
+int ns_negative_row_stats(const double *prob, int64_t n_items,
+                          const int64_t *indptr, const int64_t *indices,
+                          int64_t n_rows, double *row_mass,
+                          int64_t *row_nonzero, double *prefix,
+                          int n_threads);
+
+/* Draws k negatives for each of rows[0..n_out) (ids into the exclusion
+ * lists) into out[n_out * k] (row-major), and when log_q is not NULL the
+ * log-probability of each under its row's renormalised law.  replace = 0
+ * gives k distinct items per row in draw order.  Output rows are cut into
+ * blocks of NS_NEGATIVE_BLOCK_ROWS; block b uses stream (k0, k1, b).
+ * The caller must have checked that every row has an eligible item (k of
+ * them when replace = 0); a row without returns NS_ERR_EXHAUSTED.  Without
+ * replacement the kernel allocates 3 k int64/double of scratch per block
+ * (NS_ERR_ALLOC if that fails). */
+int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
+                       int64_t n_out, int64_t k, int replace, uint64_t k0,
+                       uint64_t k1, int n_threads, int64_t *out,
+                       double *log_q);
+
+#endif /* NS_NEGATIVE_H */

@@ -1,0 +1,25 @@
+# Declarations of csrc/ns_negative.h (extern blocks only).
+from libc.stdint cimport int64_t, uint64_t
+from negsamp._c_alias cimport ns_alias_entry
+
+cdef extern from "ns_negative.h" nogil:
+    int NS_NEGATIVE_BLOCK_ROWS
+    ctypedef struct ns_negative_law:
+        int64_t n_items
+        const ns_alias_entry *table
+        const double *prob
+        const double *cum
+        const int64_t *indptr
+        const int64_t *indices
+        int64_t n_rows
+        const double *row_mass
+        const double *prefix
+    int ns_negative_row_stats(const double *prob, int64_t n_items,
+                              const int64_t *indptr, const int64_t *indices,
+                              int64_t n_rows, double *row_mass,
+                              int64_t *row_nonzero, double *prefix,
+                              int n_threads)
+    int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
+                           int64_t n_out, int64_t k, int replace, uint64_t k0,
+                           uint64_t k1, int n_threads, int64_t *out,
+                           double *log_q)

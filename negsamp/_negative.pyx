@@ -1,0 +1,116 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Cython layer of negative sampling: checks buffers, releases the GIL,
+calls csrc/ns_negative.c.  Users call negsamp.NegativeSampler instead."""
+import numpy as np
+
+from libc.stdint cimport int64_t, uint64_t
+from negsamp._c_alias cimport ns_alias_entry
+from negsamp._c_negative cimport (
+    ns_negative_law, ns_negative_row_stats, ns_negative_sample,
+    NS_NEGATIVE_BLOCK_ROWS,
+)
+from negsamp._common import raise_for_status
+from negsamp._alias import TABLE_DTYPE
+
+#: Output rows per RNG block (fixed: output does not depend on the thread count).
+BLOCK_ROWS = NS_NEGATIVE_BLOCK_ROWS
+
+cdef double _EMPTY_D[1]
+cdef int64_t _EMPTY_I[1]
+
+
+cdef inline void _check_csr(const int64_t[::1] indptr, const int64_t[::1] indices,
+                            int64_t n_items) except *:
+    if indptr.shape[0] < 1:
+        raise ValueError("indptr must have at least one entry")
+    if indptr[0] != 0 or indptr[indptr.shape[0] - 1] != indices.shape[0]:
+        raise ValueError("indptr must start at 0 and end at len(indices)")
+
+
+def row_stats(const double[::1] prob, const int64_t[::1] indptr,
+              const int64_t[::1] indices, int n_threads):
+    """(row_mass, row_nonzero, prefix) of sorted CSR rows under `prob`."""
+    cdef int64_t n = prob.shape[0]
+    cdef int64_t n_rows = indptr.shape[0] - 1
+    _check_csr(indptr, indices, n)
+    row_mass = np.empty(n_rows, dtype=np.float64)
+    row_nonzero = np.empty(n_rows, dtype=np.int64)
+    prefix = np.empty(indices.shape[0], dtype=np.float64)
+    cdef double[::1] rm = row_mass
+    cdef int64_t[::1] rn = row_nonzero
+    cdef double[::1] pf = prefix
+    cdef int status
+    cdef const int64_t *ind_ptr = &indices[0] if indices.shape[0] else _EMPTY_I
+    cdef double *pf_ptr = &pf[0] if indices.shape[0] else _EMPTY_D
+    cdef double *rm_ptr = &rm[0] if n_rows else _EMPTY_D
+    cdef int64_t *rn_ptr = &rn[0] if n_rows else _EMPTY_I
+    with nogil:
+        status = ns_negative_row_stats(&prob[0], n, &indptr[0], ind_ptr, n_rows,
+                                       rm_ptr, rn_ptr, pf_ptr, n_threads)
+    raise_for_status(status, "negative row statistics")
+    return row_mass, row_nonzero, prefix
+
+
+def sample(int64_t n_items, object table, object prob, object cum,
+           const int64_t[::1] indptr, const int64_t[::1] indices,
+           object row_mass, object prefix, const int64_t[::1] rows,
+           int64_t k, bint replace, uint64_t k0, uint64_t k1, int n_threads,
+           bint return_log_q):
+    """k negatives for each row id of `rows` (already validated).  `table`
+    is None for the uniform law, else a TABLE_DTYPE array with its exact law
+    `prob`, cumulative sums `cum` (n + 1) and the row statistics."""
+    cdef ns_negative_law law
+    cdef const unsigned char[::1] raw
+    cdef const double[::1] prob_v, cum_v, mass_v, prefix_v
+    cdef int64_t m = rows.shape[0]
+    cdef int status
+    if n_items <= 0:
+        raise ValueError(f"n_items must be >= 1, got {n_items}")
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    _check_csr(indptr, indices, n_items)
+    law.n_items = n_items
+    law.indptr = &indptr[0]
+    law.indices = &indices[0] if indices.shape[0] else _EMPTY_I
+    law.n_rows = indptr.shape[0] - 1
+    law.table = NULL
+    law.prob = NULL
+    law.cum = NULL
+    law.row_mass = NULL
+    law.prefix = NULL
+    if table is not None:
+        if not isinstance(table, np.ndarray) or table.dtype != TABLE_DTYPE \
+                or table.ndim != 1 or not table.flags.c_contiguous \
+                or table.shape[0] != n_items:
+            raise TypeError("table must be a C-contiguous TABLE_DTYPE array of n_items entries")
+        raw = table.view(np.uint8)
+        prob_v = prob
+        cum_v = cum
+        mass_v = row_mass
+        prefix_v = prefix
+        if prob_v.shape[0] != n_items or cum_v.shape[0] != n_items + 1:
+            raise ValueError("prob / cum have the wrong length")
+        if mass_v.shape[0] != law.n_rows or prefix_v.shape[0] != indices.shape[0]:
+            raise ValueError("row statistics do not match the exclusion lists")
+        law.table = <const ns_alias_entry *> &raw[0]
+        law.prob = &prob_v[0]
+        law.cum = &cum_v[0]
+        law.row_mass = &mass_v[0] if law.n_rows else _EMPTY_D
+        law.prefix = &prefix_v[0] if indices.shape[0] else _EMPTY_D
+    out = np.empty((m, k), dtype=np.int64)
+    log_q = np.empty((m, k), dtype=np.float64) if return_log_q else None
+    if m == 0 or k == 0:
+        return out, log_q
+    cdef int64_t[:, ::1] out_v = out
+    cdef double[:, ::1] lq_v
+    cdef double *lq_ptr = NULL
+    if return_log_q:
+        lq_v = log_q
+        lq_ptr = &lq_v[0, 0]
+    with nogil:
+        status = ns_negative_sample(&law, &rows[0], m, k, replace, k0, k1,
+                                    n_threads, &out_v[0, 0], lq_ptr)
+    raise_for_status(status, "negative sample")
+    return out, log_q

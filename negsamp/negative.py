@@ -1,0 +1,436 @@
+"""Negatives that exclude each row's positives: exactly k per row, from the
+exact renormalised law.
+
+Example
+-------
+>>> import numpy as np, negsamp
+>>> sampler = negsamp.NegativeSampler(10, positives=[[0, 1, 2], [9]])
+>>> neg = sampler.sample(np.array([0, 1, 0]), 4, rng=0)
+>>> neg.shape
+(3, 4)
+>>> bool(np.isin(neg[[0, 2]], [0, 1, 2]).any() or (neg[1] == 9).any())
+False
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+import weakref
+from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
+
+import numpy as np
+
+from negsamp import _negative
+from negsamp._exclusion import ExclusionLists, as_exclusion_lists
+from negsamp._rng import RNGLike, draw_key
+from negsamp._threads import resolve_n_threads
+from negsamp._validation import as_index_array, as_int, as_weights, describe
+from negsamp.alias import AliasTable, _as_power
+
+__all__ = ["NegativeSampler"]
+
+
+class _BaseLaw(NamedTuple):
+    """What the C kernel needs of a base law (weighted: all arrays set)."""
+
+    n_items: int
+    table: Optional[np.ndarray]  # TABLE_DTYPE, or None for uniform
+    prob: Optional[np.ndarray]  # exact law of the table
+    cum: Optional[np.ndarray]  # n + 1 cumulative sums of prob
+    n_nonzero: int  # items of positive probability
+
+
+class _RowStats(NamedTuple):
+    """Per exclusion row under a weighted base law (see ns_negative.h)."""
+
+    row_mass: np.ndarray  # float64 (n_rows,)
+    row_nonzero: np.ndarray  # int64 (n_rows,)
+    prefix: np.ndarray  # float64 (nnz,)
+
+
+_LAW_LOCK = threading.Lock()
+_LAW_CACHE: Dict[int, Tuple["weakref.ref[AliasTable]", _BaseLaw]] = {}
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _law_of_table(table: AliasTable) -> _BaseLaw:
+    """The kernel's view of an AliasTable, computed once per table (cached
+    while the table lives: the cumulative array costs O(n))."""
+    key = id(table)
+    with _LAW_LOCK:
+        hit = _LAW_CACHE.get(key)
+        if hit is not None and hit[0]() is table:
+            return hit[1]
+    prob = np.ascontiguousarray(table.probabilities, dtype=np.float64)
+    cum = np.zeros(prob.shape[0] + 1, dtype=np.float64)
+    np.cumsum(prob, out=cum[1:])
+    law = _BaseLaw(len(table), table._table, prob, _readonly(cum),
+                   int(np.count_nonzero(prob)))
+
+    def _drop(_ref: Any, key: int = key) -> None:
+        with _LAW_LOCK:
+            entry = _LAW_CACHE.get(key)
+            if entry is not None and entry[0] is _ref:
+                del _LAW_CACHE[key]
+
+    with _LAW_LOCK:
+        _LAW_CACHE[key] = (weakref.ref(table, _drop), law)
+    return law
+
+
+def _as_base_law(base: Union[int, AliasTable]) -> _BaseLaw:
+    if isinstance(base, AliasTable):
+        return _law_of_table(base)
+    n = as_int(base, "n_items", minimum=1)
+    return _BaseLaw(n, None, None, None, n)
+
+
+def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Optional[_RowStats]:
+    if law.table is None:
+        return None
+    mass, nonzero, prefix = _negative.row_stats(
+        law.prob, exclusions.indptr, exclusions.indices, n_threads)
+    return _RowStats(_readonly(mass), _readonly(nonzero), _readonly(prefix))
+
+
+def _sample_excluding(
+    base: Union[int, AliasTable],
+    exclusions: ExclusionLists,
+    rows: np.ndarray,
+    k: int,
+    rng: RNGLike,
+    *,
+    replace: bool = True,
+    n_threads: Optional[int] = None,
+    return_log_q: bool = False,
+    row_label: str = "rows",
+    _stats: Optional[_RowStats] = None,
+) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    """k negatives for each exclusion row id in ``rows`` (internal; shared by
+    NegativeSampler, corrupt_triples and negative_edges).
+
+    ``base`` is ``n_items`` (uniform law) or an AliasTable; ``exclusions``
+    sorted unique CSR lists (from as_exclusion_lists); ``rows`` a validated
+    int64 1-D array of row ids.  Returns int64 ``(len(rows), k)`` (and the
+    float64 log q of the same shape).  Raises ValueError naming the rows
+    (``row_label``) that have no eligible item, or fewer than ``k`` when
+    ``replace`` is False, before any draw.  ``_stats`` may carry
+    precomputed row statistics (NegativeSampler keeps them); otherwise a
+    weighted base costs O(nnz) per call to compute them.
+    """
+    law = _as_base_law(base)
+    k = as_int(k, "k", minimum=0)
+    threads = resolve_n_threads(n_threads)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    if rows.ndim != 1:
+        raise ValueError(f"{row_label} must be 1-D, got shape {rows.shape}")
+    indptr = np.ascontiguousarray(exclusions.indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(exclusions.indices, dtype=np.int64)
+    n_rows = indptr.shape[0] - 1
+    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        bad = rows[(rows < 0) | (rows >= n_rows)][0]
+        raise ValueError(f"{row_label} must be in [0, {n_rows}), got {int(bad)}")
+    stats = _stats
+    if law.table is not None and stats is None and k > 0 and rows.size:
+        stats = _row_stats(law, ExclusionLists(indptr, indices), threads)
+
+    if k > 0 and rows.size:
+        if law.table is None:
+            eligible = law.n_items - (indptr[rows + 1] - indptr[rows])
+        else:
+            eligible = law.n_nonzero - stats.row_nonzero[rows]
+        need = 1 if replace else k
+        short = eligible < need
+        if short.any():
+            bad_rows = np.unique(rows[short])
+            shown = ", ".join(str(int(r)) for r in bad_rows[:10])
+            more = f" and {bad_rows.size - 10} more" if bad_rows.size > 10 else ""
+            if replace:
+                what = "have no eligible item (their positives cover every item of positive weight)"
+            else:
+                what = (f"have fewer than k={k} eligible items, as replace=False needs "
+                        f"(eligible counts: {', '.join(str(int(c)) for c in np.unique(eligible[short])[:10])})")
+            label = row_label if bad_rows.size > 1 else _singular(row_label)
+            if bad_rows.size == 1:
+                what = what.replace("have ", "has ", 1)
+            raise ValueError(f"{label} {shown}{more} {what}")
+
+    k0, k1 = draw_key(rng)
+    if law.table is None:
+        out, log_q = _negative.sample(
+            law.n_items, None, None, None, indptr, indices, None, None, rows, k,
+            bool(replace), k0, k1, threads, bool(return_log_q))
+    else:
+        if stats is None:  # k == 0 or no rows: nothing is drawn
+            stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
+                              np.zeros(indices.shape[0]))
+        out, log_q = _negative.sample(
+            law.n_items, law.table, law.prob, law.cum, indptr, indices,
+            stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
+            threads, bool(return_log_q))
+    if return_log_q:
+        return out, log_q
+    return out
+
+
+def _singular(label: str) -> str:
+    return label[:-1] if label.endswith("s") else label
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {describe(value)}")
+
+
+class NegativeSampler:
+    """k negatives per row, never among the row's positives.
+
+    Parameters
+    ----------
+    n_items : int, optional
+        Number of items; the base law is uniform over ``range(n_items)``
+        unless ``weights`` is given.
+    weights : array_like, 1-D, optional
+        Non-negative finite weights (counts, popularity): the base law is
+        ``weights ** power`` normalised (as :meth:`AliasTable.from_counts`;
+        items of weight 0 are never drawn, for every power).  When both
+        ``n_items`` and ``weights`` are given they must agree.
+    power : float, default 1.0
+        Finite, >= 0; 0.75 gives word2vec's noise law.  Ignored for the
+        uniform law.
+    positives : optional
+        Row r's exclusion list: a scipy.sparse matrix or any object with CSR
+        ``indptr``/``indices``, an ``(indptr, indices)`` tuple, or a list of
+        integer arrays.  Unsorted and duplicated ids are accepted (normalised
+        once, here); ids outside ``[0, n_items)`` raise ValueError naming the
+        row.  None: no exclusion; :meth:`sample` then accepts any
+        non-negative row ids (they only set the number of output rows).
+
+    Notes
+    -----
+    The law of ``sample(rows, k)[r, j]`` is the base law restricted to the
+    items not in ``positives[rows[r]]`` and renormalised:
+    ``q(i | row) = p(i) / (1 - P_row)`` with ``P_row`` the base mass of the
+    row's positives.  Methods (all exact; see csrc/ns_negative.h):
+
+    * uniform base: inversion over the complement, one binary search over
+      the row's positives per draw: O(log m) whatever the density;
+    * weighted base, ``P_row < 0.6``: rejection against the row's sorted
+      positives, O(log m / (1 - P_row)) expected per draw;
+    * weighted base, ``P_row >= 0.6``: inversion of the cumulative law over
+      the complement, O(log m + log n) per draw -- bounded for rows whose
+      positives hold 99.9% of the mass or of the items.
+
+    Construction: O(n) for the alias table and cumulative law, O(nnz log nnz)
+    to normalise the positives.  Memory: 24 bytes per item (weighted) and 16
+    bytes per positive.  A sampler is immutable: share it between threads,
+    pickle it (the alias table and CSR arrays are stored).
+    """
+
+    __slots__ = ("_law", "_table", "_power", "_exclusions", "_csr", "_stats", "__weakref__")
+
+    def __init__(
+        self,
+        n_items: Optional[int] = None,
+        *,
+        weights: Any = None,
+        power: float = 1.0,
+        positives: Any = None,
+    ) -> None:
+        power = _as_power(power)
+        if n_items is not None:
+            n_items = as_int(n_items, "n_items", minimum=1)
+        table: Optional[AliasTable] = None
+        if weights is not None:
+            w = as_weights(weights, "weights")
+            if n_items is not None and n_items != w.shape[0]:
+                raise ValueError(
+                    f"n_items={n_items} does not match len(weights)={w.shape[0]}")
+            n_items = int(w.shape[0])
+            table = AliasTable.from_counts(w, power)
+        elif n_items is None:
+            raise TypeError("NegativeSampler needs n_items or weights, got neither")
+        exclusions = None
+        if positives is not None:
+            exclusions = as_exclusion_lists(positives, n_items, name="positives")
+        self._setup(n_items, table, power, exclusions)
+
+    def _setup(self, n_items: int, table: Optional[AliasTable], power: float,
+               exclusions: Optional[ExclusionLists]) -> None:
+        if exclusions is None:
+            exclusions = ExclusionLists(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            self._exclusions: Optional[ExclusionLists] = None
+            csr = exclusions
+        else:
+            csr = ExclusionLists(_readonly(np.ascontiguousarray(exclusions.indptr)),
+                                 _readonly(np.ascontiguousarray(exclusions.indices)))
+            self._exclusions = csr
+        self._table = table
+        self._power = power
+        self._law = _as_base_law(table if table is not None else n_items)
+        self._stats = _row_stats(self._law, csr, resolve_n_threads(None))
+        self._csr = csr
+
+    # -- properties -------------------------------------------------------
+    @property
+    def n_items(self) -> int:
+        """Number of items (ids are ``0 .. n_items - 1``)."""
+        return self._law.n_items
+
+    @property
+    def n_rows(self) -> Optional[int]:
+        """Number of positive lists, or None when built without positives."""
+        return None if self._exclusions is None else self._exclusions.n_rows
+
+    @property
+    def table(self) -> Optional[AliasTable]:
+        """The alias table of the base law, or None for the uniform law."""
+        return self._table
+
+    @property
+    def positives(self) -> Optional[ExclusionLists]:
+        """The normalised positives (sorted unique CSR, read-only), or None."""
+        return self._exclusions
+
+    def row_probabilities(self, row: int = 0) -> np.ndarray:
+        """The exact law ``q(. | row)`` that :meth:`sample` draws from for
+        ``row`` (float64, n_items, zero on the positives)."""
+        if self._exclusions is None:
+            row = as_int(row, "row", minimum=0)
+            ids = np.zeros(0, dtype=np.int64)
+        else:
+            row = int(as_index_array(row, self._exclusions.n_rows, "row"))
+            ids = self._exclusions.row(row)
+        if self._law.prob is None:
+            p = np.full(self.n_items, 1.0 / self.n_items)
+        else:
+            p = self._law.prob.copy()
+        p[ids] = 0.0
+        total = p.sum()
+        if not total > 0:
+            raise ValueError(f"row {row} has no eligible item")
+        return p / total
+
+    # -- sampling ---------------------------------------------------------
+    def sample(
+        self,
+        rows: Any,
+        k: int,
+        rng: RNGLike = None,
+        *,
+        replace: bool = True,
+        n_threads: Optional[int] = None,
+        return_log_q: bool = False,
+    ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+        """Exactly ``k`` negatives for each row of ``rows``.
+
+        Parameters
+        ----------
+        rows : array_like of int, 1-D
+            Row ids into ``positives`` (repeats allowed), in ``[0, n_rows)``.
+            Without positives, any non-negative ints (only their count
+            matters).
+        k : int
+            Negatives per row (>= 0).
+        rng : None, int, SeedSequence or Generator
+            One 128-bit key is taken per call (SPEC 7): the same state gives
+            the same output for every ``n_threads``.
+        replace : bool, default True
+            False: ``k`` distinct negatives per row, with the law of
+            successive draws without replacement from the row's law (that of
+            ``rng.choice(items, k, replace=False, p=q)``), in draw order.
+        n_threads : int, optional
+            None: all cores (respects OMP_NUM_THREADS); -1 all cores.
+        return_log_q : bool, default False
+            Also return ``log q(item | row)``, the log-probability of each
+            negative under its row's renormalised single-draw law (the same
+            value with ``replace=False``: the law of the first draw).
+
+        Returns
+        -------
+        negatives : int64 array of shape (len(rows), k)
+        log_q : float64 array of shape (len(rows), k), if ``return_log_q``
+
+        Raises
+        ------
+        ValueError
+            Rows with no eligible item (fewer than ``k`` when
+            ``replace=False``) are named; bad ``rows``/``k``.
+
+        Notes
+        -----
+        Output rows are cut into blocks of a fixed number of rows, each with
+        its own random stream; threads run blocks with the GIL released.
+        Cost per draw: see the class notes; ``replace=False`` adds O(k) per
+        draw for the chosen list.
+        """
+        replace = _as_bool(replace, "replace")
+        return_log_q = _as_bool(return_log_q, "return_log_q")
+        k = as_int(k, "k", minimum=0)
+        if self._exclusions is None:
+            ids = _as_row_ids(rows, None)
+            ids = np.zeros(ids.shape[0], dtype=np.int64)
+        else:
+            ids = _as_row_ids(rows, self._exclusions.n_rows)
+        return _sample_excluding(
+            self._table if self._table is not None else self._law.n_items,
+            self._csr, ids, k, rng, replace=replace, n_threads=n_threads,
+            return_log_q=return_log_q, row_label="rows", _stats=self._stats)
+
+    # -- protocol ---------------------------------------------------------
+    def __repr__(self) -> str:
+        law = "uniform" if self._table is None else f"weights**{self._power:g}"
+        if self._exclusions is None:
+            pos = "positives=None"
+        else:
+            pos = f"n_rows={self._exclusions.n_rows}, positives={self._exclusions.indices.shape[0]}"
+        return f"NegativeSampler(n_items={self.n_items}, law={law}, {pos})"
+
+    def __getstate__(self) -> dict:
+        state: dict = {"version": 1, "n_items": self.n_items, "power": self._power,
+                       "table": None if self._table is None else self._table.__getstate__()}
+        if self._exclusions is not None:
+            state["indptr"] = self._exclusions.indptr
+            state["indices"] = self._exclusions.indices
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if not isinstance(state, dict) or state.get("version") != 1:
+            raise ValueError("state is not a valid NegativeSampler state")
+        n_items = as_int(state.get("n_items"), "n_items", minimum=1)
+        power = _as_power(state.get("power", 1.0))
+        table = None
+        if state.get("table") is not None:
+            table = AliasTable.__new__(AliasTable)
+            table.__setstate__(state["table"])
+            if len(table) != n_items:
+                raise ValueError("state is not a valid NegativeSampler state (table size)")
+        exclusions = None
+        if "indptr" in state:
+            # Re-validated (and re-sorted) so that corrupted state cannot
+            # make the kernel read out of range.
+            exclusions = as_exclusion_lists((state["indptr"], state["indices"]),
+                                            n_items, name="positives")
+        self._setup(n_items, table, power, exclusions)
+
+
+def _as_row_ids(rows: Any, n_rows: Optional[int]) -> np.ndarray:
+    if isinstance(rows, (bool, np.bool_)):
+        raise TypeError(f"rows must be a 1-D array of integer ids, got {describe(rows)}")
+    if isinstance(rows, numbers.Integral) and not isinstance(rows, np.ndarray):
+        raise TypeError(
+            f"rows must be a 1-D array of integer row ids, got the int {describe(rows)} "
+            "(use [row] for one row)")
+    if n_rows is None:
+        arr = as_index_array(rows, np.iinfo(np.int64).max, "rows")
+    else:
+        arr = as_index_array(rows, n_rows, "rows")
+    if arr.ndim != 1:
+        raise ValueError(f"rows must be 1-D, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
