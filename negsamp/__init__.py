@@ -8,9 +8,12 @@ from negsamp._version import __version__
 from negsamp._rng import spawn
 from negsamp.alias import AliasTable
 from negsamp.negative import NegativeSampler
+from negsamp.kg import corrupt_triples
+from negsamp.graphs import negative_edges
 
 __all__ = ["__version__", "AliasTable", "spawn", "show_config"]
 __all__ += ["NegativeSampler"]
+__all__ += ["corrupt_triples", "negative_edges"]
 
 
 def show_config() -> None:
