@@ -4,6 +4,7 @@
 #include "ns_graph.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #include "ns_common.h"
 #include "ns_rng.h"
@@ -183,9 +184,13 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
 }
 
 int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
-                          const int64_t *replacements, const uint8_t *is_head,
-                          int tail_default, int64_t *out, int n_threads) {
+                          const int64_t *head_repl, const int64_t *tail_repl,
+                          const uint8_t *is_head, int64_t *out, int n_threads) {
     if (m < 0 || k < 0) return NS_ERR_VALUE;
+    if ((head_repl == NULL && tail_repl == NULL) ||
+        (is_head == NULL && head_repl != NULL && tail_repl != NULL) ||
+        (is_head != NULL && (head_repl == NULL || tail_repl == NULL)))
+        return NS_ERR_VALUE;
     int64_t i;
 #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (i = 0; i < m; i++) {
@@ -193,12 +198,11 @@ int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                       t = triples[3 * i + 2];
         for (int64_t s = 0; s < k; s++) {
             const int64_t pos = i * k + s;
-            const int head = is_head ? (is_head[pos] != 0) : !tail_default;
-            const int64_t x = replacements[pos];
+            const int head = is_head ? (is_head[pos] != 0) : (tail_repl == NULL);
             int64_t *o = out + 3 * pos;
-            o[0] = head ? x : h;
+            o[0] = head ? head_repl[pos] : h;
             o[1] = r;
-            o[2] = head ? t : x;
+            o[2] = head ? t : tail_repl[pos];
         }
     }
     return NS_OK;

@@ -62,13 +62,14 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
                          uint64_t first_block, int64_t *out, int64_t count,
                          int n_threads);
 
-/* Corrupted triples: out[i, s, :] = triples[i, :] with column 0 (head) or 2
- * (tail) replaced by replacements[i * k + s].  The column is 2 when
- * is_head == NULL and tail_default, 0 when is_head == NULL and not
- * tail_default, else 0 where is_head[i * k + s] != 0 and 2 elsewhere.
- * triples is (m, 3) and out (m, k, 3), both C-contiguous int64. */
+/* Corrupted triples: out[i, s, :] = triples[i, :] with the head (column 0)
+ * replaced by head_repl[i * k + s] where is_head[i * k + s] != 0, else the
+ * tail (column 2) replaced by tail_repl[i * k + s].  is_head == NULL means
+ * "always the head" when tail_repl == NULL and "always the tail" when
+ * head_repl == NULL.  triples is (m, 3), the replacements (m, k) and out
+ * (m, k, 3), all C-contiguous int64. */
 int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
-                          const int64_t *replacements, const uint8_t *is_head,
-                          int tail_default, int64_t *out, int n_threads);
+                          const int64_t *head_repl, const int64_t *tail_repl,
+                          const uint8_t *is_head, int64_t *out, int n_threads);
 
 #endif /* NS_GRAPH_H */

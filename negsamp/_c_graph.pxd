@@ -21,6 +21,7 @@ cdef extern from "ns_graph.h" nogil:
                              uint64_t first_block, int64_t *out,
                              int64_t count, int n_threads)
     int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
-                              const int64_t *replacements,
-                              const uint8_t *is_head, int tail_default,
-                              int64_t *out, int n_threads)
+                              const int64_t *head_repl,
+                              const int64_t *tail_repl,
+                              const uint8_t *is_head, int64_t *out,
+                              int n_threads)

@@ -128,26 +128,39 @@ def sample_free(const int64_t[::1] gaps, int64_t n_free,
     return out
 
 
-def corrupt_fill(const int64_t[:, ::1] triples, const int64_t[:, ::1] replacements,
-                 object is_head, bint tail_default, int n_threads):
+cdef const int64_t *_repl_ptr(object repl, int64_t m, int64_t k) except? NULL:
+    if repl is None:
+        return NULL
+    cdef const int64_t[:, ::1] view = repl
+    if view.shape[0] != m or view.shape[1] != k:
+        raise ValueError(f"replacements must have shape ({m}, {k})")
+    if m == 0 or k == 0:
+        return NULL
+    return &view[0, 0]
+
+
+def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_repl,
+                 object is_head, int64_t k, int n_threads):
     """(m, k, 3) corrupted triples (see ns_graph_corrupt_fill)."""
-    cdef int64_t m = triples.shape[0], k = replacements.shape[1]
-    if triples.shape[1] != 3 or replacements.shape[0] != m:
-        raise ValueError("triples must be (m, 3) and replacements (m, k)")
+    cdef int64_t m = triples.shape[0]
+    if triples.shape[1] != 3:
+        raise ValueError("triples must be (m, 3)")
     out = np.empty((m, k, 3), dtype=np.int64)
     if m == 0 or k == 0:
         return out
+    cdef const int64_t *hp = _repl_ptr(head_repl, m, k)
+    cdef const int64_t *tp = _repl_ptr(tail_repl, m, k)
     cdef int64_t[:, :, ::1] o = out
     cdef const uint8_t[:, ::1] heads
-    cdef const uint8_t *hp = NULL
+    cdef const uint8_t *sp = NULL
     if is_head is not None:
         heads = is_head
         if heads.shape[0] != m or heads.shape[1] != k:
-            raise ValueError("is_head must be (m, k)")
-        hp = &heads[0, 0]
+            raise ValueError(f"is_head must have shape ({m}, {k})")
+        sp = &heads[0, 0]
     cdef int status
     with nogil:
-        status = ns_graph_corrupt_fill(&triples[0, 0], m, k, &replacements[0, 0],
-                                       hp, tail_default, &o[0, 0, 0], n_threads)
+        status = ns_graph_corrupt_fill(&triples[0, 0], m, k, hp, tp, sp,
+                                       &o[0, 0, 0], n_threads)
     raise_for_status(status, "corrupt fill")
     return out

@@ -292,7 +292,8 @@ def corrupt_triples(
         check(excl, rows, "head" if head else "tail")
         repl = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
                                  n_threads=threads, row_label="triple groups")
-        return _graph.corrupt_fill(arr, repl, None, not head, threads)
+        return _graph.corrupt_fill(arr, repl if head else None,
+                                   None if head else repl, None, k, threads)
 
     if mode == "both":
         p_head = np.full(m, 0.5)
@@ -302,18 +303,15 @@ def corrupt_triples(
     head_excl, head_rows = side(True)
     check(tail_excl, tail_rows, "tail")
     check(head_excl, head_rows, "head")
-    # One exclusion table: tail rows, then head rows; each slot picks its row.
-    n_tail_rows = tail_excl.n_rows
-    excl = ExclusionLists(
-        np.concatenate([tail_excl.indptr, tail_excl.indptr[-1] + head_excl.indptr[1:]]),
-        np.concatenate([tail_excl.indices, head_excl.indices]),
-    )
+    # Exact and simple: k draws on each side, then each slot keeps the side
+    # it picked independently (twice the draws of one side; drawing slot by
+    # slot costs more per draw in the row-blocked kernel).
     is_head = gen.random((m, k)) < p_head[:, None]
-    slot_rows = np.where(is_head, (head_rows + n_tail_rows)[:, None], tail_rows[:, None])
-    repl = _sample_excluding(n_entities, excl, slot_rows.ravel(), 1, gen, replace=True,
-                             n_threads=threads, row_label="triple groups")
-    return _graph.corrupt_fill(arr, repl.reshape(m, k), is_head.view(np.uint8),
-                               True, threads)
+    tails = _sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
+                              n_threads=threads, row_label="triple groups")
+    heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
+                              n_threads=threads, row_label="triple groups")
+    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 
 
 def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.ndarray,
