@@ -67,10 +67,25 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values
 
 
+def _argsort(keys: np.ndarray) -> np.ndarray:
+    """np.argsort of non-negative int64 keys.  When the key and the position
+    fit together in 63 bits, sorts ``key << bits | position`` instead: numpy's
+    vectorised sort is many times faster than its argsort."""
+    count = keys.shape[0]
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = max(1, int(count - 1).bit_length())
+    top = int(keys.max())
+    if keys.min() >= 0 and top < (1 << (62 - bits)):
+        packed = np.sort((keys << bits) | np.arange(count, dtype=np.int64))
+        return packed & ((1 << bits) - 1)
+    return np.argsort(keys)
+
+
 def _dense_ids(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """(sorted unique keys, position of each key among them).  One argsort
     (np.searchsorted of unsorted queries is several times slower)."""
-    order = np.argsort(keys)
+    order = _argsort(keys)
     ordered = keys[order]
     head = np.ones(ordered.shape[0], dtype=bool)
     head[1:] = ordered[1:] != ordered[:-1]
