@@ -35,6 +35,46 @@ NS_INLINE int64_t count_shift_le(const int64_t *ids, int64_t len, int64_t j) {
     return pos + (ids[pos] - pos <= j);
 }
 
+/* count_shift_le for NS_NEG_GROUP values j[0..G) at once: the searches run
+ * in lockstep, so their load latencies overlap instead of chaining. */
+#define NS_NEG_GROUP 8
+NS_INLINE void count_shift_le_group(const int64_t *ids, int64_t len,
+                                    const int64_t *j, int64_t *count, int g) {
+    int64_t pos[NS_NEG_GROUP] = {0};
+    if (len <= 0) {
+        for (int t = 0; t < g; t++) count[t] = 0;
+        return;
+    }
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        for (int t = 0; t < NS_NEG_GROUP; t++) {
+            const int64_t i = pos[t] + half - 1;
+            pos[t] = (ids[i] - i <= j[t]) ? pos[t] + half : pos[t];
+        }
+        len -= half;
+    }
+    for (int t = 0; t < g; t++) count[t] = pos[t] + (ids[pos[t]] - pos[t] <= j[t]);
+}
+
+/* ns_csr_contains for NS_NEG_GROUP items at once (lockstep, as above). */
+NS_INLINE void contains_group(const int64_t *ids, int64_t len,
+                              const int64_t *item, int *found) {
+    const int64_t *base[NS_NEG_GROUP];
+    if (len <= 0) {
+        for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = 0;
+        return;
+    }
+    for (int t = 0; t < NS_NEG_GROUP; t++) base[t] = ids;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        for (int t = 0; t < NS_NEG_GROUP; t++) {
+            base[t] = (base[t][half - 1] < item[t]) ? base[t] + half : base[t];
+        }
+        len -= half;
+    }
+    for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = *base[t] == item[t];
+}
+
 /* #{j in [0, m) : cum[ids[j]] - prefix[j] <= u}: the eligible mass before
  * positive j is non-decreasing in j (up to rounding). */
 NS_INLINE int64_t count_gap_le(const double *cum, const int64_t *ids,
@@ -145,6 +185,20 @@ static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
     return scan_weighted(law, ids, m, chosen, nc, rng);
 }
 
+int ns_negative_cumulative(const double *prob, int64_t n, double *cum) {
+    if (n <= 0) return NS_ERR_VALUE;
+    double sum = 0.0, comp = 0.0;
+    cum[0] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double p = prob[i];
+        const double t = sum + p;
+        comp += (fabs(sum) >= fabs(p)) ? (sum - t) + p : (p - t) + sum;
+        sum = t;
+        cum[i + 1] = sum + comp;
+    }
+    return NS_OK;
+}
+
 int ns_negative_row_stats(const double *prob, int64_t n_items,
                           const int64_t *indptr, const int64_t *indices,
                           int64_t n_rows, double *row_mass,
@@ -171,6 +225,61 @@ int ns_negative_row_stats(const double *prob, int64_t n_items,
     return NS_OK;
 }
 
+int ns_negative_complement_build(int64_t n_items, const double *prob,
+                                 const int64_t *indptr,
+                                 const int64_t *indices, int64_t n_rows,
+                                 const int64_t *comp_ptr, int64_t *comp_ids,
+                                 ns_alias_entry *comp_table,
+                                 double *row_eligible, int n_threads) {
+    if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
+    if (n_threads < 1) n_threads = 1;
+    int status = NS_OK;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (r = 0; r < n_rows; r++) {
+        const int64_t off = comp_ptr[r], c = comp_ptr[r + 1] - off;
+        if (c <= 0) continue;
+        const int64_t lo = indptr[r], m = indptr[r + 1] - lo;
+        const int64_t *ids = indices + lo;
+        int local = NS_OK;
+        if (c != n_items - m) {
+            local = NS_ERR_VALUE;
+        } else {
+            int64_t *dst = comp_ids + off;
+            int64_t a = 0, t = 0;
+            for (int64_t x = 0; x < n_items; x++) {
+                if (a < m && ids[a] == x) a++;
+                else dst[t++] = x;
+            }
+            if (prob) {
+                double *w = (double *)malloc((size_t)c * sizeof *w);
+                int64_t *work = (int64_t *)malloc((size_t)c * sizeof *work);
+                if (!w || !work) {
+                    local = NS_ERR_ALLOC;
+                } else {
+                    double sum = 0.0, comp = 0.0;
+                    for (t = 0; t < c; t++) {
+                        const double p = prob[dst[t]];
+                        const double u = sum + p;
+                        comp += (fabs(sum) >= p) ? (sum - u) + p : (p - u) + sum;
+                        sum = u;
+                        w[t] = p;
+                    }
+                    if (row_eligible) row_eligible[r] = sum + comp;
+                    local = ns_alias_build(w, c, comp_table + off, work, NULL, NULL);
+                }
+                free(w);
+                free(work);
+            }
+        }
+        if (local != NS_OK) {
+#pragma omp critical(ns_negative_comp_status)
+            status = local;
+        }
+    }
+    return status;
+}
+
 /* Inserts v at its sorted place in a[0..len) (len + 1 slots). */
 NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
     const int64_t pos = ns_csr_lower_bound(a, len, v);
@@ -181,14 +290,24 @@ NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
 
 /* Uniform base law, one output row. */
 static int row_uniform(const ns_negative_law *law, const int64_t *ids,
-                       int64_t m, int64_t k, int replace, ns_rng_t *rng,
-                       int64_t *dst, double *lq, int64_t *scratch) {
+                       int64_t m, const int64_t *comp, int64_t k, int replace,
+                       ns_rng_t *rng, int64_t *dst, double *lq,
+                       int64_t *scratch) {
     const int64_t eligible = law->n_items - m;
     if (eligible < (replace ? 1 : k)) return NS_ERR_EXHAUSTED;
-    if (replace) {
+    if (replace && comp) {
         for (int64_t t = 0; t < k; t++) {
-            const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
-            dst[t] = j + count_shift_le(ids, m, j);
+            dst[t] = comp[ns_rng_bounded(rng, (uint64_t)eligible)];
+        }
+    } else if (replace) {
+        int64_t j[NS_NEG_GROUP] = {0}, c[NS_NEG_GROUP];
+        for (int64_t t0 = 0; t0 < k; t0 += NS_NEG_GROUP) {
+            const int g = (int)((k - t0 < NS_NEG_GROUP) ? k - t0 : NS_NEG_GROUP);
+            for (int t = 0; t < g; t++) {
+                j[t] = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
+            }
+            count_shift_le_group(ids, m, j, c, g);
+            for (int t = 0; t < g; t++) dst[t0 + t] = j[t] + c[t];
         }
     } else {
         /* scratch holds the complement ranks already chosen, sorted: the
@@ -198,7 +317,7 @@ static int row_uniform(const ns_negative_law *law, const int64_t *ids,
                 (int64_t)ns_rng_bounded(rng, (uint64_t)(eligible - t));
             const int64_t rank = j + count_shift_le(scratch, t, j);
             insert_sorted(scratch, t, rank);
-            dst[t] = rank + count_shift_le(ids, m, rank);
+            dst[t] = comp ? comp[rank] : rank + count_shift_le(ids, m, rank);
         }
     }
     if (lq) {
@@ -211,15 +330,23 @@ static int row_uniform(const ns_negative_law *law, const int64_t *ids,
 /* Weighted base law, with replacement, one output row. */
 static void row_weighted_replace(const ns_negative_law *law,
                                  const int64_t *ids, const double *pre,
-                                 int64_t m, double mass, int64_t k,
-                                 ns_rng_t *rng, int64_t *dst) {
+                                 int64_t m, double mass, const int64_t *comp,
+                                 const ns_alias_entry *comp_table,
+                                 int64_t k, ns_rng_t *rng, int64_t *dst) {
     const uint64_t n = (uint64_t)law->n_items;
     const ns_alias_entry *table = law->table;
     const double total = law->cum[law->n_items];
     const double eligible = total - mass;
+    if (comp) {
+        const uint64_t c = n - (uint64_t)m;
+        for (int64_t t = 0; t < k; t++) dst[t] = comp[ns_alias_draw(comp_table, c, rng)];
+        return;
+    }
     if (eligible >= NS_NEGATIVE_REJECT_MIN * total) {
         uint64_t cols[NS_NEG_BATCH];
         uint32_t coins[NS_NEG_BATCH];
+        int64_t cand[NS_NEG_BATCH];
+        int found[NS_NEG_BATCH];
         for (int64_t t0 = 0; t0 < k; t0 += NS_NEG_BATCH) {
             const int nb = (int)((k - t0 < NS_NEG_BATCH) ? k - t0 : NS_NEG_BATCH);
             for (int b = 0; b < nb; b++) {
@@ -227,16 +354,25 @@ static void row_weighted_replace(const ns_negative_law *law,
                 NS_NEG_PREFETCH(&table[cols[b]]);
             }
             for (int b = 0; b < nb; b++) {
-                int64_t x = ns_alias_resolve(table, cols[b], coins[b], rng);
-                int rejected = 0;
-                /* Rejection: redraw until the item is not a positive. */
-                while (ns_csr_contains(ids, m, x)) {
-                    if (++rejected >= NS_NEG_MAX_REJECT) {
-                        x = draw_inversion(law, ids, pre, m, mass, eligible,
-                                           NULL, NULL, NULL, 0, 0.0, rng);
-                        break;
-                    }
-                    x = ns_alias_draw(table, n, rng);
+                cand[b] = ns_alias_resolve(table, cols[b], coins[b], rng);
+            }
+            for (int b = nb; b < NS_NEG_BATCH; b++) cand[b] = -1;
+            for (int b = 0; b < nb; b += NS_NEG_GROUP) {
+                contains_group(ids, m, cand + b, found + b);
+            }
+            for (int b = 0; b < nb; b++) {
+                int64_t x = cand[b];
+                if (found[b]) {
+                    /* Rejection: redraw until the item is not a positive. */
+                    int rejected = 1;
+                    do {
+                        if (rejected++ >= NS_NEG_MAX_REJECT) {
+                            x = draw_inversion(law, ids, pre, m, mass, eligible,
+                                               NULL, NULL, NULL, 0, 0.0, rng);
+                            break;
+                        }
+                        x = ns_alias_draw(table, n, rng);
+                    } while (ns_csr_contains(ids, m, x));
                 }
                 dst[t0 + b] = x;
             }
@@ -254,7 +390,9 @@ static void row_weighted_replace(const ns_negative_law *law,
  * of the complement coordinate). */
 static void row_weighted_distinct(const ns_negative_law *law,
                                   const int64_t *ids, const double *pre,
-                                  int64_t m, double mass, int64_t k,
+                                  int64_t m, double mass,
+                                  const int64_t *comp,
+                                  const ns_alias_entry *comp_table, int64_t k,
                                   ns_rng_t *rng, int64_t *dst,
                                   int64_t *chosen, double *hole_at,
                                   double *hole_len) {
@@ -265,10 +403,16 @@ static void row_weighted_distinct(const ns_negative_law *law,
     double hole_total = 0.0, chosen_mass = 0.0;
     for (int64_t t = 0; t < k; t++) {
         int64_t x = -1;
-        if (eligible - chosen_mass >= NS_NEGATIVE_REJECT_MIN * total) {
+        /* Proposal: the complement table (mass `eligible`) when the row has
+         * one, else the base table (mass `total`). */
+        const double proposal = comp ? eligible : total;
+        if (eligible - chosen_mass >= NS_NEGATIVE_REJECT_MIN * proposal) {
             for (int rejected = 0; rejected < NS_NEG_MAX_REJECT; rejected++) {
-                const int64_t y = ns_alias_draw(law->table, n, rng);
-                if (!ns_csr_contains(ids, m, y) && !ns_csr_contains(chosen, t, y)) {
+                const int64_t y =
+                    comp ? comp[ns_alias_draw(comp_table, n - (uint64_t)m, rng)]
+                         : ns_alias_draw(law->table, n, rng);
+                if ((comp || !ns_csr_contains(ids, m, y)) &&
+                    !ns_csr_contains(chosen, t, y)) {
                     x = y;
                     break;
                 }
@@ -299,6 +443,8 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        double *log_q) {
     if (law->n_items <= 0 || k < 0 || n_out < 0) return NS_ERR_VALUE;
     if (law->table && (!law->prob || !law->cum || !law->row_mass || !law->prefix))
+        return NS_ERR_VALUE;
+    if (law->comp_ptr && (!law->comp_ids || (law->table && !law->comp_table)))
         return NS_ERR_VALUE;
     if (n_out == 0 || k == 0) return NS_OK;
     const int64_t n_blocks =
@@ -335,8 +481,15 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
             const int64_t *ids = law->indices + lo;
             int64_t *dst = out + o * k;
             double *lq = log_q ? log_q + o * k : NULL;
+            const int64_t *comp = NULL;
+            const ns_alias_entry *comp_table = NULL;
+            if (law->comp_ptr && law->comp_ptr[r + 1] > law->comp_ptr[r]) {
+                comp = law->comp_ids + law->comp_ptr[r];
+                if (weighted) comp_table = law->comp_table + law->comp_ptr[r];
+            }
             if (!weighted) {
-                local = row_uniform(law, ids, m, k, replace, &rng, dst, lq, chosen);
+                local = row_uniform(law, ids, m, comp, k, replace, &rng, dst,
+                                    lq, chosen);
                 continue;
             }
             const double *pre = law->prefix + lo;
@@ -347,16 +500,18 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                 break;
             }
             if (replace) {
-                row_weighted_replace(law, ids, pre, m, mass, k, &rng, dst);
+                row_weighted_replace(law, ids, pre, m, mass, comp, comp_table,
+                                     k, &rng, dst);
             } else {
-                row_weighted_distinct(law, ids, pre, m, mass, k, &rng, dst,
-                                      chosen, hole_at, hole_len);
+                row_weighted_distinct(law, ids, pre, m, mass, comp, comp_table,
+                                      k, &rng, dst, chosen, hole_at, hole_len);
             }
             for (int64_t t = 0; t < k; t++) {
                 if (dst[t] < 0) local = NS_ERR_EXHAUSTED;
             }
             if (lq && local == NS_OK) {
-                const double log_e = log(eligible);
+                const double log_e =
+                    log(law->row_eligible ? law->row_eligible[r] : eligible);
                 /* q <= 1: clamp the rounding of eligible ~ prob[x] (single-item rows). */
                 for (int64_t t = 0; t < k; t++) {
                     const double v = log(law->prob[dst[t]]) - log_e;

@@ -63,7 +63,24 @@ typedef struct {
      * entry j (per CSR entry). */
     const double *row_mass;
     const double *prefix;
+    /* Optional complement tables (NULL: none), for rows where a search over
+     * the positives would be slow (most items or most mass excluded): row r
+     * has one when comp_ptr[r + 1] > comp_ptr[r]; its eligible items are
+     * comp_ids[comp_ptr[r] .. comp_ptr[r + 1]) (all n_items - m of them,
+     * sorted), and for a weighted law comp_table holds an alias table of
+     * their masses at the same offsets: O(1) draws. */
+    const int64_t *comp_ptr;
+    const int64_t *comp_ids;
+    const ns_alias_entry *comp_table;
+    /* Weighted, optional: the eligible mass of each row as precisely as
+     * known (for log q); NULL: cum[n_items] - row_mass[r]. */
+    const double *row_eligible;
 } ns_negative_law;
+
+/* cum[0] = 0, cum[i + 1] = prob[0] + ... + prob[i], each the rounding of a
+ * compensated (Neumaier) running sum, so that cum[n] is the sum to within
+ * one rounding. */
+int ns_negative_cumulative(const double *prob, int64_t n, double *cum);
 
 /* Per-row statistics of exclusion lists under the law prob[0..n):
  * row_mass[r] (compensated sum), row_nonzero[r] (ids with prob > 0) and
@@ -73,6 +90,20 @@ int ns_negative_row_stats(const double *prob, int64_t n_items,
                           int64_t n_rows, double *row_mass,
                           int64_t *row_nonzero, double *prefix,
                           int n_threads);
+
+/* Fills the complement tables of every row r with comp_ptr[r + 1] >
+ * comp_ptr[r] (that size must be n_items - m_r, else NS_ERR_VALUE):
+ * comp_ids, and when prob is not NULL comp_table (alias tables of
+ * prob[comp_ids]; NS_ERR_EMPTY when a row's complement has no mass) and
+ * row_eligible[r] (compensated sum of prob[comp_ids], when not NULL).
+ * Allocates 16 bytes per complement item of scratch per row being built.
+ * OpenMP over rows. */
+int ns_negative_complement_build(int64_t n_items, const double *prob,
+                                 const int64_t *indptr,
+                                 const int64_t *indices, int64_t n_rows,
+                                 const int64_t *comp_ptr, int64_t *comp_ids,
+                                 ns_alias_entry *comp_table,
+                                 double *row_eligible, int n_threads);
 
 /* Draws k negatives for each of rows[0..n_out) (ids into the exclusion
  * lists) into out[n_out * k] (row-major), and when log_q is not NULL the

@@ -14,11 +14,22 @@ cdef extern from "ns_negative.h" nogil:
         int64_t n_rows
         const double *row_mass
         const double *prefix
+        const int64_t *comp_ptr
+        const int64_t *comp_ids
+        const ns_alias_entry *comp_table
+        const double *row_eligible
+    int ns_negative_cumulative(const double *prob, int64_t n, double *cum)
     int ns_negative_row_stats(const double *prob, int64_t n_items,
                               const int64_t *indptr, const int64_t *indices,
                               int64_t n_rows, double *row_mass,
                               int64_t *row_nonzero, double *prefix,
                               int n_threads)
+    int ns_negative_complement_build(int64_t n_items, const double *prob,
+                                     const int64_t *indptr,
+                                     const int64_t *indices, int64_t n_rows,
+                                     const int64_t *comp_ptr, int64_t *comp_ids,
+                                     ns_alias_entry *comp_table,
+                                     double *row_eligible, int n_threads)
     int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                            int64_t n_out, int64_t k, int replace, uint64_t k0,
                            uint64_t k1, int n_threads, int64_t *out,

@@ -7,6 +7,16 @@ BLOCK_ROWS: int
 def row_stats(
     prob: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_threads: int
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+def cumulative(prob: np.ndarray) -> np.ndarray: ...
+def complement_build(
+    n_items: int,
+    prob: Optional[np.ndarray],
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    comp_ptr: np.ndarray,
+    n_threads: int,
+    row_eligible: Optional[np.ndarray] = ...,
+) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...
 def sample(
     n_items: int,
     table: Optional[np.ndarray],
@@ -23,4 +33,8 @@ def sample(
     k1: int,
     n_threads: int,
     return_log_q: bool,
+    comp_ptr: Optional[np.ndarray] = ...,
+    comp_ids: Optional[np.ndarray] = ...,
+    comp_table: Optional[np.ndarray] = ...,
+    row_eligible: Optional[np.ndarray] = ...,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...

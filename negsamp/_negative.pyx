@@ -7,6 +7,7 @@ from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (
     ns_negative_law, ns_negative_row_stats, ns_negative_sample,
+    ns_negative_complement_build, ns_negative_cumulative,
     NS_NEGATIVE_BLOCK_ROWS,
 )
 from negsamp._common import raise_for_status
@@ -51,16 +52,77 @@ def row_stats(const double[::1] prob, const int64_t[::1] indptr,
     return row_mass, row_nonzero, prefix
 
 
+def cumulative(const double[::1] prob):
+    """n + 1 compensated cumulative sums of `prob` (cum[0] = 0)."""
+    cdef int64_t n = prob.shape[0]
+    if n == 0:
+        raise ValueError("prob is empty")
+    cum = np.empty(n + 1, dtype=np.float64)
+    cdef double[::1] cum_v = cum
+    with nogil:
+        ns_negative_cumulative(&prob[0], n, &cum_v[0])
+    return cum
+
+
+def complement_build(int64_t n_items, object prob, const int64_t[::1] indptr,
+                     const int64_t[::1] indices, const int64_t[::1] comp_ptr,
+                     int n_threads, object row_eligible=None):
+    """Complement tables of the rows r with comp_ptr[r + 1] > comp_ptr[r]:
+    (comp_ids, comp_table or None for the uniform law `prob=None`); also
+    overwrites row_eligible[r] (float64, n_rows) for those rows when given."""
+    cdef int64_t n_rows = indptr.shape[0] - 1
+    _check_csr(indptr, indices, n_items)
+    if comp_ptr.shape[0] != n_rows + 1 or comp_ptr[0] != 0:
+        raise ValueError("comp_ptr must have n_rows + 1 entries starting at 0")
+    cdef int64_t total = comp_ptr[n_rows]
+    comp_ids = np.empty(max(total, 1), dtype=np.int64)
+    cdef int64_t[::1] ids_v = comp_ids
+    cdef const double[::1] prob_v
+    cdef const double *prob_ptr = NULL
+    cdef unsigned char[::1] raw
+    cdef ns_alias_entry *table_ptr = NULL
+    cdef double[::1] elig_v
+    cdef double *elig_ptr = NULL
+    if row_eligible is not None:
+        elig_v = row_eligible
+        if elig_v.shape[0] != n_rows:
+            raise ValueError("row_eligible must have n_rows entries")
+        if n_rows:
+            elig_ptr = &elig_v[0]
+    comp_table = None
+    if prob is not None:
+        prob_v = prob
+        if prob_v.shape[0] != n_items:
+            raise ValueError("prob must have n_items entries")
+        prob_ptr = &prob_v[0]
+        comp_table = np.zeros(max(total, 1), dtype=TABLE_DTYPE)
+        raw = comp_table.view(np.uint8)
+        table_ptr = <ns_alias_entry *> &raw[0]
+    cdef int status
+    with nogil:
+        status = ns_negative_complement_build(
+            n_items, prob_ptr, &indptr[0],
+            &indices[0] if indices.shape[0] else _EMPTY_I, n_rows, &comp_ptr[0],
+            &ids_v[0], table_ptr, elig_ptr, n_threads)
+    raise_for_status(status, "negative complement build")
+    return comp_ids[:total], (None if comp_table is None else comp_table[:total])
+
+
 def sample(int64_t n_items, object table, object prob, object cum,
            const int64_t[::1] indptr, const int64_t[::1] indices,
            object row_mass, object prefix, const int64_t[::1] rows,
            int64_t k, bint replace, uint64_t k0, uint64_t k1, int n_threads,
-           bint return_log_q):
+           bint return_log_q, object comp_ptr=None, object comp_ids=None,
+           object comp_table=None, object row_eligible=None):
     """k negatives for each row id of `rows` (already validated).  `table`
     is None for the uniform law, else a TABLE_DTYPE array with its exact law
-    `prob`, cumulative sums `cum` (n + 1) and the row statistics."""
+    `prob`, cumulative sums `cum` (n + 1) and the row statistics.  Optional
+    complement tables from complement_build."""
     cdef ns_negative_law law
     cdef const unsigned char[::1] raw
+    cdef const unsigned char[::1] comp_raw
+    cdef const int64_t[::1] cptr_v, cids_v
+    cdef const double[::1] elig_v
     cdef const double[::1] prob_v, cum_v, mass_v, prefix_v
     cdef int64_t m = rows.shape[0]
     cdef int status
@@ -99,6 +161,34 @@ def sample(int64_t n_items, object table, object prob, object cum,
         law.cum = &cum_v[0]
         law.row_mass = &mass_v[0] if law.n_rows else _EMPTY_D
         law.prefix = &prefix_v[0] if indices.shape[0] else _EMPTY_D
+    law.comp_ptr = NULL
+    law.comp_ids = NULL
+    law.comp_table = NULL
+    law.row_eligible = NULL
+    if row_eligible is not None and table is not None:
+        elig_v = row_eligible
+        if elig_v.shape[0] != law.n_rows:
+            raise ValueError("row_eligible must have n_rows entries")
+        if law.n_rows:
+            law.row_eligible = &elig_v[0]
+    if comp_ptr is not None:
+        cptr_v = comp_ptr
+        cids_v = comp_ids
+        if cptr_v.shape[0] != law.n_rows + 1 or cptr_v[0] != 0 \
+                or cptr_v[law.n_rows] != cids_v.shape[0]:
+            raise ValueError("complement tables do not match the exclusion lists")
+        law.comp_ptr = &cptr_v[0]
+        law.comp_ids = &cids_v[0] if cids_v.shape[0] else _EMPTY_I
+        if table is not None:
+            if not isinstance(comp_table, np.ndarray) or comp_table.dtype != TABLE_DTYPE \
+                    or comp_table.shape[0] != cids_v.shape[0] \
+                    or not comp_table.flags.c_contiguous:
+                raise TypeError("comp_table must match comp_ids")
+            if cids_v.shape[0]:
+                comp_raw = comp_table.view(np.uint8)
+                law.comp_table = <const ns_alias_entry *> &comp_raw[0]
+            else:
+                law.comp_table = law.table
     out = np.empty((m, k), dtype=np.int64)
     log_q = np.empty((m, k), dtype=np.float64) if return_log_q else None
     if m == 0 or k == 0:

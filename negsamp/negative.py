@@ -39,14 +39,24 @@ class _BaseLaw(NamedTuple):
     prob: Optional[np.ndarray]  # exact law of the table
     cum: Optional[np.ndarray]  # n + 1 cumulative sums of prob
     n_nonzero: int  # items of positive probability
+    total: float  # sum of prob, correctly rounded
 
 
 class _RowStats(NamedTuple):
-    """Per exclusion row under a weighted base law (see ns_negative.h)."""
+    """Per exclusion row under a weighted base law (see ns_negative.h), and
+    optional complement tables (NegativeSampler builds them)."""
 
-    row_mass: np.ndarray  # float64 (n_rows,)
-    row_nonzero: np.ndarray  # int64 (n_rows,)
-    prefix: np.ndarray  # float64 (nnz,)
+    row_mass: Optional[np.ndarray]  # float64 (n_rows,), weighted only
+    row_nonzero: Optional[np.ndarray]  # int64 (n_rows,), weighted only
+    prefix: Optional[np.ndarray]  # float64 (nnz,), weighted only
+    comp_ptr: Optional[np.ndarray] = None  # int64 (n_rows + 1,)
+    comp_ids: Optional[np.ndarray] = None
+    comp_table: Optional[np.ndarray] = None  # TABLE_DTYPE, weighted only
+    row_eligible: Optional[np.ndarray] = None  # float64 (n_rows,), weighted only
+
+#: Weighted rows whose positives hold at least this share of the mass get a
+#: complement table while the total fits in the budget (see _with_complements).
+_DENSE_MASS = 0.6
 
 
 _LAW_LOCK = threading.Lock()
@@ -67,10 +77,9 @@ def _law_of_table(table: AliasTable) -> _BaseLaw:
         if hit is not None and hit[0]() is table:
             return hit[1]
     prob = np.ascontiguousarray(table.probabilities, dtype=np.float64)
-    cum = np.zeros(prob.shape[0] + 1, dtype=np.float64)
-    np.cumsum(prob, out=cum[1:])
+    cum = _negative.cumulative(prob)
     law = _BaseLaw(len(table), table._table, prob, _readonly(cum),
-                   int(np.count_nonzero(prob)))
+                   int(np.count_nonzero(prob)), math.fsum(prob))
 
     def _drop(_ref: Any, key: int = key) -> None:
         with _LAW_LOCK:
@@ -87,7 +96,7 @@ def _as_base_law(base: Union[int, AliasTable]) -> _BaseLaw:
     if isinstance(base, AliasTable):
         return _law_of_table(base)
     n = as_int(base, "n_items", minimum=1)
-    return _BaseLaw(n, None, None, None, n)
+    return _BaseLaw(n, None, None, None, n, 1.0)
 
 
 def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Optional[_RowStats]:
@@ -95,7 +104,49 @@ def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Opt
         return None
     mass, nonzero, prefix = _negative.row_stats(
         law.prob, exclusions.indptr, exclusions.indices, n_threads)
-    return _RowStats(_readonly(mass), _readonly(nonzero), _readonly(prefix))
+    # Eligible mass for log q: total - P_r, relative error ~ 1e-16 / (1 - P_r);
+    # rows with complement tables get the direct sum instead.
+    eligible = np.maximum(law.total - mass, 0.0)
+    return _RowStats(_readonly(mass), _readonly(nonzero), _readonly(prefix),
+                     row_eligible=eligible)
+
+
+def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
+                      stats: Optional[_RowStats], n_threads: int) -> Optional[_RowStats]:
+    """Adds complement tables (eligible ids, and an alias table of their
+    masses for a weighted law) for the rows where searching the positives
+    would be slow: rows excluding at least half the items (the complement is
+    then no larger than the row, so memory stays O(nnz)), and weighted rows
+    whose positives hold >= 60% of the mass, most excluded mass first, while
+    their complements total at most n_items entries."""
+    n = law.n_items
+    lengths = np.diff(exclusions.indptr)
+    size = n - lengths
+    if law.table is None:
+        use = (size <= lengths) & (size > 0)
+    else:
+        has = (law.n_nonzero - stats.row_nonzero) > 0
+        use = (size <= lengths) & has
+        share = stats.row_mass / law.cum[-1]
+        extra = np.flatnonzero((share >= _DENSE_MASS) & ~use & has)
+        if extra.size:
+            extra = extra[np.argsort(-share[extra], kind="stable")]
+            fits = np.cumsum(size[extra]) <= n
+            use[extra[fits]] = True
+    if not use.any():
+        return stats
+    comp_ptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.where(use, size, 0), out=comp_ptr[1:])
+    eligible = None if stats is None else stats.row_eligible.copy()
+    comp_ids, comp_table = _negative.complement_build(
+        n, law.prob, exclusions.indptr, exclusions.indices, comp_ptr, n_threads,
+        eligible)
+    if comp_table is not None:
+        comp_table = _readonly(comp_table)
+    base = stats if stats is not None else _RowStats(None, None, None)
+    return base._replace(comp_ptr=_readonly(comp_ptr), comp_ids=_readonly(comp_ids),
+                         comp_table=comp_table,
+                         row_eligible=None if eligible is None else _readonly(eligible))
 
 
 def _sample_excluding(
@@ -136,7 +187,7 @@ def _sample_excluding(
         bad = rows[(rows < 0) | (rows >= n_rows)][0]
         raise ValueError(f"{row_label} must be in [0, {n_rows}), got {int(bad)}")
     stats = _stats
-    if law.table is not None and stats is None and k > 0 and rows.size:
+    if law.table is not None and (stats is None or stats.row_mass is None) and k > 0 and rows.size:
         stats = _row_stats(law, ExclusionLists(indptr, indices), threads)
 
     if k > 0 and rows.size:
@@ -151,7 +202,7 @@ def _sample_excluding(
             shown = ", ".join(str(int(r)) for r in bad_rows[:10])
             more = f" and {bad_rows.size - 10} more" if bad_rows.size > 10 else ""
             if replace:
-                what = "have no eligible item (their positives cover every item of positive weight)"
+                what = "have no eligible item (every item of positive weight is excluded)"
             else:
                 what = (f"have fewer than k={k} eligible items, as replace=False needs "
                         f"(eligible counts: {', '.join(str(int(c)) for c in np.unique(eligible[short])[:10])})")
@@ -161,18 +212,21 @@ def _sample_excluding(
             raise ValueError(f"{label} {shown}{more} {what}")
 
     k0, k1 = draw_key(rng)
+    comp = ((None, None, None, None) if stats is None else
+            (stats.comp_ptr, stats.comp_ids, stats.comp_table, stats.row_eligible))
     if law.table is None:
         out, log_q = _negative.sample(
             law.n_items, None, None, None, indptr, indices, None, None, rows, k,
-            bool(replace), k0, k1, threads, bool(return_log_q))
+            bool(replace), k0, k1, threads, bool(return_log_q), *comp)
     else:
-        if stats is None:  # k == 0 or no rows: nothing is drawn
+        if stats is None or stats.row_mass is None:  # nothing is drawn
             stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
                               np.zeros(indices.shape[0]))
+            comp = (None, None, None, None)
         out, log_q = _negative.sample(
             law.n_items, law.table, law.prob, law.cum, indptr, indices,
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
-            threads, bool(return_log_q))
+            threads, bool(return_log_q), *comp)
     if return_log_q:
         return out, log_q
     return out
@@ -264,7 +318,7 @@ class NegativeSampler:
     def _setup(self, n_items: int, table: Optional[AliasTable], power: float,
                exclusions: Optional[ExclusionLists]) -> None:
         if exclusions is None:
-            exclusions = ExclusionLists(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            exclusions = ExclusionLists(np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64))
             self._exclusions: Optional[ExclusionLists] = None
             csr = exclusions
         else:
@@ -274,7 +328,9 @@ class NegativeSampler:
         self._table = table
         self._power = power
         self._law = _as_base_law(table if table is not None else n_items)
-        self._stats = _row_stats(self._law, csr, resolve_n_threads(None))
+        threads = resolve_n_threads(None)
+        stats = _row_stats(self._law, csr, threads)
+        self._stats = _with_complements(self._law, csr, stats, threads)
         self._csr = csr
 
     # -- properties -------------------------------------------------------

@@ -8,5 +8,12 @@ each negsamp call computes.
 from negsamp.baselines._alias import weighted_choice, weighted_searchsorted
 from negsamp.baselines._graphs import corrupt_triples_numpy, negative_edges_numpy
 
+from negsamp.baselines._negative import (
+    negatives_rejection,
+    negatives_without_replacement,
+    positive_keys,
+)
+
 __all__ = ["weighted_choice", "weighted_searchsorted"]
+__all__ += ["negatives_rejection", "negatives_without_replacement", "positive_keys"]
 __all__ += ["corrupt_triples_numpy", "negative_edges_numpy"]
