@@ -305,10 +305,11 @@ def corrupt_triples(
         head = mode == "head"
         excl, rows = side(head)
         check(excl, rows, "head" if head else "tail")
-        repl = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
+        order, where = _row_order(rows)
+        repl = _sample_excluding(n_entities, excl, rows[order], k, gen, replace=True,
                                  n_threads=threads, row_label="triple groups")
         return _graph.corrupt_fill(arr, repl if head else None,
-                                   None if head else repl, None, k, threads)
+                                   None if head else repl, None, where, k, threads)
 
     if mode == "both":
         p_head = np.full(m, 0.5)
@@ -321,12 +322,27 @@ def corrupt_triples(
     # Exact and simple: k draws on each side, then each slot keeps the side
     # it picked independently (twice the draws of one side; drawing slot by
     # slot costs more per draw in the row-blocked kernel).
+    # Both sides are sampled in tail-group order (head rows are then in
+    # random order; one order keeps one row index per triple for the fill).
     is_head = gen.random((m, k)) < p_head[:, None]
-    tails = _sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
-                              n_threads=threads, row_label="triple groups")
-    heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
-                              n_threads=threads, row_label="triple groups")
-    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
+    order, where = _row_order(tail_rows)
+    tails = _sample_excluding(n_entities, tail_excl, tail_rows[order], k, gen,
+                              replace=True, n_threads=threads, row_label="triple groups")
+    heads = _sample_excluding(n_entities, head_excl, head_rows[order], k, gen,
+                              replace=True, n_threads=threads, row_label="triple groups")
+    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), where, k,
+                               threads)
+
+
+def _row_order(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(order, where): ``rows[order]`` is sorted, and triple i's draws are in
+    output row ``where[i]`` of a call made in that order.  Sampling the rows
+    of a group together keeps their exclusion lists in cache; the law of
+    each triple's draws does not depend on the order."""
+    order = _argsort(rows)
+    where = np.empty_like(order)
+    where[order] = np.arange(order.shape[0], dtype=np.int64)
+    return order, where
 
 
 def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.ndarray,
