@@ -16,6 +16,7 @@ import numpy as np
 
 from negsamp import _graph
 from negsamp._exclusion import ExclusionLists
+from negsamp.kg import _dense_ids, _sorted_unique
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import as_int, describe
@@ -59,14 +60,6 @@ def _as_edge_index(edge_index: Any, n_nodes: int) -> Tuple[np.ndarray, np.ndarra
     return src, dst
 
 
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """np.unique by sorting (numpy 2's np.unique is much slower on int64)."""
-    values = np.sort(values)
-    if values.shape[0] > 1:
-        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
-    return values
-
-
 def _edge_gaps(
     n_nodes: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
     no_self_loops: bool, n_threads: int,
@@ -82,19 +75,29 @@ def _edge_gaps(
 def _out_neighbours(
     n_nodes: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
     no_self_loops: bool,
-) -> ExclusionLists:
-    """Row u: sorted unique v with (u, v) an edge (both directions when
-    undirected), plus u itself when self loops are excluded."""
+) -> Tuple[ExclusionLists, np.ndarray]:
+    """Exclusion rows of the distinct sources, and the row of each edge.
+
+    The row of source u holds the sorted unique v with (u, v) an edge (or
+    (v, u) when undirected), plus u itself when self loops are excluded.
+    Memory is O(E), whatever n_nodes."""
+    sources, row_of_edge = _dense_ids(src)
+    n_rows = sources.shape[0]
     if undirected:
         src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+    # Row of every (possibly reversed) edge's source; -1 if not a source.
+    pos = np.minimum(np.searchsorted(sources, src), n_rows - 1)
+    keep = sources[pos] == src
+    rows, items = pos[keep], dst[keep]
     if no_self_loops:
-        nodes = np.arange(n_nodes, dtype=np.int64)
-        src, dst = np.concatenate([src, nodes]), np.concatenate([dst, nodes])
-    keys = _sorted_unique(src * np.int64(n_nodes) + dst)
-    rows = keys // n_nodes
-    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
-    return ExclusionLists(indptr, np.ascontiguousarray(keys - rows * n_nodes))
+        rows = np.concatenate([rows, np.arange(n_rows, dtype=np.int64)])
+        items = np.concatenate([items, sources])
+    keys = _sorted_unique(rows * np.int64(n_nodes) + items)
+    key_rows = keys // n_nodes
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
+    exclusions = ExclusionLists(indptr, np.ascontiguousarray(keys - key_rows * n_nodes))
+    return exclusions, row_of_edge
 
 
 def negative_edges(
@@ -280,8 +283,8 @@ def _per_source(
 
     if src.shape[0] == 0 or num_samples == 0:
         return np.zeros((src.shape[0], num_samples), dtype=np.int64)
-    exclusions = _out_neighbours(n_nodes, src, dst, undirected, no_self_loops)
-    eligible = n_nodes - exclusions.lengths()[src]
+    exclusions, rows = _out_neighbours(n_nodes, src, dst, undirected, no_self_loops)
+    eligible = n_nodes - exclusions.lengths()[rows]
     need = 1 if replace else num_samples
     short = eligible < need
     if short.any():
@@ -292,6 +295,6 @@ def _per_source(
             f"non-neighbours among {n_nodes} nodes, cannot draw num_samples="
             f"{num_samples} {'destinations' if replace else 'distinct destinations'}"
         )
-    return _sample_excluding(n_nodes, exclusions, src, num_samples, gen,
+    return _sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
                              replace=replace, n_threads=threads,
                              row_label="source nodes")

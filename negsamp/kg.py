@@ -34,8 +34,8 @@ def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
         arr = np.asarray(triples)
     except Exception as exc:
         raise TypeError(f"{name} must be an (m, 3) integer array: {exc}") from None
-    if arr.ndim == 2 and arr.shape[1] == 3 and arr.size == 0:
-        arr = arr.astype(np.int64)
+    if arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 3)):
+        return np.zeros((0, 3), dtype=np.int64)  # [] or an empty (0, 3) array
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[1] != 3:

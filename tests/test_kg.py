@@ -197,6 +197,12 @@ def test_large_relation_ids_and_dtypes():
 def test_empty_and_zero_k():
     assert negsamp.corrupt_triples(np.zeros((0, 3), int), 5, 4).shape == (0, 4, 3)
     assert negsamp.corrupt_triples(np.array([[0, 0, 1]]), 5, 0).shape == (1, 0, 3)
+    assert negsamp.corrupt_triples([], 5, 2).shape == (0, 2, 3)
+    tri = np.array([[0, 0, 1], [1, 0, 2]])
+    for known in ([], np.zeros((0, 3), dtype=np.int32)):
+        for mode in ("tail", "head", "both", "bernoulli"):
+            out = negsamp.corrupt_triples(tri, 3, 50, known=known, mode=mode, rng=0)
+            assert ((out != tri[:, None, :]).sum(axis=2) == 1).all()
 
 
 def test_caller_arrays_untouched():
