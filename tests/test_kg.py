@@ -178,6 +178,24 @@ def test_golden_values():
     assert got_both == GOLDEN_BOTH
 
 
+def test_golden_values_unsorted_groups():
+    # Groups in random order and triples whose own tail is not known (their
+    # own rows): pins the grouping and the sampling order.
+    gen = np.random.default_rng(5)
+    tri = np.stack([gen.integers(0, 30, 40), gen.integers(0, 3, 40),
+                    gen.integers(0, 30, 40)], axis=1)
+    out = negsamp.corrupt_triples(tri, 30, 3, known=tri[::2], rng=7)
+    assert out[:4].reshape(-1, 3).tolist() == [
+        [20, 2, 4], [20, 2, 6], [20, 2, 19], [24, 1, 11], [24, 1, 6], [24, 1, 1],
+        [0, 2, 11], [0, 2, 28], [0, 2, 15], [24, 0, 28], [24, 0, 22], [24, 0, 3]]
+    assert int(out.sum()) == 3394
+    out = negsamp.corrupt_triples(tri, 30, 3, known=tri[::2], mode="bernoulli", rng=7)
+    assert out[:4].reshape(-1, 3).tolist() == [
+        [20, 2, 1], [20, 2, 26], [20, 2, 10], [11, 1, 13], [0, 1, 13], [24, 1, 0],
+        [29, 2, 5], [0, 2, 29], [0, 2, 22], [1, 0, 23], [12, 0, 23], [23, 0, 23]]
+    assert int(out.sum()) == 3588
+
+
 # Pinned once (they depend on the key drawn from the seed, the block streams
 # of the shared per-row kernel, and the order: sides first, then tails, heads).
 GOLDEN_TAIL = [[3, 0, 4, 3], [4, 4, 4, 3], [1, 2, 2, 4]]
