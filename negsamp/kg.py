@@ -67,26 +67,32 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _argsort(keys: np.ndarray) -> np.ndarray:
-    """np.argsort of non-negative int64 keys.  When the key and the position
-    fit together in 63 bits, sorts ``key << bits | position`` instead: numpy's
-    vectorised sort is many times faster than its argsort."""
+def _sort_with_order(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(sorted keys, order) with ``keys[order]`` sorted, for non-negative
+    int64 keys.  When a key and its position fit together in 63 bits, sorts
+    ``key << bits | position`` instead of calling argsort: numpy's vectorised
+    sort is many times faster than its argsort, and the sorted keys come
+    without a gather."""
     count = keys.shape[0]
     if count == 0:
-        return np.zeros(0, dtype=np.int64)
+        return keys.copy(), np.zeros(0, dtype=np.int64)
     bits = max(1, int(count - 1).bit_length())
-    top = int(keys.max())
-    if keys.min() >= 0 and top < (1 << (62 - bits)):
+    if keys.min() >= 0 and int(keys.max()) < (1 << (62 - bits)):
         packed = np.sort((keys << bits) | np.arange(count, dtype=np.int64))
-        return packed & ((1 << bits) - 1)
-    return np.argsort(keys)
+        return packed >> bits, packed & ((1 << bits) - 1)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def _argsort(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable") of non-negative int64 keys, fast."""
+    return _sort_with_order(keys)[1]
 
 
 def _dense_ids(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(sorted unique keys, position of each key among them).  One argsort
+    """(sorted unique keys, position of each key among them).  One sort
     (np.searchsorted of unsorted queries is several times slower)."""
-    order = _argsort(keys)
-    ordered = keys[order]
+    ordered, order = _sort_with_order(keys)
     head = np.ones(ordered.shape[0], dtype=bool)
     head[1:] = ordered[1:] != ordered[:-1]
     ids = np.empty(keys.shape[0], dtype=np.int64)
@@ -272,15 +278,18 @@ def corrupt_triples(
     if m == 0 or k == 0:
         return np.zeros((m, k, 3), dtype=np.int64)
 
-    # Relations renumbered densely so that anchor keys stay small.
+    # Relation ids as they are when small, else renumbered densely, so that
+    # (relation, entity) keys fit in int64 and bincounts stay small.
     rel_all = arr[:, 1] if known_arr is None else np.concatenate([arr[:, 1], known_arr[:, 1]])
-    relations, rel_dense = _dense_ids(rel_all)
-    n_rel = relations.shape[0]
+    n_rel = int(rel_all.max()) + 1
+    if n_rel > max(2 * rel_all.shape[0], 1 << 16) or n_rel * n_entities >= _KEY_LIMIT:
+        relations, rel_all = _dense_ids(rel_all)
+        n_rel = relations.shape[0]
     if n_rel * n_entities >= _KEY_LIMIT:
         raise ValueError(f"n_entities={n_entities} x {n_rel} relations is too large "
                          "to encode (head, relation) keys in int64")
-    rel_t = rel_dense[:m]
-    rel_k = None if known_arr is None else rel_dense[m:]
+    rel_t = rel_all[:m]
+    rel_k = None if known_arr is None else rel_all[m:]
 
     def side(head: bool) -> Tuple[ExclusionLists, np.ndarray]:
         anchor_col, own_col = (2, 0) if head else (0, 2)
