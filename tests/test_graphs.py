@@ -370,6 +370,13 @@ def test_property_global(n, edges, num, undirected, exclude_self_loops, replace,
     assert all(p in cands for p in pairs)
     if not replace:
         assert len(set(pairs)) == num
+        if num == len(cands):
+            assert set(pairs) == cands
+    elif num > 0 and len(cands) <= 8:
+        many = negsamp.negative_edges(ei, n, 400, undirected=undirected,
+                                      exclude_self_loops=exclude_self_loops,
+                                      replace=True, rng=seed)
+        assert set(map(tuple, many.T.tolist())) == cands
 
 
 @settings(max_examples=80, deadline=None)
@@ -406,3 +413,8 @@ def test_property_per_source(n, edges, num, undirected, exclude_self_loops, repl
         assert set(row) <= allowed(u)
         if not replace:
             assert len(set(row)) == num
+    if replace and num > 0 and ei.shape[1]:
+        # Every allowed destination is reachable (miss probability < 1e-9).
+        many = negsamp.negative_edges(ei, n, 150, **kwargs)
+        for i, u in enumerate(ei[0].tolist()):
+            assert set(many[i].tolist()) == allowed(u)

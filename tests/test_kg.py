@@ -342,6 +342,13 @@ def test_property_against_reference(n, data, extra, mode, filtered, seed):
         return
     out = negsamp.corrupt_triples(tri, n, 6, mode=mode, known=known, rng=seed)
     assert out.shape == (tri.shape[0], 6, 3)
+    if mode in ("tail", "head"):
+        # Every eligible entity is reachable: with <= 7 entities and 150
+        # draws a missing one has probability < 7 (6/7)^150 ~ 1e-9.
+        col = 2 if mode == "tail" else 0
+        many = negsamp.corrupt_triples(tri, n, 150, mode=mode, known=known, rng=seed)
+        for i in range(tri.shape[0]):
+            assert set(many[i, :, col].tolist()) == eligible(i, col)
     for i in range(tri.shape[0]):
         for s in range(6):
             row = out[i, s]
