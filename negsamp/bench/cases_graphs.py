@@ -78,5 +78,6 @@ def cases(full: bool) -> List[Case]:
         out = [_kg_case(15_000, 500, 100_000, 32, "tail", 1),
                _kg_case(15_000, 500, 100_000, 32, "both", threads),
                _edges_case(10**5, 10**6, 10**6, "global", False, threads),
+               _edges_case(10**5, 10**6, 10**6, "global", True, threads),
                _edges_case(10**5, 10**5, 20, "per_source", True, threads)]
     return out
