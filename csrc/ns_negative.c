@@ -29,7 +29,7 @@ NS_INLINE int64_t count_shift_le(const int64_t *ids, int64_t len, int64_t j) {
     while (len > 1) {
         const int64_t half = len >> 1;
         const int64_t i = pos + half - 1;
-        pos = (ids[i] - i <= j) ? pos + half : pos;
+        pos += half & -(int64_t)(ids[i] - i <= j);
         len -= half;
     }
     return pos + (ids[pos] - pos <= j);
@@ -47,9 +47,9 @@ NS_INLINE void count_shift_le_group(const int64_t *ids, int64_t len,
     }
     while (len > 1) {
         const int64_t half = len >> 1;
-        for (int t = 0; t < NS_NEG_GROUP; t++) {
+        for (int t = 0; t < g; t++) {
             const int64_t i = pos[t] + half - 1;
-            pos[t] = (ids[i] - i <= j[t]) ? pos[t] + half : pos[t];
+            pos[t] += half & -(int64_t)(ids[i] - i <= j[t]);
         }
         len -= half;
     }
@@ -59,20 +59,84 @@ NS_INLINE void count_shift_le_group(const int64_t *ids, int64_t len,
 /* ns_csr_contains for NS_NEG_GROUP items at once (lockstep, as above). */
 NS_INLINE void contains_group(const int64_t *ids, int64_t len,
                               const int64_t *item, int *found) {
-    const int64_t *base[NS_NEG_GROUP];
+    int64_t pos[NS_NEG_GROUP] = {0};
     if (len <= 0) {
         for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = 0;
         return;
     }
-    for (int t = 0; t < NS_NEG_GROUP; t++) base[t] = ids;
     while (len > 1) {
         const int64_t half = len >> 1;
         for (int t = 0; t < NS_NEG_GROUP; t++) {
-            base[t] = (base[t][half - 1] < item[t]) ? base[t] + half : base[t];
+            pos[t] += half & -(int64_t)(ids[pos[t] + half - 1] < item[t]);
         }
         len -= half;
     }
-    for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = *base[t] == item[t];
+    for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = ids[pos[t]] == item[t];
+}
+
+/* A one-cache-line Bloom filter of a short row (built per output row, on
+ * the stack; Bloom 1970): a candidate whose bit is clear is certainly not a
+ * positive, which skips the binary search for most candidates (50 positives
+ * set under 10% of the 512 bits). */
+#define NS_NEG_BLOOM_WORDS NS_NEGATIVE_BLOOM_WORDS
+#define NS_NEG_BLOOM_MAX NS_NEGATIVE_BLOOM_MAX /* longer rows fill it */
+
+/* Two 9-bit positions from one multiplicative hash (Knuth): 50 ids give a
+ * false-positive rate of about (1 - e^(-100/512))^2 = 3%. */
+NS_INLINE uint64_t bloom_hash(int64_t x) {
+    return (uint64_t)x * 0x9E3779B97F4A7C15ULL;
+}
+
+NS_INLINE void bloom_build(uint64_t *f, const int64_t *ids, int64_t m) {
+    for (int w = 0; w < NS_NEG_BLOOM_WORDS; w++) f[w] = 0;
+    for (int64_t i = 0; i < m; i++) {
+        const uint64_t h = bloom_hash(ids[i]);
+        const uint64_t b1 = h >> 55, b2 = (h >> 46) & 511;
+        f[b1 >> 6] |= (uint64_t)1 << (b1 & 63);
+        f[b2 >> 6] |= (uint64_t)1 << (b2 & 63);
+    }
+}
+
+/* Branch-free binary search (the select compiles to arithmetic, never to
+ * a mispredicted jump). */
+NS_INLINE int contains_bf(const int64_t *ids, int64_t len, int64_t item) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos += half & -(int64_t)(ids[pos + half - 1] < item);
+        len -= half;
+    }
+    return ids[pos] == item;
+}
+
+/* 1 when x is in ids[0..m), using the filter first when `f` is not NULL. */
+NS_INLINE int is_positive(const uint64_t *f, const int64_t *ids, int64_t m,
+                          int64_t x) {
+    if (f) {
+        const uint64_t h = bloom_hash(x);
+        const uint64_t b1 = h >> 55, b2 = (h >> 46) & 511;
+        if (!((f[b1 >> 6] >> (b1 & 63)) & (f[b2 >> 6] >> (b2 & 63)) & 1)) return 0;
+    }
+    return contains_bf(ids, m, x);
+}
+
+int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
+                            int64_t n_rows, uint64_t *bloom, int n_threads) {
+    if (n_rows < 0) return NS_ERR_VALUE;
+    if (n_threads < 1) n_threads = 1;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (r = 0; r < n_rows; r++) {
+        bloom_build(bloom + r * NS_NEG_BLOOM_WORDS, indices + indptr[r],
+                    indptr[r + 1] - indptr[r]);
+    }
+    return NS_OK;
+}
+
+/* The filter pays when it is built once for many draws of a short row. */
+NS_INLINE int bloom_pays(int64_t m, int64_t k) {
+    return m > 0 && m <= NS_NEG_BLOOM_MAX && m <= 8 * k;
 }
 
 /* #{j in [0, m) : cum[ids[j]] - prefix[j] <= u}: the eligible mass before
@@ -84,7 +148,7 @@ NS_INLINE int64_t count_gap_le(const double *cum, const int64_t *ids,
     while (len > 1) {
         const int64_t half = len >> 1;
         const int64_t i = pos + half - 1;
-        pos = (cum[ids[i]] - prefix[i] <= u) ? pos + half : pos;
+        pos += half & -(int64_t)(cum[ids[i]] - prefix[i] <= u);
         len -= half;
     }
     return pos + (cum[ids[pos]] - prefix[pos] <= u);
@@ -99,7 +163,7 @@ NS_INLINE int64_t count_cum_le(const double *cum, int64_t lo, int64_t hi,
     int64_t pos = 0;
     while (len > 1) {
         const int64_t half = len >> 1;
-        pos = (base[pos + half - 1] <= v) ? pos + half : pos;
+        pos += half & -(int64_t)(base[pos + half - 1] <= v);
         len -= half;
     }
     return pos + (base[pos] <= v);
@@ -179,7 +243,7 @@ static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
                 else break;
             }
             const int64_t x = invert_weighted(law, ids, pre, m, mass, u);
-            if (x >= 0 && !ns_csr_contains(chosen, nc, x)) return x;
+            if (x >= 0 && !contains_bf(chosen, nc, x)) return x;
         }
     }
     return scan_weighted(law, ids, m, chosen, nc, rng);
@@ -290,14 +354,32 @@ NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
 
 /* Uniform base law, one output row. */
 static int row_uniform(const ns_negative_law *law, const int64_t *ids,
-                       int64_t m, const int64_t *comp, int64_t k, int replace,
-                       ns_rng_t *rng, int64_t *dst, double *lq,
-                       int64_t *scratch) {
+                       int64_t m, const int64_t *comp, const uint64_t *filter,
+                       int64_t k, int replace, ns_rng_t *rng, int64_t *dst,
+                       double *lq, int64_t *scratch) {
     const int64_t eligible = law->n_items - m;
     if (eligible < (replace ? 1 : k)) return NS_ERR_EXHAUSTED;
     if (replace && comp) {
         for (int64_t t = 0; t < k; t++) {
             dst[t] = comp[ns_rng_bounded(rng, (uint64_t)eligible)];
+        }
+    } else if (replace && filter && 4 * m <= law->n_items) {
+        /* Short row with a precomputed filter, at most a quarter of the
+         * items: rejection costs about one bounded integer per draw. */
+        const uint64_t *f = filter;
+        const uint64_t n = (uint64_t)law->n_items;
+        for (int64_t t = 0; t < k; t++) {
+            int64_t x = (int64_t)ns_rng_bounded(rng, n);
+            int rejected = 0;
+            while (is_positive(f, ids, m, x)) {
+                if (++rejected >= NS_NEG_MAX_REJECT) { /* (1/4)^32: never */
+                    const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
+                    x = j + count_shift_le(ids, m, j);
+                    break;
+                }
+                x = (int64_t)ns_rng_bounded(rng, n);
+            }
+            dst[t] = x;
         }
     } else if (replace) {
         int64_t j[NS_NEG_GROUP] = {0}, c[NS_NEG_GROUP];
@@ -332,7 +414,10 @@ static void row_weighted_replace(const ns_negative_law *law,
                                  const int64_t *ids, const double *pre,
                                  int64_t m, double mass, const int64_t *comp,
                                  const ns_alias_entry *comp_table,
-                                 int64_t k, ns_rng_t *rng, int64_t *dst) {
+                                 const uint64_t *pre_filter, int64_t k,
+                                 const uint64_t *pipe_cols,
+                                 const uint32_t *pipe_coins, ns_rng_t *rng,
+                                 int64_t *dst) {
     const uint64_t n = (uint64_t)law->n_items;
     const ns_alias_entry *table = law->table;
     const double total = law->cum[law->n_items];
@@ -347,18 +432,38 @@ static void row_weighted_replace(const ns_negative_law *law,
         uint32_t coins[NS_NEG_BATCH];
         int64_t cand[NS_NEG_BATCH];
         int found[NS_NEG_BATCH];
+        uint64_t bloom[NS_NEG_BLOOM_WORDS];
+        const uint64_t *filter = pre_filter;
+        if (!filter && bloom_pays(m, k)) {
+            bloom_build(bloom, ids, m);
+            filter = bloom;
+        }
         for (int64_t t0 = 0; t0 < k; t0 += NS_NEG_BATCH) {
             const int nb = (int)((k - t0 < NS_NEG_BATCH) ? k - t0 : NS_NEG_BATCH);
-            for (int b = 0; b < nb; b++) {
-                cols[b] = ns_alias_column(n, rng, &coins[b]);
-                NS_NEG_PREFETCH(&table[cols[b]]);
+            const uint64_t *c = cols;
+            const uint32_t *h = coins;
+            if (pipe_cols) { /* drawn and prefetched by the caller */
+                c = pipe_cols + t0;
+                h = pipe_coins + t0;
+                for (int b = 0; b < nb; b++) {
+                    cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                }
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    cols[b] = ns_alias_column(n, rng, &coins[b]);
+                    NS_NEG_PREFETCH(&table[cols[b]]);
+                }
+                for (int b = 0; b < nb; b++) {
+                    cand[b] = ns_alias_resolve(table, c[b], h[b], rng);
+                }
             }
-            for (int b = 0; b < nb; b++) {
-                cand[b] = ns_alias_resolve(table, cols[b], coins[b], rng);
-            }
-            for (int b = nb; b < NS_NEG_BATCH; b++) cand[b] = -1;
-            for (int b = 0; b < nb; b += NS_NEG_GROUP) {
-                contains_group(ids, m, cand + b, found + b);
+            if (filter) {
+                for (int b = 0; b < nb; b++) found[b] = is_positive(filter, ids, m, cand[b]);
+            } else {
+                for (int b = nb; b < NS_NEG_BATCH; b++) cand[b] = -1;
+                for (int b = 0; b < nb; b += NS_NEG_GROUP) {
+                    contains_group(ids, m, cand + b, found + b);
+                }
             }
             for (int b = 0; b < nb; b++) {
                 int64_t x = cand[b];
@@ -372,7 +477,7 @@ static void row_weighted_replace(const ns_negative_law *law,
                             break;
                         }
                         x = ns_alias_draw(table, n, rng);
-                    } while (ns_csr_contains(ids, m, x));
+                    } while (is_positive(filter, ids, m, x));
                 }
                 dst[t0 + b] = x;
             }
@@ -392,7 +497,8 @@ static void row_weighted_distinct(const ns_negative_law *law,
                                   const int64_t *ids, const double *pre,
                                   int64_t m, double mass,
                                   const int64_t *comp,
-                                  const ns_alias_entry *comp_table, int64_t k,
+                                  const ns_alias_entry *comp_table,
+                                  const uint64_t *pre_filter, int64_t k,
                                   ns_rng_t *rng, int64_t *dst,
                                   int64_t *chosen, double *hole_at,
                                   double *hole_len) {
@@ -401,6 +507,12 @@ static void row_weighted_distinct(const ns_negative_law *law,
     const double total = cum[law->n_items];
     const double eligible = total - mass;
     double hole_total = 0.0, chosen_mass = 0.0;
+    uint64_t bloom[NS_NEG_BLOOM_WORDS];
+    const uint64_t *filter = pre_filter;
+    if (!comp && !filter && bloom_pays(m, k)) {
+        bloom_build(bloom, ids, m);
+        filter = bloom;
+    }
     for (int64_t t = 0; t < k; t++) {
         int64_t x = -1;
         /* Proposal: the complement table (mass `eligible`) when the row has
@@ -411,8 +523,8 @@ static void row_weighted_distinct(const ns_negative_law *law,
                 const int64_t y =
                     comp ? comp[ns_alias_draw(comp_table, n - (uint64_t)m, rng)]
                          : ns_alias_draw(law->table, n, rng);
-                if ((comp || !ns_csr_contains(ids, m, y)) &&
-                    !ns_csr_contains(chosen, t, y)) {
+                if ((comp || !is_positive(filter, ids, m, y)) &&
+                    !contains_bf(chosen, t, y)) {
                     x = y;
                     break;
                 }
@@ -436,6 +548,19 @@ static void row_weighted_distinct(const ns_negative_law *law,
         chosen_mass += law->prob[x];
     }
 }
+
+/* 1 when a weighted row with replacement is drawn by rejection from the
+ * base table (see row_weighted_replace). */
+NS_INLINE int uses_base_rejection(const ns_negative_law *law, int64_t r) {
+    if (law->comp_ptr && law->comp_ptr[r + 1] > law->comp_ptr[r]) return 0;
+    const double total = law->cum[law->n_items];
+    return total - law->row_mass[r] >= NS_NEGATIVE_REJECT_MIN * total;
+}
+
+/* Candidates drawn ahead (software pipelining): the alias columns of up to
+ * this many draws, over several rows, are drawn and prefetched before the
+ * first of those rows is resolved, so that table misses overlap. */
+#define NS_NEG_PIPE 256
 
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
@@ -470,11 +595,55 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
             hole_len = (double *)malloc((size_t)k * sizeof *hole_len);
             if (!chosen || !hole_at || !hole_len) local = NS_ERR_ALLOC;
         }
+        /* Pipelined rows [o, pipe_end): candidates of row o start at
+         * pipe_cols[pipe_at[o - pipe_start]] when it uses rejection. */
+        uint64_t pipe_cols[NS_NEG_PIPE];
+        uint32_t pipe_coins[NS_NEG_PIPE];
+        int64_t pipe_at[NS_NEG_PIPE];
+        int64_t pipe_start = start, pipe_end = start;
+        const int pipelined = weighted && replace && k <= NS_NEG_PIPE;
         for (int64_t o = start; o < stop && local == NS_OK; o++) {
             const int64_t r = rows[o];
             if (r < 0 || r >= law->n_rows) {
                 local = NS_ERR_VALUE;
                 break;
+            }
+            /* Rows in random order miss the cache: prefetch the CSR offsets
+             * two rows ahead and the ids and filter one row ahead. */
+            if (o + 2 < stop) {
+                const int64_t r2 = rows[o + 2];
+                if (r2 >= 0 && r2 < law->n_rows) NS_NEG_PREFETCH(&law->indptr[r2]);
+            }
+            if (o + 1 < stop) {
+                const int64_t r1 = rows[o + 1];
+                if (r1 >= 0 && r1 < law->n_rows) {
+                    NS_NEG_PREFETCH(law->indices + law->indptr[r1]);
+                    if (law->bloom) NS_NEG_PREFETCH(law->bloom + r1 * NS_NEG_BLOOM_WORDS);
+                }
+            }
+            if (pipelined && o == pipe_end) {
+                /* Draw the columns of the next rows, up to NS_NEG_PIPE. */
+                int64_t used = 0;
+                pipe_start = o;
+                while (pipe_end < stop && pipe_end - pipe_start < NS_NEG_PIPE &&
+                       used + k <= NS_NEG_PIPE) {
+                    const int64_t q = rows[pipe_end];
+                    if (q < 0 || q >= law->n_rows) break;
+                    pipe_at[pipe_end - pipe_start] = -1;
+                    if (uses_base_rejection(law, q)) {
+                        pipe_at[pipe_end - pipe_start] = used;
+                        for (int64_t t = 0; t < k; t++, used++) {
+                            pipe_cols[used] = ns_alias_column(
+                                (uint64_t)law->n_items, &rng, &pipe_coins[used]);
+                            NS_NEG_PREFETCH(&law->table[pipe_cols[used]]);
+                        }
+                    }
+                    pipe_end++;
+                }
+                if (pipe_end == o) { /* unreachable: row o is valid */
+                    pipe_at[0] = -1;
+                    pipe_end = o + 1;
+                }
             }
             const int64_t lo = law->indptr[r];
             const int64_t m = law->indptr[r + 1] - lo;
@@ -487,9 +656,14 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                 comp = law->comp_ids + law->comp_ptr[r];
                 if (weighted) comp_table = law->comp_table + law->comp_ptr[r];
             }
+            /* A precomputed filter of all ones marks a row too long for it. */
+            const uint64_t *filter = NULL;
+            if (law->bloom && m > 0 && m <= NS_NEG_BLOOM_MAX) {
+                filter = law->bloom + r * NS_NEG_BLOOM_WORDS;
+            }
             if (!weighted) {
-                local = row_uniform(law, ids, m, comp, k, replace, &rng, dst,
-                                    lq, chosen);
+                local = row_uniform(law, ids, m, comp, filter, k, replace, &rng,
+                                    dst, lq, chosen);
                 continue;
             }
             const double *pre = law->prefix + lo;
@@ -500,11 +674,15 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                 break;
             }
             if (replace) {
+                const int64_t at = pipelined ? pipe_at[o - pipe_start] : -1;
                 row_weighted_replace(law, ids, pre, m, mass, comp, comp_table,
-                                     k, &rng, dst);
+                                     filter, k, at >= 0 ? pipe_cols + at : NULL,
+                                     at >= 0 ? pipe_coins + at : NULL, &rng,
+                                     dst);
             } else {
                 row_weighted_distinct(law, ids, pre, m, mass, comp, comp_table,
-                                      k, &rng, dst, chosen, hole_at, hole_len);
+                                      filter, k, &rng, dst, chosen, hole_at,
+                                      hole_len);
             }
             for (int64_t t = 0; t < k; t++) {
                 if (dst[t] < 0) local = NS_ERR_EXHAUSTED;

@@ -75,7 +75,20 @@ typedef struct {
     /* Weighted, optional: the eligible mass of each row as precisely as
      * known (for log q); NULL: cum[n_items] - row_mass[r]. */
     const double *row_eligible;
+    /* Optional (NULL: none): per row, a 512-bit Bloom filter of its ids
+     * (NS_NEGATIVE_BLOOM_WORDS words, from ns_negative_bloom_build), used
+     * for rows of at most NS_NEGATIVE_BLOOM_MAX ids. */
+    const uint64_t *bloom;
 } ns_negative_law;
+
+#define NS_NEGATIVE_BLOOM_WORDS 8
+#define NS_NEGATIVE_BLOOM_MAX 128
+
+/* Fills bloom[n_rows * NS_NEGATIVE_BLOOM_WORDS] with the filters of the
+ * rows (every row; the kernel ignores those of rows longer than
+ * NS_NEGATIVE_BLOOM_MAX). */
+int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
+                            int64_t n_rows, uint64_t *bloom, int n_threads);
 
 /* cum[0] = 0, cum[i + 1] = prob[0] + ... + prob[i], each the rounding of a
  * compensated (Neumaier) running sum, so that cum[n] is the sum to within

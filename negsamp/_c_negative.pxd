@@ -18,6 +18,10 @@ cdef extern from "ns_negative.h" nogil:
         const int64_t *comp_ids
         const ns_alias_entry *comp_table
         const double *row_eligible
+        const uint64_t *bloom
+    int NS_NEGATIVE_BLOOM_WORDS
+    int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
+                                int64_t n_rows, uint64_t *bloom, int n_threads)
     int ns_negative_cumulative(const double *prob, int64_t n, double *cum)
     int ns_negative_row_stats(const double *prob, int64_t n_items,
                               const int64_t *indptr, const int64_t *indices,

@@ -7,6 +7,7 @@ BLOCK_ROWS: int
 def row_stats(
     prob: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_threads: int
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+def bloom_build(indptr: np.ndarray, indices: np.ndarray, n_threads: int) -> np.ndarray: ...
 def cumulative(prob: np.ndarray) -> np.ndarray: ...
 def complement_build(
     n_items: int,
@@ -37,4 +38,5 @@ def sample(
     comp_ids: Optional[np.ndarray] = ...,
     comp_table: Optional[np.ndarray] = ...,
     row_eligible: Optional[np.ndarray] = ...,
+    bloom: Optional[np.ndarray] = ...,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...

@@ -8,6 +8,7 @@ from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (
     ns_negative_law, ns_negative_row_stats, ns_negative_sample,
     ns_negative_complement_build, ns_negative_cumulative,
+    ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
     NS_NEGATIVE_BLOCK_ROWS,
 )
 from negsamp._common import raise_for_status
@@ -50,6 +51,20 @@ def row_stats(const double[::1] prob, const int64_t[::1] indptr,
                                        rm_ptr, rn_ptr, pf_ptr, n_threads)
     raise_for_status(status, "negative row statistics")
     return row_mass, row_nonzero, prefix
+
+
+def bloom_build(const int64_t[::1] indptr, const int64_t[::1] indices, int n_threads):
+    """Per-row 512-bit Bloom filters of CSR rows: uint64 (n_rows, 8)."""
+    cdef int64_t n_rows = indptr.shape[0] - 1
+    _check_csr(indptr, indices, 0)
+    out = np.zeros((n_rows, NS_NEGATIVE_BLOOM_WORDS), dtype=np.uint64)
+    cdef uint64_t[:, ::1] v = out
+    if n_rows == 0:
+        return out
+    with nogil:
+        ns_negative_bloom_build(&indptr[0], &indices[0] if indices.shape[0] else _EMPTY_I,
+                                n_rows, &v[0, 0], n_threads)
+    return out
 
 
 def cumulative(const double[::1] prob):
@@ -113,7 +128,7 @@ def sample(int64_t n_items, object table, object prob, object cum,
            object row_mass, object prefix, const int64_t[::1] rows,
            int64_t k, bint replace, uint64_t k0, uint64_t k1, int n_threads,
            bint return_log_q, object comp_ptr=None, object comp_ids=None,
-           object comp_table=None, object row_eligible=None):
+           object comp_table=None, object row_eligible=None, object bloom=None):
     """k negatives for each row id of `rows` (already validated).  `table`
     is None for the uniform law, else a TABLE_DTYPE array with its exact law
     `prob`, cumulative sums `cum` (n + 1) and the row statistics.  Optional
@@ -123,6 +138,7 @@ def sample(int64_t n_items, object table, object prob, object cum,
     cdef const unsigned char[::1] comp_raw
     cdef const int64_t[::1] cptr_v, cids_v
     cdef const double[::1] elig_v
+    cdef const uint64_t[:, ::1] bloom_v
     cdef const double[::1] prob_v, cum_v, mass_v, prefix_v
     cdef int64_t m = rows.shape[0]
     cdef int status
@@ -165,6 +181,13 @@ def sample(int64_t n_items, object table, object prob, object cum,
     law.comp_ids = NULL
     law.comp_table = NULL
     law.row_eligible = NULL
+    law.bloom = NULL
+    if bloom is not None:
+        bloom_v = bloom
+        if bloom_v.shape[0] != law.n_rows or bloom_v.shape[1] != NS_NEGATIVE_BLOOM_WORDS:
+            raise ValueError("bloom must have shape (n_rows, 8)")
+        if law.n_rows:
+            law.bloom = &bloom_v[0, 0]
     if row_eligible is not None and table is not None:
         elig_v = row_eligible
         if elig_v.shape[0] != law.n_rows:

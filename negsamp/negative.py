@@ -53,6 +53,7 @@ class _RowStats(NamedTuple):
     comp_ids: Optional[np.ndarray] = None
     comp_table: Optional[np.ndarray] = None  # TABLE_DTYPE, weighted only
     row_eligible: Optional[np.ndarray] = None  # float64 (n_rows,), weighted only
+    bloom: Optional[np.ndarray] = None  # uint64 (n_rows, 8) per-row filters
 
 #: Weighted rows whose positives hold at least this share of the mass get a
 #: complement table while the total fits in the budget (see _with_complements).
@@ -149,6 +150,19 @@ def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
                          row_eligible=None if eligible is None else _readonly(eligible))
 
 
+def _with_filters(exclusions: ExclusionLists, stats: Optional[_RowStats],
+                  n_threads: int) -> Optional[_RowStats]:
+    """Adds per-row 64-byte Bloom filters (they let most candidates skip
+    the binary search) when they cost no more memory than the positives
+    themselves, or at most 1 MiB."""
+    n_rows = exclusions.n_rows
+    if n_rows == 0 or 64 * n_rows > max(8 * exclusions.indices.shape[0], 2**20):
+        return stats
+    bloom = _readonly(_negative.bloom_build(exclusions.indptr, exclusions.indices, n_threads))
+    base = stats if stats is not None else _RowStats(None, None, None)
+    return base._replace(bloom=bloom)
+
+
 def _sample_excluding(
     base: Union[int, AliasTable],
     exclusions: ExclusionLists,
@@ -212,8 +226,9 @@ def _sample_excluding(
             raise ValueError(f"{label} {shown}{more} {what}")
 
     k0, k1 = draw_key(rng)
-    comp = ((None, None, None, None) if stats is None else
-            (stats.comp_ptr, stats.comp_ids, stats.comp_table, stats.row_eligible))
+    comp = ((None, None, None, None, None) if stats is None else
+            (stats.comp_ptr, stats.comp_ids, stats.comp_table, stats.row_eligible,
+             stats.bloom))
     if law.table is None:
         out, log_q = _negative.sample(
             law.n_items, None, None, None, indptr, indices, None, None, rows, k,
@@ -222,7 +237,7 @@ def _sample_excluding(
         if stats is None or stats.row_mass is None:  # nothing is drawn
             stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
                               np.zeros(indices.shape[0]))
-            comp = (None, None, None, None)
+            comp = (None, None, None, None, None)
         out, log_q = _negative.sample(
             law.n_items, law.table, law.prob, law.cum, indptr, indices,
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
@@ -330,7 +345,8 @@ class NegativeSampler:
         self._law = _as_base_law(table if table is not None else n_items)
         threads = resolve_n_threads(None)
         stats = _row_stats(self._law, csr, threads)
-        self._stats = _with_complements(self._law, csr, stats, threads)
+        stats = _with_complements(self._law, csr, stats, threads)
+        self._stats = _with_filters(csr, stats, threads)
         self._csr = csr
 
     # -- properties -------------------------------------------------------
