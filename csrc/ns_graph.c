@@ -185,32 +185,25 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
 
 int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                           const int64_t *head_repl, const int64_t *tail_repl,
-                          const uint8_t *is_head, const int64_t *repl_row,
-                          int64_t *out, int n_threads) {
+                          const uint8_t *is_head, int64_t *out, int n_threads) {
     if (m < 0 || k < 0) return NS_ERR_VALUE;
     if ((head_repl == NULL && tail_repl == NULL) ||
         (is_head == NULL && head_repl != NULL && tail_repl != NULL) ||
         (is_head != NULL && (head_repl == NULL || tail_repl == NULL)))
         return NS_ERR_VALUE;
-    int bad = 0;
     int64_t i;
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
+#pragma omp parallel for num_threads(n_threads) schedule(static)
     for (i = 0; i < m; i++) {
         const int64_t h = triples[3 * i], r = triples[3 * i + 1],
                       t = triples[3 * i + 2];
-        const int64_t src = repl_row ? repl_row[i] : i;
-        if (src < 0 || src >= m) {
-            bad |= 1;
-            continue;
-        }
         for (int64_t s = 0; s < k; s++) {
-            const int64_t pos = i * k + s, from = src * k + s;
+            const int64_t pos = i * k + s;
             const int head = is_head ? (is_head[pos] != 0) : (tail_repl == NULL);
             int64_t *o = out + 3 * pos;
-            o[0] = head ? head_repl[from] : h;
+            o[0] = head ? head_repl[pos] : h;
             o[1] = r;
-            o[2] = head ? t : tail_repl[from];
+            o[2] = head ? t : tail_repl[pos];
         }
     }
-    return bad ? NS_ERR_VALUE : NS_OK;
+    return NS_OK;
 }

@@ -66,14 +66,10 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
  * replaced by head_repl[i * k + s] where is_head[i * k + s] != 0, else the
  * tail (column 2) replaced by tail_repl[i * k + s].  is_head == NULL means
  * "always the head" when tail_repl == NULL and "always the tail" when
- * head_repl == NULL.  When repl_row != NULL, triple i reads the
- * replacement rows repl_row[i] (in [0, m)) instead of i: the caller sampled
- * the triples in another order (grouped rows are cache friendly).
- * triples is (m, 3), the replacements (m, k) and out (m, k, 3), all
- * C-contiguous int64. */
+ * head_repl == NULL.  triples is (m, 3), the replacements (m, k) and out
+ * (m, k, 3), all C-contiguous int64. */
 int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                           const int64_t *head_repl, const int64_t *tail_repl,
-                          const uint8_t *is_head, const int64_t *repl_row,
-                          int64_t *out, int n_threads);
+                          const uint8_t *is_head, int64_t *out, int n_threads);
 
 #endif /* NS_GRAPH_H */

@@ -23,6 +23,5 @@ cdef extern from "ns_graph.h" nogil:
     int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                               const int64_t *head_repl,
                               const int64_t *tail_repl,
-                              const uint8_t *is_head,
-                              const int64_t *repl_row, int64_t *out,
+                              const uint8_t *is_head, int64_t *out,
                               int n_threads)

@@ -140,9 +140,8 @@ cdef const int64_t *_repl_ptr(object repl, int64_t m, int64_t k) except? NULL:
 
 
 def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_repl,
-                 object is_head, object repl_row, int64_t k, int n_threads):
-    """(m, k, 3) corrupted triples (see ns_graph_corrupt_fill); the head and
-    tail replacements of triple i are in rows repl_row[i] (None: i)."""
+                 object is_head, int64_t k, int n_threads):
+    """(m, k, 3) corrupted triples (see ns_graph_corrupt_fill)."""
     cdef int64_t m = triples.shape[0]
     if triples.shape[1] != 3:
         raise ValueError("triples must be (m, 3)")
@@ -159,16 +158,15 @@ def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_re
         if heads.shape[0] != m or heads.shape[1] != k:
             raise ValueError(f"is_head must have shape ({m}, {k})")
         sp = &heads[0, 0]
-    cdef const int64_t[::1] row_view
-    cdef const int64_t *rp = NULL
-    if repl_row is not None:
-        row_view = repl_row
-        if row_view.shape[0] != m:
-            raise ValueError(f"repl_row must have length {m}")
-        rp = &row_view[0]
+    if hp == NULL and tp == NULL:
+        raise ValueError("corrupt_fill needs head or tail replacements")
+    if sp != NULL and (hp == NULL or tp == NULL):
+        raise ValueError("is_head needs both head and tail replacements")
+    if sp == NULL and hp != NULL and tp != NULL:
+        raise ValueError("head and tail replacements need is_head")
     cdef int status
     with nogil:
-        status = ns_graph_corrupt_fill(&triples[0, 0], m, k, hp, tp, sp, rp,
+        status = ns_graph_corrupt_fill(&triples[0, 0], m, k, hp, tp, sp,
                                        &o[0, 0, 0], n_threads)
     raise_for_status(status, "corrupt fill")
     return out

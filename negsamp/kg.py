@@ -117,10 +117,17 @@ def _side_exclusions(
     """
     m = anchors.shape[0]
     if known_anchors is None:
-        # Unfiltered: triple i excludes only own[i]; one row per entity used.
+        # Unfiltered: triple i excludes only own[i]: row e is {e}.
+        if n_entities <= 4 * m:
+            ents = np.arange(n_entities, dtype=np.int64)
+            return ExclusionLists(np.arange(n_entities + 1, dtype=np.int64), ents), own
         ents, rows = _dense_ids(own)
         indptr = np.arange(ents.shape[0] + 1, dtype=np.int64)
         return ExclusionLists(indptr, ents.astype(np.int64)), rows.astype(np.int64)
+    top = max(int(anchors.max()), int(known_anchors.max()) if known_anchors.size else 0)
+    if (top + 1) * n_entities < _KEY_LIMIT:
+        return _side_exclusions_by_keys(anchors, own, known_anchors, known_items,
+                                        n_entities)
 
     # Groups: the distinct anchors of triples and known triples together.
     groups, ids = _dense_ids(np.concatenate([anchors, known_anchors]))
@@ -175,6 +182,69 @@ def _side_exclusions(
     indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
     indices = np.concatenate([base_indices, extra_indices])
     rows[~present] = n_groups + extra_of
+    return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
+
+
+def _side_exclusions_by_keys(
+    anchors: np.ndarray, own: np.ndarray, known_anchors: np.ndarray,
+    known_items: np.ndarray, n_entities: int,
+) -> Tuple[ExclusionLists, np.ndarray]:
+    """_side_exclusions when (anchor, entity) keys fit in int64: one row per
+    distinct known anchor (its known entities, straight from the sorted
+    known keys), one empty row, and one row per (anchor, own entity) not
+    known.  Sorts: the known keys once, the triples' keys once; every search
+    then has sorted queries (cache friendly)."""
+    n = np.int64(n_entities)
+    known_keys = _sorted_unique(known_anchors * n + known_items)
+    n_known = known_keys.shape[0]
+    known_anchor = known_keys // n
+    starts = np.flatnonzero(np.concatenate(([True], known_anchor[1:] != known_anchor[:-1]))
+                            if n_known else np.zeros(0, dtype=bool))
+    row_anchor = known_anchor[starts]  # sorted distinct known anchors
+    n_base = row_anchor.shape[0]
+    # Rows 0..n_base-1: known entities of each anchor; row n_base: empty.
+    base_indptr = np.concatenate([starts, [n_known, n_known]]).astype(np.int64)
+    base_indices = known_keys - known_anchor * n
+
+    sorted_keys, order = _sort_with_order(anchors * n + own)
+    sorted_anchor = sorted_keys // n
+    pos = np.searchsorted(row_anchor, sorted_anchor)
+    found = row_anchor[np.minimum(pos, max(n_base - 1, 0))] == sorted_anchor \
+        if n_base else np.zeros(sorted_keys.shape[0], dtype=bool)
+    row_sorted = np.where(found, pos, n_base)
+    if n_known:
+        at = np.minimum(np.searchsorted(known_keys, sorted_keys), n_known - 1)
+        present = known_keys[at] == sorted_keys
+    else:
+        present = np.zeros(sorted_keys.shape[0], dtype=bool)
+
+    if not present.all():
+        # One extra row per distinct (anchor, own entity) not known: the
+        # anchor's known entities plus the own entity, sorted.
+        missing = sorted_keys[~present]  # sorted
+        new = np.concatenate(([True], missing[1:] != missing[:-1]))
+        extra_keys = missing[new]
+        extra_of = np.cumsum(new) - 1  # extra row of each missing triple
+        extra_base = row_sorted[~present][new]
+        extra_own = extra_keys - (extra_keys // n) * n
+        n_extra = extra_keys.shape[0]
+        lengths = base_indptr[extra_base + 1] - base_indptr[extra_base]
+        total = int(lengths.sum())
+        out_start = np.zeros(n_extra + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=out_start[1:])
+        src = np.arange(total, dtype=np.int64) + np.repeat(
+            base_indptr[extra_base] - (out_start[:-1] - np.arange(n_extra)), lengths)
+        row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
+        keys = np.concatenate([row_of_copy * n + base_indices[src],
+                               np.arange(n_extra, dtype=np.int64) * n + extra_own])
+        keys.sort()  # the own entity is not among the known ones
+        indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
+        indices = np.concatenate([base_indices, keys - (keys // n) * n])
+        row_sorted[~present] = n_base + 1 + extra_of
+    else:
+        indptr, indices = base_indptr, base_indices
+    rows = np.empty(anchors.shape[0], dtype=np.int64)
+    rows[order] = row_sorted
     return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
 
 
@@ -314,11 +384,10 @@ def corrupt_triples(
         head = mode == "head"
         excl, rows = side(head)
         check(excl, rows, "head" if head else "tail")
-        order, where = _row_order(rows)
-        repl = _sample_excluding(n_entities, excl, rows[order], k, gen, replace=True,
+        repl = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
                                  n_threads=threads, row_label="triple groups")
         return _graph.corrupt_fill(arr, repl if head else None,
-                                   None if head else repl, None, where, k, threads)
+                                   None if head else repl, None, k, threads)
 
     if mode == "both":
         p_head = np.full(m, 0.5)
@@ -331,27 +400,12 @@ def corrupt_triples(
     # Exact and simple: k draws on each side, then each slot keeps the side
     # it picked independently (twice the draws of one side; drawing slot by
     # slot costs more per draw in the row-blocked kernel).
-    # Both sides are sampled in tail-group order (head rows are then in
-    # random order; one order keeps one row index per triple for the fill).
     is_head = gen.random((m, k)) < p_head[:, None]
-    order, where = _row_order(tail_rows)
-    tails = _sample_excluding(n_entities, tail_excl, tail_rows[order], k, gen,
-                              replace=True, n_threads=threads, row_label="triple groups")
-    heads = _sample_excluding(n_entities, head_excl, head_rows[order], k, gen,
-                              replace=True, n_threads=threads, row_label="triple groups")
-    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), where, k,
-                               threads)
-
-
-def _row_order(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(order, where): ``rows[order]`` is sorted, and triple i's draws are in
-    output row ``where[i]`` of a call made in that order.  Sampling the rows
-    of a group together keeps their exclusion lists in cache; the law of
-    each triple's draws does not depend on the order."""
-    order = _argsort(rows)
-    where = np.empty_like(order)
-    where[order] = np.arange(order.shape[0], dtype=np.int64)
-    return order, where
+    tails = _sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
+                              n_threads=threads, row_label="triple groups")
+    heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
+                              n_threads=threads, row_label="triple groups")
+    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 
 
 def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.ndarray,
