@@ -102,7 +102,7 @@ def _dense_ids(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 def _side_exclusions(
     anchors: np.ndarray, own: np.ndarray, known_anchors: Optional[np.ndarray],
-    known_items: Optional[np.ndarray], n_entities: int,
+    known_items: Optional[np.ndarray], n_entities: int, *, by_keys: bool = True,
 ) -> Tuple[ExclusionLists, np.ndarray]:
     """Exclusion rows for replacing one side of each triple.
 
@@ -125,7 +125,7 @@ def _side_exclusions(
         indptr = np.arange(ents.shape[0] + 1, dtype=np.int64)
         return ExclusionLists(indptr, ents.astype(np.int64)), rows.astype(np.int64)
     top = max(int(anchors.max()), int(known_anchors.max()) if known_anchors.size else 0)
-    if (top + 1) * n_entities < _KEY_LIMIT:
+    if by_keys and (top + 1) * n_entities < _KEY_LIMIT:
         return _side_exclusions_by_keys(anchors, own, known_anchors, known_items,
                                         n_entities)
 

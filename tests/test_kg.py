@@ -281,6 +281,31 @@ def test_no_valid_replacement_names_the_triple():
         negsamp.corrupt_triples(np.array([[0, 0, 0]]), 1, 1)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_grouping_paths_agree(seed):
+    # The key-based grouping (used when (anchor, entity) keys fit in int64)
+    # and the general one give every triple the same exclusion set:
+    # {own entity} | {known entities of its anchor}.
+    from negsamp.kg import _side_exclusions
+
+    gen = np.random.default_rng(seed)
+    n = 9
+    anchors = gen.integers(0, 6, 40)
+    own = gen.integers(0, n, 40)
+    known_anchors = gen.integers(0, 6, 30)
+    known_items = gen.integers(0, n, 30)
+    expected = []
+    for a, x in zip(anchors.tolist(), own.tolist()):
+        items = {int(i) for b, i in zip(known_anchors, known_items) if b == a}
+        expected.append(sorted(items | {x}))
+    for by_keys in (True, False):
+        excl, rows = _side_exclusions(anchors, own, known_anchors, known_items, n,
+                                      by_keys=by_keys)
+        assert np.all(np.diff(excl.indptr) >= 0)
+        got = [excl.row(r).tolist() for r in rows]
+        assert got == expected
+
+
 def test_python_threads_share_inputs():
     tri = _random_kg(10, n_entities=100, m=2000)
     expected = [negsamp.corrupt_triples(tri, 100, 8, known=tri, rng=s, mode="both")
