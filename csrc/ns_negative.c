@@ -20,6 +20,10 @@
  * do without replacement). */
 #define NS_NEG_MAX_REJECT 32
 
+/* Smallest share of the total mass that inversion over cum[] handles (the
+ * law's relative error there is ~1e-16 / 2^-24 per gap); below, a scan. */
+#define NS_NEG_MIN_SPAN (1.0 / 16777216.0)
+
 /* #{i in [0, len) : ids[i] - i <= j}.  ids is sorted and unique, so
  * ids[i] - i is non-decreasing; the answer is the rank-j complement item
  * minus j.  Branch-free (loop count depends on len only). */
@@ -74,10 +78,10 @@ NS_INLINE void contains_group(const int64_t *ids, int64_t len,
     for (int t = 0; t < NS_NEG_GROUP; t++) found[t] = ids[pos[t]] == item[t];
 }
 
-/* A one-cache-line Bloom filter of a short row (built per output row, on
- * the stack; Bloom 1970): a candidate whose bit is clear is certainly not a
- * positive, which skips the binary search for most candidates (50 positives
- * set under 10% of the 512 bits). */
+/* A one-cache-line Bloom filter of a short row (Bloom 1970; precomputed per
+ * row by ns_negative_bloom_build, or built on the stack per output row): a
+ * candidate with a clear bit is certainly not a positive, which skips the
+ * binary search for most candidates. */
 #define NS_NEG_BLOOM_WORDS NS_NEGATIVE_BLOOM_WORDS
 #define NS_NEG_BLOOM_MAX NS_NEGATIVE_BLOOM_MAX /* longer rows fill it */
 
@@ -108,6 +112,19 @@ NS_INLINE int contains_bf(const int64_t *ids, int64_t len, int64_t item) {
         len -= half;
     }
     return ids[pos] == item;
+}
+
+/* #{i : ids[i] < item} in the sorted ids[0..len), branch-free (the
+ * insertion point of a chosen item is unpredictable). */
+NS_INLINE int64_t lower_bound_bf(const int64_t *ids, int64_t len, int64_t item) {
+    if (len <= 0) return 0;
+    int64_t pos = 0;
+    while (len > 1) {
+        const int64_t half = len >> 1;
+        pos += half & -(int64_t)(ids[pos + half - 1] < item);
+        len -= half;
+    }
+    return pos + (ids[pos] < item);
 }
 
 /* 1 when x is in ids[0..m), using the filter first when `f` is not NULL. */
@@ -234,7 +251,10 @@ static int64_t draw_inversion(const ns_negative_law *law, const int64_t *ids,
                               const double *hole_at, const double *hole_len,
                               int64_t nc, double hole_total, ns_rng_t *rng) {
     const double span = eligible - hole_total;
-    if (span > 0.0) {
+    /* cum[] resolves masses only to ~1e-16 of the total: when the mass left
+     * is below NS_NEG_MIN_SPAN of it, the O(n) scan (which sums the masses
+     * themselves) keeps the law exact. */
+    if (span > NS_NEG_MIN_SPAN * law->cum[law->n_items]) {
         for (int retry = 0; retry < NS_NEGATIVE_MAX_RETRY; retry++) {
             double u = ns_rng_double(rng) * span;
             /* Skip the holes: map u past every chosen interval before it. */
@@ -346,7 +366,7 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
 
 /* Inserts v at its sorted place in a[0..len) (len + 1 slots). */
 NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
-    const int64_t pos = ns_csr_lower_bound(a, len, v);
+    const int64_t pos = lower_bound_bf(a, len, v);
     memmove(a + pos + 1, a + pos, (size_t)(len - pos) * sizeof *a);
     a[pos] = v;
     return pos;
@@ -363,10 +383,17 @@ static int row_uniform(const ns_negative_law *law, const int64_t *ids,
         for (int64_t t = 0; t < k; t++) {
             dst[t] = comp[ns_rng_bounded(rng, (uint64_t)eligible)];
         }
-    } else if (replace && filter && 4 * m <= law->n_items) {
-        /* Short row with a precomputed filter, at most a quarter of the
-         * items: rejection costs about one bounded integer per draw. */
+    } else if (replace && 4 * m <= law->n_items &&
+               (filter || (m > 0 && m <= NS_NEG_BLOOM_MAX && m <= 2 * k))) {
+        /* Short row, at most a quarter of the items: with a filter,
+         * rejection costs about one bounded integer per draw.  Without a
+         * precomputed one, building it pays for m <= 2 k (measured). */
+        uint64_t local_filter[NS_NEG_BLOOM_WORDS];
         const uint64_t *f = filter;
+        if (!f) {
+            bloom_build(local_filter, ids, m);
+            f = local_filter;
+        }
         const uint64_t n = (uint64_t)law->n_items;
         for (int64_t t = 0; t < k; t++) {
             int64_t x = (int64_t)ns_rng_bounded(rng, n);
@@ -535,11 +562,11 @@ static void row_weighted_distinct(const ns_negative_law *law,
                                hole_at, hole_len, t, hole_total, rng);
         }
         dst[t] = x;
-        const int64_t pos = ns_csr_lower_bound(chosen, t, x);
+        const int64_t pos = lower_bound_bf(chosen, t, x);
         memmove(chosen + pos + 1, chosen + pos, (size_t)(t - pos) * sizeof *chosen);
         memmove(hole_at + pos + 1, hole_at + pos, (size_t)(t - pos) * sizeof *hole_at);
         memmove(hole_len + pos + 1, hole_len + pos, (size_t)(t - pos) * sizeof *hole_len);
-        const int64_t J = ns_csr_lower_bound(ids, m, x);
+        const int64_t J = lower_bound_bf(ids, m, x);
         const double before = (J < m) ? pre[J] : mass;
         chosen[pos] = x;
         hole_at[pos] = cum[x] - before;
@@ -617,7 +644,13 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
             if (o + 1 < stop) {
                 const int64_t r1 = rows[o + 1];
                 if (r1 >= 0 && r1 < law->n_rows) {
-                    NS_NEG_PREFETCH(law->indices + law->indptr[r1]);
+                    /* Whole short rows: the filter's rare "maybe" would
+                     * otherwise miss on the line a search starts with. */
+                    const int64_t *p = law->indices + law->indptr[r1];
+                    const int64_t len = law->indptr[r1 + 1] - law->indptr[r1];
+                    for (int64_t l = 0; l < len && l < NS_NEG_BLOOM_MAX; l += 8) {
+                        NS_NEG_PREFETCH(p + l);
+                    }
                     if (law->bloom) NS_NEG_PREFETCH(law->bloom + r1 * NS_NEG_BLOOM_WORDS);
                 }
             }

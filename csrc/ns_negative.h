@@ -3,29 +3,37 @@
  * table) restricted to the items NOT in the row's exclusion list (sorted CSR
  * positives, see ns_csr.h) and renormalised.
  *
- * Methods, per output row r with positives ids[0..m) and eligible mass E_r:
- *   - uniform base: inversion over the complement.  The j-th non-positive
- *     item is j + #{i : ids[i] - i <= j} (ids[i] - i is non-decreasing), one
- *     branch-free binary search: as cheap as one rejection test and exact
- *     for every density.
- *   - weighted base, positives holding little mass: rejection (draw from the
- *     alias table, redraw while the item is a positive): exact for the
- *     renormalised law, expected 1 / (1 - P_r) draws.
- *   - weighted base, positives holding most of the mass: inversion of the
- *     cumulative law over the complement, O(log m + log n) per draw.  With
- *     S_j the mass of ids[0..j), the eligible mass before ids[j] is
- *     cum[ids[j]] - S_j (non-decreasing in j): a search over the positives
- *     finds the gap, a search over cum[] the item in it.
+ * Methods, per output row r with positives ids[0..m) and eligible mass E_r
+ * (each exact for the renormalised law; the choice depends only on the row,
+ * never on the values drawn):
+ *   - complement table (optional, built by ns_negative_complement_build for
+ *     rows excluding most items or most mass): the eligible ids, and for a
+ *     weighted law an alias table of their masses: O(1) per draw.
+ *   - uniform base, short row with a precomputed Bloom filter (Bloom 1970,
+ *     one cache line per row): rejection, the filter answering "not a
+ *     positive" for about 97% of candidates without a search.
+ *   - uniform base otherwise: inversion over the complement.  The j-th
+ *     non-positive item is j + #{i : ids[i] - i <= j} (ids[i] - i is
+ *     non-decreasing): one branch-free binary search, for every density.
+ *   - weighted base, positives holding < 60% of the mass: rejection from
+ *     the alias table against the sorted positives (filter first), expected
+ *     1 / (1 - P_r) candidates.  The alias columns of the next rows' draws
+ *     are drawn and prefetched before the current row is resolved, so table
+ *     misses overlap.
+ *   - weighted base, positives holding most of the mass and no complement
+ *     table: inversion of the cumulative law over the complement,
+ *     O(log m + log n) per draw.  With S_j the mass of ids[0..j), the
+ *     eligible mass before ids[j] is cum[ids[j]] - S_j (non-decreasing in
+ *     j): a search over the positives finds the gap, one over cum[] the item.
  *   - without replacement: successive draws, each from the law restricted to
- *     the positives and the items already chosen.  Chosen items are holes in
- *     the complement coordinate; a uniform point of the remaining mass is
- *     mapped past the holes before inversion ("skip the holes"), so the cost
+ *     the positives and the items already chosen: rejection while the mass
+ *     left is large, else inversion after mapping a uniform point of the
+ *     mass left past the chosen items ("skipping the holes"), so the cost
  *     stays bounded whatever mass the chosen items hold.
- * A switch between exact methods, decided from quantities independent of
- * the accepted values, keeps every draw exact.  Rounding guards: an
- * inversion that lands on an excluded or zero-mass item (float64 edge
- * cases) is redrawn; after NS_NEGATIVE_MAX_RETRY such events the draw falls
- * back to an O(n) exact scan, so no row can loop for long or fail.
+ * Rounding guards: an inversion that lands on an excluded or zero-mass item
+ * (float64 edge cases) is redrawn; after NS_NEGATIVE_MAX_RETRY such events,
+ * or when the mass left is below 2^-24 of the total (cum[] cannot resolve
+ * it), the draw is an O(n) exact scan, so no row can loop for long or fail.
  */
 #ifndef NS_NEGATIVE_H
 #define NS_NEGATIVE_H

@@ -101,7 +101,7 @@ def _as_base_law(base: Union[int, AliasTable]) -> _BaseLaw:
 
 
 def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Optional[_RowStats]:
-    if law.table is None:
+    if law.table is None or law.prob is None:
         return None
     mass, nonzero, prefix = _negative.row_stats(
         law.prob, exclusions.indptr, exclusions.indices, n_threads)
@@ -126,6 +126,8 @@ def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
     if law.table is None:
         use = (size <= lengths) & (size > 0)
     else:
+        assert stats is not None and stats.row_nonzero is not None
+        assert stats.row_mass is not None and law.cum is not None
         has = (law.n_nonzero - stats.row_nonzero) > 0
         use = (size <= lengths) & has
         share = stats.row_mass / law.cum[-1]
@@ -138,7 +140,9 @@ def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
         return stats
     comp_ptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.where(use, size, 0), out=comp_ptr[1:])
-    eligible = None if stats is None else stats.row_eligible.copy()
+    eligible = None
+    if stats is not None and stats.row_eligible is not None:
+        eligible = stats.row_eligible.copy()
     comp_ids, comp_table = _negative.complement_build(
         n, law.prob, exclusions.indptr, exclusions.indices, comp_ptr, n_threads,
         eligible)
@@ -208,6 +212,7 @@ def _sample_excluding(
         if law.table is None:
             eligible = law.n_items - (indptr[rows + 1] - indptr[rows])
         else:
+            assert stats is not None and stats.row_nonzero is not None
             eligible = law.n_nonzero - stats.row_nonzero[rows]
         need = 1 if replace else k
         short = eligible < need
@@ -243,6 +248,7 @@ def _sample_excluding(
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
             threads, bool(return_log_q), *comp)
     if return_log_q:
+        assert log_q is not None
         return out, log_q
     return out
 
@@ -285,21 +291,43 @@ class NegativeSampler:
     -----
     The law of ``sample(rows, k)[r, j]`` is the base law restricted to the
     items not in ``positives[rows[r]]`` and renormalised:
-    ``q(i | row) = p(i) / (1 - P_row)`` with ``P_row`` the base mass of the
-    row's positives.  Methods (all exact; see csrc/ns_negative.h):
+    ``q(i | row) = p(i) / (1 - P_row)`` with ``p`` the base law (for weights,
+    the exact law of the alias table, :attr:`AliasTable.probabilities`) and
+    ``P_row`` the base mass of the row's positives.  Methods, all exact (see
+    csrc/ns_negative.h), chosen per row:
 
-    * uniform base: inversion over the complement, one binary search over
-      the row's positives per draw: O(log m) whatever the density;
-    * weighted base, ``P_row < 0.6``: rejection against the row's sorted
-      positives, O(log m / (1 - P_row)) expected per draw;
-    * weighted base, ``P_row >= 0.6``: inversion of the cumulative law over
-      the complement, O(log m + log n) per draw -- bounded for rows whose
-      positives hold 99.9% of the mass or of the items.
+    * rows excluding at least half the items, and weighted rows whose
+      positives hold >= 60% of the mass (while their complements total at
+      most ``n_items`` ids), get a complement table at construction: the
+      eligible ids (and an alias table of their masses): O(1) per draw, so a
+      row whose positives hold 99.9% of the items or of the mass costs no
+      more than a sparse row;
+    * short rows (<= 128 positives) get a 64-byte Bloom filter when the
+      filters take no more memory than the positives: rejection then costs
+      about one random number per draw;
+    * uniform base otherwise: inversion over the complement, one binary
+      search over the row's positives per draw;
+    * weighted base otherwise: rejection against the sorted positives,
+      O(log m / (1 - P_row)) expected per draw.
+
+    ``replace=False`` draws successively, each draw from the law restricted
+    to the positives and the items already chosen (rejection while that
+    keeps most of the mass, then inversion skipping the chosen items):
+    O(k) extra per draw.
+
+    Precision: uniform draws are exact integers.  Weighted draws follow the
+    table's law exactly by rejection and complement tables; the inversion
+    fallback resolves masses to ~1e-16 of the total (as ``numpy``'s
+    ``choice(p=)``) and switches to an exact O(n) scan when the mass left is
+    below 2**-24 of the total.
 
     Construction: O(n) for the alias table and cumulative law, O(nnz log nnz)
-    to normalise the positives.  Memory: 24 bytes per item (weighted) and 16
-    bytes per positive.  A sampler is immutable: share it between threads,
-    pickle it (the alias table and CSR arrays are stored).
+    to normalise the positives, O(n - m) per complement table.  Memory: 32
+    bytes per item (weighted: alias table, law, cumulative law), 16 bytes per
+    positive, 64 bytes per short
+    row, 8-24 bytes per complement id.  A sampler is immutable: share it
+    between threads, pickle it (the alias table and CSR arrays are stored;
+    the rest is rebuilt on load).
     """
 
     __slots__ = ("_law", "_table", "_power", "_exclusions", "_csr", "_stats", "__weakref__")

@@ -300,6 +300,23 @@ def test_without_replacement_law(weighted, k):
         _check_distinct_law(out, w_row, k)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_without_replacement_dense_row_complement(weighted):
+    """A row excluding most items has a complement table; k = all but one
+    of its eligible items exercises rejection of chosen items and the
+    switch to inversion with holes."""
+    n = 12
+    w = np.array([3.0, 9.0, 1.0, 4.0, 7.0, 2.0, 8.0, 5.0, 6.0, 1.0, 2.0, 3.0]) if weighted else None
+    pos = [0, 1, 2, 5, 6, 9, 11]
+    s = NegativeSampler(n, weights=w, positives=[pos])
+    assert s._stats.comp_ptr is not None and s._stats.comp_ptr[-1] == n - len(pos)
+    out = s.sample(np.zeros(60_000, np.int64), 4, rng=6, replace=False)
+    assert not np.isin(out, pos).any()
+    w_row = (w if weighted else np.ones(n)).copy()
+    w_row[pos] = 0
+    _check_distinct_law(out, w_row, 4)
+
+
 def test_without_replacement_kernel_holes_and_complement():
     """Chosen items holding most of the remaining mass force the inversion
     with holes (kernel without complement tables) and, in NegativeSampler,
@@ -318,6 +335,26 @@ def test_without_replacement_kernel_holes_and_complement():
     w_row = w.copy()
     w_row[:6] = 0
     _check_distinct_law(out, w_row, 3)
+
+
+def test_tiny_masses_left_keep_their_law():
+    """Once only items of mass ~1e-17 are left, cum[] cannot resolve them:
+    the kernel must switch to its exact scan (a cum-based inversion would
+    always return the last of them)."""
+    w = [1.0, 1.0, 1.0, 1e-300, 1e-300, 1e-300]
+    table = negsamp.AliasTable(np.array(w))
+    uniform_tail = np.array([0, 0, 0, 1 / 3, 1 / 3, 1 / 3])
+    ex = as_exclusion_lists([[0, 1, 2], [0, 1]], 6)
+    out = _sample_excluding(table, ex, np.zeros(30_000, np.int64), 3, 1)
+    assert_fits(out, uniform_tail)
+    out = _sample_excluding(table, ex, np.ones(30_000, np.int64), 4, 2, replace=False)
+    assert_fits(out[:, 1], uniform_tail)
+    assert_fits(out[:, 3], uniform_tail)
+    s = NegativeSampler(weights=w, positives=[[], [0]])
+    out = s.sample(np.zeros(30_000, np.int64), 6, rng=3, replace=False)
+    assert (np.sort(out, axis=1) == np.arange(6)).all()
+    assert_fits(out[:, 3], uniform_tail)
+    assert_fits(out[:, 5], uniform_tail)
 
 
 def test_without_replacement_matches_numpy_baseline():
