@@ -186,21 +186,21 @@ def test_golden_values_unsorted_groups():
                     gen.integers(0, 30, 40)], axis=1)
     out = negsamp.corrupt_triples(tri, 30, 3, known=tri[::2], rng=7)
     assert out[:4].reshape(-1, 3).tolist() == [
-        [20, 2, 28], [20, 2, 20], [20, 2, 16], [24, 1, 22], [24, 1, 1], [24, 1, 1],
-        [0, 2, 4], [0, 2, 13], [0, 2, 22], [24, 0, 1], [24, 0, 20], [24, 0, 29]]
-    assert int(out.sum()) == 3385
+        [20, 2, 28], [20, 2, 20], [20, 2, 22], [24, 1, 1], [24, 1, 1], [24, 1, 4],
+        [0, 2, 12], [0, 2, 22], [0, 2, 1], [24, 0, 21], [24, 0, 29], [24, 0, 4]]
+    assert int(out.sum()) == 3406
     out = negsamp.corrupt_triples(tri, 30, 3, known=tri[::2], mode="bernoulli", rng=7)
     assert out[:4].reshape(-1, 3).tolist() == [
-        [20, 2, 1], [20, 2, 23], [20, 2, 14], [13, 1, 13], [0, 1, 13], [24, 1, 24],
-        [4, 2, 5], [0, 2, 10], [0, 2, 14], [29, 0, 23], [19, 0, 23], [5, 0, 23]]
-    assert int(out.sum()) == 3593
+        [20, 2, 1], [20, 2, 22], [20, 2, 14], [13, 1, 13], [0, 1, 13], [24, 1, 24],
+        [3, 2, 5], [0, 2, 10], [0, 2, 14], [29, 0, 23], [19, 0, 23], [5, 0, 23]]
+    assert int(out.sum()) == 3479
 
 
 # Pinned once (they depend on the key drawn from the seed, the block streams
 # of the shared per-row kernel, and the order: sides first, then tails, heads).
-GOLDEN_TAIL = [[3, 0, 4, 3], [4, 4, 4, 3], [1, 2, 2, 4]]
-GOLDEN_BOTH = [[0, 0, 2], [0, 0, 0], [3, 0, 1], [1, 0, 4], [0, 0, 2], [2, 0, 2],
-               [2, 1, 3], [4, 1, 0], [2, 1, 4]]
+GOLDEN_TAIL = [[3, 4, 3, 4], [4, 4, 0, 1], [4, 4, 1, 3]]
+GOLDEN_BOTH = [[0, 0, 2], [0, 0, 3], [2, 0, 1], [1, 0, 3], [0, 0, 2], [2, 0, 2],
+               [2, 1, 4], [3, 1, 0], [2, 1, 2]]
 
 
 def test_large_relation_ids_and_dtypes():
