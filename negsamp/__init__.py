@@ -9,10 +9,13 @@ from negsamp._rng import spawn, worker_rng
 from negsamp.alias import AliasTable
 from negsamp.negative import NegativeSampler
 from negsamp.reservoir import Reservoir, WeightedReservoir
+from negsamp.kg import corrupt_triples
+from negsamp.graphs import negative_edges
 
 __all__ = ["__version__", "AliasTable", "spawn", "worker_rng", "show_config"]
 __all__ += ["NegativeSampler"]
 __all__ += ["Reservoir", "WeightedReservoir"]
+__all__ += ["corrupt_triples", "negative_edges"]
 
 
 def show_config() -> None:

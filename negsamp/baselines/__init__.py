@@ -7,6 +7,7 @@ each negsamp call computes.
 """
 from negsamp.baselines._alias import weighted_choice, weighted_searchsorted
 from negsamp.baselines._reservoir import UniformKeysReservoir, WeightedKeysReservoir
+from negsamp.baselines._graphs import corrupt_triples_numpy, negative_edges_numpy
 
 from negsamp.baselines._negative import (
     negatives_rejection,
@@ -17,3 +18,4 @@ from negsamp.baselines._negative import (
 __all__ = ["weighted_choice", "weighted_searchsorted"]
 __all__ += ["UniformKeysReservoir", "WeightedKeysReservoir"]
 __all__ += ["negatives_rejection", "negatives_without_replacement", "positive_keys"]
+__all__ += ["corrupt_triples_numpy", "negative_edges_numpy"]

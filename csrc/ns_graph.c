@@ -1,0 +1,209 @@
+/*
+ * ns_graph.c -- uniform non-edges by rank (see ns_graph.h).
+ */
+#include "ns_graph.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "ns_common.h"
+#include "ns_rng.h"
+
+/* First index of row u of an undirected pair space whose rows hold
+ * m, m - 1, m - 2, ... pairs (m = n with self loops, n - 1 without). */
+static inline int64_t row_start(int64_t u, int64_t m) {
+    return u * m - (u * (u - 1)) / 2;
+}
+
+int ns_graph_pair_space(int64_t n, int undirected, int no_self_loops,
+                        int64_t *size) {
+    if (n < 0) return NS_ERR_VALUE;
+    /* n * n must fit: the encoders form u * n. */
+    if (n > 3037000499LL) return NS_ERR_VALUE;
+    if (!undirected) {
+        *size = no_self_loops ? n * (n - (n > 0)) : n * n;
+    } else {
+        *size = no_self_loops ? (n * (n - (n > 0))) / 2 : (n * (n + 1)) / 2;
+    }
+    return NS_OK;
+}
+
+NS_INLINE int64_t encode_one(int64_t n, int undirected, int no_self_loops,
+                             int64_t u, int64_t v) {
+    if (no_self_loops && u == v) return -1;
+    if (!undirected) {
+        if (!no_self_loops) return u * n + v;
+        return u * (n - 1) + v - (v > u);
+    }
+    if (u > v) {
+        int64_t t = u;
+        u = v;
+        v = t;
+    }
+    if (!no_self_loops) return row_start(u, n) + (v - u);
+    return row_start(u, n - 1) + (v - u - 1);
+}
+
+int ns_graph_encode(int64_t n, int undirected, int no_self_loops,
+                    const int64_t *u, const int64_t *v, int64_t *codes,
+                    int64_t count, int n_threads) {
+    int64_t size;
+    if (ns_graph_pair_space(n, undirected, no_self_loops, &size) != NS_OK)
+        return NS_ERR_VALUE;
+    int bad = 0;
+    int64_t i;
+#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
+    for (i = 0; i < count; i++) {
+        if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) {
+            bad |= 1;
+            codes[i] = -1;
+        } else {
+            codes[i] = encode_one(n, undirected, no_self_loops, u[i], v[i]);
+        }
+    }
+    return bad ? NS_ERR_VALUE : NS_OK;
+}
+
+NS_INLINE void decode_one(int64_t n, int undirected, int no_self_loops,
+                          int64_t code, int64_t *u, int64_t *v) {
+    if (!undirected) {
+        if (!no_self_loops) {
+            *u = code / n;
+            *v = code % n;
+        } else {
+            const int64_t a = code / (n - 1), b = code % (n - 1);
+            *u = a;
+            *v = b + (b >= a);
+        }
+        return;
+    }
+    const int64_t m = no_self_loops ? n - 1 : n; /* pairs in row 0 */
+    const int64_t rows = m;                      /* number of rows */
+    /* Largest r with row_start(r) <= code: the root of the quadratic, then an
+     * exact integer correction of the floating-point estimate. */
+    const double b = 2.0 * (double)m + 1.0;
+    double disc = b * b - 8.0 * (double)code;
+    if (disc < 0) disc = 0;
+    int64_t r = (int64_t)((b - sqrt(disc)) / 2.0);
+    if (r < 0) r = 0;
+    if (r > rows - 1) r = rows - 1;
+    while (r > 0 && row_start(r, m) > code) r--;
+    while (r + 1 < rows && row_start(r + 1, m) <= code) r++;
+    *u = r;
+    *v = r + (code - row_start(r, m)) + (no_self_loops ? 1 : 0);
+}
+
+int ns_graph_decode(int64_t n, int undirected, int no_self_loops,
+                    const int64_t *codes, int64_t *u, int64_t *v,
+                    int64_t count, int n_threads) {
+    int64_t size;
+    if (ns_graph_pair_space(n, undirected, no_self_loops, &size) != NS_OK)
+        return NS_ERR_VALUE;
+    int bad = 0;
+    int64_t i;
+#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
+    for (i = 0; i < count; i++) {
+        if (codes[i] < 0 || codes[i] >= size) {
+            bad |= 1;
+            u[i] = v[i] = -1;
+        } else {
+            decode_one(n, undirected, no_self_loops, codes[i], &u[i], &v[i]);
+        }
+    }
+    return bad ? NS_ERR_VALUE : NS_OK;
+}
+
+/* #{i : gaps[i] <= j} over the non-decreasing gaps[0..len): branch-free
+ * binary search (loop count depends only on len). */
+NS_INLINE int64_t count_le(const int64_t *gaps, int64_t len, int64_t j) {
+    if (len <= 0) return 0;
+    const int64_t *base = gaps;
+    int64_t n = len;
+    while (n > 1) {
+        const int64_t half = n >> 1;
+        base = (base[half - 1] <= j) ? base + half : base;
+        n -= half;
+    }
+    return (base - gaps) + (*base <= j);
+}
+
+/* #{i : gaps[i] <= j} using the bucket index: every gap below
+ * (j >> shift) << shift is <= j, every gap at or above the next bucket's
+ * start is > j, so only one bucket's gaps are searched. */
+NS_INLINE int64_t count_le_indexed(const int64_t *gaps,
+                                   const int64_t *bucket_start, int shift,
+                                   int64_t j) {
+    const int64_t b = j >> shift;
+    const int64_t lo = bucket_start[b];
+    return lo + count_le(gaps + lo, bucket_start[b + 1] - lo, j);
+}
+
+int ns_graph_rank_to_code(const int64_t *gaps, int64_t n_edges,
+                          const int64_t *bucket_start, int shift,
+                          const int64_t *ranks, int64_t *out, int64_t count,
+                          int n_threads) {
+    (void)n_edges;
+    int bad = 0;
+    int64_t i;
+#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
+    for (i = 0; i < count; i++) {
+        if (ranks[i] < 0) {
+            bad |= 1;
+            out[i] = -1;
+        } else {
+            out[i] = ranks[i] +
+                     count_le_indexed(gaps, bucket_start, shift, ranks[i]);
+        }
+    }
+    return bad ? NS_ERR_VALUE : NS_OK;
+}
+
+int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
+                         const int64_t *bucket_start, int shift,
+                         int64_t n_free, uint64_t k0, uint64_t k1,
+                         uint64_t first_block, int64_t *out, int64_t count,
+                         int n_threads) {
+    if (count < 0 || n_edges < 0) return NS_ERR_VALUE;
+    if (count == 0) return NS_OK;
+    if (n_free <= 0) return NS_ERR_EMPTY;
+    const int64_t n_blocks = (count + NS_GRAPH_BLOCK - 1) / NS_GRAPH_BLOCK;
+    int64_t b;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (b = 0; b < n_blocks; b++) {
+        ns_rng_t rng;
+        ns_rng_seed(&rng, k0, k1, first_block + (uint64_t)b);
+        const int64_t start = b * NS_GRAPH_BLOCK;
+        const int64_t stop =
+            (start + NS_GRAPH_BLOCK < count) ? start + NS_GRAPH_BLOCK : count;
+        for (int64_t i = start; i < stop; i++) {
+            const int64_t j = (int64_t)ns_rng_bounded(&rng, (uint64_t)n_free);
+            out[i] = j + count_le_indexed(gaps, bucket_start, shift, j);
+        }
+    }
+    return NS_OK;
+}
+
+int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
+                          const int64_t *head_repl, const int64_t *tail_repl,
+                          const uint8_t *is_head, int64_t *out, int n_threads) {
+    if (m < 0 || k < 0) return NS_ERR_VALUE;
+    if ((head_repl == NULL && tail_repl == NULL) ||
+        (is_head == NULL && head_repl != NULL && tail_repl != NULL) ||
+        (is_head != NULL && (head_repl == NULL || tail_repl == NULL)))
+        return NS_ERR_VALUE;
+    int64_t i;
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (i = 0; i < m; i++) {
+        const int64_t h = triples[3 * i], r = triples[3 * i + 1],
+                      t = triples[3 * i + 2];
+        for (int64_t s = 0; s < k; s++) {
+            const int64_t pos = i * k + s;
+            const int head = is_head ? (is_head[pos] != 0) : (tail_repl == NULL);
+            int64_t *o = out + 3 * pos;
+            o[0] = head ? head_repl[pos] : h;
+            o[1] = r;
+            o[2] = head ? t : tail_repl[pos];
+        }
+    }
+    return NS_OK;
+}

@@ -1,0 +1,83 @@
+"""Benchmark cases of corrupt_triples and negative_edges."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+import numpy as np
+
+from negsamp.bench import Case
+
+
+def synthetic_kg(n_entities: int, n_relations: int, m: int, seed: int = 0) -> np.ndarray:
+    """Distinct random (head, relation, tail) triples, relations Zipf-like."""
+    gen = np.random.default_rng(seed)
+    rel_p = 1.0 / np.arange(1, n_relations + 1)
+    rel_p /= rel_p.sum()
+    tri = np.stack([gen.integers(0, n_entities, 2 * m),
+                    gen.choice(n_relations, 2 * m, p=rel_p),
+                    gen.integers(0, n_entities, 2 * m)], axis=1)
+    tri = np.unique(tri, axis=0)
+    return np.ascontiguousarray(tri[gen.permutation(tri.shape[0])[:m]])
+
+
+def _kg_case(n_entities: int, n_relations: int, m: int, k: int, mode: str,
+             threads: int) -> Case:
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+        from negsamp.baselines import corrupt_triples_numpy
+
+        tri = synthetic_kg(n_entities, n_relations, m)
+        gen = np.random.default_rng(0)
+        return {
+            "negsamp": lambda: negsamp.corrupt_triples(tri, n_entities, k, mode=mode,
+                                                       known=tri, rng=gen,
+                                                       n_threads=threads),
+            "baseline": lambda: corrupt_triples_numpy(tri, n_entities, k, mode=mode,
+                                                      known=tri, rng=gen),
+        }
+
+    return Case("corrupt_triples", f"entities={n_entities}, relations={n_relations}, "
+                f"m={m:.0e}, k={k}, {mode}, filtered, threads={threads}", m * k, make,
+                baseline_name="numpy rejection")
+
+
+def _edges_case(n_nodes: int, n_edges: int, num: int, method: str, replace: bool,
+                threads: int) -> Case:
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+        from negsamp.baselines import negative_edges_numpy
+
+        gen = np.random.default_rng(0)
+        ei = gen.integers(0, n_nodes, (2, n_edges))
+        return {
+            "negsamp": lambda: negsamp.negative_edges(ei, n_nodes, num, method=method,
+                                                      replace=replace, rng=gen,
+                                                      n_threads=threads),
+            "baseline": lambda: negative_edges_numpy(ei, n_nodes, num, method=method,
+                                                     replace=replace, rng=gen),
+        }
+
+    items = num if method == "global" else n_edges * num
+    return Case("negative_edges", f"nodes={n_nodes:.0e}, E={n_edges:.0e}, {method}, "
+                f"num={num:.0e}, replace={replace}, threads={threads}", items, make,
+                baseline_name="numpy rejection")
+
+
+def cases(full: bool) -> List[Case]:
+    from negsamp._threads import default_n_threads
+
+    threads = default_n_threads()
+    if full:
+        out = [_kg_case(15_000, 500, 500_000, 32, "tail", 1),
+               _kg_case(15_000, 500, 500_000, 32, "tail", threads),
+               _kg_case(15_000, 500, 500_000, 32, "both", threads),
+               _edges_case(10**6, 10**7, 10**7, "global", False, threads),
+               _edges_case(10**6, 10**7, 10**7, "global", True, threads),
+               _edges_case(10**5, 10**6, 20, "per_source", True, threads)]
+    else:
+        out = [_kg_case(15_000, 500, 100_000, 32, "tail", 1),
+               _kg_case(15_000, 500, 100_000, 32, "both", threads),
+               _edges_case(10**5, 10**6, 10**6, "global", False, threads),
+               _edges_case(10**5, 10**6, 10**6, "global", True, threads),
+               _edges_case(10**5, 10**5, 20, "per_source", True, threads)]
+    return out

@@ -1,0 +1,300 @@
+"""Negative edges for link prediction: node pairs that are not edges.
+
+Example
+-------
+>>> import numpy as np, negsamp
+>>> edge_index = np.array([[0, 1, 2], [1, 2, 0]])
+>>> neg = negsamp.negative_edges(edge_index, 4, 5, rng=0)
+>>> neg.shape
+(2, 5)
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from negsamp import _graph
+from negsamp._exclusion import ExclusionLists
+from negsamp.kg import _dense_ids, _sorted_unique
+from negsamp._rng import RNGLike, as_generator, draw_key
+from negsamp._threads import resolve_n_threads
+from negsamp._validation import as_int, describe
+
+__all__ = ["negative_edges"]
+
+_METHODS = ("global", "per_source")
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {describe(value)}")
+    return bool(value)
+
+
+def _as_edge_index(edge_index: Any, n_nodes: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(sources, destinations) as contiguous int64 copies of edge_index."""
+    if isinstance(edge_index, (str, bytes)):
+        raise TypeError(f"edge_index must be a (2, E) integer array, got {describe(edge_index)}")
+    try:
+        arr = np.asarray(edge_index)
+    except Exception as exc:
+        raise TypeError(f"edge_index must be a (2, E) integer array: {exc}") from None
+    if arr.ndim == 2 and arr.shape[0] == 2 and arr.size == 0:
+        arr = arr.astype(np.int64)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        raise TypeError(f"edge_index must have an integer dtype, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape (2, E), got shape {arr.shape}")
+    if arr.size:
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi >= n_nodes:
+            bad = lo if lo < 0 else hi
+            col = int(np.flatnonzero((arr == bad).any(axis=0))[0])
+            raise ValueError(
+                f"edge_index must hold node ids in [0, {n_nodes}), got "
+                f"{int(bad)} in edge {col} ({int(arr[0, col])}, {int(arr[1, col])})"
+            )
+    src = np.ascontiguousarray(arr[0], dtype=np.int64)
+    dst = np.ascontiguousarray(arr[1], dtype=np.int64)
+    return src, dst
+
+
+def _edge_gaps(
+    n_nodes: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
+    no_self_loops: bool, n_threads: int,
+) -> Tuple[np.ndarray, int]:
+    """Gaps d_i = e_i - i of the sorted unique edge codes, and the number of
+    distinct edges in the pair space (see csrc/ns_graph.h)."""
+    codes = _graph.encode(n_nodes, undirected, no_self_loops, src, dst, n_threads)
+    codes = _sorted_unique(codes[codes >= 0])
+    gaps = codes - np.arange(codes.shape[0], dtype=np.int64)
+    return np.ascontiguousarray(gaps), int(codes.shape[0])
+
+
+def _out_neighbours(
+    n_nodes: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
+    no_self_loops: bool,
+) -> Tuple[ExclusionLists, np.ndarray]:
+    """Exclusion rows of the distinct sources, and the row of each edge.
+
+    The row of source u holds the sorted unique v with (u, v) an edge (or
+    (v, u) when undirected), plus u itself when self loops are excluded.
+    Memory is O(E), whatever n_nodes."""
+    sources, row_of_edge = _dense_ids(src)
+    n_rows = sources.shape[0]
+    if undirected:
+        src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+    # Row of every (possibly reversed) edge's source; -1 if not a source.
+    pos = np.minimum(np.searchsorted(sources, src), n_rows - 1)
+    keep = sources[pos] == src
+    rows, items = pos[keep], dst[keep]
+    if no_self_loops:
+        rows = np.concatenate([rows, np.arange(n_rows, dtype=np.int64)])
+        items = np.concatenate([items, sources])
+    keys = _sorted_unique(rows * np.int64(n_nodes) + items)
+    key_rows = keys // n_nodes
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
+    exclusions = ExclusionLists(indptr, np.ascontiguousarray(keys - key_rows * n_nodes))
+    return exclusions, row_of_edge
+
+
+def negative_edges(
+    edge_index: Any,
+    n_nodes: int,
+    num_samples: int,
+    *,
+    method: str = "global",
+    exclude_self_loops: bool = True,
+    undirected: bool = False,
+    replace: bool = False,
+    rng: RNGLike = None,
+    n_threads: Optional[int] = None,
+) -> np.ndarray:
+    """Node pairs that are not edges of a graph, exactly as many as asked.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E)
+        Edge ``i`` goes from ``edge_index[0, i]`` to ``edge_index[1, i]``;
+        node ids in ``[0, n_nodes)``.  Duplicated edges are allowed.  Not
+        modified.
+    n_nodes : int
+        Number of nodes (``n_nodes**2`` must fit in int64).
+    num_samples : int
+        "global": number of pairs to return; "per_source": negatives per
+        edge.
+    method : {"global", "per_source"}
+        "global" returns a ``(2, num_samples)`` int64 array of pairs drawn
+        uniformly among all non-edge pairs.  "per_source" returns an
+        ``(E, num_samples)`` int64 array whose row ``i`` holds destinations
+        ``v'`` drawn uniformly among the nodes with ``(u, v')`` not an edge,
+        ``u = edge_index[0, i]``.
+    exclude_self_loops : bool
+        When True (default) pairs ``(u, u)`` are never returned.  When False,
+        a self loop is a candidate pair unless it is an edge.
+    undirected : bool
+        When True an edge ``(u, v)`` forbids both ``(u, v)`` and ``(v, u)``.
+        "global" then samples unordered pairs and returns them canonically,
+        ``u < v`` (``u <= v`` with self loops allowed) in each column.
+    replace : bool
+        False (default): "global" pairs are distinct and "per_source" rows
+        hold distinct destinations.  True: independent draws.
+    rng : None, int, SeedSequence or Generator
+        Randomness (SPEC 7); the output never depends on ``n_threads``.
+    n_threads : int, optional
+        Threads of the C kernels (None = all cores).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (2, num_samples) or (E, num_samples)
+
+    Raises
+    ------
+    ValueError
+        When the graph is too dense: fewer non-edge pairs than
+        ``num_samples`` ("global", ``replace=False``) or none at all; or a
+        source with no (or, ``replace=False``, fewer than ``num_samples``)
+        non-neighbours ("per_source").  The message gives the numbers.
+
+    Notes
+    -----
+    The law is exact.  "global", ``replace=True``: each column is uniform
+    over the non-edge pairs, independently.  ``replace=False``: the output
+    is a uniformly random ordered sample without replacement (the first
+    ``num_samples`` distinct values of a stream of uniform draws, or
+    ``Generator.choice(replace=False)`` of the non-edge ranks when they are
+    fewer than ``2 * num_samples``).  Pairs are drawn by rank: with the
+    edges as sorted codes ``e_i`` of the pair space, the ``j``-th non-edge
+    is ``j + #{i : e_i - i <= j}``, one binary search, so dense graphs cost
+    the same as sparse ones.  Cost: O(E log E) to sort the edges, then
+    O(num_samples log E) ("global"); "per_source" samples with
+    ``NegativeSampler``'s exact per-row method (rejection against the
+    sorted out-neighbours, or the complement when they are most nodes).
+    """
+    n_nodes = as_int(n_nodes, "n_nodes", minimum=1)
+    num_samples = as_int(num_samples, "num_samples", minimum=0)
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {describe(method)}")
+    exclude_self_loops = _as_bool(exclude_self_loops, "exclude_self_loops")
+    undirected = _as_bool(undirected, "undirected")
+    replace = _as_bool(replace, "replace")
+    threads = resolve_n_threads(n_threads)
+    space = _graph.pair_space(n_nodes, undirected, exclude_self_loops)
+    src, dst = _as_edge_index(edge_index, n_nodes)
+    gen = as_generator(rng)
+    if method == "global":
+        return _global(n_nodes, src, dst, num_samples, space, exclude_self_loops,
+                       undirected, replace, gen, threads)
+    return _per_source(n_nodes, src, dst, num_samples, exclude_self_loops,
+                       undirected, replace, gen, threads)
+
+
+def _global(
+    n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int, space: int,
+    no_self_loops: bool, undirected: bool, replace: bool,
+    gen: np.random.Generator, threads: int,
+) -> np.ndarray:
+    gaps, n_edges = _edge_gaps(n_nodes, src, dst, undirected, no_self_loops, threads)
+    n_free = space - n_edges
+    if num_samples == 0:
+        return np.zeros((2, 0), dtype=np.int64)
+    if n_free == 0 or (not replace and num_samples > n_free):
+        raise ValueError(
+            f"graph too dense: {n_free} non-edge pairs among {space} candidate pairs "
+            f"of {n_nodes} nodes, cannot return num_samples={num_samples} "
+            f"{'pairs' if replace else 'distinct pairs'}"
+        )
+    if replace:
+        k0, k1 = draw_key(gen)
+        starts, shift = _graph.free_index(gaps, n_free)
+        codes = _graph.sample_free(gaps, n_free, starts, shift, num_samples, k0, k1, 0,
+                                   threads)
+    elif n_free <= 2 * num_samples:
+        # Dense: an exact ordered sample of the ranks, O(n_free) <= O(2 s).
+        ranks = gen.choice(n_free, size=num_samples, replace=False).astype(np.int64)
+        starts, shift = _graph.free_index(gaps, n_free)
+        codes = _graph.rank_to_code(gaps, n_free, starts, shift,
+                                    np.ascontiguousarray(ranks), threads)
+    else:
+        codes = _distinct_codes(gaps, n_free, num_samples, gen, threads)
+    return _graph.decode(n_nodes, undirected, no_self_loops, codes, threads)
+
+
+def _first_occurrences(draws: np.ndarray) -> np.ndarray:
+    """Mask of the first occurrence of each value of ``draws``.  Sorting is
+    cheap; only the (few) positions holding a repeated value are examined
+    in draw order."""
+    ordered = np.sort(draws)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    keep = np.ones(draws.shape[0], dtype=bool)
+    if repeated.shape[0] == 0:
+        return keep
+    where = np.flatnonzero(np.isin(draws, repeated))  # ascending draw order
+    sub = draws[where]
+    order = np.argsort(sub, kind="stable")
+    head = np.ones(order.shape[0], dtype=bool)
+    head[1:] = sub[order][1:] != sub[order][:-1]
+    keep[where] = False
+    keep[where[order[head]]] = True  # stable: a run's head is its first draw
+    return keep
+
+
+def _distinct_codes(
+    gaps: np.ndarray, n_free: int, count: int, gen: np.random.Generator, threads: int,
+) -> np.ndarray:
+    """The first ``count`` distinct values, in order of first appearance, of
+    one stream of independent uniform free codes: a uniformly random ordered
+    sample without replacement (rejection of duplicates is exact for a
+    uniform law).  n_free > 2 * count, so each draw is new with probability
+    > 1/2."""
+    k0, k1 = draw_key(gen)
+    starts, shift = _graph.free_index(gaps, n_free)
+    block = _graph.BLOCK
+    next_block = 0
+    parts = []  # accepted codes, in draw order
+    taken = 0
+    seen = np.zeros(0, dtype=np.int64)  # accepted codes, sorted
+    while taken < count:
+        need = count - taken
+        batch = int(need / (1.0 - taken / n_free) * 1.05) + 64
+        draws = _graph.sample_free(gaps, n_free, starts, shift, batch, k0, k1,
+                                   next_block, threads)
+        next_block += -(-batch // block)  # never reuse a (key, block) stream
+        keep = _first_occurrences(draws)
+        if seen.shape[0]:
+            pos = np.minimum(np.searchsorted(seen, draws), seen.shape[0] - 1)
+            keep &= seen[pos] != draws
+        new = draws[keep][:need]
+        parts.append(new)
+        taken += new.shape[0]
+        if taken < count:
+            seen = np.sort(np.concatenate(parts))
+    return np.ascontiguousarray(np.concatenate(parts))
+
+
+def _per_source(
+    n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int,
+    no_self_loops: bool, undirected: bool, replace: bool,
+    gen: np.random.Generator, threads: int,
+) -> np.ndarray:
+    from negsamp.negative import _sample_excluding
+
+    if src.shape[0] == 0 or num_samples == 0:
+        return np.zeros((src.shape[0], num_samples), dtype=np.int64)
+    exclusions, rows = _out_neighbours(n_nodes, src, dst, undirected, no_self_loops)
+    eligible = n_nodes - exclusions.lengths()[rows]
+    need = 1 if replace else num_samples
+    short = eligible < need
+    if short.any():
+        i = int(np.flatnonzero(short)[0])
+        u = int(src[i])
+        raise ValueError(
+            f"graph too dense: source node {u} (edge {i}) has {int(eligible[i])} "
+            f"non-neighbours among {n_nodes} nodes, cannot draw num_samples="
+            f"{num_samples} {'destinations' if replace else 'distinct destinations'}"
+        )
+    return _sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
+                             replace=replace, n_threads=threads,
+                             row_label="source nodes")

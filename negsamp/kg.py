@@ -1,0 +1,420 @@
+"""Corrupted triples for knowledge-graph embedding training.
+
+Example
+-------
+>>> import numpy as np, negsamp
+>>> triples = np.array([[0, 0, 1], [1, 0, 2], [2, 1, 0]])
+>>> neg = negsamp.corrupt_triples(triples, 5, 4, known=triples, rng=0)
+>>> neg.shape
+(3, 4, 3)
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from negsamp import _graph
+from negsamp._exclusion import ExclusionLists
+from negsamp._rng import RNGLike, as_generator
+from negsamp._threads import resolve_n_threads
+from negsamp._validation import as_int, describe
+
+__all__ = ["corrupt_triples"]
+
+_MODES = ("head", "tail", "both", "bernoulli")
+_KEY_LIMIT = 2**62
+
+
+def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
+    """Validated (m, 3) C-contiguous int64 copy-if-needed of ``triples``."""
+    if isinstance(triples, (str, bytes)):
+        raise TypeError(f"{name} must be an (m, 3) integer array, got {describe(triples)}")
+    try:
+        arr = np.asarray(triples)
+    except Exception as exc:
+        raise TypeError(f"{name} must be an (m, 3) integer array: {exc}") from None
+    if arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 3)):
+        return np.zeros((0, 3), dtype=np.int64)  # [] or an empty (0, 3) array
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"{name} must have shape (m, 3) (head, relation, tail), "
+                         f"got shape {arr.shape}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} holds ids above the int64 range")
+    if arr.size:
+        ents = arr[:, [0, 2]]
+        bad = (ents < 0) | (ents >= n_entities)
+        if bad.any():
+            i = int(np.flatnonzero(bad.any(axis=1))[0])
+            raise ValueError(
+                f"{name}[{i}] = {arr[i].tolist()} has an entity outside "
+                f"[0, n_entities={n_entities})"
+            )
+        neg = arr[:, 1] < 0
+        if neg.any():
+            i = int(np.flatnonzero(neg)[0])
+            raise ValueError(f"{name}[{i}] = {arr[i].tolist()} has a negative relation id")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's np.unique is much slower on int64)."""
+    values = np.sort(values)
+    if values.shape[0] > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+def _sort_with_order(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(sorted keys, order) with ``keys[order]`` sorted, for non-negative
+    int64 keys.  When a key and its position fit together in 63 bits, sorts
+    ``key << bits | position`` instead of calling argsort: numpy's vectorised
+    sort is many times faster than its argsort, and the sorted keys come
+    without a gather."""
+    count = keys.shape[0]
+    if count == 0:
+        return keys.copy(), np.zeros(0, dtype=np.int64)
+    bits = max(1, int(count - 1).bit_length())
+    if keys.min() >= 0 and int(keys.max()) < (1 << (62 - bits)):
+        packed = np.sort((keys << bits) | np.arange(count, dtype=np.int64))
+        return packed >> bits, packed & ((1 << bits) - 1)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def _argsort(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable") of non-negative int64 keys, fast."""
+    return _sort_with_order(keys)[1]
+
+
+def _dense_ids(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(sorted unique keys, position of each key among them).  One sort
+    (np.searchsorted of unsorted queries is several times slower)."""
+    ordered, order = _sort_with_order(keys)
+    head = np.ones(ordered.shape[0], dtype=bool)
+    head[1:] = ordered[1:] != ordered[:-1]
+    ids = np.empty(keys.shape[0], dtype=np.int64)
+    ids[order] = np.cumsum(head) - 1
+    return ordered[head], ids
+
+
+def _side_exclusions(
+    anchors: np.ndarray, own: np.ndarray, known_anchors: Optional[np.ndarray],
+    known_items: Optional[np.ndarray], n_entities: int, *, by_keys: bool = True,
+) -> Tuple[ExclusionLists, np.ndarray]:
+    """Exclusion rows for replacing one side of each triple.
+
+    Triple i is anchored by ``anchors[i]`` (a key of (head, relation) when the
+    tail is replaced, of (relation, tail) when the head is) and holds entity
+    ``own[i]`` on the replaced side.  Its exclusion set is exactly
+    ``{own[i]} | {x : (anchor, x) known}``.  Returns CSR rows and the row of
+    each triple: triples of one anchor share the row of the anchor's known
+    entities when their own entity is among them; otherwise (own entity not
+    known) they get a row of their own, keyed by (anchor, own entity), so
+    that no other triple's exclusions grow.
+    """
+    m = anchors.shape[0]
+    if known_anchors is None:
+        # Unfiltered: triple i excludes only own[i]: row e is {e}.
+        if n_entities <= 4 * m:
+            ents = np.arange(n_entities, dtype=np.int64)
+            return ExclusionLists(np.arange(n_entities + 1, dtype=np.int64), ents), own
+        ents, rows = _dense_ids(own)
+        indptr = np.arange(ents.shape[0] + 1, dtype=np.int64)
+        return ExclusionLists(indptr, ents.astype(np.int64)), rows.astype(np.int64)
+    top = max(int(anchors.max()), int(known_anchors.max()) if known_anchors.size else 0)
+    if by_keys and (top + 1) * n_entities < _KEY_LIMIT:
+        return _side_exclusions_by_keys(anchors, own, known_anchors, known_items,
+                                        n_entities)
+
+    # Groups: the distinct anchors of triples and known triples together.
+    groups, ids = _dense_ids(np.concatenate([anchors, known_anchors]))
+    group_of, known_group = ids[:m], ids[m:]
+    n_groups = groups.shape[0]
+    if (n_groups + m) * n_entities >= _KEY_LIMIT:
+        raise ValueError(
+            f"too many (anchor, entity) pairs to encode in int64: {n_groups + m} "
+            f"groups x n_entities={n_entities}"
+        )
+    # Known items of the anchors that occur among the triples (other groups
+    # keep empty rows).
+    used = np.zeros(n_groups, dtype=bool)
+    used[group_of] = True
+    hit = used[known_group]
+    base_keys = _sorted_unique(known_group[hit] * np.int64(n_entities) + known_items[hit])
+    base_rows = base_keys // n_entities
+    base_indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(base_rows, minlength=n_groups), out=base_indptr[1:])
+    base_indices = base_keys - base_rows * n_entities
+
+    # present[i]: own[i] is among the known items of its group.
+    own_keys = group_of * np.int64(n_entities) + own
+    uniq, both_ids = _dense_ids(np.concatenate([base_keys, own_keys]))
+    is_base = np.zeros(uniq.shape[0], dtype=bool)
+    is_base[both_ids[: base_keys.shape[0]]] = True
+    present = is_base[both_ids[base_keys.shape[0]:]]
+    rows = group_of.astype(np.int64)
+    if present.all():
+        return ExclusionLists(base_indptr, base_indices), rows
+
+    # Extra rows: one per distinct (group, own entity) not known, holding the
+    # group's known entities plus that entity.
+    extra_keys, extra_of = _dense_ids(own_keys[~present])
+    extra_group = extra_keys // n_entities
+    extra_own = extra_keys - extra_group * n_entities
+    n_extra = extra_keys.shape[0]
+    lengths = base_indptr[extra_group + 1] - base_indptr[extra_group]
+    total = int(lengths.sum())
+    out_start = np.zeros(n_extra + 1, dtype=np.int64)
+    np.cumsum(lengths + 1, out=out_start[1:])
+    # Positions in base_indices of every extra row's copied entries.
+    src = np.arange(total, dtype=np.int64) + np.repeat(
+        base_indptr[extra_group] - (out_start[:-1] - np.arange(n_extra)), lengths)
+    row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
+    keys = np.concatenate([
+        row_of_copy * n_entities + base_indices[src],
+        np.arange(n_extra, dtype=np.int64) * n_entities + extra_own,
+    ])
+    keys.sort()  # own entity is not among the known ones: no duplicates
+    extra_indices = keys - (keys // n_entities) * n_entities
+    indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
+    indices = np.concatenate([base_indices, extra_indices])
+    rows[~present] = n_groups + extra_of
+    return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
+
+
+def _side_exclusions_by_keys(
+    anchors: np.ndarray, own: np.ndarray, known_anchors: np.ndarray,
+    known_items: np.ndarray, n_entities: int,
+) -> Tuple[ExclusionLists, np.ndarray]:
+    """_side_exclusions when (anchor, entity) keys fit in int64: one row per
+    distinct known anchor (its known entities, straight from the sorted
+    known keys), one empty row, and one row per (anchor, own entity) not
+    known.  Sorts: the known keys once, the triples' keys once; every search
+    then has sorted queries (cache friendly)."""
+    n = np.int64(n_entities)
+    known_keys = _sorted_unique(known_anchors * n + known_items)
+    n_known = known_keys.shape[0]
+    known_anchor = known_keys // n
+    starts = np.flatnonzero(np.concatenate(([True], known_anchor[1:] != known_anchor[:-1]))
+                            if n_known else np.zeros(0, dtype=bool))
+    row_anchor = known_anchor[starts]  # sorted distinct known anchors
+    n_base = row_anchor.shape[0]
+    # Rows 0..n_base-1: known entities of each anchor; row n_base: empty.
+    base_indptr = np.concatenate([starts, [n_known, n_known]]).astype(np.int64)
+    base_indices = known_keys - known_anchor * n
+
+    sorted_keys, order = _sort_with_order(anchors * n + own)
+    sorted_anchor = sorted_keys // n
+    pos = np.searchsorted(row_anchor, sorted_anchor)
+    found = row_anchor[np.minimum(pos, max(n_base - 1, 0))] == sorted_anchor \
+        if n_base else np.zeros(sorted_keys.shape[0], dtype=bool)
+    row_sorted = np.where(found, pos, n_base)
+    if n_known:
+        at = np.minimum(np.searchsorted(known_keys, sorted_keys), n_known - 1)
+        present = known_keys[at] == sorted_keys
+    else:
+        present = np.zeros(sorted_keys.shape[0], dtype=bool)
+
+    if not present.all():
+        # One extra row per distinct (anchor, own entity) not known: the
+        # anchor's known entities plus the own entity, sorted.
+        missing = sorted_keys[~present]  # sorted
+        new = np.concatenate(([True], missing[1:] != missing[:-1]))
+        extra_keys = missing[new]
+        extra_of = np.cumsum(new) - 1  # extra row of each missing triple
+        extra_base = row_sorted[~present][new]
+        extra_own = extra_keys - (extra_keys // n) * n
+        n_extra = extra_keys.shape[0]
+        lengths = base_indptr[extra_base + 1] - base_indptr[extra_base]
+        total = int(lengths.sum())
+        out_start = np.zeros(n_extra + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=out_start[1:])
+        src = np.arange(total, dtype=np.int64) + np.repeat(
+            base_indptr[extra_base] - (out_start[:-1] - np.arange(n_extra)), lengths)
+        row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
+        keys = np.concatenate([row_of_copy * n + base_indices[src],
+                               np.arange(n_extra, dtype=np.int64) * n + extra_own])
+        keys.sort()  # the own entity is not among the known ones
+        indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
+        indices = np.concatenate([base_indices, keys - (keys // n) * n])
+        row_sorted[~present] = n_base + 1 + extra_of
+    else:
+        indptr, indices = base_indptr, base_indices
+    rows = np.empty(anchors.shape[0], dtype=np.int64)
+    rows[order] = row_sorted
+    return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
+
+
+def head_probability(triples: np.ndarray, n_relations: Optional[int] = None) -> np.ndarray:
+    """Per relation, the probability of replacing the head in "bernoulli"
+    mode (Wang et al. 2014, "Knowledge graph embedding by translating on
+    hyperplanes"): ``tph / (tph + hpt)``, where ``tph`` is the average number
+    of tails per (head, relation) and ``hpt`` the average number of heads per
+    (relation, tail), over the distinct triples given.  With ``P`` distinct
+    triples of relation r, ``H`` distinct heads and ``T`` distinct tails,
+    ``tph = P / H`` and ``hpt = P / T``, so the probability is ``T / (H + T)``.
+    Relations without triples get 0.5.  Returns float64 of length
+    ``n_relations`` (default: max relation + 1).
+    """
+    arr = np.asarray(triples, dtype=np.int64).reshape(-1, 3)  # validated by the caller
+    if n_relations is None:
+        n_relations = int(arr[:, 1].max()) + 1 if arr.shape[0] else 0
+    rel = arr[:, 1]
+    n_ent = int(max(arr[:, 0].max(), arr[:, 2].max())) + 1 if arr.shape[0] else 1
+    heads = _sorted_unique(rel * np.int64(n_ent) + arr[:, 0]) // n_ent
+    tails = _sorted_unique(rel * np.int64(n_ent) + arr[:, 2]) // n_ent
+    h_count = np.bincount(heads, minlength=n_relations)[:n_relations].astype(np.float64)
+    t_count = np.bincount(tails, minlength=n_relations)[:n_relations].astype(np.float64)
+    total = h_count + t_count
+    out = np.full(n_relations, 0.5)
+    np.divide(t_count, total, out=out, where=total > 0)
+    return out
+
+
+def corrupt_triples(
+    triples: Any,
+    n_entities: int,
+    k: int,
+    *,
+    mode: str = "tail",
+    known: Any = None,
+    rng: RNGLike = None,
+    n_threads: Optional[int] = None,
+) -> np.ndarray:
+    """k corrupted copies of each (head, relation, tail) triple.
+
+    Parameters
+    ----------
+    triples : array_like of int, shape (m, 3)
+        (head, relation, tail) rows; entities in ``[0, n_entities)``,
+        relations any non-negative int.  Not modified.
+    n_entities : int
+        Number of entities; replacements are drawn from ``[0, n_entities)``.
+    k : int
+        Corruptions per triple.
+    mode : {"tail", "head", "both", "bernoulli"}
+        Which entity is replaced: always the tail, always the head, in each
+        draw the head or the tail with probability 1/2 each ("both"), or in
+        each draw the head with probability ``tph / (tph + hpt)`` of the
+        triple's relation ("bernoulli", Wang et al. 2014; see
+        ``negsamp.kg.head_probability``, computed from ``known`` when
+        given, else from ``triples``; 0.5 for a relation absent from them).
+    known : array_like of int, shape (M, 3), optional
+        All true triples (filtered setting): no corrupted triple is a known
+        triple.  Usually includes ``triples``.  Not modified.
+    rng : None, int, SeedSequence or Generator
+        Randomness (SPEC 7); the output never depends on ``n_threads``.
+    n_threads : int, optional
+        Threads of the C kernels (None = all cores).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (m, k, 3), C-contiguous
+        ``out[i, s]`` equals ``triples[i]`` with the head or the tail replaced.
+
+    Raises
+    ------
+    ValueError
+        For ids out of range, a bad mode, or a triple with no valid
+        replacement on a side it may corrupt (every entity excluded), naming
+        the triple.
+
+    Notes
+    -----
+    The exact law: for a tail corruption of (h, r, t) the new tail is
+    uniform over the entities ``t' != t`` with, when ``known`` is given,
+    ``(h, r, t')`` not known; heads symmetrically.  Draws are independent
+    (with replacement); in "both" and "bernoulli" each draw first picks its
+    side independently.  Cost: O((m + M) log(m + M)) to group the known
+    entities of each (head, relation) and (relation, tail) into sorted
+    exclusion rows, then O(m k) draws, each rejected against its row's
+    sorted exclusions (or drawn from the complement of a row that excludes
+    most entities) in C with the GIL released.
+    """
+    from negsamp.negative import _sample_excluding
+
+    n_entities = as_int(n_entities, "n_entities", minimum=1)
+    k = as_int(k, "k", minimum=0)
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {describe(mode)}")
+    arr = _as_triples(triples, n_entities, "triples")
+    known_arr = None if known is None else _as_triples(known, n_entities, "known")
+    threads = resolve_n_threads(n_threads)
+    gen = as_generator(rng)
+    m = arr.shape[0]
+    if m == 0 or k == 0:
+        return np.zeros((m, k, 3), dtype=np.int64)
+
+    # Relation ids as they are when small, else renumbered densely, so that
+    # (relation, entity) keys fit in int64 and bincounts stay small.
+    rel_all = arr[:, 1] if known_arr is None else np.concatenate([arr[:, 1], known_arr[:, 1]])
+    n_rel = int(rel_all.max()) + 1
+    if n_rel > max(2 * rel_all.shape[0], 1 << 16) or n_rel * n_entities >= _KEY_LIMIT:
+        relations, rel_all = _dense_ids(rel_all)
+        n_rel = relations.shape[0]
+    if n_rel * n_entities >= _KEY_LIMIT:
+        raise ValueError(f"n_entities={n_entities} x {n_rel} relations is too large "
+                         "to encode (head, relation) keys in int64")
+    rel_t = rel_all[:m]
+    rel_k = None if known_arr is None else rel_all[m:]
+
+    def side(head: bool) -> Tuple[ExclusionLists, np.ndarray]:
+        anchor_col, own_col = (2, 0) if head else (0, 2)
+        anchors = rel_t * np.int64(n_entities) + arr[:, anchor_col]
+        if known_arr is None:
+            return _side_exclusions(anchors, arr[:, own_col], None, None, n_entities)
+        known_anchors = rel_k * np.int64(n_entities) + known_arr[:, anchor_col]
+        return _side_exclusions(anchors, arr[:, own_col], known_anchors,
+                                known_arr[:, own_col], n_entities)
+
+    def check(excl: ExclusionLists, rows: np.ndarray, what: str) -> None:
+        eligible = n_entities - excl.lengths()[rows]
+        if (eligible < 1).any():
+            i = int(np.flatnonzero(eligible < 1)[0])
+            raise ValueError(
+                f"triples[{i}] = {arr[i].tolist()} has no valid {what} replacement: "
+                f"all {n_entities} entities are excluded"
+                + (" (known triples or the original)" if known_arr is not None else "")
+            )
+
+    if mode in ("tail", "head"):
+        head = mode == "head"
+        excl, rows = side(head)
+        check(excl, rows, "head" if head else "tail")
+        repl = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
+                                 n_threads=threads, row_label="triple groups")
+        return _graph.corrupt_fill(arr, repl if head else None,
+                                   None if head else repl, None, k, threads)
+
+    if mode == "both":
+        p_head = np.full(m, 0.5)
+    else:
+        p_head = _bernoulli_for(arr, known_arr, rel_t, rel_k, n_rel, n_entities)
+    tail_excl, tail_rows = side(False)
+    head_excl, head_rows = side(True)
+    check(tail_excl, tail_rows, "tail")
+    check(head_excl, head_rows, "head")
+    # Exact and simple: k draws on each side, then each slot keeps the side
+    # it picked independently (twice the draws of one side; drawing slot by
+    # slot costs more per draw in the row-blocked kernel).
+    is_head = gen.random((m, k)) < p_head[:, None]
+    tails = _sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
+                              n_threads=threads, row_label="triple groups")
+    heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
+                              n_threads=threads, row_label="triple groups")
+    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
+
+
+def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.ndarray,
+                   rel_k: Optional[np.ndarray], n_rel: int, n_entities: int) -> np.ndarray:
+    """Head probability of each triple from the statistics of ``known`` (or
+    of ``triples``), over dense relation ids."""
+    if known_arr is None:
+        source = np.stack([arr[:, 0], rel_t, arr[:, 2]], axis=1)
+    else:
+        source = np.stack([known_arr[:, 0], rel_k, known_arr[:, 2]], axis=1)
+    per_relation = head_probability(source, n_rel)
+    return per_relation[rel_t]
