@@ -24,3 +24,9 @@ def test_skipgram_learns():
 def test_bpr_learns_with_history_excluding_negatives():
     before, after = _load("bpr.py")["main"](epochs=3)
     assert before < 0.6 and after > 0.85
+
+
+def test_kg_corruption_transe_learns():
+    losses, hits = _load("kg_corruption.py")["main"](epochs=4)
+    assert losses[-1] < 0.9 * losses[0]
+    assert hits > 0.55  # a random model ranks the true tail first half the time
