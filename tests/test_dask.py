@@ -152,6 +152,28 @@ def test_sample_negatives_on_the_cluster(client):
     assert len(cloudpickle.dumps(graph)) < 3 * (1 << 20)
 
 
+def test_sample_negatives_with_a_real_negative_sampler(client):
+    import negsamp
+
+    n_users, n_items = 37, 200
+    history = [np.arange(u, u + 20) % n_items for u in range(n_users)]
+    sampler = negsamp.NegativeSampler(n_items, positives=history)
+    pdf = pd.DataFrame({"user": np.arange(600) % n_users})
+    df = dd.from_pandas(pdf, npartitions=6)
+    got = sample_negatives(df, sampler, row_column="user", k=5, rng=3).compute()
+    again = sample_negatives(df, sampler, row_column="user", k=5, rng=3).compute()
+    pd.testing.assert_frame_equal(got, again)
+    negs = got[[f"neg_{j}" for j in range(5)]].to_numpy()
+    users = got["user"].to_numpy()
+    for user, row in zip(users, negs):
+        assert not np.isin(row, history[user]).any()
+    # User 0's ~85 negatives spread over its 180 eligible items (about 68
+    # distinct ones are expected), not a handful repeated per partition.
+    eligible = np.setdiff1d(np.arange(n_items), history[0])
+    counts = np.bincount(negs[users == 0].ravel(), minlength=n_items)[eligible]
+    assert counts.sum() == 5 * (users == 0).sum() and (counts > 0).sum() > 45
+
+
 def test_sample_negatives_bad_input():
     df = dd.from_pandas(pd.DataFrame({"user": [1, 2], "neg_0": [0, 0]}), npartitions=1)
     with pytest.raises(ValueError, match="row_column"):
