@@ -7,8 +7,10 @@ whatever the number of threads.
 from negsamp._version import __version__
 from negsamp._rng import spawn
 from negsamp.alias import AliasTable
+from negsamp.mining import hard_negatives, topk
 
 __all__ = ["__version__", "AliasTable", "spawn", "show_config"]
+__all__ += ["hard_negatives", "topk"]
 
 
 def show_config() -> None:
