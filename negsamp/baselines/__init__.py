@@ -6,5 +6,7 @@ process.  They are correct but not fast; use them as documentation of what
 each negsamp call computes.
 """
 from negsamp.baselines._alias import weighted_choice, weighted_searchsorted
+from negsamp.baselines._mining import hard_negatives_numpy, topk_numpy
 
 __all__ = ["weighted_choice", "weighted_searchsorted"]
+__all__ += ["hard_negatives_numpy", "topk_numpy"]
