@@ -160,11 +160,21 @@ def test_baseline_agrees():
         b = hard_negatives_numpy(Q, C, 8, **kw)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
-    S = rng.standard_normal((50, 700))
-    a = negsamp.topk(S, 9, exclude=exclude[:50] if len(exclude) >= 50 else None)
-    b = topk_numpy(S, 9)
-    assert_same(negsamp.topk(S, 9), b)
-    del a
+    # margins and rows that run short (padding)
+    pos = rng.uniform(-3, 3, 40)
+    short = [np.arange(2995) if r % 5 == 0 else exclude[r] for r in range(40)]
+    kw = dict(exclude=short, positive_scores=pos, relative_margin=0.2, absolute_margin=0.1)
+    a = negsamp.hard_negatives(Q, C, 8, **kw)
+    b = hard_negatives_numpy(Q, C, 8, **kw)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+    assert np.all(a[0][::5, 5:] == -1)
+    S = rng.standard_normal((40, 700))
+    short = [r[r < 700] if i % 4 else np.arange(695) for i, r in enumerate(exclude)]
+    for largest in (True, False):
+        for ex in (None, short):
+            assert_same(negsamp.topk(S, 9, exclude=ex, largest=largest),
+                        topk_numpy(S, 9, exclude=ex, largest=largest))
 
 
 # --------------------------------------------------------------------------

@@ -38,31 +38,34 @@ def _exclusion_coords(exclude: Any, n_rows: int) -> Tuple[np.ndarray, np.ndarray
     return row_of, indices.astype(np.int64)
 
 
-def _select(scores: np.ndarray, k: int, largest: bool, n_eligible: np.ndarray,
-            skip: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """argpartition + sort of the kept entries; ineligible entries must hold
-    -inf (largest) or +inf (smallest)."""
+def _select(scores: np.ndarray, k: int, largest: bool, skip: int = 0
+            ) -> Tuple[np.ndarray, np.ndarray]:
+    """argpartition of the k + skip best per row (no negated copy: the
+    largest are the last ones of the partition), then a sort of those by
+    score, lower id first on ties."""
     n_rows, n_items = scores.shape
     m = min(k + skip, n_items)
-    key = -scores if largest else scores
     if m < n_items:
-        part = np.argpartition(key, m - 1, axis=1)[:, :m]
+        kth = n_items - m if largest else m - 1
+        part = np.argpartition(scores, kth, axis=1)
+        part = part[:, n_items - m :] if largest else part[:, :m]
     else:
         part = np.broadcast_to(np.arange(n_items), (n_rows, n_items)).copy()
-    part_keys = np.take_along_axis(key, part, axis=1)
-    order = np.lexsort((part, part_keys), axis=1)  # key asc, then id asc
-    ids = np.take_along_axis(part, order, axis=1)[:, skip : skip + k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    key = -part_scores if largest else part_scores
+    order = np.lexsort((part, key), axis=1)  # key asc, then id asc
+    ids = np.take_along_axis(part, order, axis=1)[:, skip : skip + k].astype(np.int64)
     out = np.take_along_axis(scores, ids, axis=1)
     if ids.shape[1] < k:  # fewer than skip + k columns
         pad = k - ids.shape[1]
         ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
-        out = np.pad(out.astype(scores.dtype), ((0, 0), (0, pad)), constant_values=np.nan)
-    ids = ids.astype(np.int64)
-    short = np.arange(k)[None, :] + skip >= n_eligible[:, None]
-    ids[short] = -1
-    out = out.astype(scores.dtype)
-    out[short] = np.nan
+        out = np.pad(out, ((0, 0), (0, pad)), constant_values=np.nan)
     return ids, out
+
+
+def _pad(ids: np.ndarray, out: np.ndarray, short: np.ndarray) -> None:
+    ids[short] = -1
+    out[short] = np.nan
 
 
 def hard_negatives_numpy(
@@ -94,37 +97,48 @@ def hard_negatives_numpy(
     scores = q @ c.T
     n_rows = scores.shape[0]
     bad_value = -np.inf if largest else np.inf
-    eligible = np.ones(scores.shape, dtype=bool)
-    upper = np.full(n_rows, np.inf)
+    upper = None
     if max_score is not None:
-        upper[:] = max_score
+        upper = np.full(n_rows, float(max_score))
     if positive_scores is not None:
+        if upper is None:
+            upper = np.full(n_rows, np.inf)
         pos = np.asarray(positive_scores, dtype=np.float64)
         if absolute_margin is not None:
             upper = np.minimum(upper, pos - absolute_margin)
         if relative_margin is not None:
             upper = np.minimum(upper, pos - np.abs(pos) * relative_margin)
-    s64 = scores.astype(np.float64)
-    eligible &= s64 <= upper[:, None]
-    if min_score is not None:
-        eligible &= s64 >= min_score
-    del s64
+    if upper is not None or min_score is not None:
+        # Compared in float64, like negsamp (the cast is done chunk-wise by
+        # the ufunc, no float64 copy of the matrix).
+        bad = np.zeros(scores.shape, dtype=bool)
+        if upper is not None:
+            np.greater(scores, upper[:, None], out=bad)  # float64 loop
+        if min_score is not None:
+            bad |= np.less(scores, np.float64(min_score))
+        scores[bad] = bad_value
+        del bad
     if exclude is not None:
         rows, ids = _exclusion_coords(exclude, n_rows)
-        eligible[rows, ids] = False
-    scores[~eligible] = bad_value
-    return _select(scores, k, largest, eligible.sum(axis=1), skip_top)
+        scores[rows, ids] = bad_value
+    ids, out = _select(scores, k, largest, skip_top)
+    # Scores are finite, so a selected bad value marks a row that ran short.
+    _pad(ids, out, out == bad_value)
+    return ids, out
 
 
 def topk_numpy(scores: np.ndarray, k: int, exclude: Any = None,
                largest: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """Reference of ``negsamp.topk``: excluded entries set to -inf (+inf)
     on a copy, argpartition, sort of the k kept."""
-    s = np.array(scores, copy=True)
+    s = np.asarray(scores)
     n_rows, n_items = s.shape
     n_eligible = np.full(n_rows, n_items)
     if exclude is not None:
+        s = s.copy()  # never modify the caller's matrix
         rows, ids = _exclusion_coords(exclude, n_rows)
         s[rows, ids] = -np.inf if largest else np.inf
         n_eligible = n_items - np.bincount(rows, minlength=n_rows)  # ids assumed unique
-    return _select(s, k, largest, n_eligible)
+    ids, out = _select(s, k, largest)
+    _pad(ids, out, np.arange(k)[None, :] >= n_eligible[:, None])
+    return ids, out
