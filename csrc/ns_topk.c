@@ -81,9 +81,60 @@ NS_INLINE int eligible(const row_filter *f, double s, int64_t id) {
            !(f->ex_len && ns_csr_contains(f->ex, f->ex_len, id));
 }
 
-/* Chunk of the fast scan: a branch-free "does any score beat the
- * threshold (or is NaN)?" test the compiler vectorises. */
+/* Chunk of the fast scan: one branch-free "does any score beat the
+ * threshold (or is NaN)?" test per 16 scores; almost always false once the
+ * heap holds good candidates, so the loop streams through the tile.  SSE2
+ * (part of x86-64) when available: compilers do not vectorise this test by
+ * themselves; "not less-or-equal" is also true for NaN. */
 #define NS_TOPK_CHUNK 16
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define NS_TOPK_SSE2 1
+#endif
+
+/* 1 if some row[0..16) is > thr (largest) / < thr (smallest) or NaN. */
+NS_INLINE int chunk_any_f32(const float *row, float thr, int largest) {
+#ifdef NS_TOPK_SSE2
+    const __m128 t = _mm_set1_ps(thr);
+    __m128 m;
+    if (largest) {
+        m = _mm_or_ps(_mm_or_ps(_mm_cmpnle_ps(_mm_loadu_ps(row), t),
+                                _mm_cmpnle_ps(_mm_loadu_ps(row + 4), t)),
+                      _mm_or_ps(_mm_cmpnle_ps(_mm_loadu_ps(row + 8), t),
+                                _mm_cmpnle_ps(_mm_loadu_ps(row + 12), t)));
+    } else {
+        m = _mm_or_ps(_mm_or_ps(_mm_cmpnge_ps(_mm_loadu_ps(row), t),
+                                _mm_cmpnge_ps(_mm_loadu_ps(row + 4), t)),
+                      _mm_or_ps(_mm_cmpnge_ps(_mm_loadu_ps(row + 8), t),
+                                _mm_cmpnge_ps(_mm_loadu_ps(row + 12), t)));
+    }
+    return _mm_movemask_ps(m) != 0;
+#else
+    int any = 0;
+    for (int i = 0; i < NS_TOPK_CHUNK; i++)
+        any |= largest ? !(row[i] <= thr) : !(row[i] >= thr);
+    return any;
+#endif
+}
+
+NS_INLINE int chunk_any_f64(const double *row, double thr, int largest) {
+#ifdef NS_TOPK_SSE2
+    const __m128d t = _mm_set1_pd(thr);
+    __m128d m = _mm_setzero_pd();
+    for (int i = 0; i < NS_TOPK_CHUNK; i += 4) {
+        const __m128d a = _mm_loadu_pd(row + i), b = _mm_loadu_pd(row + i + 2);
+        m = _mm_or_pd(m, largest ? _mm_or_pd(_mm_cmpnle_pd(a, t), _mm_cmpnle_pd(b, t))
+                                 : _mm_or_pd(_mm_cmpnge_pd(a, t), _mm_cmpnge_pd(b, t)));
+    }
+    return _mm_movemask_pd(m) != 0;
+#else
+    int any = 0;
+    for (int i = 0; i < NS_TOPK_CHUNK; i++)
+        any |= largest ? !(row[i] <= thr) : !(row[i] >= thr);
+    return any;
+#endif
+}
 
 #define NS_TOPK_DEFINE(SUFFIX, T)                                              \
 static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
@@ -145,12 +196,9 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
         for (; j < n_cols; j += NS_TOPK_CHUNK) {                               \
             const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK \
                                                            : n_cols;           \
-            int any = 0;                                                       \
-            if (end - j == NS_TOPK_CHUNK) {                                    \
-                for (int i = 0; i < NS_TOPK_CHUNK; i++)                        \
-                    any |= !(row[j + i] <= thr);                               \
-                if (!any) continue;                                            \
-            }                                                                  \
+            if (end - j == NS_TOPK_CHUNK &&                                    \
+                !chunk_any_##SUFFIX(row + j, thr, 1))                              \
+                continue;                                                      \
             for (int64_t i = j; i < end; i++) {                                \
                 const T v = row[i];                                            \
                 if (v <= thr) continue;                                        \
@@ -166,12 +214,9 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
         for (; j < n_cols; j += NS_TOPK_CHUNK) {                               \
             const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK \
                                                            : n_cols;           \
-            int any = 0;                                                       \
-            if (end - j == NS_TOPK_CHUNK) {                                    \
-                for (int i = 0; i < NS_TOPK_CHUNK; i++)                        \
-                    any |= !(row[j + i] >= thr);                               \
-                if (!any) continue;                                            \
-            }                                                                  \
+            if (end - j == NS_TOPK_CHUNK &&                                    \
+                !chunk_any_##SUFFIX(row + j, thr, 0))                              \
+                continue;                                                      \
             for (int64_t i = j; i < end; i++) {                                \
                 const T v = row[i];                                            \
                 if (v >= thr) continue;                                        \

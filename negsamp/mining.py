@@ -4,12 +4,23 @@ memory, with per-query exclusions, score windows and temperature sampling.
 How it works: the corpus is cut into tiles of ``block_size`` candidates.
 For each tile, numpy's BLAS computes the (query block x tile) score product
 into one preallocated buffer (``np.matmul(..., out=buf)``, GIL released, BLAS
-threads), then one C call (csrc/ns_topk.c, GIL released, OpenMP over
-queries) merges the whole tile into one bounded heap per query.  The two
-phases alternate and never overlap, so BLAS threads and negsamp's threads do
-not oversubscribe the cores.  The B x N score matrix is never allocated:
-extra memory is the score buffer (about 8 MB by default), one converted
-candidate tile, and the heaps (B x (k + skip_top) x 24 bytes).
+threads), then the C merge (csrc/ns_topk.c, GIL released) folds the whole
+tile into one bounded heap per query, its rows split between ``n_threads``
+threads.  The Python loop runs once per tile, never per item.
+
+Threads: the two phases alternate and never overlap, so BLAS threads and the
+merge threads do not oversubscribe the cores.  The merge threads are plain
+Python threads each running the single-threaded C kernel on its own rows,
+not an OpenMP team: after an OpenMP region ends, libgomp's idle workers
+spin for milliseconds, which overlapped the next BLAS call and made the tile
+products up to 5x slower on a 2-core machine (OMP_WAIT_POLICY=passive
+avoids it, but a library cannot set that for its users).  ``topk`` has no
+BLAS phase and uses OpenMP over rows.
+
+Memory: the B x N score matrix is never allocated.  Extra memory is the
+score buffer (``TILE_BYTES``, 8 MB by default, whatever N is), one
+converted / normalised candidate tile, the queries' converted copy (B x d)
+and the heaps (B x (k + skip_top) x 24 bytes).
 """
 from __future__ import annotations
 
@@ -197,8 +208,10 @@ def hard_negatives(
         Randomness for ``temperature`` (one key drawn per call, also when
         not sampling, so that a Generator always advances the same way).
     n_threads : int, optional
-        Threads of the merge phase (None = all cores).  BLAS uses its own
-        threads for the tile products; the two phases never overlap.
+        Threads of the merge phase (None = all cores; -1 all, -2 all but one).
+        BLAS uses its own threads for the tile products (set them with
+        threadpoolctl or OPENBLAS_NUM_THREADS); the two phases never overlap.
+        The result does not depend on it.
     block_size : int, optional
         Candidates per tile.  Default: the score buffer of a tile is about
         8 MB (``TILE_BYTES``); memory does not grow with N.
@@ -365,7 +378,9 @@ def hard_negatives(
             bar.close()
         if pool is not None:
             pool.shutdown()
-    return state.finish(skip_top, k, dtype, n_threads)
+    # Sorting B heaps of k + skip_top entries is tiny: one thread, so that no
+    # OpenMP team is woken up (see the module docstring).
+    return state.finish(skip_top, k, dtype, 1)
 
 
 #: Fewer rows than this per thread are merged by one thread.
