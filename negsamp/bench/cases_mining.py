@@ -13,8 +13,9 @@ argpartition + sort of the k.
 """
 from __future__ import annotations
 
+import resource
 import tracemalloc
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
@@ -23,14 +24,19 @@ from negsamp.bench import Case
 D, K, N_EXCLUDED = 128, 32, 10
 
 
-def _peak_mb(fn: Callable[[], Any]) -> float:
+def _peak_mb(fn: Callable[[], Any]) -> Tuple[float, float]:
+    """(peak MB of numpy allocations during fn() by tracemalloc, growth of
+    the process's peak RSS in MB).  The RSS figure is only meaningful when
+    fn() sets a new peak, so call the lighter function first."""
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     try:
         fn()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return peak / 1e6
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6, (rss1 - rss0) / 1e3  # ru_maxrss is in KB on Linux
 
 
 def _data(b: int, n: int, seed: int = 0):
@@ -104,10 +110,11 @@ def _mining_case(b: int, n: int, with_faiss: bool = True, memory: bool = True) -
             if peer is not None:
                 fns["faiss IndexFlatIP k+10 + filter"] = peer
         if memory:
-            m_neg = _peak_mb(fns["negsamp"])
-            m_base = _peak_mb(fns["baseline"])
-            case.note = (f"peak numpy allocations: negsamp {m_neg:.1f} MB, baseline "
-                         f"{m_base:.0f} MB ({100 * m_neg / m_base:.2f}%)")
+            m_neg, r_neg = _peak_mb(fns["negsamp"])
+            m_base, r_base = _peak_mb(fns["baseline"])
+            case.note = (f"peak numpy allocations (tracemalloc): negsamp {m_neg:.1f} MB, "
+                         f"baseline {m_base:.0f} MB ({100 * m_neg / m_base:.2f}%); peak RSS "
+                         f"growth: negsamp {r_neg:.1f} MB, baseline {r_base:.0f} MB")
             import sys
 
             print(f"      {case.operation} ({case.sizes}): {case.note}", file=sys.stderr)
