@@ -163,10 +163,21 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
         for (; j < n_cols; j++) {                                              \
             /* One draw per candidate, taken even when it is rejected, so   */ \
             /* candidate j always gets the j-th variate of the row stream. */ \
-            const double g = -log(-log(open_uniform(&rng)));                   \
+            const double u = open_uniform(&rng);                               \
             const double s = (double)row[j];                                   \
             if (s != s) { bad = 1; break; }                                    \
-            const double key = s * scale + g;                                  \
+            if (size == cap) {                                                 \
+                /* key = s*scale + G, G = -log(E), E = -log(u) >= 1 - u.    */ \
+                /* key > root needs E < exp(s*scale - root), so          */    \
+                /* 1 - u >= exp(s*scale - root + margin) rejects without */    \
+                /* a logarithm; the margin covers every rounding, so the */    \
+                /* outcome is the one of the exact comparison below.     */    \
+                const double c = s * scale - keys[0];                          \
+                const double margin =                                          \
+                    1e-9 * (1.0 + fabs(s * scale) + fabs(keys[0]));            \
+                if (1.0 - u >= exp(c + margin)) continue;                      \
+            }                                                                  \
+            const double key = s * scale - log(-log(u));                       \
             if (size == cap && !(key > keys[0])) continue;                     \
             if (key == -INFINITY) continue;                                    \
             const int64_t id = col0 + j;                                       \

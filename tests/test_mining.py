@@ -356,6 +356,34 @@ def test_temperature_reproducible_thread_and_block_independent():
     assert not np.array_equal(a[0], b[0])  # a Generator advances
 
 
+def test_temperature_equals_explicit_gumbel_keys():
+    # Rebuild the Gumbel keys in Python from the documented streams: row q
+    # uses stream (k0, k1, q) of the call's key and candidate j its j-th
+    # draw; the result must be the stable top-k of score / t + G.
+    from negsamp import _common
+    from negsamp._rng import draw_key
+
+    rng = np.random.default_rng(21)
+    B, N, k, t = 40, 900, 6, 0.05
+    Q = dyadic(rng, (B, 6)) / 4
+    C = dyadic(rng, (N, 6)) / 4
+    exclude = random_exclusion(rng, B, N, 50)
+    S = (Q @ C.T).astype(np.float64)
+    k0, k1 = draw_key(99)
+    for largest, sign in ((True, 1.0), (False, -1.0)):
+        ids, scores = negsamp.hard_negatives(Q, C, k, exclude=exclude, temperature=t, rng=99,
+                                             largest=largest, block_size=128, max_score=1.5)
+        keys = np.empty((B, N))
+        for q in range(B):
+            raw = _common._rng_stream_py(k0, k1, q, N, "raw")
+            u = ((raw >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+            keys[q] = sign * S[q] / t - np.log(-np.log(u))
+        eligible = mask_of(exclude, B, N) & (S <= 1.5)
+        want_ids, _ = ref_select(keys, k, eligible=eligible)
+        np.testing.assert_array_equal(ids, want_ids)
+        np.testing.assert_array_equal(scores, np.take_along_axis(S, ids, 1).astype(np.float32))
+
+
 def test_temperature_golden():
     Q = np.array([[1.0, 0.5], [-0.25, 2.0]], dtype=np.float32)
     C = np.array([[np.cos(i), np.sin(i)] for i in range(10)], dtype=np.float32)
