@@ -203,13 +203,16 @@ def hard_negatives(
         is a draw from the softmax); returned scores are the raw scores.
         The Gumbel variate of (query q, candidate j) is the j-th draw of a
         stream seeded from the call's key and q, so the result depends on
-        ``rng`` only, never on ``n_threads`` or ``block_size``.
+        ``rng`` only, never on ``n_threads`` or ``block_size``.  Cost: one
+        random draw and one exp per score (the two logarithms of G only for
+        the candidates that may enter the heap), several times the exact
+        scan; the merge then uses ``n_threads`` threads.
     rng : None, int, SeedSequence or Generator
         Randomness for ``temperature`` (one key drawn per call, also when
         not sampling, so that a Generator always advances the same way).
     n_threads : int, optional
         Threads of the merge phase (None = all cores; -1 all, -2 all but one)
-        when it is heavy: with ``temperature`` (two logarithms per score) or
+        when it is heavy: with ``temperature`` (a draw and an exp per score) or
         ``k + skip_top > 256``; the exact scan of a tile (about 0.06 ns per
         score) runs on one thread, which was faster than a hand-off.
         BLAS uses its own threads for the tile products (set them with
@@ -355,7 +358,7 @@ def hard_negatives(
     pool = None
     # The exact scan costs ~0.06 ns per score, a few % of the tile product:
     # handing it to other threads costs more than it saves.  Gumbel keys
-    # (two logs per score) and big heaps are worth the threads.
+    # (a random draw and an exp per score) and big heaps are worth it.
     heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
     if heavy and n_threads > 1 and q_block >= 2 * _MIN_ROWS_PER_THREAD:
         from concurrent.futures import ThreadPoolExecutor
@@ -372,14 +375,15 @@ def hard_negatives(
                 qb = q[r0 : r0 + q_block]
                 out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
                 np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
-                _merge(state, out, r0, c0, n_threads, pool)
+                try:
+                    _merge(state, out, r0, c0, n_threads, pool)
+                except ValueError:  # the only one the merge raises: a NaN score
+                    raise ValueError(
+                        "scores contain NaN: the products of queries and candidates "
+                        f"overflow the {dtype} range (candidates {c0}..{c0 + width - 1})"
+                    ) from None
             if bar is not None:
                 bar.update(width)
-    except ValueError as exc:
-        if "NaN" in str(exc):
-            raise ValueError("scores contain NaN: the products of queries and "
-                             "candidates overflow float range") from None
-        raise
     finally:
         if bar is not None:
             bar.close()
