@@ -182,7 +182,8 @@ def hard_negatives(
         excluded too, and, when a margin is given and ``positive_scores`` is
         not, the positive score of a query is the minimum score of its
         positives (only those dot products are computed, in the compute
-        precision).  A query without positives gets no margin bound.
+        precision, by ``einsum``: they can differ from the tile products in
+        the last bit).  A query without positives gets no margin bound.
     max_score, min_score : float, optional
         Keep only candidates with ``min_score <= s <= max_score``.
     absolute_margin : float >= 0, optional

@@ -412,6 +412,11 @@ def test_n_threads_identical_exact():
     b = negsamp.hard_negatives(Q, C, 10, exclude=exclude, n_threads=2)
     assert_same(a, b)
     S = Q @ C.T
+    # k + skip_top > 256: the merge is split between threads
+    want = ref_select(S, 280, eligible=mask_of(exclude, 300, 2000), skip=5)
+    for n_threads in (1, 2, 3):
+        assert_same(negsamp.hard_negatives(Q, C, 280, exclude=exclude, skip_top=5,
+                                           n_threads=n_threads, block_size=500), want)
     assert_same(negsamp.topk(S, 10, exclude=exclude, n_threads=1),
                 negsamp.topk(S, 10, exclude=exclude, n_threads=2))
 
