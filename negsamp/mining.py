@@ -330,6 +330,7 @@ def hard_negatives(
     if max_s is not None or margins:
         upper = np.full(n_rows, np.inf if max_s is None else max_s, dtype=np.float64)
         if margins:
+            assert pos is not None  # checked above: margins need a positive score
             has = np.isfinite(pos)
             p = np.where(has, pos, 0.0)
             if abs_m is not None:

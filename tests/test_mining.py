@@ -565,10 +565,19 @@ def test_caller_arrays_untouched_cosine():
         np.testing.assert_array_equal(C, c0)
 
 
-def test_progress_flag_is_harmless():
+def test_progress_flag_is_harmless(monkeypatch, capsys):
     Q, C = _inputs()
-    assert_same(negsamp.hard_negatives(Q, C, 3, progress=True, block_size=4),
-                negsamp.hard_negatives(Q, C, 3))
+    want = negsamp.hard_negatives(Q, C, 3)
+    assert_same(negsamp.hard_negatives(Q, C, 3, progress=True, block_size=4), want)
+    # without tqdm: same result and nothing printed
+    capsys.readouterr()
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)
+    assert_same(negsamp.hard_negatives(Q, C, 3, progress=True, block_size=4), want)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    with pytest.raises(TypeError, match="progress"):
+        negsamp.hard_negatives(Q, C, 3, progress="yes")
 
 
 # --------------------------------------------------------------------------

@@ -90,8 +90,8 @@ def hard_negatives_numpy(
     eligible entries are padded with -1 / NaN."""
     dtype = np.float64 if (queries.dtype == np.float64 and candidates.dtype == np.float64) \
         else np.float32
-    q = np.asarray(queries, dtype=dtype)
-    c = np.asarray(candidates, dtype=dtype)
+    q: np.ndarray = np.asarray(queries, dtype=dtype)
+    c: np.ndarray = np.asarray(candidates, dtype=dtype)
     if metric == "cosine":
         q, c = _normalise_rows(q), _normalise_rows(c)
     scores = q @ c.T
