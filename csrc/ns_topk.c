@@ -175,6 +175,9 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
                 const double c = s * scale - keys[0];                          \
                 const double margin =                                          \
                     1e-9 * (1.0 + fabs(s * scale) + fabs(keys[0]));            \
+                /* 1 - u >= 2^-54 > exp(-38): no exp (nor its slow       */    \
+                /* underflow path) for candidates far below the root.    */    \
+                if (c + margin < -38.0) continue;                              \
                 if (1.0 - u >= exp(c + margin)) continue;                      \
             }                                                                  \
             const double key = s * scale - log(-log(u));                       \
