@@ -214,8 +214,10 @@ def hard_negatives(
     n_threads : int, optional
         Threads of the merge phase (None = all cores; -1 all, -2 all but one)
         when it is heavy: with ``temperature`` (a draw and an exp per score) or
-        ``k + skip_top > 256``; the exact scan of a tile (about 0.06 ns per
-        score) runs on one thread, which was faster than a hand-off.
+        ``k + skip_top > 256``; the exact scan of a tile (about 0.06-0.25 ns
+        per score) runs on one thread, which was faster than a hand-off.
+        With a multi-threaded BLAS the gain is small: OpenBLAS's idle
+        workers busy-wait after each product and hold the other cores.
         BLAS uses its own threads for the tile products (set them with
         threadpoolctl or OPENBLAS_NUM_THREADS); the two phases never overlap.
         The result does not depend on it.
