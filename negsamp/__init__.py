@@ -7,15 +7,26 @@ whatever the number of threads.
 from negsamp._version import __version__
 from negsamp._rng import spawn, worker_rng
 from negsamp.alias import AliasTable
+from negsamp.graphs import negative_edges
+from negsamp.kg import corrupt_triples
+from negsamp.mining import hard_negatives, topk
 from negsamp.negative import NegativeSampler
 from negsamp.reservoir import Reservoir, WeightedReservoir
-from negsamp.kg import corrupt_triples
-from negsamp.graphs import negative_edges
 
-__all__ = ["__version__", "AliasTable", "spawn", "worker_rng", "show_config"]
-__all__ += ["NegativeSampler"]
-__all__ += ["Reservoir", "WeightedReservoir"]
-__all__ += ["corrupt_triples", "negative_edges"]
+__all__ = [
+    "__version__",
+    "AliasTable",
+    "NegativeSampler",
+    "Reservoir",
+    "WeightedReservoir",
+    "corrupt_triples",
+    "hard_negatives",
+    "negative_edges",
+    "show_config",
+    "spawn",
+    "topk",
+    "worker_rng",
+]
 
 
 def show_config() -> None:

@@ -1,0 +1,26 @@
+from typing import Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+class TopkState:
+    n_rows: int
+    capacity: int
+    def __init__(
+        self,
+        n_rows: int,
+        capacity: int,
+        largest: bool,
+        *,
+        excl_indptr: Optional[npt.ArrayLike] = ...,
+        excl_indices: Optional[npt.ArrayLike] = ...,
+        upper: Optional[npt.ArrayLike] = ...,
+        lower: float = ...,
+        temperature: float = ...,
+        k0: int = ...,
+        k1: int = ...,
+    ) -> None: ...
+    def merge(self, tile: np.ndarray, row0: int, col0: int, n_threads: int) -> None: ...
+    def finish(
+        self, skip: int, k: int, dtype: npt.DTypeLike, n_threads: int
+    ) -> Tuple[np.ndarray, np.ndarray]: ...

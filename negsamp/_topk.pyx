@@ -1,0 +1,170 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Cython layer of top-k mining: per-query heaps living in numpy arrays,
+merged tile by tile by csrc/ns_topk.c with the GIL released.  Users call
+negsamp.hard_negatives / negsamp.topk instead."""
+import numpy as np
+
+from libc.math cimport INFINITY
+from libc.stdint cimport int64_t, uint64_t
+from negsamp._c_common cimport ns_rng_t
+from negsamp._c_topk cimport (
+    ns_topk_t, ns_topk_reset, ns_topk_merge_f32, ns_topk_merge_f64,
+    ns_topk_finish_f32, ns_topk_finish_f64,
+)
+from negsamp._common import raise_for_status
+
+
+cdef class TopkState:
+    """Heaps of `capacity` entries for `n_rows` rows.
+
+    Not shareable between threads: one call of hard_negatives owns one."""
+    cdef ns_topk_t st
+    cdef object _keys, _scores, _ids, _sizes, _rngs
+    cdef object _indptr, _indices, _upper
+    cdef readonly int64_t n_rows, capacity
+    cdef bint _finished
+
+    def __cinit__(self, int64_t n_rows, int64_t capacity, bint largest, *,
+                  excl_indptr=None, excl_indices=None, upper=None,
+                  double lower=-INFINITY, double temperature=0.0,
+                  uint64_t k0=0, uint64_t k1=0):
+        cdef double[::1] keys_v, scores_v, upper_v
+        cdef int64_t[::1] ids_v, sizes_v, indptr_v, indices_v
+        cdef uint64_t[:, ::1] rngs_v
+        if n_rows < 0:
+            raise ValueError(f"n_rows must be >= 0, got {n_rows}")
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        if not (temperature >= 0.0):
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        self.n_rows = n_rows
+        self.capacity = capacity
+        self._finished = False
+        # One extra entry so that the pointers are valid even for n_rows = 0.
+        self._keys = np.empty(n_rows * capacity + 1, dtype=np.float64)
+        self._scores = np.empty(n_rows * capacity + 1, dtype=np.float64)
+        self._ids = np.empty(n_rows * capacity + 1, dtype=np.int64)
+        self._sizes = np.zeros(n_rows + 1, dtype=np.int64)
+        keys_v = self._keys
+        scores_v = self._scores
+        ids_v = self._ids
+        sizes_v = self._sizes
+        self.st.n_rows = n_rows
+        self.st.capacity = capacity
+        self.st.keys = &keys_v[0]
+        self.st.scores = &scores_v[0]
+        self.st.ids = &ids_v[0]
+        self.st.sizes = &sizes_v[0]
+        self.st.excl_indptr = NULL
+        self.st.excl_indices = NULL
+        self.st.upper = NULL
+        self.st.lower = lower
+        self.st.largest = 1 if largest else 0
+        self.st.inv_temperature = 0.0
+        self.st.rngs = NULL
+        if excl_indptr is not None:
+            self._indptr = np.ascontiguousarray(excl_indptr, dtype=np.int64)
+            self._indices = np.ascontiguousarray(excl_indices, dtype=np.int64)
+            if self._indptr.shape[0] != n_rows + 1:
+                raise ValueError("excl_indptr must have n_rows + 1 entries")
+            if self._indptr[0] != 0 or self._indptr[n_rows] != self._indices.shape[0]:
+                raise ValueError("excl_indptr must start at 0 and end at len(excl_indices)")
+            if self._indices.shape[0] == 0:  # keep a valid pointer
+                self._indices = np.zeros(1, dtype=np.int64)
+            indptr_v = self._indptr
+            indices_v = self._indices
+            self.st.excl_indptr = &indptr_v[0]
+            self.st.excl_indices = &indices_v[0]
+        if upper is not None:
+            self._upper = np.ascontiguousarray(upper, dtype=np.float64)
+            if self._upper.shape != (n_rows,):
+                raise ValueError("upper must have one bound per row")
+            if n_rows > 0:
+                upper_v = self._upper
+                self.st.upper = &upper_v[0]
+        if temperature > 0.0:
+            self._rngs = np.zeros((n_rows + 1, 4), dtype=np.uint64)
+            rngs_v = self._rngs
+            self.st.rngs = <ns_rng_t *> &rngs_v[0, 0]
+            self.st.inv_temperature = 1.0 / temperature
+            if not (self.st.inv_temperature > 0.0 and
+                    self.st.inv_temperature < INFINITY):
+                raise ValueError(f"1 / temperature must be finite, got temperature={temperature}")
+        raise_for_status(ns_topk_reset(&self.st, k0, k1), "top-k reset")
+
+    def merge(self, tile, int64_t row0, int64_t col0, int n_threads):
+        """Merges `tile` (2-D float32 or float64, rows row0.., columns =
+        candidates col0..) into the heaps.  Raises ValueError on NaN."""
+        cdef const float[:, :] t32
+        cdef const double[:, :] t64
+        cdef int status = 0
+        cdef int64_t n_r, n_c, ld
+        if self._finished:
+            raise RuntimeError("top-k state already finished")
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+        if tile.ndim != 2:
+            raise ValueError("tile must be 2-D")
+        n_r = tile.shape[0]
+        n_c = tile.shape[1]
+        if row0 < 0 or row0 + n_r > self.n_rows or col0 < 0:
+            raise ValueError("tile rows or columns out of range")
+        if n_r == 0 or n_c == 0:
+            return
+        if tile.dtype == np.float32:
+            t32 = tile
+            if t32.strides[1] != sizeof(float) or t32.strides[0] % sizeof(float) \
+                    or (n_r > 1 and t32.strides[0] < n_c * <int64_t> sizeof(float)):
+                raise ValueError("tile rows must be contiguous")
+            ld = t32.strides[0] // sizeof(float)
+            with nogil:
+                status = ns_topk_merge_f32(&self.st, &t32[0, 0], n_r, n_c, ld,
+                                           row0, col0, n_threads)
+        elif tile.dtype == np.float64:
+            t64 = tile
+            if t64.strides[1] != sizeof(double) or t64.strides[0] % sizeof(double) \
+                    or (n_r > 1 and t64.strides[0] < n_c * <int64_t> sizeof(double)):
+                raise ValueError("tile rows must be contiguous")
+            ld = t64.strides[0] // sizeof(double)
+            with nogil:
+                status = ns_topk_merge_f64(&self.st, &t64[0, 0], n_r, n_c, ld,
+                                           row0, col0, n_threads)
+        else:
+            raise TypeError(f"tile dtype must be float32 or float64, got {tile.dtype}")
+        if status != 0:
+            raise ValueError("scores contain NaN")
+
+    def finish(self, int64_t skip, int64_t k, object dtype, int n_threads):
+        """(ids int64 (n_rows, k), scores `dtype` (n_rows, k)), best first,
+        after dropping the first `skip` entries; -1 / NaN padding."""
+        cdef int64_t[:, ::1] ids_v
+        cdef float[:, ::1] s32
+        cdef double[:, ::1] s64
+        cdef int status = 0
+        if self._finished:
+            raise RuntimeError("top-k state already finished")
+        if skip < 0 or k < 1 or skip + k > self.capacity:
+            raise ValueError("need skip >= 0, k >= 1 and skip + k <= capacity")
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+        dtype = np.dtype(dtype)
+        ids = np.empty((self.n_rows, k), dtype=np.int64)
+        scores = np.empty((self.n_rows, k), dtype=dtype)
+        self._finished = True
+        if self.n_rows == 0:
+            return ids, scores
+        ids_v = ids
+        if dtype == np.float32:
+            s32 = scores
+            with nogil:
+                status = ns_topk_finish_f32(&self.st, skip, k, &ids_v[0, 0],
+                                            &s32[0, 0], n_threads)
+        elif dtype == np.float64:
+            s64 = scores
+            with nogil:
+                status = ns_topk_finish_f64(&self.st, skip, k, &ids_v[0, 0],
+                                            &s64[0, 0], n_threads)
+        else:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        raise_for_status(status, "top-k finish")
+        return ids, scores

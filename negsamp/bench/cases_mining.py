@@ -1,0 +1,147 @@
+"""Benchmark cases of hard-negative mining and top-k selection.
+
+``mining.hard_negatives``: B queries x N candidates (d = 128, k = 32, 10
+excluded ids per query) against the NumPy baseline (Q @ E.T, excluded set
+to -inf, argpartition, sort of the k); peers: the tile products alone (the
+floor of any exact method) and, when faiss is installed, faiss IndexFlatIP
+searching k + 10 and filtering the excluded ids afterwards.  The note of
+each case gives the peak of numpy allocations (tracemalloc) of one call of
+negsamp and of the baseline.
+
+``mining.topk``: a precomputed (B, N) float32 matrix, against
+argpartition + sort of the k.
+"""
+from __future__ import annotations
+
+import resource
+import tracemalloc
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+
+from negsamp.bench import Case
+
+D, K, N_EXCLUDED = 128, 32, 10
+
+
+def _peak_mb(fn: Callable[[], Any]) -> Tuple[float, float]:
+    """(peak MB of numpy allocations during fn() by tracemalloc, growth of
+    the process's peak RSS in MB).  The RSS figure is only meaningful when
+    fn() sets a new peak, so call the lighter function first."""
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6, (rss1 - rss0) / 1e3  # ru_maxrss is in KB on Linux
+
+
+def _data(b: int, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((b, D), dtype=np.float32)
+    c = rng.standard_normal((n, D), dtype=np.float32)
+    indices = np.concatenate([rng.choice(n, N_EXCLUDED, replace=False) for _ in range(b)])
+    indptr = np.arange(b + 1, dtype=np.int64) * N_EXCLUDED
+    return q, c, (indptr, indices)
+
+
+def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude, k: int):
+    try:
+        import faiss  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    index = faiss.IndexFlatIP(c.shape[1])
+    index.add(c)
+    indptr, indices = exclude
+    extra = N_EXCLUDED
+
+    def run():
+        # Over-fetch k + 10, then drop each query's excluded ids (exact here:
+        # at most 10 are excluded per query).
+        _, ids = index.search(q, k + extra)
+        rows = np.repeat(np.arange(q.shape[0]), np.diff(indptr))
+        excl = np.zeros((q.shape[0], extra), dtype=np.int64)
+        excl[rows, np.arange(indices.shape[0]) - indptr[rows]] = indices
+        bad = (ids[:, :, None] == excl[:, None, :]).any(axis=2)
+        order = np.argsort(bad, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(ids, order, axis=1)
+
+    return run
+
+
+def _gemm_only(q: np.ndarray, c: np.ndarray):
+    from negsamp import mining
+
+    b, n = q.shape[0], c.shape[0]
+    q_block = min(b, mining.QUERY_BLOCK)
+    block = min(n, max(256, mining.TILE_BYTES // (q_block * 4)))
+    buf = np.empty(q_block * block, dtype=np.float32)
+
+    def run():
+        for c0 in range(0, n, block):
+            tile = c[c0 : c0 + block]
+            for r0 in range(0, b, q_block):
+                qb = q[r0 : r0 + q_block]
+                out = buf[: qb.shape[0] * tile.shape[0]].reshape(qb.shape[0], -1)
+                np.matmul(qb, tile.T, out=out)
+
+    return run
+
+
+def _mining_case(b: int, n: int, with_faiss: bool = True, memory: bool = True) -> Case:
+    case = Case("mining.hard_negatives", f"B={b}, N={n:.0e}, d={D}, k={K}, 10 excluded",
+                b * n, lambda: {}, baseline_name="matmul+argpartition")
+
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+        from negsamp.baselines import hard_negatives_numpy
+
+        q, c, exclude = _data(b, n)
+        fns: Dict[str, Callable[[], Any]] = {
+            "negsamp": lambda: negsamp.hard_negatives(q, c, K, exclude=exclude),
+            "baseline": lambda: hard_negatives_numpy(q, c, K, exclude=exclude),
+            "tile GEMM only": _gemm_only(q, c),
+        }
+        if with_faiss:
+            peer = _faiss_peer(q, c, exclude, K)
+            if peer is not None:
+                fns["faiss IndexFlatIP k+10 + filter"] = peer
+        if memory:
+            m_neg, r_neg = _peak_mb(fns["negsamp"])
+            m_base, r_base = _peak_mb(fns["baseline"])
+            case.note = (f"peak numpy allocations (tracemalloc): negsamp {m_neg:.1f} MB, "
+                         f"baseline {m_base:.0f} MB ({100 * m_neg / m_base:.2f}%); peak RSS "
+                         f"growth: negsamp {r_neg:.1f} MB, baseline {r_base:.0f} MB")
+            import sys
+
+            print(f"      {case.operation} ({case.sizes}): {case.note}", file=sys.stderr)
+        return fns
+
+    case.make = make
+    return case
+
+
+def _topk_case(b: int, n: int) -> Case:
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+        from negsamp.baselines import topk_numpy
+
+        rng = np.random.default_rng(1)
+        s = rng.standard_normal((b, n), dtype=np.float32)
+        return {
+            "negsamp": lambda: negsamp.topk(s, K),
+            "baseline": lambda: topk_numpy(s, K),
+        }
+
+    return Case("mining.topk", f"B={b}, N={n:.0e}, k={K}, float32", b * n, make,
+                baseline_name="argpartition+sort")
+
+
+def cases(full: bool) -> List[Case]:
+    if full:
+        return [_mining_case(1024, 10**5), _mining_case(1024, 10**6),
+                _topk_case(1024, 10**6)]
+    return [_mining_case(256, 10**5), _topk_case(256, 10**5)]

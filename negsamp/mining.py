@@ -1,0 +1,503 @@
+"""Hard-negative mining: exact top-k per query over a corpus, in bounded
+memory, with per-query exclusions, score windows and temperature sampling.
+
+How it works: the corpus is cut into tiles of ``block_size`` candidates.
+For each tile, numpy's BLAS computes the (query block x tile) score product
+into one preallocated buffer (``np.matmul(..., out=buf)``, GIL released, BLAS
+threads), then the C merge (csrc/ns_topk.c, GIL released) folds the whole
+tile into one bounded heap per query, its rows split between ``n_threads``
+threads.  The Python loop runs once per tile, never per item.
+
+Threads: the two phases alternate and never overlap, so BLAS threads and the
+merge threads do not oversubscribe the cores.  The merge threads are plain
+Python threads each running the single-threaded C kernel on its own rows,
+not an OpenMP team: after an OpenMP region ends, libgomp's idle workers
+spin for milliseconds, which overlapped the next BLAS call and made the tile
+products up to 5x slower on a 2-core machine (OMP_WAIT_POLICY=passive
+avoids it, but a library cannot set that for its users).  ``topk`` has no
+BLAS phase and uses OpenMP over rows.
+
+Memory: the B x N score matrix is never allocated.  Extra memory is the
+score buffer (``TILE_BYTES``, 8 MB by default, whatever N is), one
+converted / normalised candidate tile, the queries' converted copy (B x d)
+and the heaps (B x (k + skip_top) x 24 bytes).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from negsamp._exclusion import ExclusionLists, as_exclusion_lists
+from negsamp._rng import RNGLike, draw_key
+from negsamp._threads import resolve_n_threads
+from negsamp._validation import as_int, describe
+
+__all__ = ["hard_negatives", "topk"]
+
+#: Bytes of the score buffer of one tile when block_size is None.  Small
+#: enough to stay in the last-level cache between the GEMM that writes it
+#: and the scan that reads it.
+TILE_BYTES = 8 << 20
+#: Queries per GEMM call at most (bounds the buffer when B is huge).
+QUERY_BLOCK = 2048
+
+_METRICS = ("dot", "cosine")
+
+
+def _embeddings(values: Any, name: str) -> np.ndarray:
+    """A 2-D numeric array (not copied), or TypeError/ValueError naming
+    ``name``."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a 2-D array of numbers, got {describe(values)}")
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a 2-D array of numbers: {exc}") from None
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must have a float32 or float64 (or integer) dtype, got dtype {arr.dtype}"
+        )
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"{name} dtype {arr.dtype} is not supported (use float32 or float64)")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
+    return arr
+
+
+def _first_nonfinite(arr: np.ndarray, name: str, row_offset: int = 0) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{name} must be finite, got {arr[r, c]} at row {int(r) + row_offset}, "
+            f"column {int(c)}"
+        )
+
+
+def _normalise_rows(x: np.ndarray) -> np.ndarray:
+    """x / ||x|| row by row, in x's dtype, as a new array; all-zero rows stay
+    zero.  Each row's result depends only on that row, so normalising a tile
+    gives the same values as normalising the whole array."""
+    norms = np.linalg.norm(x, axis=1)
+    norms[norms == 0] = 1
+    return x / norms[:, None]
+
+
+def _real(value: Any, name: str, *, minimum: Optional[float] = None,
+          positive: bool = False) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number or None, got {describe(value)}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if positive and not v > 0:
+        raise ValueError(f"{name} must be > 0, got {v}")
+    return v
+
+
+def _union(a: ExclusionLists, b: ExclusionLists, n_items: int, n_rows: int) -> ExclusionLists:
+    rows = np.concatenate([np.repeat(np.arange(n_rows, dtype=np.int64), a.lengths()),
+                           np.repeat(np.arange(n_rows, dtype=np.int64), b.lengths())])
+    ids = np.concatenate([a.indices, b.indices])
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return as_exclusion_lists((indptr, ids[order]), n_items, name="exclude", n_rows=n_rows)
+
+
+def _compute_dtype(q: np.ndarray, c: np.ndarray) -> np.dtype:
+    if q.dtype == np.float64 and c.dtype == np.float64:
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def _progress_bar(enabled: bool, total: int):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm  # optional dependency
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="cand", desc="hard_negatives")
+
+
+def hard_negatives(
+    queries: Any,
+    candidates: Any,
+    k: int,
+    *,
+    exclude: Any = None,
+    metric: str = "dot",
+    largest: bool = True,
+    positive_scores: Any = None,
+    positives: Any = None,
+    max_score: Optional[float] = None,
+    min_score: Optional[float] = None,
+    absolute_margin: Optional[float] = None,
+    relative_margin: Optional[float] = None,
+    skip_top: int = 0,
+    temperature: Optional[float] = None,
+    rng: RNGLike = None,
+    n_threads: Optional[int] = None,
+    block_size: Optional[int] = None,
+    progress: bool = False,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Hard negatives: the k best-scoring eligible candidates of every query.
+
+    Parameters
+    ----------
+    queries : array (B, d)
+        Query embeddings, float32 or float64 (integer arrays are read as
+        float32).  Never modified.
+    candidates : array (N, d)
+        Corpus embeddings, same d.  Scores are computed in float64 when both
+        arrays are float64, else in float32.  Never modified and never
+        copied whole: each tile is converted / normalised on its own.
+    k : int
+        Negatives per query, 1 <= k <= N.
+    exclude : per-query id lists, optional
+        Ids never returned for that query (its positives, near-duplicates):
+        a scipy.sparse matrix, an (indptr, indices) tuple, a CSR-like object
+        or a list of B integer arrays, as ``NegativeSampler`` accepts.
+    metric : {"dot", "cosine"}
+        Score = dot product, or cosine similarity (rows normalised to unit
+        norm in the compute precision; all-zero rows score 0).
+    largest : bool
+        True: highest scores first (hard negatives).  False: lowest scores
+        first (far negatives).  Windows are on the scores either way: with
+        ``largest=False``, ``max_score`` and the margins remove the *most*
+        similar candidates, which rarely matters, and ``min_score`` bounds how
+        dissimilar a returned candidate may be.
+    positive_scores : array (B,), optional
+        The score of each query's positive, for the margins.
+    positives : per-query id lists, optional
+        Each query's positive ids (same formats as ``exclude``).  They are
+        excluded too, and, when a margin is given and ``positive_scores`` is
+        not, the positive score of a query is the minimum score of its
+        positives (only those dot products are computed, in the compute
+        precision, by ``einsum``: they can differ from the tile products in
+        the last bit).  A query without positives gets no margin bound.
+    max_score, min_score : float, optional
+        Keep only candidates with ``min_score <= s <= max_score``.
+    absolute_margin : float >= 0, optional
+        Keep only ``s <= pos - absolute_margin`` (false-negative guard).
+    relative_margin : float >= 0, optional
+        Keep only ``s <= pos - |pos| * relative_margin``, which is below the
+        positive's score also when ``pos`` is negative.
+        Window bounds are compared in float64 to the scores.
+    skip_top : int >= 0
+        Drop the first ``skip_top`` eligible candidates in rank order and
+        return the next k (a rank window).  Not allowed with ``temperature``.
+    temperature : float > 0, optional
+        Instead of the top k, draw k distinct eligible candidates without
+        replacement, successively, with probability proportional to
+        ``exp(score / t)`` (``exp(-score / t)`` when ``largest=False``),
+        by Gumbel top-k: the k largest keys ``score / t + G`` with G
+        standard Gumbel, in the same pass.  Returned in key order (the first
+        is a draw from the softmax); returned scores are the raw scores.
+        The Gumbel variate of (query q, candidate j) is the j-th draw of a
+        stream seeded from the call's key and q, so the result depends on
+        ``rng`` only, never on ``n_threads`` or ``block_size``.  Cost: one
+        random draw and one exp per score (the two logarithms of G only for
+        the candidates that may enter the heap), several times the exact
+        scan; the merge then uses ``n_threads`` threads.
+    rng : None, int, SeedSequence or Generator
+        Randomness for ``temperature`` (one key drawn per call, also when
+        not sampling, so that a Generator always advances the same way).
+    n_threads : int, optional
+        Threads of the merge phase (None = all cores; -1 all, -2 all but one)
+        when it is heavy: with ``temperature`` (a draw and an exp per score) or
+        ``k + skip_top > 256``; the exact scan of a tile (about 0.06-0.25 ns
+        per score) runs on one thread, which was faster than a hand-off.
+        With a multi-threaded BLAS the gain is small: OpenBLAS's idle
+        workers busy-wait after each product and hold the other cores.
+        BLAS uses its own threads for the tile products (set them with
+        threadpoolctl or OPENBLAS_NUM_THREADS); the two phases never overlap.
+        The result does not depend on it.
+    block_size : int, optional
+        Candidates per tile.  Default: the score buffer of a tile is about
+        8 MB (``TILE_BYTES``); memory does not grow with N.
+    progress : bool
+        Show a tqdm progress bar over the corpus when tqdm is installed;
+        silently nothing otherwise.
+
+    Returns
+    -------
+    ids : int64 array (B, k)
+        Best first.  Ties (equal scores) rank the lower id first, so the
+        result equals a stable argsort of the scores.  Rows with fewer than
+        ``skip_top + k`` eligible candidates are padded at the end with -1.
+    scores : array (B, k)
+        The scores of ``ids`` in the compute dtype (float32 unless both
+        inputs are float64); NaN where the id is -1.
+
+    Complexity: O(B N d) for the products (BLAS), O(B N) comparisons for the
+    scan, and O(log(k + skip_top)) heap work per candidate that enters a
+    heap (O(k log(N)) expected per query on random order); exclusion lists
+    and windows are checked only for those.  Memory: O(B (k + skip_top) +
+    block_size (B' + d)) with B' = min(B, 2048), never B x N.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays, bad types of scalars.
+    ValueError
+        Shapes (1-D, mismatched d), non-finite embeddings (naming the array,
+        row and column), k outside [1, N], bad metric, margins without a
+        positive score, negative margins, bad ids in ``exclude``/``positives``.
+    """
+    q_arr = _embeddings(queries, "queries")
+    c_arr = _embeddings(candidates, "candidates")
+    n_rows, dim = q_arr.shape
+    n_items, c_dim = c_arr.shape
+    if dim != c_dim:
+        raise ValueError(
+            f"queries and candidates must have the same dimension, got "
+            f"queries.shape={q_arr.shape} and candidates.shape={c_arr.shape}"
+        )
+    if dim == 0:
+        raise ValueError("queries and candidates must have at least one dimension")
+    k = as_int(k, "k", minimum=1)
+    if k > n_items:
+        raise ValueError(f"k must be <= the number of candidates {n_items}, got {k}")
+    if not isinstance(metric, str) or metric not in _METRICS:
+        raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
+    if not isinstance(largest, (bool, np.bool_)):
+        raise TypeError(f"largest must be a bool, got {describe(largest)}")
+    skip_top = as_int(skip_top, "skip_top", minimum=0)
+    t = _real(temperature, "temperature", positive=True)
+    if t is not None and skip_top:
+        raise ValueError("skip_top cannot be combined with temperature (the rank "
+                         "window of a random draw is not defined); use one of them")
+    if t is not None and not math.isfinite(1.0 / t):
+        raise ValueError(f"temperature is too small, got {t}")
+    max_s = _real(max_score, "max_score")
+    min_s = _real(min_score, "min_score")
+    abs_m = _real(absolute_margin, "absolute_margin", minimum=0.0)
+    rel_m = _real(relative_margin, "relative_margin", minimum=0.0)
+    n_threads = resolve_n_threads(n_threads)
+    if block_size is not None:
+        block_size = as_int(block_size, "block_size", minimum=1)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be a bool, got {describe(progress)}")
+    if positive_scores is not None and positives is not None:
+        raise ValueError("give positive_scores or positives, not both")
+    margins = abs_m is not None or rel_m is not None
+    if margins and positive_scores is None and positives is None:
+        raise ValueError("absolute_margin and relative_margin need positive_scores "
+                         "or positives")
+
+    excl = None
+    if exclude is not None:
+        excl = as_exclusion_lists(exclude, n_items, name="exclude", n_rows=n_rows)
+    pos_lists = None
+    if positives is not None:
+        pos_lists = as_exclusion_lists(positives, n_items, name="positives",
+                                       n_rows=n_rows)
+        excl = pos_lists if excl is None else _union(excl, pos_lists, n_items, n_rows)
+
+    pos = None
+    if positive_scores is not None:
+        try:
+            pos = np.asarray(positive_scores)
+        except Exception as exc:
+            raise TypeError(f"positive_scores must be an array of numbers: {exc}") from None
+        if pos.dtype == np.bool_ or pos.dtype.kind not in "iuf":
+            raise TypeError(f"positive_scores must have a numeric dtype, got {pos.dtype}")
+        if pos.shape != (n_rows,):
+            raise ValueError(f"positive_scores must have shape ({n_rows},), got {pos.shape}")
+        pos = pos.astype(np.float64)
+        if not np.isfinite(pos).all():
+            i = int(np.flatnonzero(~np.isfinite(pos))[0])
+            raise ValueError(f"positive_scores must be finite, got {pos[i]} at index {i}")
+
+    dtype = _compute_dtype(q_arr, c_arr)
+    # Queries are small (B x d): convert and check them whole, on a copy.
+    q = np.array(q_arr, dtype=dtype, order="C", copy=True)
+    _first_nonfinite(q, "queries")
+    if metric == "cosine":
+        q = _normalise_rows(q)
+
+    if margins and pos is None and pos_lists is not None:
+        pos = _positive_scores(q, c_arr, pos_lists, dtype, metric)
+
+    upper = None
+    if max_s is not None or margins:
+        upper = np.full(n_rows, np.inf if max_s is None else max_s, dtype=np.float64)
+        if margins:
+            assert pos is not None  # checked above: margins need a positive score
+            has = np.isfinite(pos)
+            p = np.where(has, pos, 0.0)
+            if abs_m is not None:
+                upper = np.where(has, np.minimum(upper, p - abs_m), upper)
+            if rel_m is not None:
+                upper = np.where(has, np.minimum(upper, p - np.abs(p) * rel_m), upper)
+    lower = -np.inf if min_s is None else min_s
+
+    k0, k1 = draw_key(rng)
+    from negsamp._topk import TopkState
+
+    state = TopkState(
+        n_rows, k + skip_top, bool(largest),
+        excl_indptr=None if excl is None else excl.indptr,
+        excl_indices=None if excl is None else excl.indices,
+        upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
+    )
+    if n_rows == 0:
+        return state.finish(skip_top, k, dtype, n_threads)
+
+    q_block = min(n_rows, QUERY_BLOCK)
+    if block_size is None:
+        block_size = max(256, TILE_BYTES // (q_block * dtype.itemsize))
+    block_size = min(block_size, n_items)
+    buf = np.empty(q_block * block_size, dtype=dtype)
+    bar = _progress_bar(bool(progress), n_items)
+    pool = None
+    # The exact scan costs ~0.06 ns per score, a few % of the tile product:
+    # handing it to other threads costs more than it saves.  Gumbel keys
+    # (a random draw and an exp per score) and big heaps are worth it.
+    heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
+    if heavy and n_threads > 1 and q_block >= 2 * _MIN_ROWS_PER_THREAD:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=n_threads - 1)
+    try:
+        for c0 in range(0, n_items, block_size):
+            tile = np.asarray(c_arr[c0 : c0 + block_size], dtype=dtype)
+            _first_nonfinite(tile, "candidates", c0)
+            if metric == "cosine":
+                tile = _normalise_rows(tile)
+            width = tile.shape[0]
+            for r0 in range(0, n_rows, q_block):
+                qb = q[r0 : r0 + q_block]
+                out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
+                np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
+                try:
+                    _merge(state, out, r0, c0, n_threads, pool)
+                except ValueError:  # the only one the merge raises: a NaN score
+                    raise ValueError(
+                        "scores contain NaN: the products of queries and candidates "
+                        f"overflow the {dtype} range (candidates {c0}..{c0 + width - 1})"
+                    ) from None
+            if bar is not None:
+                bar.update(width)
+    finally:
+        if bar is not None:
+            bar.close()
+        if pool is not None:
+            pool.shutdown()
+    # Sorting B heaps of k + skip_top entries is tiny: one thread, so that no
+    # OpenMP team is woken up (see the module docstring).
+    return state.finish(skip_top, k, dtype, 1)
+
+
+#: Fewer rows than this per thread are merged by one thread.
+_MIN_ROWS_PER_THREAD = 32
+#: Heaps larger than this make the exact merge worth several threads.
+_HEAVY_CAPACITY = 256
+
+
+def _merge(state: Any, out: np.ndarray, r0: int, c0: int, n_threads: int,
+           pool: Any) -> None:
+    """Merges one score tile into the heaps (C, GIL released).
+
+    The rows are split between the calling thread and ``pool``'s threads,
+    each running the single-threaded C merge on its own rows.  Not an OpenMP
+    region on purpose: libgomp's idle threads spin for milliseconds after a
+    region ends, which here overlaps the next BLAS call and slowed the tile
+    products by up to 5x on a 2-core machine; Python threads sleep when idle.
+    Rows are independent, so the split cannot change the result.
+    """
+    rows = out.shape[0]
+    parts = 1 if pool is None else min(n_threads, rows // _MIN_ROWS_PER_THREAD)
+    if parts <= 1:
+        state.merge(out, r0, c0, 1)
+        return
+    bounds = [rows * i // parts for i in range(parts + 1)]
+    futures = [pool.submit(state.merge, out[bounds[i] : bounds[i + 1]], r0 + bounds[i], c0, 1)
+               for i in range(1, parts)]
+    state.merge(out[: bounds[1]], r0, c0, 1)
+    for f in futures:
+        f.result()
+
+
+def _positive_scores(q: np.ndarray, c_arr: np.ndarray, pos_lists: ExclusionLists,
+                     dtype: np.dtype, metric: str) -> np.ndarray:
+    """Minimum score of each query's positives (float64 copy of the
+    compute-precision scores); inf for queries without positives."""
+    n_rows = q.shape[0]
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), pos_lists.lengths())
+    cand = np.asarray(c_arr[pos_lists.indices], dtype=dtype)
+    _first_nonfinite(cand, "candidates (positives)")
+    if metric == "cosine":
+        cand = _normalise_rows(cand)
+    s = np.einsum("ij,ij->i", q[rows], cand).astype(np.float64)
+    pos = np.full(n_rows, np.inf)
+    np.minimum.at(pos, rows, s)
+    return pos
+
+
+def topk(
+    scores: Any,
+    k: int,
+    *,
+    exclude: Any = None,
+    largest: bool = True,
+    n_threads: Optional[int] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The k best entries of every row of a precomputed (B, N) score matrix.
+
+    Same selection and tie rule as :func:`hard_negatives` (the same C heap
+    code, OpenMP over rows): ``ids`` int64 (B, k) best first, lower id first
+    on equal scores, and ``scores`` (B, k) in the matrix's dtype (float32 or
+    float64; integer matrices are converted to float64, a copy).  Ids in
+    ``exclude`` (per-row lists, formats as in ``hard_negatives``) are never
+    returned; rows with fewer than k eligible entries are padded with id -1
+    and score NaN.  NaN scores raise ValueError; -inf / inf are ordinary
+    values.  Rows must have unit stride (otherwise the matrix is copied).
+
+    Complexity: one pass over the matrix (O(B N) comparisons, most of them
+    branch-free) plus O(log k) per entry that enters a heap.  Extra memory
+    O(B k).
+    """
+    if isinstance(scores, (str, bytes)):
+        raise TypeError(f"scores must be a 2-D array of numbers, got {describe(scores)}")
+    try:
+        s = np.asarray(scores)
+    except Exception as exc:
+        raise TypeError(f"scores must be a 2-D array of numbers: {exc}") from None
+    if s.dtype == np.bool_ or s.dtype.kind not in "iuf":
+        raise TypeError(f"scores must have a float32 or float64 dtype, got dtype {s.dtype}")
+    if s.ndim != 2:
+        raise ValueError(f"scores must be 2-D (rows x candidates), got shape {s.shape}")
+    if s.dtype.kind in "iu" or (s.dtype.kind == "f" and s.dtype not in (np.float32, np.float64)):
+        if s.dtype.kind == "f" and s.dtype.itemsize > 8:
+            raise TypeError(f"scores dtype {s.dtype} is not supported (use float32 or float64)")
+        s = s.astype(np.float64)
+    n_rows, n_items = s.shape
+    k = as_int(k, "k", minimum=1)
+    if k > n_items:
+        raise ValueError(f"k must be <= the number of columns {n_items}, got {k}")
+    if not isinstance(largest, (bool, np.bool_)):
+        raise TypeError(f"largest must be a bool, got {describe(largest)}")
+    n_threads = resolve_n_threads(n_threads)
+    excl = None
+    if exclude is not None:
+        excl = as_exclusion_lists(exclude, n_items, name="exclude", n_rows=n_rows)
+    if s.strides[1] != s.itemsize or (n_rows > 1 and s.strides[0] < s.itemsize * n_items):
+        s = np.ascontiguousarray(s)
+    from negsamp._topk import TopkState
+
+    state = TopkState(n_rows, k, bool(largest),
+                      excl_indptr=None if excl is None else excl.indptr,
+                      excl_indices=None if excl is None else excl.indices)
+    if n_rows:
+        state.merge(s, 0, 0, n_threads)
+    return state.finish(0, k, s.dtype, n_threads)
