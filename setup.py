@@ -48,7 +48,8 @@ class BuildExt(build_ext):
         ctype = self.compiler.compiler_type
         if ctype == "msvc":
             cflags = ["/O2"]
-            omp_c, omp_l = ["/openmp"], []
+            # /openmp:llvm: OpenMP 3.1 features (min reductions) on MSVC 2019+.
+            omp_c, omp_l = ["/openmp:llvm"], []
         else:
             cflags = ["-O3", "-std=c99", "-fno-math-errno"]
             omp_c, omp_l = ["-fopenmp"], ["-fopenmp"]
