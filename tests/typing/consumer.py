@@ -25,3 +25,52 @@ def noise_words(counts: npt.NDArray[np.int64], batch: int, k: int, seed: int) ->
     version: str = negsamp.__version__
     assert version
     return out
+
+
+def recommender_negatives(history: list[npt.NDArray[np.int64]], n_items: int,
+                          users: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    sampler = negsamp.NegativeSampler(n_items, positives=history)
+    weighted = negsamp.NegativeSampler(weights=np.ones(n_items), power=0.75, positives=history)
+    neg = sampler.sample(users, 4, rng=0, replace=False, n_threads=1)
+    both = weighted.sample(users, 4, rng=np.random.default_rng(1), return_log_q=True)
+    assert isinstance(neg, np.ndarray) and isinstance(both, tuple)
+    return neg
+
+
+def graph_negatives(triples: npt.NDArray[np.int64], edges: npt.NDArray[np.int64]) -> int:
+    corrupted: npt.NDArray[np.int64] = negsamp.corrupt_triples(
+        triples, 100, 3, mode="bernoulli", known=triples, rng=0, n_threads=1)
+    pairs: npt.NDArray[np.int64] = negsamp.negative_edges(
+        edges, 50, 10, method="global", undirected=True, rng=np.random.SeedSequence(1))
+    return int(corrupted.shape[0] + pairs.shape[1])
+
+
+def streams(chunks: list[npt.NDArray[np.int64]]) -> tuple[npt.NDArray[np.int64], int]:
+    uniform = negsamp.Reservoir(10, rng=0)
+    weighted = negsamp.WeightedReservoir(10, rng=1)
+    for chunk in chunks:
+        uniform.update(chunk)
+        weighted.update(chunk, np.ones(chunk.shape[0]))
+    merged = uniform.merge(negsamp.Reservoir.from_bytes(uniform.to_bytes()))
+    wmerged = weighted.merge(negsamp.WeightedReservoir.from_bytes(weighted.to_bytes()))
+    sample: npt.NDArray[np.int64] = merged.sample
+    return sample, int(merged.count + wmerged.count)
+
+
+def mining(queries: npt.NDArray[np.float32], corpus: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+    ids, scores = negsamp.hard_negatives(
+        queries, corpus, 4, exclude=[np.array([0])] * queries.shape[0], metric="cosine",
+        relative_margin=0.1, positives=[np.array([1])] * queries.shape[0],
+        temperature=0.5, rng=0, n_threads=1, block_size=1024, progress=False)
+    top_ids, top_scores = negsamp.topk(queries @ corpus.T, 4, largest=False)
+    assert scores.shape == top_scores.shape
+    out: npt.NDArray[np.int64] = np.concatenate([ids, top_ids])
+    return out
+
+
+def dask_pipeline(k: int) -> object:
+    import negsamp.dask as nd
+
+    reservoir = nd.reservoir_sample  # signature checked, not run
+    negatives = nd.sample_negatives
+    return (reservoir, negatives, k)
