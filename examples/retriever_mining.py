@@ -39,7 +39,7 @@ def main(epochs=6, seed=0, temperature=None):
     w = (rng.normal(size=(D_Q, D_P)) / np.sqrt(D_Q)).astype(np.float32)
     positives = [np.array([p]) for p in positive]
     before = recall_at_10(queries, passages, positive, w)
-    lr = 0.5
+    lr = 2.0
     for epoch in range(epochs):
         projected = queries @ w
         neg, neg_scores = negsamp.hard_negatives(

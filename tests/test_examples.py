@@ -30,3 +30,9 @@ def test_kg_corruption_transe_learns():
     losses, hits = _load("kg_corruption.py")["main"](epochs=4)
     assert losses[-1] < 0.9 * losses[0]
     assert hits > 0.55  # a random model ranks the true tail first half the time
+
+
+@pytest.mark.parametrize("temperature", [None, 0.5])
+def test_retriever_mining_improves_recall(temperature):
+    before, after = _load("retriever_mining.py")["main"](epochs=4, temperature=temperature)
+    assert before < 0.01 and after > 0.08

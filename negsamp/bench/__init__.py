@@ -73,10 +73,11 @@ class Result:
         }
 
 
-def time_call(fn: Callable[[], Any], *, min_time: float = 0.3, max_repeat: int = 5,
+def time_call(fn: Callable[[], Any], *, min_time: float = 0.3, max_repeat: int = 500,
               min_repeat: int = 2) -> float:
-    """Best wall time of ``fn()`` over repeats (one untimed warm-up run when
-    a call is cheap)."""
+    """Best wall time of ``fn()`` over repeats: cheap calls are repeated until
+    ``min_time`` seconds have passed (up to ``max_repeat`` times), so that the
+    minimum is robust; calls slower than ``2 * min_time`` run twice."""
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
@@ -87,7 +88,8 @@ def time_call(fn: Callable[[], Any], *, min_time: float = 0.3, max_repeat: int =
     total = 0.0
     repeats = 0
     while repeats < max_repeat and (repeats < min_repeat or total < min_time):
-        gc.collect()
+        if first > 1e-3:
+            gc.collect()
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0

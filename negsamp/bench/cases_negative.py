@@ -141,10 +141,13 @@ def _without_replacement_case(n_rows: int) -> Case:
 def cases(full: bool) -> List[Case]:
     from negsamp._threads import default_n_threads
 
-    n_rows = 10**5 if full else 10**4
-    out = [_versus_baseline(n_rows, False), _versus_baseline(n_rows, True),
-           _dense_case(10**4, False), _dense_case(10**4, True),
-           _without_replacement_case(10**4 if full else 10**3)]
+    # The case: 10,000 rows of 50 positives among 1e6 items, k = 20.
+    n_rows = 10**4
+    out = [_versus_baseline(n_rows, False), _versus_baseline(n_rows, True)]
+    if full:  # the same at ten times the rows
+        out += [_versus_baseline(10**5, False), _versus_baseline(10**5, True)]
+    out += [_dense_case(10**4, False), _dense_case(10**4, True),
+            _without_replacement_case(10**4 if full else 10**3)]
     threads = default_n_threads()
     if threads > 1:
         out.append(_threads_case(n_rows, False, 2))
