@@ -1,11 +1,9 @@
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 class TopkState:
-    n_rows: int
-    capacity: int
     def __init__(
         self,
         n_rows: int,
@@ -20,7 +18,13 @@ class TopkState:
         k0: int = ...,
         k1: int = ...,
     ) -> None: ...
-    def merge(self, tile: np.ndarray, row0: int, col0: int, n_threads: int) -> None: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    def merge(
+        self, tile: npt.NDArray[np.floating[Any]], row0: int, col0: int, n_threads: int
+    ) -> None: ...
     def finish(
         self, skip: int, k: int, dtype: npt.DTypeLike, n_threads: int
-    ) -> Tuple[np.ndarray, np.ndarray]: ...
+    ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]: ...

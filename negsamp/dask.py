@@ -29,8 +29,8 @@ _INSTALL_HINT = "negsamp.dask needs dask and distributed: pip install 'negsamp[d
 
 def _import_dask() -> Any:
     try:
-        import dask  # noqa: F401
-        import dask.delayed  # noqa: F401
+        import dask  # noqa: F401  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        import dask.delayed  # noqa: F401  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError as exc:  # pragma: no cover - exercised without dask
         raise ImportError(_INSTALL_HINT) from exc
     return dask
@@ -189,13 +189,14 @@ def reservoir_sample(collection: Any, k: int, *, weights: Any = None, rng: RNGLi
 def _weight_partitions(weights: Any, collection: Any, kind: str, n_parts: int) -> List[Any]:
     wkind = _kind(weights)
     if kind == "array":
-        import dask.array as da
+        import dask.array as da  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         if wkind == "":
             arr = np.asarray(weights)
             if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
                 raise TypeError(f"weights must be numeric, got dtype {arr.dtype}")
-            weights = da.from_array(arr, chunks=collection.chunks)
+            weights = da.from_array(  # type: ignore[no-untyped-call, unused-ignore]
+                arr, chunks=collection.chunks)
         elif wkind != "array":
             raise TypeError(f"weights of a dask array must be an array, got {type(weights).__name__}")
         if weights.ndim != 1 or weights.shape[0] != collection.shape[0]:
@@ -267,8 +268,8 @@ def sample_negatives(df: Any, sampler: Any, *, row_column: str, k: int, rng: RNG
         ``df`` with the k negative columns appended; same divisions.
     """
     dask = _import_dask()
-    import dask.dataframe as dd
-    import pandas as pd
+    import dask.dataframe as dd  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    import pandas as pd  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     k = as_int(k, "k", minimum=1)
     if _kind(df) != "dataframe":

@@ -10,9 +10,10 @@ Example
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from negsamp import _graph
 from negsamp._exclusion import ExclusionLists
@@ -111,7 +112,7 @@ def negative_edges(
     replace: bool = False,
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     """Node pairs that are not edges of a graph, exactly as many as asked.
 
     Parameters
@@ -195,7 +196,7 @@ def _global(
     n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int, space: int,
     no_self_loops: bool, undirected: bool, replace: bool,
     gen: np.random.Generator, threads: int,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     gaps, n_edges = _edge_gaps(n_nodes, src, dst, undirected, no_self_loops, threads)
     n_free = space - n_edges
     if num_samples == 0:
@@ -278,7 +279,7 @@ def _per_source(
     n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int,
     no_self_loops: bool, undirected: bool, replace: bool,
     gen: np.random.Generator, threads: int,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     from negsamp.negative import _sample_excluding
 
     if src.shape[0] == 0 or num_samples == 0:
@@ -295,6 +296,8 @@ def _per_source(
             f"non-neighbours among {n_nodes} nodes, cannot draw num_samples="
             f"{num_samples} {'destinations' if replace else 'distinct destinations'}"
         )
-    return _sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
-                             replace=replace, n_threads=threads,
-                             row_label="source nodes")
+    # return_log_q=False: a single array.
+    return cast("npt.NDArray[np.int64]",
+                _sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
+                                  replace=replace, n_threads=threads,
+                                  row_label="source nodes"))

@@ -29,6 +29,7 @@ import numbers
 from typing import Any, Optional, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
@@ -83,7 +84,8 @@ def _normalise_rows(x: np.ndarray) -> np.ndarray:
     gives the same values as normalising the whole array."""
     norms = np.linalg.norm(x, axis=1)
     norms[norms == 0] = 1
-    return x / norms[:, None]
+    unit: np.ndarray = x / norms[:, None]
+    return unit
 
 
 def _real(value: Any, name: str, *, minimum: Optional[float] = None,
@@ -118,11 +120,11 @@ def _compute_dtype(q: np.ndarray, c: np.ndarray) -> np.dtype:
     return np.dtype(np.float32)
 
 
-def _progress_bar(enabled: bool, total: int):
+def _progress_bar(enabled: bool, total: int) -> Any:
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm  # optional dependency
+        from tqdm.auto import tqdm  # type: ignore[import-untyped, import-not-found, unused-ignore]  # optional
     except ImportError:
         return None
     return tqdm(total=total, unit="cand", desc="hard_negatives")
@@ -148,7 +150,7 @@ def hard_negatives(
     n_threads: Optional[int] = None,
     block_size: Optional[int] = None,
     progress: bool = False,
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """Hard negatives: the k best-scoring eligible candidates of every query.
 
     Parameters
@@ -451,7 +453,7 @@ def topk(
     exclude: Any = None,
     largest: bool = True,
     n_threads: Optional[int] = None,
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """The k best entries of every row of a precomputed (B, N) score matrix.
 
     Same selection and tie rule as :func:`hard_negatives` (the same C heap

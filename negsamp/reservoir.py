@@ -22,7 +22,7 @@ import numbers
 import struct
 import threading
 import zlib
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def _as_k(k: Any) -> int:
     return as_int(k, "k", minimum=1)
 
 
-def _state_words(state: np.ndarray) -> list:
+def _state_words(state: np.ndarray) -> List[int]:
     return [int(x) for x in state]
 
 
@@ -167,7 +167,7 @@ class _Reader:
         self.offset += n
         return out
 
-    def unpack(self, st: struct.Struct) -> tuple:
+    def unpack(self, st: struct.Struct) -> Tuple[Any, ...]:
         return st.unpack(self.take(st.size))
 
     def array(self, dtype: Any, n: int) -> np.ndarray:
@@ -228,10 +228,10 @@ class _Base:
     def _grow_extra(self, new_cap: int) -> None:
         pass
 
-    def _state_dict(self) -> dict:  # pragma: no cover - overridden
+    def _state_dict(self) -> Dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _restore(self, state: dict) -> None:  # pragma: no cover - overridden
+    def _restore(self, state: Dict[str, Any]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def _copy_touched(self, chunk: np.ndarray, n_touched: int) -> None:
@@ -275,7 +275,7 @@ class _Base:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.to_state_tuple() == other.to_state_tuple()  # type: ignore[attr-defined]
+        return bool(self.to_state_tuple() == other.to_state_tuple())  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -293,11 +293,11 @@ class _Base:
                 f"cannot merge reservoirs of different dtypes: {self._dtype} and {other._dtype}"
             )
 
-    def _locked_pair(self, other: "_Base"):
+    def _locked_pair(self, other: "_Base") -> "_PairLock":
         first, second = (self, other) if id(self) < id(other) else (other, self)
         return _PairLock(first._lock, second._lock)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> Dict[str, Any]:
         with self._lock:
             return self._state_dict()
 
@@ -306,30 +306,30 @@ class _Base:
             raise ValueError(f"state of a {type(self).__name__} must be a dict")
         self._restore(state)
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (_unpickle, (type(self), self.__getstate__()))
 
 
-def _unpickle(cls, state):
+def _unpickle(cls: Type[_Base], state: Dict[str, Any]) -> _Base:
     self = cls.__new__(cls)
     self.__setstate__(state)
     return self
 
 
 class _PairLock:
-    def __init__(self, a, b) -> None:
+    def __init__(self, a: threading.RLock, b: threading.RLock) -> None:
         self.a, self.b = a, b
 
     def __enter__(self) -> None:
         self.a.acquire()
         self.b.acquire()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.b.release()
         self.a.release()
 
 
-def _get(state: dict, key: str, kind: type) -> Any:
+def _get(state: Dict[str, Any], key: str, kind: type) -> Any:
     if key not in state:
         raise ValueError(f"reservoir state is missing {key!r}")
     value = state[key]
@@ -491,7 +491,7 @@ class Reservoir(_Base):
             if m == 0:
                 return out
             if n <= k:
-                merged = np.concatenate([side._items[: side._filled()]  # type: ignore[index]
+                merged = np.concatenate([side._items[: side._filled()]
                                          for side in (self, other) if side._items is not None])
             else:
                 pick1, pick2 = _reservoir.merge_plan(k0, k1, k, n1, n2)
@@ -509,7 +509,7 @@ class Reservoir(_Base):
             return out
 
     # -- state and serialisation --------------------------------------------
-    def _state_dict(self) -> dict:
+    def _state_dict(self) -> Dict[str, Any]:
         n = self._filled()
         return {
             "k": self._k,
@@ -521,7 +521,7 @@ class Reservoir(_Base):
             "items": None if self._items is None else self._items[:n].copy(),
         }
 
-    def to_state_tuple(self) -> tuple:
+    def to_state_tuple(self) -> Tuple[Any, ...]:
         """(k, count, w, next, rng words, dtype, item bytes): everything that
         determines the future of the reservoir (for tests and equality)."""
         d = self.__getstate__()
@@ -530,7 +530,7 @@ class Reservoir(_Base):
                 str(d["dtype"]), None if items is None else
                 (items.tolist() if items.dtype.hasobject else items.tobytes()))
 
-    def _restore(self, state: dict) -> None:
+    def _restore(self, state: Dict[str, Any]) -> None:
         k = _get(state, "k", int)
         count = _get(state, "count", int)
         w = _get(state, "w", float)
@@ -752,7 +752,7 @@ class WeightedReservoir(_Base):
             return out
 
     # -- state and serialisation --------------------------------------------
-    def _state_dict(self) -> dict:
+    def _state_dict(self) -> Dict[str, Any]:
         n = self._size
         return {
             "k": self._k,
@@ -767,7 +767,7 @@ class WeightedReservoir(_Base):
             "items": None if self._items is None else self._items[:n].copy(),
         }
 
-    def to_state_tuple(self) -> tuple:
+    def to_state_tuple(self) -> Tuple[Any, ...]:
         """Everything that determines the future of the reservoir."""
         d = self.__getstate__()
         items = d["items"]
@@ -777,7 +777,7 @@ class WeightedReservoir(_Base):
                 None if items is None else
                 (items.tolist() if items.dtype.hasobject else items.tobytes()))
 
-    def _restore(self, state: dict) -> None:
+    def _restore(self, state: Dict[str, Any]) -> None:
         k = _get(state, "k", int)
         count = _get(state, "count", int)
         size = _get(state, "size", int)

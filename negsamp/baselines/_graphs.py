@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from negsamp._rng import RNGLike, as_generator
 
@@ -22,18 +23,19 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> npt.NDArray[np.bool_]:
     if sorted_keys.shape[0] == 0:
         return np.zeros(keys.shape, dtype=bool)
     pos = np.searchsorted(sorted_keys, keys)
     np.minimum(pos, sorted_keys.shape[0] - 1, out=pos)
-    return sorted_keys[pos] == keys
+    found: npt.NDArray[np.bool_] = sorted_keys[pos] == keys
+    return found
 
 
 def corrupt_triples_numpy(
     triples: Any, n_entities: int, k: int, *, mode: str = "tail", known: Any = None,
     rng: RNGLike = None, max_rounds: int = 10_000,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     """NumPy reference of ``negsamp.corrupt_triples`` (modes "tail", "head",
     "both"; "bernoulli" is not implemented here).
 
@@ -50,12 +52,14 @@ def corrupt_triples_numpy(
         if kn.shape[0]:
             n_rel = max(n_rel, int(kn[:, 1].max()) + 1)
 
-    def key(h: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return (h * n_rel + r) * n_entities + t
+    def key(h: np.ndarray, r: np.ndarray, t: np.ndarray) -> npt.NDArray[np.int64]:
+        keys: npt.NDArray[np.int64] = (h * n_rel + r) * n_entities + t
+        return keys
 
     known_keys = (_sorted_unique(key(kn[:, 0], kn[:, 1], kn[:, 2]))
                   if known is not None else np.zeros(0, dtype=np.int64))
     out = np.repeat(tri[:, None, :], k, axis=1)  # (m, k, 3)
+    col: npt.NDArray[np.int64]
     if mode == "tail":
         col = np.full((m, k), 2)
     elif mode == "head":
@@ -85,7 +89,7 @@ def negative_edges_numpy(
     edge_index: Any, n_nodes: int, num_samples: int, *, method: str = "global",
     exclude_self_loops: bool = True, undirected: bool = False, replace: bool = False,
     rng: RNGLike = None, max_rounds: int = 10_000,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     """NumPy reference of ``negsamp.negative_edges``.
 
     "global": draws batches of uniform pairs (u, v), canonicalises them

@@ -20,7 +20,8 @@ __all__ = ["hard_negatives_numpy", "topk_numpy"]
 def _normalise_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1)
     norms[norms == 0] = 1
-    return x / norms[:, None]
+    unit: np.ndarray = x / norms[:, None]
+    return unit
 
 
 def _exclusion_coords(exclude: Any, n_rows: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -27,14 +27,14 @@ def _sample_case(n: int, m: int, threads: int) -> Case:
             "numpy.integers (uniform)": lambda: gen.integers(0, n, m),
         }
         try:
-            import vose  # type: ignore[import-not-found]
+            import vose  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
             vs = vose.Sampler(w.copy(), seed=0)
             fns["vose"] = lambda: vs.sample(m)
         except ImportError:
             pass
         try:
-            import torch  # type: ignore[import-not-found]
+            import torch  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
             if n <= 2**24:  # torch.multinomial's limit
                 tw = torch.from_numpy(w)

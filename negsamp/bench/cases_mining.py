@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import resource
 import tracemalloc
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 from negsamp.bench import Case
 
@@ -39,7 +40,11 @@ def _peak_mb(fn: Callable[[], Any]) -> Tuple[float, float]:
     return peak / 1e6, (rss1 - rss0) / 1e3  # ru_maxrss is in KB on Linux
 
 
-def _data(b: int, n: int, seed: int = 0):
+_Exclude = Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def _data(b: int, n: int, seed: int = 0
+          ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], _Exclude]:
     rng = np.random.default_rng(seed)
     q = rng.standard_normal((b, D), dtype=np.float32)
     c = rng.standard_normal((n, D), dtype=np.float32)
@@ -48,9 +53,10 @@ def _data(b: int, n: int, seed: int = 0):
     return q, c, (indptr, indices)
 
 
-def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude, k: int):
+def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude: _Exclude, k: int
+                ) -> Optional[Callable[[], np.ndarray]]:
     try:
-        import faiss  # type: ignore[import-not-found]
+        import faiss  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         return None
     index = faiss.IndexFlatIP(c.shape[1])
@@ -58,7 +64,7 @@ def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude, k: int):
     indptr, indices = exclude
     extra = N_EXCLUDED
 
-    def run():
+    def run() -> np.ndarray:
         # Over-fetch k + 10, then drop each query's excluded ids (exact here:
         # at most 10 are excluded per query).
         _, ids = index.search(q, k + extra)
@@ -67,12 +73,13 @@ def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude, k: int):
         excl[rows, np.arange(indices.shape[0]) - indptr[rows]] = indices
         bad = (ids[:, :, None] == excl[:, None, :]).any(axis=2)
         order = np.argsort(bad, axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(ids, order, axis=1)
+        kept: np.ndarray = np.take_along_axis(ids, order, axis=1)
+        return kept
 
     return run
 
 
-def _gemm_only(q: np.ndarray, c: np.ndarray):
+def _gemm_only(q: np.ndarray, c: np.ndarray) -> Callable[[], None]:
     from negsamp import mining
 
     b, n = q.shape[0], c.shape[0]
@@ -80,7 +87,7 @@ def _gemm_only(q: np.ndarray, c: np.ndarray):
     block = min(n, max(256, mining.TILE_BYTES // (q_block * 4)))
     buf = np.empty(q_block * block, dtype=np.float32)
 
-    def run():
+    def run() -> None:
         for c0 in range(0, n, block):
             tile = c[c0 : c0 + block]
             for r0 in range(0, b, q_block):

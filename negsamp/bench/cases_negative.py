@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from negsamp.bench import Case
 
@@ -26,15 +27,15 @@ def _counts(n: int) -> np.ndarray:
     return np.floor(1e7 / np.arange(1, n + 1, dtype=np.float64)) + 1.0
 
 
-def _sparse_positives(n_rows: int, n_items: int, seed: int = 0) -> list:
+def _sparse_positives(n_rows: int, n_items: int, seed: int = 0) -> List[npt.NDArray[np.int64]]:
     gen = np.random.default_rng(seed)
     return [gen.choice(n_items, N_POS, replace=False) for _ in range(n_rows)]
 
 
-def _dense_positives(n_rows: int, n_items: int, p: Optional[np.ndarray], seed: int = 1) -> list:
+def _dense_positives(n_rows: int, n_items: int, p: Optional[np.ndarray], seed: int = 1) -> List[npt.NDArray[np.int64]]:
     """Rows of random items holding 99% of the mass of the base law."""
     gen = np.random.default_rng(seed)
-    out = []
+    out: List[npt.NDArray[np.int64]] = []
     for _ in range(n_rows):
         perm = gen.permutation(n_items)
         if p is None:
@@ -45,7 +46,7 @@ def _dense_positives(n_rows: int, n_items: int, p: Optional[np.ndarray], seed: i
     return out
 
 
-def _sampler(n_items: int, weighted: bool, positives: list) -> Any:
+def _sampler(n_items: int, weighted: bool, positives: List[npt.NDArray[np.int64]]) -> Any:
     import negsamp
 
     if weighted:
