@@ -17,6 +17,7 @@ __all__ = [
     "as_index_array",
     "as_float_dtype",
     "describe",
+    "numeric_array",
 ]
 
 
@@ -36,17 +37,22 @@ def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return result
 
 
-def _numeric_array(values: Any, name: str) -> np.ndarray:
+def numeric_array(values: Any, name: str, what: str = "an array of numbers") -> np.ndarray:
+    """``values`` as a NumPy array of an integer or floating dtype (not
+    copied), else TypeError naming ``name``; ``what`` describes the expected
+    value in the message."""
     if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers, got {describe(values)}")
+        raise TypeError(f"{name} must be {what}, got {describe(values)}")
     try:
         arr = np.asarray(values)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+        raise TypeError(f"{name} must be {what}: {exc}") from None
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
         raise TypeError(
             f"{name} must have an integer or floating dtype, got dtype {arr.dtype}"
         )
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"{name} dtype {arr.dtype} is not supported (use float32 or float64)")
     return arr
 
 
@@ -54,13 +60,11 @@ def as_weights(weights: Any, name: str = "weights") -> np.ndarray:
     """Validated non-negative finite 1-D weights with a positive sum, as a
     C-contiguous float64 array (a copy unless already float64 and
     contiguous; never modified)."""
-    arr = _numeric_array(weights, name)
+    arr = numeric_array(weights, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: need at least one weight")
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
-        raise TypeError(f"{name} dtype {arr.dtype} is not supported (use float64)")
     if arr.dtype.kind in "iu":
         # Integer counts above 2**53 lose precision in float64, as in numpy.
         if arr.dtype.kind == "i" and arr.min() < 0:

@@ -34,7 +34,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, describe
+from negsamp._validation import as_int, describe, numeric_array
 
 __all__ = ["hard_negatives", "topk"]
 
@@ -51,18 +51,7 @@ _METRICS = ("dot", "cosine")
 def _embeddings(values: Any, name: str) -> np.ndarray:
     """A 2-D numeric array (not copied), or TypeError/ValueError naming
     ``name``."""
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be a 2-D array of numbers, got {describe(values)}")
-    try:
-        arr = np.asarray(values)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be a 2-D array of numbers: {exc}") from None
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-        raise TypeError(
-            f"{name} must have a float32 or float64 (or integer) dtype, got dtype {arr.dtype}"
-        )
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
-        raise TypeError(f"{name} dtype {arr.dtype} is not supported (use float32 or float64)")
+    arr = numeric_array(values, name, "a 2-D array of numbers")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
     return arr
