@@ -589,11 +589,45 @@ NS_INLINE int uses_base_rejection(const ns_negative_law *law, int64_t r) {
  * first of those rows is resolved, so that table misses overlap. */
 #define NS_NEG_PIPE 256
 
-int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
+/* Prefetch distances, in output rows (see sample_impl). */
+#ifndef NS_NEG_AHEAD_PTR
+#define NS_NEG_AHEAD_PTR 8
+#endif
+#ifndef NS_NEG_AHEAD_IDS
+#define NS_NEG_AHEAD_IDS 4
+#endif
+
+/* Copies row o's draws dst[0..k) into its (k, width) block of tuples. */
+NS_INLINE void write_tuples(const int64_t *dst, int64_t k, const int64_t *tmpl,
+                            int64_t width, int64_t col, int64_t *block) {
+    if (width == 3) { /* triples: constant-width copies the compiler unrolls */
+        const int64_t a = tmpl[0], b = tmpl[1], c = tmpl[2];
+        for (int64_t t = 0; t < k; t++) {
+            int64_t *o = block + 3 * t;
+            o[0] = a;
+            o[1] = b;
+            o[2] = c;
+            o[col] = dst[t];
+        }
+        return;
+    }
+    for (int64_t t = 0; t < k; t++) {
+        int64_t *o = block + width * t;
+        for (int64_t w = 0; w < width; w++) o[w] = tmpl[w];
+        o[col] = dst[t];
+    }
+}
+
+/* Shared driver: width == 0 writes out[n_out * k] (and log_q) directly;
+ * width >= 1 writes tuples (see ns_negative_sample_tuples). */
+static int sample_impl(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
                        uint64_t k1, int n_threads, int64_t *out,
-                       double *log_q) {
+                       double *log_q, const int64_t *tmpl, int64_t width,
+                       int64_t col) {
     if (law->n_items <= 0 || k < 0 || n_out < 0) return NS_ERR_VALUE;
+    if (width < 0 || (width > 0 && (!tmpl || col < 0 || col >= width || log_q)))
+        return NS_ERR_VALUE;
     if (law->table && (!law->prob || !law->cum || !law->row_mass || !law->prefix))
         return NS_ERR_VALUE;
     if (law->comp_ptr && (!law->comp_ids || (law->table && !law->comp_table)))
@@ -616,6 +650,11 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                                  ? start + NS_NEGATIVE_BLOCK_ROWS : n_out;
         int64_t *chosen = NULL;
         double *hole_at = NULL, *hole_len = NULL;
+        int64_t *row_buf = NULL; /* one row's draws, when writing tuples */
+        if (width > 0) {
+            row_buf = (int64_t *)malloc((size_t)k * sizeof *row_buf);
+            if (!row_buf) local = NS_ERR_ALLOC;
+        }
         if (!replace) {
             chosen = (int64_t *)malloc((size_t)k * sizeof *chosen);
             hole_at = (double *)malloc((size_t)k * sizeof *hole_at);
@@ -636,13 +675,14 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                 break;
             }
             /* Rows in random order miss the cache: prefetch the CSR offsets
-             * two rows ahead and the ids and filter one row ahead. */
-            if (o + 2 < stop) {
-                const int64_t r2 = rows[o + 2];
+             * NS_NEG_AHEAD_PTR rows ahead and the ids and filter
+             * NS_NEG_AHEAD_IDS rows ahead (whose offsets have arrived). */
+            if (o + NS_NEG_AHEAD_PTR < stop) {
+                const int64_t r2 = rows[o + NS_NEG_AHEAD_PTR];
                 if (r2 >= 0 && r2 < law->n_rows) NS_NEG_PREFETCH(&law->indptr[r2]);
             }
-            if (o + 1 < stop) {
-                const int64_t r1 = rows[o + 1];
+            if (o + NS_NEG_AHEAD_IDS < stop) {
+                const int64_t r1 = rows[o + NS_NEG_AHEAD_IDS];
                 if (r1 >= 0 && r1 < law->n_rows) {
                     /* Whole short rows: the filter's rare "maybe" would
                      * otherwise miss on the line a search starts with. */
@@ -681,7 +721,7 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
             const int64_t lo = law->indptr[r];
             const int64_t m = law->indptr[r + 1] - lo;
             const int64_t *ids = law->indices + lo;
-            int64_t *dst = out + o * k;
+            int64_t *dst = row_buf ? row_buf : out + o * k;
             double *lq = log_q ? log_q + o * k : NULL;
             const int64_t *comp = NULL;
             const ns_alias_entry *comp_table = NULL;
@@ -697,6 +737,10 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
             if (!weighted) {
                 local = row_uniform(law, ids, m, comp, filter, k, replace, &rng,
                                     dst, lq, chosen);
+                if (row_buf && local == NS_OK) {
+                    write_tuples(dst, k, tmpl + o * width, width, col,
+                                 out + o * k * width);
+                }
                 continue;
             }
             const double *pre = law->prefix + lo;
@@ -729,7 +773,12 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                     lq[t] = v < 0.0 ? v : 0.0;
                 }
             }
+            if (row_buf && local == NS_OK) {
+                write_tuples(dst, k, tmpl + o * width, width, col,
+                             out + o * k * width);
+            }
         }
+        free(row_buf);
         free(chosen);
         free(hole_at);
         free(hole_len);
@@ -739,4 +788,22 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
         }
     }
     return status;
+}
+
+int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
+                       int64_t n_out, int64_t k, int replace, uint64_t k0,
+                       uint64_t k1, int n_threads, int64_t *out,
+                       double *log_q) {
+    return sample_impl(law, rows, n_out, k, replace, k0, k1, n_threads, out,
+                       log_q, NULL, 0, 0);
+}
+
+int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
+                              int64_t n_out, int64_t k, int replace,
+                              uint64_t k0, uint64_t k1, int n_threads,
+                              const int64_t *tmpl, int64_t width, int64_t col,
+                              int64_t *out) {
+    if (width < 1) return NS_ERR_VALUE;
+    return sample_impl(law, rows, n_out, k, replace, k0, k1, n_threads, out,
+                       NULL, tmpl, width, col);
 }

@@ -384,10 +384,12 @@ def corrupt_triples(
         head = mode == "head"
         excl, rows = side(head)
         check(excl, rows, "head" if head else "tail")
-        repl = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
-                                 n_threads=threads, row_label="triple groups")
-        return _graph.corrupt_fill(arr, repl if head else None,
-                                   None if head else repl, None, k, threads)
+        # The kernel writes the triples itself (one pass over the output).
+        out = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
+                                n_threads=threads, row_label="triple groups",
+                                _tmpl=arr, _col=0 if head else 2)
+        assert isinstance(out, np.ndarray)
+        return out
 
     if mode == "both":
         p_head = np.full(m, 0.5)

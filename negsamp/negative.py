@@ -179,6 +179,8 @@ def _sample_excluding(
     return_log_q: bool = False,
     row_label: str = "rows",
     _stats: Optional[_RowStats] = None,
+    _tmpl: Optional[np.ndarray] = None,
+    _col: int = 0,
 ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """k negatives for each exclusion row id in ``rows`` (internal; shared by
     NegativeSampler, corrupt_triples and negative_edges).
@@ -190,7 +192,10 @@ def _sample_excluding(
     (``row_label``) that have no eligible item, or fewer than ``k`` when
     ``replace`` is False, before any draw.  ``_stats`` may carry
     precomputed row statistics (NegativeSampler keeps them); otherwise a
-    weighted base costs O(nnz) per call to compute them.
+    weighted base costs O(nnz) per call to compute them.  ``_tmpl`` (an
+    (len(rows), w) C-contiguous int64 array) makes it return (len(rows), k,
+    w) tuples instead: ``_tmpl[i]`` repeated k times with column ``_col``
+    holding the negatives, the same draws written in place (no log q).
     """
     law = _as_base_law(base)
     k = as_int(k, "k", minimum=0)
@@ -234,10 +239,11 @@ def _sample_excluding(
     comp = ((None, None, None, None, None) if stats is None else
             (stats.comp_ptr, stats.comp_ids, stats.comp_table, stats.row_eligible,
              stats.bloom))
+    tup = {} if _tmpl is None else {"tmpl": _tmpl, "col": _col}
     if law.table is None:
         out, log_q = _negative.sample(
             law.n_items, None, None, None, indptr, indices, None, None, rows, k,
-            bool(replace), k0, k1, threads, bool(return_log_q), *comp)
+            bool(replace), k0, k1, threads, bool(return_log_q), *comp, **tup)
     else:
         if stats is None or stats.row_mass is None:  # nothing is drawn
             stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
@@ -246,7 +252,7 @@ def _sample_excluding(
         out, log_q = _negative.sample(
             law.n_items, law.table, law.prob, law.cum, indptr, indices,
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
-            threads, bool(return_log_q), *comp)
+            threads, bool(return_log_q), *comp, **tup)
     if return_log_q:
         assert log_q is not None
         return out, log_q
