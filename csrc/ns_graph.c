@@ -207,3 +207,46 @@ int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
     }
     return NS_OK;
 }
+
+int ns_graph_key_rows(int64_t n, const int64_t *known_keys, int64_t n_known,
+                      const int64_t *keys, int64_t count,
+                      int64_t *base_indptr, int64_t *base_indices,
+                      int64_t *n_base, int64_t *row_of, uint8_t *present) {
+    if (n < 1 || n_known < 0 || count < 0) return NS_ERR_VALUE;
+    /* Rows: a new one wherever the anchor start key - key % n changes. */
+    int64_t rows = 0, prev_start = -1, prev_key = -1;
+    for (int64_t i = 0; i < n_known; i++) {
+        const int64_t key = known_keys[i];
+        if (key <= prev_key) return NS_ERR_VALUE;
+        const int64_t entity = key % n;
+        const int64_t start = key - entity;
+        if (start != prev_start) {
+            base_indptr[rows++] = i;
+            prev_start = start;
+        }
+        base_indices[i] = entity;
+        prev_key = key;
+    }
+    base_indptr[rows] = n_known;
+    base_indptr[rows + 1] = n_known;
+    *n_base = rows;
+    /* Merge the sorted queries: b walks the rows, j the known keys. */
+    int64_t b = 0, j = 0;
+    prev_key = -1;
+    for (int64_t i = 0; i < count; i++) {
+        const int64_t key = keys[i];
+        if (key < prev_key || key < 0) return NS_ERR_VALUE;
+        prev_key = key;
+        const int64_t start = key - key % n;
+        while (b < rows && known_keys[base_indptr[b]] -
+                               base_indices[base_indptr[b]] < start) {
+            b++;
+        }
+        while (j < n_known && known_keys[j] < key) j++;
+        row_of[i] = (b < rows && known_keys[base_indptr[b]] -
+                                     base_indices[base_indptr[b]] == start)
+                        ? b : rows;
+        present[i] = (uint8_t)(j < n_known && known_keys[j] == key);
+    }
+    return NS_OK;
+}

@@ -196,27 +196,13 @@ def _side_exclusions_by_keys(
     then has sorted queries (cache friendly)."""
     n = np.int64(n_entities)
     known_keys = _sorted_unique(known_anchors * n + known_items)
-    n_known = known_keys.shape[0]
-    known_anchor = known_keys // n
-    starts = np.flatnonzero(np.concatenate(([True], known_anchor[1:] != known_anchor[:-1]))
-                            if n_known else np.zeros(0, dtype=bool))
-    row_anchor = known_anchor[starts]  # sorted distinct known anchors
-    n_base = row_anchor.shape[0]
-    # Rows 0..n_base-1: known entities of each anchor; row n_base: empty.
-    base_indptr = np.concatenate([starts, [n_known, n_known]]).astype(np.int64)
-    base_indices = known_keys - known_anchor * n
-
     sorted_keys, order = _sort_with_order(anchors * n + own)
-    sorted_anchor = sorted_keys // n
-    pos = np.searchsorted(row_anchor, sorted_anchor)
-    found = row_anchor[np.minimum(pos, max(n_base - 1, 0))] == sorted_anchor \
-        if n_base else np.zeros(sorted_keys.shape[0], dtype=bool)
-    row_sorted = np.where(found, pos, n_base)
-    if n_known:
-        at = np.minimum(np.searchsorted(known_keys, sorted_keys), n_known - 1)
-        present = known_keys[at] == sorted_keys
-    else:
-        present = np.zeros(sorted_keys.shape[0], dtype=bool)
+    # One merge pass in C: rows 0..n_base-1 hold the known entities of each
+    # distinct known anchor, row n_base is empty; the row of each sorted
+    # key's anchor, and whether the key itself is known.
+    base_indptr, base_indices, row_sorted, present = _graph.key_rows(
+        n_entities, known_keys, sorted_keys)
+    n_base = base_indptr.shape[0] - 2
 
     if not present.all():
         # One extra row per distinct (anchor, own entity) not known: the
