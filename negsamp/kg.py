@@ -124,6 +124,7 @@ def _side_exclusions(
         ents, rows = _dense_ids(own)
         indptr = np.arange(ents.shape[0] + 1, dtype=np.int64)
         return ExclusionLists(indptr, ents.astype(np.int64)), rows.astype(np.int64)
+    assert known_items is not None
     top = max(int(anchors.max()), int(known_anchors.max()) if known_anchors.size else 0)
     if by_keys and (top + 1) * n_entities < _KEY_LIMIT:
         return _side_exclusions_by_keys(anchors, own, known_anchors, known_items,
@@ -352,6 +353,7 @@ def corrupt_triples(
         anchors = rel_t * np.int64(n_entities) + arr[:, anchor_col]
         if known_arr is None:
             return _side_exclusions(anchors, arr[:, own_col], None, None, n_entities)
+        assert rel_k is not None
         known_anchors = rel_k * np.int64(n_entities) + known_arr[:, anchor_col]
         return _side_exclusions(anchors, arr[:, own_col], known_anchors,
                                 known_arr[:, own_col], n_entities)
@@ -393,6 +395,7 @@ def corrupt_triples(
                               n_threads=threads, row_label="triple groups")
     heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
                               n_threads=threads, row_label="triple groups")
+    assert isinstance(tails, np.ndarray) and isinstance(heads, np.ndarray)
     return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 
 
@@ -403,6 +406,8 @@ def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.n
     if known_arr is None:
         source = np.stack([arr[:, 0], rel_t, arr[:, 2]], axis=1)
     else:
+        assert rel_k is not None
         source = np.stack([known_arr[:, 0], rel_k, known_arr[:, 2]], axis=1)
     per_relation = head_probability(source, n_rel)
-    return per_relation[rel_t]
+    out: np.ndarray = per_relation[rel_t]
+    return out
