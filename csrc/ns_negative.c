@@ -372,6 +372,10 @@ NS_INLINE int64_t insert_sorted(int64_t *a, int64_t len, int64_t v) {
     return pos;
 }
 
+/* Rows of at most this many ids are tested by a branch-free scan (the
+ * scan below compares 4 slots). */
+#define NS_NEG_SCAN_MAX 4
+
 /* Uniform base law, one output row. */
 static int row_uniform(const ns_negative_law *law, const int64_t *ids,
                        int64_t m, const int64_t *comp, const uint64_t *filter,
@@ -382,6 +386,26 @@ static int row_uniform(const ns_negative_law *law, const int64_t *ids,
     if (replace && comp) {
         for (int64_t t = 0; t < k; t++) {
             dst[t] = comp[ns_rng_bounded(rng, (uint64_t)eligible)];
+        }
+    } else if (replace && m > 0 && m <= NS_NEG_SCAN_MAX && 4 * m <= law->n_items) {
+        /* Very short row (most (head, relation) groups of a knowledge
+         * graph): the same rejection as below, tested by a scan of the ids
+         * instead of a filter (same draws, same output). */
+        const uint64_t n = (uint64_t)law->n_items;
+        int64_t p[NS_NEG_SCAN_MAX];
+        for (int i = 0; i < NS_NEG_SCAN_MAX; i++) p[i] = ids[i < m ? i : m - 1];
+        for (int64_t t = 0; t < k; t++) {
+            int64_t x = (int64_t)ns_rng_bounded(rng, n);
+            int rejected = 0;
+            while ((x == p[0]) | (x == p[1]) | (x == p[2]) | (x == p[3])) {
+                if (++rejected >= NS_NEG_MAX_REJECT) { /* (1/4)^32: never */
+                    const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)eligible);
+                    x = j + count_shift_le(ids, m, j);
+                    break;
+                }
+                x = (int64_t)ns_rng_bounded(rng, n);
+            }
+            dst[t] = x;
         }
     } else if (replace && 4 * m <= law->n_items &&
                (filter || (m > 0 && m <= NS_NEG_BLOOM_MAX && m <= 2 * k))) {
