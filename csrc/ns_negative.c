@@ -11,6 +11,20 @@
 #define NS_NEG_PREFETCH(p) ((void)0)
 #endif
 
+/* Large tuple outputs (far beyond the caches) are written once and not
+ * read back by the kernel: streaming stores skip the read of each output
+ * line (x86-64; plain stores elsewhere).  Measured on the corrupt_triples
+ * case (384 MB): about 10% at 1 thread, 15% at 2. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#define NS_NEG_STREAM(p, v) _mm_stream_si64((long long *)(p), (long long)(v))
+#define NS_NEG_STREAM_FENCE() _mm_sfence()
+#else
+#define NS_NEG_STREAM(p, v) (*(p) = (v))
+#define NS_NEG_STREAM_FENCE() ((void)0)
+#endif
+#define NS_NEG_STREAM_MIN_BYTES ((int64_t)1 << 24)
+
 /* Candidates resolved per batch in rejection mode: their alias entries are
  * prefetched first so that the cache misses overlap. */
 #define NS_NEG_BATCH 32
@@ -623,15 +637,27 @@ NS_INLINE int uses_base_rejection(const ns_negative_law *law, int64_t r) {
 
 /* Copies row o's draws dst[0..k) into its (k, width) block of tuples. */
 NS_INLINE void write_tuples(const int64_t *dst, int64_t k, const int64_t *tmpl,
-                            int64_t width, int64_t col, int64_t *block) {
-    if (width == 3) { /* triples: constant-width copies the compiler unrolls */
+                            int64_t width, int64_t col, int64_t *block,
+                            int stream) {
+    if (width == 3) { /* triples: selects instead of a store and a rewrite */
         const int64_t a = tmpl[0], b = tmpl[1], c = tmpl[2];
-        for (int64_t t = 0; t < k; t++) {
-            int64_t *o = block + 3 * t;
-            o[0] = a;
-            o[1] = b;
-            o[2] = c;
-            o[col] = dst[t];
+        const int c0 = col == 0, c1 = col == 1, c2 = col == 2;
+        if (stream) {
+            for (int64_t t = 0; t < k; t++) {
+                int64_t *o = block + 3 * t;
+                const int64_t x = dst[t];
+                NS_NEG_STREAM(o, c0 ? x : a);
+                NS_NEG_STREAM(o + 1, c1 ? x : b);
+                NS_NEG_STREAM(o + 2, c2 ? x : c);
+            }
+        } else {
+            for (int64_t t = 0; t < k; t++) {
+                int64_t *o = block + 3 * t;
+                const int64_t x = dst[t];
+                o[0] = c0 ? x : a;
+                o[1] = c1 ? x : b;
+                o[2] = c2 ? x : c;
+            }
         }
         return;
     }
@@ -662,6 +688,9 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
     if (n_threads < 1) n_threads = 1;
     if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;
     const int weighted = law->table != NULL;
+    /* Streaming stores for large tuple outputs (n_out * k * width int64). */
+    const int stream = width == 3 &&
+                       n_out >= NS_NEG_STREAM_MIN_BYTES / (int64_t)(24 * k + 1);
     int status = NS_OK;
     int64_t b;
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
@@ -763,7 +792,7 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
                                     dst, lq, chosen);
                 if (row_buf && local == NS_OK) {
                     write_tuples(dst, k, tmpl + o * width, width, col,
-                                 out + o * k * width);
+                                 out + o * k * width, stream);
                 }
                 continue;
             }
@@ -799,9 +828,10 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
             }
             if (row_buf && local == NS_OK) {
                 write_tuples(dst, k, tmpl + o * width, width, col,
-                             out + o * k * width);
+                             out + o * k * width, stream);
             }
         }
+        if (stream) NS_NEG_STREAM_FENCE();
         free(row_buf);
         free(chosen);
         free(hole_at);
