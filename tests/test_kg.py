@@ -306,16 +306,20 @@ def test_grouping_paths_agree(seed):
         assert got == expected
 
 
+@pytest.mark.parametrize("n", [7, 2**40 + 3, 2**58 + 1])
 @pytest.mark.parametrize("n_known", [0, 1, 200])
-def test_key_rows_merge(n_known):
+def test_key_rows_merge(n_known, n):
     # The C merge of sorted (anchor, entity) keys against an independent
     # dictionary reference, including empty inputs; unsorted keys are refused.
     from negsamp import _graph
 
     gen = np.random.default_rng(n_known)
-    n = 7
-    known = np.unique(gen.integers(0, 30 * n, n_known)).astype(np.int64)
-    keys = np.sort(gen.integers(0, 30 * n, 300)).astype(np.int64)
+    # Keys within a few anchors (some shared) and entities; n up to 2^58
+    # takes the division path of keys >= 2^52.
+    def draw(size):
+        return gen.integers(0, 30, size) * n + gen.integers(0, min(n, 9), size)
+    known = np.unique(draw(n_known)).astype(np.int64)
+    keys = np.sort(draw(300)).astype(np.int64)
     indptr, indices, row_of, present = _graph.key_rows(n, known, keys)
     by_anchor = {}
     for key in known.tolist():
