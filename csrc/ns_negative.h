@@ -146,7 +146,9 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
  * draws (same per-row code, same RNG blocks) equal those of
  * ns_negative_sample; writing them in place saves the (n_out, k) array and
  * a second pass over the output (corrupted knowledge-graph triples).  No
- * log q.  Allocates k int64 of scratch per block. */
+ * log q.  Allocates k int64 of scratch per block.  Triples outputs of
+ * 16 MB or more are written with streaming stores on x86-64 (fenced before
+ * return). */
 int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                               int64_t n_out, int64_t k, int replace,
                               uint64_t k0, uint64_t k1, int n_threads,
