@@ -207,3 +207,65 @@ int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
     }
     return NS_OK;
 }
+
+/* key - key % n for key >= 0: a multiplication by 1/n with an exact
+ * correction (a 64-bit division costs tens of cycles) while the double
+ * quotient is within one of the true one (key < 2^52), else a division. */
+NS_INLINE int64_t anchor_start(int64_t key, int64_t n, double inv_n) {
+    if (key >= ((int64_t)1 << 52)) return key - key % n;
+    int64_t q = (int64_t)((double)key * inv_n);
+    int64_t r = key - q * n;
+    while (r < 0) {
+        q--;
+        r += n;
+    }
+    while (r >= n) {
+        q++;
+        r -= n;
+    }
+    return key - r;
+}
+
+int ns_graph_key_rows(int64_t n, const int64_t *known_keys, int64_t n_known,
+                      const int64_t *keys, int64_t count,
+                      int64_t *base_indptr, int64_t *base_indices,
+                      int64_t *n_base, int64_t *row_of, uint8_t *present) {
+    if (n < 1 || n_known < 0 || count < 0) return NS_ERR_VALUE;
+    const double inv_n = 1.0 / (double)n;
+    /* Rows: a new one wherever the anchor start key - key % n changes
+     * (sorted keys: computed only when a key leaves the current anchor). */
+    int64_t rows = 0, start = -1, prev_key = -1;
+    for (int64_t i = 0; i < n_known; i++) {
+        const int64_t key = known_keys[i];
+        if (key <= prev_key) return NS_ERR_VALUE;
+        if (start < 0 || key - start >= n) {
+            start = anchor_start(key, n, inv_n);
+            base_indptr[rows++] = i;
+        }
+        base_indices[i] = key - start;
+        prev_key = key;
+    }
+    base_indptr[rows] = n_known;
+    base_indptr[rows + 1] = n_known;
+    *n_base = rows;
+    /* Merge the sorted queries: b walks the rows, j the known keys. */
+    int64_t b = 0, j = 0;
+    prev_key = -1;
+    start = -1;
+    for (int64_t i = 0; i < count; i++) {
+        const int64_t key = keys[i];
+        if (key < prev_key || key < 0) return NS_ERR_VALUE;
+        prev_key = key;
+        if (start < 0 || key - start >= n) start = anchor_start(key, n, inv_n);
+        while (b < rows && known_keys[base_indptr[b]] -
+                               base_indices[base_indptr[b]] < start) {
+            b++;
+        }
+        while (j < n_known && known_keys[j] < key) j++;
+        row_of[i] = (b < rows && known_keys[base_indptr[b]] -
+                                     base_indices[base_indptr[b]] == start)
+                        ? b : rows;
+        present[i] = (uint8_t)(j < n_known && known_keys[j] == key);
+    }
+    return NS_OK;
+}

@@ -72,4 +72,20 @@ int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                           const int64_t *head_repl, const int64_t *tail_repl,
                           const uint8_t *is_head, int64_t *out, int n_threads);
 
+/* Exclusion rows of knowledge-graph corruption from (anchor, entity) keys
+ * key = anchor * n + entity (0 <= entity < n), in one merge pass:
+ *   - known_keys[0..n_known): sorted, unique, >= 0.  Each distinct anchor
+ *     becomes a row b in [0, *n_base) of base_indices (the entities, in
+ *     order; base_indices[i] = known_keys[i] % n) with offsets
+ *     base_indptr[b .. b + 1]; row *n_base is empty (base_indptr has
+ *     n_known + 2 slots, the first *n_base + 2 are set).
+ *   - keys[0..count): sorted, >= 0.  row_of[i] = the row of the anchor of
+ *     keys[i] (*n_base when no known key has it) and present[i] = 1 when
+ *     keys[i] is among known_keys.
+ * NS_ERR_VALUE for n < 1 or unsorted input.  O(n_known + count). */
+int ns_graph_key_rows(int64_t n, const int64_t *known_keys, int64_t n_known,
+                      const int64_t *keys, int64_t count,
+                      int64_t *base_indptr, int64_t *base_indices,
+                      int64_t *n_base, int64_t *row_of, uint8_t *present);
+
 #endif /* NS_GRAPH_H */

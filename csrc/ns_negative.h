@@ -140,4 +140,19 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        uint64_t k1, int n_threads, int64_t *out,
                        double *log_q);
 
+/* ns_negative_sample writing tuples: output row o is a (k, width) block of
+ * out (out + o * k * width), each of its k tuples a copy of tmpl[o * width
+ * .. (o + 1) * width) whose column `col` holds the negative drawn.  The
+ * draws (same per-row code, same RNG blocks) equal those of
+ * ns_negative_sample; writing them in place saves the (n_out, k) array and
+ * a second pass over the output (corrupted knowledge-graph triples).  No
+ * log q.  Allocates k int64 of scratch per block.  Triples outputs of
+ * 16 MB or more are written with streaming stores on x86-64 (fenced before
+ * return). */
+int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
+                              int64_t n_out, int64_t k, int replace,
+                              uint64_t k0, uint64_t k1, int n_threads,
+                              const int64_t *tmpl, int64_t width, int64_t col,
+                              int64_t *out);
+
 #endif /* NS_NEGATIVE_H */

@@ -25,3 +25,7 @@ cdef extern from "ns_graph.h" nogil:
                               const int64_t *tail_repl,
                               const uint8_t *is_head, int64_t *out,
                               int n_threads)
+    int ns_graph_key_rows(int64_t n, const int64_t *known_keys, int64_t n_known,
+                          const int64_t *keys, int64_t count,
+                          int64_t *base_indptr, int64_t *base_indices,
+                          int64_t *n_base, int64_t *row_of, uint8_t *present)

@@ -38,3 +38,8 @@ cdef extern from "ns_negative.h" nogil:
                            int64_t n_out, int64_t k, int replace, uint64_t k0,
                            uint64_t k1, int n_threads, int64_t *out,
                            double *log_q)
+    int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
+                                  int64_t n_out, int64_t k, int replace,
+                                  uint64_t k0, uint64_t k1, int n_threads,
+                                  const int64_t *tmpl, int64_t width, int64_t col,
+                                  int64_t *out)

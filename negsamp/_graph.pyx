@@ -8,6 +8,7 @@ from libc.stdint cimport int64_t, uint64_t, uint8_t
 from negsamp._c_graph cimport (
     NS_GRAPH_BLOCK, ns_graph_pair_space, ns_graph_encode, ns_graph_decode,
     ns_graph_rank_to_code, ns_graph_sample_free, ns_graph_corrupt_fill,
+    ns_graph_key_rows,
 )
 from negsamp._common import raise_for_status
 
@@ -170,3 +171,29 @@ def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_re
                                        &o[0, 0, 0], n_threads)
     raise_for_status(status, "corrupt fill")
     return out
+
+
+def key_rows(int64_t n, const int64_t[::1] known_keys, const int64_t[::1] keys):
+    """(base_indptr, base_indices, row_of, present) of sorted (anchor * n +
+    entity) keys (see ns_graph_key_rows): base_indptr has n_base + 2
+    entries, the last row empty; present is a bool array."""
+    cdef int64_t n_known = known_keys.shape[0], count = keys.shape[0]
+    indptr = np.empty(n_known + 2, dtype=np.int64)
+    indices = np.empty(n_known, dtype=np.int64)
+    row_of = np.empty(count, dtype=np.int64)
+    present = np.empty(count, dtype=np.bool_)
+    cdef int64_t[::1] ip = indptr
+    cdef int64_t[::1] ix = indices
+    cdef int64_t[::1] ro = row_of
+    cdef uint8_t[::1] pr = present.view(np.uint8)
+    cdef int64_t dummy = 0
+    cdef int64_t n_base = 0
+    cdef int status
+    with nogil:
+        status = ns_graph_key_rows(
+            n, &known_keys[0] if n_known else &dummy, n_known,
+            &keys[0] if count else &dummy, count, &ip[0],
+            &ix[0] if n_known else &dummy, &n_base,
+            &ro[0] if count else &dummy, &pr[0] if count else <uint8_t *> &dummy)
+    raise_for_status(status, "graph key_rows")
+    return indptr[:n_base + 2], indices, row_of, present

@@ -39,4 +39,6 @@ def sample(
     comp_table: Optional[np.ndarray] = ...,
     row_eligible: Optional[np.ndarray] = ...,
     bloom: Optional[np.ndarray] = ...,
+    tmpl: Optional[np.ndarray] = ...,
+    col: int = ...,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...

@@ -7,6 +7,7 @@ from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (
     ns_negative_law, ns_negative_row_stats, ns_negative_sample,
+    ns_negative_sample_tuples,
     ns_negative_complement_build, ns_negative_cumulative,
     ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
     NS_NEGATIVE_BLOCK_ROWS,
@@ -128,11 +129,15 @@ def sample(int64_t n_items, object table, object prob, object cum,
            object row_mass, object prefix, const int64_t[::1] rows,
            int64_t k, bint replace, uint64_t k0, uint64_t k1, int n_threads,
            bint return_log_q, object comp_ptr=None, object comp_ids=None,
-           object comp_table=None, object row_eligible=None, object bloom=None):
+           object comp_table=None, object row_eligible=None, object bloom=None,
+           object tmpl=None, int64_t col=0):
     """k negatives for each row id of `rows` (already validated).  `table`
     is None for the uniform law, else a TABLE_DTYPE array with its exact law
     `prob`, cumulative sums `cum` (n + 1) and the row statistics.  Optional
-    complement tables from complement_build."""
+    complement tables from complement_build.  With `tmpl` (an (m, w) int64
+    array), returns (out, None) with out (m, k, w): tmpl[i] repeated k
+    times, column `col` holding the negatives (ns_negative_sample_tuples;
+    no log q)."""
     cdef ns_negative_law law
     cdef const unsigned char[::1] raw
     cdef const unsigned char[::1] comp_raw
@@ -212,6 +217,26 @@ def sample(int64_t n_items, object table, object prob, object cum,
                 law.comp_table = <const ns_alias_entry *> &comp_raw[0]
             else:
                 law.comp_table = law.table
+    cdef const int64_t[:, ::1] tmpl_v
+    cdef int64_t[:, :, ::1] tup_v
+    cdef int64_t width
+    if tmpl is not None:
+        tmpl_v = tmpl
+        width = tmpl_v.shape[1]
+        if tmpl_v.shape[0] != m or width < 1 or not 0 <= col < width:
+            raise ValueError(f"tmpl must be (len(rows), w) with 0 <= col={col} < w")
+        if return_log_q:
+            raise ValueError("tmpl and return_log_q cannot be combined")
+        out = np.empty((m, k, width), dtype=np.int64)
+        if m == 0 or k == 0:
+            return out, None
+        tup_v = out
+        with nogil:
+            status = ns_negative_sample_tuples(&law, &rows[0], m, k, replace, k0, k1,
+                                               n_threads, &tmpl_v[0, 0], width, col,
+                                               &tup_v[0, 0, 0])
+        raise_for_status(status, "negative sample")
+        return out, None
     out = np.empty((m, k), dtype=np.int64)
     log_q = np.empty((m, k), dtype=np.float64) if return_log_q else None
     if m == 0 or k == 0:

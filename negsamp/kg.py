@@ -124,6 +124,7 @@ def _side_exclusions(
         ents, rows = _dense_ids(own)
         indptr = np.arange(ents.shape[0] + 1, dtype=np.int64)
         return ExclusionLists(indptr, ents.astype(np.int64)), rows.astype(np.int64)
+    assert known_items is not None
     top = max(int(anchors.max()), int(known_anchors.max()) if known_anchors.size else 0)
     if by_keys and (top + 1) * n_entities < _KEY_LIMIT:
         return _side_exclusions_by_keys(anchors, own, known_anchors, known_items,
@@ -196,27 +197,13 @@ def _side_exclusions_by_keys(
     then has sorted queries (cache friendly)."""
     n = np.int64(n_entities)
     known_keys = _sorted_unique(known_anchors * n + known_items)
-    n_known = known_keys.shape[0]
-    known_anchor = known_keys // n
-    starts = np.flatnonzero(np.concatenate(([True], known_anchor[1:] != known_anchor[:-1]))
-                            if n_known else np.zeros(0, dtype=bool))
-    row_anchor = known_anchor[starts]  # sorted distinct known anchors
-    n_base = row_anchor.shape[0]
-    # Rows 0..n_base-1: known entities of each anchor; row n_base: empty.
-    base_indptr = np.concatenate([starts, [n_known, n_known]]).astype(np.int64)
-    base_indices = known_keys - known_anchor * n
-
     sorted_keys, order = _sort_with_order(anchors * n + own)
-    sorted_anchor = sorted_keys // n
-    pos = np.searchsorted(row_anchor, sorted_anchor)
-    found = row_anchor[np.minimum(pos, max(n_base - 1, 0))] == sorted_anchor \
-        if n_base else np.zeros(sorted_keys.shape[0], dtype=bool)
-    row_sorted = np.where(found, pos, n_base)
-    if n_known:
-        at = np.minimum(np.searchsorted(known_keys, sorted_keys), n_known - 1)
-        present = known_keys[at] == sorted_keys
-    else:
-        present = np.zeros(sorted_keys.shape[0], dtype=bool)
+    # One merge pass in C: rows 0..n_base-1 hold the known entities of each
+    # distinct known anchor, row n_base is empty; the row of each sorted
+    # key's anchor, and whether the key itself is known.
+    base_indptr, base_indices, row_sorted, present = _graph.key_rows(
+        n_entities, known_keys, sorted_keys)
+    n_base = base_indptr.shape[0] - 2
 
     if not present.all():
         # One extra row per distinct (anchor, own entity) not known: the
@@ -366,6 +353,7 @@ def corrupt_triples(
         anchors = rel_t * np.int64(n_entities) + arr[:, anchor_col]
         if known_arr is None:
             return _side_exclusions(anchors, arr[:, own_col], None, None, n_entities)
+        assert rel_k is not None
         known_anchors = rel_k * np.int64(n_entities) + known_arr[:, anchor_col]
         return _side_exclusions(anchors, arr[:, own_col], known_anchors,
                                 known_arr[:, own_col], n_entities)
@@ -384,10 +372,12 @@ def corrupt_triples(
         head = mode == "head"
         excl, rows = side(head)
         check(excl, rows, "head" if head else "tail")
-        repl = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
-                                 n_threads=threads, row_label="triple groups")
-        return _graph.corrupt_fill(arr, repl if head else None,
-                                   None if head else repl, None, k, threads)
+        # The kernel writes the triples itself (one pass over the output).
+        out = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
+                                n_threads=threads, row_label="triple groups",
+                                _tmpl=arr, _col=0 if head else 2)
+        assert isinstance(out, np.ndarray)
+        return out
 
     if mode == "both":
         p_head = np.full(m, 0.5)
@@ -405,6 +395,7 @@ def corrupt_triples(
                               n_threads=threads, row_label="triple groups")
     heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
                               n_threads=threads, row_label="triple groups")
+    assert isinstance(tails, np.ndarray) and isinstance(heads, np.ndarray)
     return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 
 
@@ -415,6 +406,8 @@ def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.n
     if known_arr is None:
         source = np.stack([arr[:, 0], rel_t, arr[:, 2]], axis=1)
     else:
+        assert rel_k is not None
         source = np.stack([known_arr[:, 0], rel_k, known_arr[:, 2]], axis=1)
     per_relation = head_probability(source, n_rel)
-    return per_relation[rel_t]
+    out: np.ndarray = per_relation[rel_t]
+    return out

@@ -179,6 +179,8 @@ def _sample_excluding(
     return_log_q: bool = False,
     row_label: str = "rows",
     _stats: Optional[_RowStats] = None,
+    _tmpl: Optional[np.ndarray] = None,
+    _col: int = 0,
 ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """k negatives for each exclusion row id in ``rows`` (internal; shared by
     NegativeSampler, corrupt_triples and negative_edges).
@@ -190,7 +192,10 @@ def _sample_excluding(
     (``row_label``) that have no eligible item, or fewer than ``k`` when
     ``replace`` is False, before any draw.  ``_stats`` may carry
     precomputed row statistics (NegativeSampler keeps them); otherwise a
-    weighted base costs O(nnz) per call to compute them.
+    weighted base costs O(nnz) per call to compute them.  ``_tmpl`` (an
+    (len(rows), w) C-contiguous int64 array) makes it return (len(rows), k,
+    w) tuples instead: ``_tmpl[i]`` repeated k times with column ``_col``
+    holding the negatives, the same draws written in place (no log q).
     """
     law = _as_base_law(base)
     k = as_int(k, "k", minimum=0)
@@ -237,7 +242,8 @@ def _sample_excluding(
     if law.table is None:
         out, log_q = _negative.sample(
             law.n_items, None, None, None, indptr, indices, None, None, rows, k,
-            bool(replace), k0, k1, threads, bool(return_log_q), *comp)
+            bool(replace), k0, k1, threads, bool(return_log_q), *comp,
+            tmpl=_tmpl, col=_col)
     else:
         if stats is None or stats.row_mass is None:  # nothing is drawn
             stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
@@ -246,7 +252,8 @@ def _sample_excluding(
         out, log_q = _negative.sample(
             law.n_items, law.table, law.prob, law.cum, indptr, indices,
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
-            threads, bool(return_log_q), *comp)
+            threads, bool(return_log_q), *comp,
+            tmpl=_tmpl, col=_col)
     if return_log_q:
         assert log_q is not None
         return out, log_q
@@ -415,7 +422,8 @@ class NegativeSampler:
         total = p.sum()
         if not total > 0:
             raise ValueError(f"row {row} has no eligible item")
-        return p / total
+        out: np.ndarray = p / total
+        return out
 
     # -- sampling ---------------------------------------------------------
     def sample(
@@ -492,15 +500,15 @@ class NegativeSampler:
             pos = f"n_rows={self._exclusions.n_rows}, positives={self._exclusions.indices.shape[0]}"
         return f"NegativeSampler(n_items={self.n_items}, law={law}, {pos})"
 
-    def __getstate__(self) -> dict:
-        state: dict = {"version": 1, "n_items": self.n_items, "power": self._power,
+    def __getstate__(self) -> Dict[str, Any]:
+        state: Dict[str, Any] = {"version": 1, "n_items": self.n_items, "power": self._power,
                        "table": None if self._table is None else self._table.__getstate__()}
         if self._exclusions is not None:
             state["indptr"] = self._exclusions.indptr
             state["indices"] = self._exclusions.indices
         return state
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: Dict[str, Any]) -> None:
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError("state is not a valid NegativeSampler state")
         n_items = as_int(state.get("n_items"), "n_items", minimum=1)

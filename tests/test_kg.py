@@ -306,6 +306,37 @@ def test_grouping_paths_agree(seed):
         assert got == expected
 
 
+@pytest.mark.parametrize("n", [7, 2**40 + 3, 2**58 + 1])
+@pytest.mark.parametrize("n_known", [0, 1, 200])
+def test_key_rows_merge(n_known, n):
+    # The C merge of sorted (anchor, entity) keys against an independent
+    # dictionary reference, including empty inputs; unsorted keys are refused.
+    from negsamp import _graph
+
+    gen = np.random.default_rng(n_known)
+    # Keys within a few anchors (some shared) and entities; n up to 2^58
+    # takes the division path of keys >= 2^52.
+    def draw(size):
+        return gen.integers(0, 30, size) * n + gen.integers(0, min(n, 9), size)
+    known = np.unique(draw(n_known)).astype(np.int64)
+    keys = np.sort(draw(300)).astype(np.int64)
+    indptr, indices, row_of, present = _graph.key_rows(n, known, keys)
+    by_anchor = {}
+    for key in known.tolist():
+        by_anchor.setdefault(key // n, []).append(key % n)
+    anchors = sorted(by_anchor)
+    assert indptr.shape[0] == len(anchors) + 2 and indptr[-1] == indptr[-2] == known.size
+    for b, a in enumerate(anchors):
+        assert indices[indptr[b]:indptr[b + 1]].tolist() == by_anchor[a]
+    for key, r, p in zip(keys.tolist(), row_of.tolist(), present.tolist()):
+        a = key // n
+        assert r == (anchors.index(a) if a in by_anchor else len(anchors))
+        assert p == (key in set(known.tolist()))
+    if keys.size > 1:
+        with pytest.raises(ValueError):
+            _graph.key_rows(n, known, keys[::-1].copy())
+
+
 def test_python_threads_share_inputs():
     tri = _random_kg(10, n_entities=100, m=2000)
     expected = [negsamp.corrupt_triples(tri, 100, 8, known=tri, rng=s, mode="both")

@@ -550,6 +550,45 @@ def test_kernel_errors_name_row_label():
     assert _sample_excluding(3, ex, np.array([1, 0]), 0, 0).shape == (2, 0)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("replace", [True, False])
+def test_kernel_tuples_match_plain_draws(weighted, replace):
+    """_tmpl writes the same draws as the plain kernel, in place into tuples
+    (the fused path of corrupt_triples), for every row method."""
+    gen = np.random.default_rng(3)
+    n = 300
+    lists = [gen.choice(n, size, replace=False) for size in (0, 1, 3, 40, 200, 290)]
+    ex = as_exclusion_lists(lists, n)
+    rows = gen.integers(0, len(lists), 1000)
+    base = negsamp.AliasTable(zipf(n)) if weighted else n
+    tmpl = gen.integers(-5, 5, (rows.shape[0], 4))
+    for col in (0, 3):
+        plain = _sample_excluding(base, ex, rows, 7, 11, replace=replace, n_threads=1)
+        tup = _sample_excluding(base, ex, rows, 7, 11, replace=replace, n_threads=2,
+                                _tmpl=tmpl, _col=col)
+        assert isinstance(tup, np.ndarray) and tup.shape == (rows.shape[0], 7, 4)
+        np.testing.assert_array_equal(tup[:, :, col], plain)
+        others = [c for c in range(4) if c != col]
+        np.testing.assert_array_equal(
+            tup[:, :, others], np.broadcast_to(tmpl[:, None, others], (rows.shape[0], 7, 3)))
+
+
+def test_kernel_tuples_large_output_streaming():
+    """Triples outputs of 16 MB and more take the streaming-store path:
+    same values as the plain kernel."""
+    gen = np.random.default_rng(4)
+    n = 1000
+    ex = as_exclusion_lists([gen.choice(n, size, replace=False) for size in (1, 2, 5, 60)], n)
+    rows = gen.integers(0, 4, 180_000)
+    tmpl = gen.integers(0, n, (rows.shape[0], 3))
+    plain = _sample_excluding(n, ex, rows, 4, 8, n_threads=1)
+    tup = _sample_excluding(n, ex, rows, 4, 8, n_threads=2, _tmpl=tmpl, _col=2)
+    assert isinstance(tup, np.ndarray) and tup.nbytes >= 1 << 24
+    np.testing.assert_array_equal(tup[:, :, 2], plain)
+    np.testing.assert_array_equal(tup[:, :, :2],
+                                  np.broadcast_to(tmpl[:, None, :2], (rows.shape[0], 4, 2)))
+
+
 def test_row_probabilities():
     s = NegativeSampler(weights=[1.0, 2.0, 3.0, 4.0], positives=[[3]])
     np.testing.assert_allclose(s.row_probabilities(0), [1 / 6, 2 / 6, 3 / 6, 0.0])
