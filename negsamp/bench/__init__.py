@@ -195,7 +195,7 @@ def format_table(results: List[Result], markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-def plot(results: List[Result], path: str) -> None:
+def plot(results: List[Result], path: str, machine: Optional[str] = None) -> None:
     """Bar chart of the speed-up of every case over its baseline."""
     try:
         import matplotlib  # type: ignore[import-not-found, import-untyped, unused-ignore]
@@ -214,12 +214,14 @@ def plot(results: List[Result], path: str) -> None:
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.axvline(1.0, color="k", lw=0.8)
-    ax.set_xlabel("speed-up over the NumPy baseline (log scale; >1 = negsamp faster)")
+    ax.set_xlabel("speed-up over the case's baseline (NumPy unless the table names "
+                  "another; log scale; >1 = negsamp faster)")
     for i, v in enumerate(values):
         ax.text(v, i, f" {v:.1f}x", va="center", fontsize=7)
-    ax.set_title("negsamp vs NumPy baselines\n" + machine_description(), fontsize=8)
+    ax.set_title("negsamp vs NumPy baselines\n" + (machine or machine_description()),
+                 fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -237,23 +239,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--plot", metavar="FILE.png",
                         help="draw the speed-ups (needs matplotlib)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="do not run: report (table, --markdown, --plot) the results "
+                             "saved by an earlier --json run")
     args = parser.parse_args(argv)
 
-    cases = collect_cases(full=args.full, only=args.only)
-    if not cases:
-        print("no benchmark case matches", file=sys.stderr)
-        return 2
-    print(machine_description(), file=sys.stderr)
-    results = run(cases, progress=not args.quiet)
+    machine = machine_description()
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        machine = saved["machine"]
+        results = [Result(r["operation"], r["sizes"], r["items"], dict(r["seconds"]),
+                          r["baseline"], r.get("note", ""))
+                   for r in saved["results"]
+                   if args.only is None or args.only in r["operation"]]
+    else:
+        cases = collect_cases(full=args.full, only=args.only)
+        if not cases:
+            print("no benchmark case matches", file=sys.stderr)
+            return 2
+        print(machine, file=sys.stderr)
+        results = run(cases, progress=not args.quiet)
     print(format_table(results))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": machine_description(),
+            json.dump({"machine": machine,
                        "results": [r.to_dict() for r in results]}, f, indent=2)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(f"Machine: {machine_description()}\n\n")
+            f.write(f"Machine: {machine}\n\n")
             f.write(format_table(results, markdown=True) + "\n")
     if args.plot:
-        plot(results, args.plot)
+        plot(results, args.plot, machine)
     return 0
