@@ -18,7 +18,7 @@ from scipy import sparse
 
 import negsamp
 from negsamp.baselines import hard_negatives_numpy, topk_numpy
-from tests._stats import chisquare_pvalue, without_replacement_inclusion
+from _stats import chisquare_pvalue, without_replacement_inclusion
 
 
 # --------------------------------------------------------------------------
