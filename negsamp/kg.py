@@ -100,6 +100,31 @@ def _dense_ids(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return ordered[head], ids
 
 
+def _with_extra_rows(
+    base_indptr: np.ndarray, base_indices: np.ndarray, extra_base: np.ndarray,
+    extra_own: np.ndarray, n_entities: int,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """CSR rows ``base`` followed by one extra row per ``extra_base[j]``: a
+    copy of base row ``extra_base[j]`` plus entity ``extra_own[j]`` (which is
+    not in it), sorted.  Vectorised: one gather, one sort of row-offset keys."""
+    n = np.int64(n_entities)
+    n_extra = extra_base.shape[0]
+    lengths = base_indptr[extra_base + 1] - base_indptr[extra_base]
+    total = int(lengths.sum())
+    out_start = np.zeros(n_extra + 1, dtype=np.int64)
+    np.cumsum(lengths + 1, out=out_start[1:])
+    # Positions in base_indices of every extra row's copied entries.
+    src = np.arange(total, dtype=np.int64) + np.repeat(
+        base_indptr[extra_base] - (out_start[:-1] - np.arange(n_extra)), lengths)
+    row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
+    keys = np.concatenate([row_of_copy * n + base_indices[src],
+                           np.arange(n_extra, dtype=np.int64) * n + extra_own])
+    keys.sort()  # the own entity is not among the copied ones: no duplicates
+    indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
+    indices = np.concatenate([base_indices, keys - (keys // n) * n])
+    return indptr, indices
+
+
 def _side_exclusions(
     anchors: np.ndarray, own: np.ndarray, known_anchors: Optional[np.ndarray],
     known_items: Optional[np.ndarray], n_entities: int, *, by_keys: bool = True,
@@ -165,23 +190,8 @@ def _side_exclusions(
     extra_keys, extra_of = _dense_ids(own_keys[~present])
     extra_group = extra_keys // n_entities
     extra_own = extra_keys - extra_group * n_entities
-    n_extra = extra_keys.shape[0]
-    lengths = base_indptr[extra_group + 1] - base_indptr[extra_group]
-    total = int(lengths.sum())
-    out_start = np.zeros(n_extra + 1, dtype=np.int64)
-    np.cumsum(lengths + 1, out=out_start[1:])
-    # Positions in base_indices of every extra row's copied entries.
-    src = np.arange(total, dtype=np.int64) + np.repeat(
-        base_indptr[extra_group] - (out_start[:-1] - np.arange(n_extra)), lengths)
-    row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
-    keys = np.concatenate([
-        row_of_copy * n_entities + base_indices[src],
-        np.arange(n_extra, dtype=np.int64) * n_entities + extra_own,
-    ])
-    keys.sort()  # own entity is not among the known ones: no duplicates
-    extra_indices = keys - (keys // n_entities) * n_entities
-    indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
-    indices = np.concatenate([base_indices, extra_indices])
+    indptr, indices = _with_extra_rows(base_indptr, base_indices, extra_group, extra_own,
+                                       n_entities)
     rows[~present] = n_groups + extra_of
     return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
 
@@ -214,19 +224,8 @@ def _side_exclusions_by_keys(
         extra_of = np.cumsum(new) - 1  # extra row of each missing triple
         extra_base = row_sorted[~present][new]
         extra_own = extra_keys - (extra_keys // n) * n
-        n_extra = extra_keys.shape[0]
-        lengths = base_indptr[extra_base + 1] - base_indptr[extra_base]
-        total = int(lengths.sum())
-        out_start = np.zeros(n_extra + 1, dtype=np.int64)
-        np.cumsum(lengths + 1, out=out_start[1:])
-        src = np.arange(total, dtype=np.int64) + np.repeat(
-            base_indptr[extra_base] - (out_start[:-1] - np.arange(n_extra)), lengths)
-        row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
-        keys = np.concatenate([row_of_copy * n + base_indices[src],
-                               np.arange(n_extra, dtype=np.int64) * n + extra_own])
-        keys.sort()  # the own entity is not among the known ones
-        indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
-        indices = np.concatenate([base_indices, keys - (keys // n) * n])
+        indptr, indices = _with_extra_rows(base_indptr, base_indices, extra_base,
+                                           extra_own, int(n))
         row_sorted[~present] = n_base + 1 + extra_of
     else:
         indptr, indices = base_indptr, base_indices
