@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["ExclusionLists", "as_exclusion_lists"]
+__all__ = ["ExclusionLists", "as_exclusion_lists", "from_pairs", "sorted_unique"]
 
 
 class ExclusionLists(NamedTuple):
@@ -111,21 +111,38 @@ def as_exclusion_lists(
     return _sorted_unique(indptr, indices, n_items)
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique of a 1-D array by sorting (numpy 2's np.unique is much
+    slower on int64)."""
+    values = np.sort(values)
+    if values.shape[0] > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+def from_pairs(rows: np.ndarray, ids: np.ndarray, n_rows: int, n_items: int) -> ExclusionLists:
+    """Sorted unique CSR rows from (row, id) pairs in any order, duplicates
+    allowed: row r holds every id paired with r.  ``rows`` in [0, n_rows),
+    ``ids`` in [0, n_items) (not checked here)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    ids = np.asarray(ids, dtype=np.int64)
+    n = np.int64(max(n_items, 1))
+    if n_rows * int(n) < 2**62:
+        keys = sorted_unique(rows * n + ids)  # one sort of row-offset keys
+        key_rows = keys // n
+        new_indices = np.ascontiguousarray(keys - key_rows * n)
+    else:  # keys would overflow int64
+        order = np.lexsort((ids, rows))
+        r_sorted, i_sorted = rows[order], ids[order]
+        keep = np.ones(i_sorted.shape[0], dtype=bool)
+        keep[1:] = (i_sorted[1:] != i_sorted[:-1]) | (r_sorted[1:] != r_sorted[:-1])
+        key_rows, new_indices = r_sorted[keep], np.ascontiguousarray(i_sorted[keep])
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
+    return ExclusionLists(indptr, new_indices)
+
+
 def _sorted_unique(indptr: np.ndarray, indices: np.ndarray, n_items: int) -> ExclusionLists:
     n_rows = indptr.shape[0] - 1
-    if indices.size == 0:
-        return ExclusionLists(indptr.astype(np.int64, copy=True), indices.copy())
     row_of = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
-    if n_rows * n_items < 2**62:
-        order = np.argsort(row_of * n_items + indices, kind="stable")
-    else:
-        order = np.lexsort((indices, row_of))
-    r_sorted = row_of[order]
-    i_sorted = indices[order]
-    keep = np.ones(i_sorted.shape[0], dtype=bool)
-    keep[1:] = (i_sorted[1:] != i_sorted[:-1]) | (r_sorted[1:] != r_sorted[:-1])
-    new_indices = np.ascontiguousarray(i_sorted[keep])
-    counts = np.bincount(r_sorted[keep], minlength=n_rows)
-    new_indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(counts, out=new_indptr[1:])
-    return ExclusionLists(new_indptr, new_indices)
+    return from_pairs(row_of, indices, n_rows, n_items)

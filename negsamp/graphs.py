@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from negsamp import _graph
-from negsamp._exclusion import ExclusionLists
-from negsamp.kg import _dense_ids, _sorted_unique
+from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
+from negsamp.kg import _dense_ids
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import as_int, describe
@@ -68,7 +68,7 @@ def _edge_gaps(
     """Gaps d_i = e_i - i of the sorted unique edge codes, and the number of
     distinct edges in the pair space (see csrc/ns_graph.h)."""
     codes = _graph.encode(n_nodes, undirected, no_self_loops, src, dst, n_threads)
-    codes = _sorted_unique(codes[codes >= 0])
+    codes = sorted_unique(codes[codes >= 0])
     gaps = codes - np.arange(codes.shape[0], dtype=np.int64)
     return np.ascontiguousarray(gaps), int(codes.shape[0])
 
@@ -93,11 +93,7 @@ def _out_neighbours(
     if no_self_loops:
         rows = np.concatenate([rows, np.arange(n_rows, dtype=np.int64)])
         items = np.concatenate([items, sources])
-    keys = _sorted_unique(rows * np.int64(n_nodes) + items)
-    key_rows = keys // n_nodes
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
-    exclusions = ExclusionLists(indptr, np.ascontiguousarray(keys - key_rows * n_nodes))
+    exclusions = from_pairs(rows, items, n_rows, n_nodes)
     return exclusions, row_of_edge
 
 

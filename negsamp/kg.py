@@ -15,7 +15,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from negsamp import _graph
-from negsamp._exclusion import ExclusionLists
+from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp._rng import RNGLike, as_generator
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import as_int, describe
@@ -57,14 +57,6 @@ def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
             i = int(np.flatnonzero(neg)[0])
             raise ValueError(f"{name}[{i}] = {arr[i].tolist()} has a negative relation id")
     return np.ascontiguousarray(arr, dtype=np.int64)
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """np.unique by sorting (numpy 2's np.unique is much slower on int64)."""
-    values = np.sort(values)
-    if values.shape[0] > 1:
-        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
-    return values
 
 
 def _sort_with_order(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -169,11 +161,10 @@ def _side_exclusions(
     used = np.zeros(n_groups, dtype=bool)
     used[group_of] = True
     hit = used[known_group]
-    base_keys = _sorted_unique(known_group[hit] * np.int64(n_entities) + known_items[hit])
-    base_rows = base_keys // n_entities
-    base_indptr = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(base_rows, minlength=n_groups), out=base_indptr[1:])
-    base_indices = base_keys - base_rows * n_entities
+    base_indptr, base_indices = from_pairs(known_group[hit], known_items[hit], n_groups,
+                                           n_entities)
+    base_keys = np.repeat(np.arange(n_groups, dtype=np.int64),
+                          np.diff(base_indptr)) * np.int64(n_entities) + base_indices
 
     # present[i]: own[i] is among the known items of its group.
     own_keys = group_of * np.int64(n_entities) + own
@@ -206,7 +197,7 @@ def _side_exclusions_by_keys(
     known.  Sorts: the known keys once, the triples' keys once; every search
     then has sorted queries (cache friendly)."""
     n = np.int64(n_entities)
-    known_keys = _sorted_unique(known_anchors * n + known_items)
+    known_keys = sorted_unique(known_anchors * n + known_items)
     sorted_keys, order = _sort_with_order(anchors * n + own)
     # One merge pass in C: rows 0..n_base-1 hold the known entities of each
     # distinct known anchor, row n_base is empty; the row of each sorted
@@ -250,8 +241,8 @@ def head_probability(triples: np.ndarray, n_relations: Optional[int] = None) -> 
         n_relations = int(arr[:, 1].max()) + 1 if arr.shape[0] else 0
     rel = arr[:, 1]
     n_ent = int(max(arr[:, 0].max(), arr[:, 2].max())) + 1 if arr.shape[0] else 1
-    heads = _sorted_unique(rel * np.int64(n_ent) + arr[:, 0]) // n_ent
-    tails = _sorted_unique(rel * np.int64(n_ent) + arr[:, 2]) // n_ent
+    heads = sorted_unique(rel * np.int64(n_ent) + arr[:, 0]) // n_ent
+    tails = sorted_unique(rel * np.int64(n_ent) + arr[:, 2]) // n_ent
     h_count = np.bincount(heads, minlength=n_relations)[:n_relations].astype(np.float64)
     t_count = np.bincount(tails, minlength=n_relations)[:n_relations].astype(np.float64)
     total = h_count + t_count

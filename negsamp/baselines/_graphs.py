@@ -13,14 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from negsamp._exclusion import sorted_unique as _sorted_unique  # pure NumPy
 from negsamp._rng import RNGLike, as_generator
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    values = np.sort(values)
-    if values.shape[0] > 1:
-        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
-    return values
 
 
 def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> npt.NDArray[np.bool_]:
