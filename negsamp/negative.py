@@ -458,7 +458,11 @@ class NegativeSampler:
         return_log_q : bool, default False
             Also return ``log q(item | row)``, the log-probability of each
             negative under its row's renormalised single-draw law (the same
-            value with ``replace=False``: the law of the first draw).
+            value with ``replace=False``: the law of the first draw).  The
+            row's eligible mass is computed in float64: when the positives
+            hold nearly all of the mass and the row has no complement table,
+            the absolute error of log q is about 1e-16 divided by the
+            eligible share of the mass (e.g. 1e-10 for a share of 1e-6).
 
         Returns
         -------
