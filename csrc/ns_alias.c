@@ -102,11 +102,16 @@ int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
     return NS_OK;
 }
 
-/* Tables larger than this many entries (256 KiB, about half an L2 cache) are sampled in batches:
- * first the columns of NS_ALIAS_BATCH draws, with their entries prefetched,
- * then the resolution, so that many cache misses are in flight at once. */
-#define NS_ALIAS_PREFETCH_MIN ((int64_t)1 << 14)
-#define NS_ALIAS_BATCH 32
+int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
+                      ns_alias_hot *hot) {
+    if (n <= 0 || n > (int64_t)0xFFFFFFFF) return NS_ERR_VALUE;
+    for (int64_t i = 0; i < n; i++) {
+        const uint64_t t_hi = table[i].threshold >> 21;
+        hot[i].t_hi = t_hi > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)t_hi;
+        hot[i].alias = (uint32_t)table[i].alias;
+    }
+    return NS_OK;
+}
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NS_PREFETCH(p) __builtin_prefetch((p), 0, 0)
@@ -114,30 +119,170 @@ int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
 #define NS_PREFETCH(p) ((void)0)
 #endif
 
-#define NS_ALIAS_SAMPLE_BODY(OUT_T)                                          \
+/* The window loops below are plain C that compilers vectorise.  On x86-64
+ * with GCC or clang they are compiled twice, for the baseline ISA and for
+ * AVX2, and the AVX2 copy is picked at run time when the CPU has it (no
+ * -march=native needed).  Both copies compute the same integers, so the
+ * output does not depend on the CPU. */
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+#define NS_AVX2_CLONES 1
+#define NS_TARGET_AVX2 __attribute__((target("avx2")))
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+#else
+#define NS_AVX2_CLONES 0
+#define NS_TARGET_AVX2
+static int cpu_has_avx2(void) { return 0; }
+#endif
+
+/* Windows of tables with at least this many entries prefetch their entries
+ * first: smaller tables sit in L2, where out-of-order execution already
+ * overlaps the loads of a window. */
+#define NS_ALIAS_WINDOW_PREFETCH_MIN ((int64_t)1 << 21)
+
+/* Settles a coin whose 32 high bits equal t_hi = threshold >> 21, or equal
+ * the clipped t_hi of a compact entry of threshold 2^53: the decision is
+ * "53-bit uniform < threshold", the 21 low coin bits coming from `tie`. */
+static inline int settle_tie(uint64_t threshold, uint32_t coin_hi,
+                             ns_rng_t *tie) {
+    if ((uint64_t)coin_hi != threshold >> 21) return (uint64_t)coin_hi < (threshold >> 21);
+    return (ns_rng_next(tie) >> 43) < (threshold & 0x1FFFFF);
+}
+
+/* One window of m <= NS_ALIAS_WINDOW draws from a table of n < 2^32
+ * entries, in passes that each do one simple thing over the window:
+ *   1. one word per draw from the lanes (vectorised);
+ *   2. column = (high half * n) >> 32, Lemire's 32-bit method; note whether
+ *      any column must be rejected (vectorised);
+ *   3. rare: redraw rejected columns in order from `redraw`; the coin is
+ *      the low half of the accepted word;
+ *   4. large tables: prefetch every entry of the window;
+ *   5. keep the column if coin < t_hi, else its alias; note ties
+ *      (vectorised, a gather);
+ *   6. rare (2^-32 a draw): settle ties in order from `tie`.
+ * ENTRY_T is ns_alias_hot or ns_alias_entry; HI(e) is its 32-bit-coin
+ * threshold (t_hi, or threshold >> 21). */
+#define NS_ALIAS_WINDOW_FN(NAME, ATTR, OUT_T, ENTRY_T, HI_T, HI)              \
+    static ATTR void NAME(ns_rng_lanes_t *restrict lanes,                     \
+                          ns_rng_t *restrict redraw, ns_rng_t *restrict tie,  \
+                          const ns_alias_entry *table,                        \
+                          const ENTRY_T *entries, uint32_t n, int prefetch,   \
+                          OUT_T *restrict dst, int m) {                       \
+        uint64_t words[NS_ALIAS_WINDOW];                                      \
+        uint32_t cols[NS_ALIAS_WINDOW];                                       \
+        ns_rng_lanes_fill(lanes, words, NS_ALIAS_WINDOW / NS_RNG_LANES);      \
+        const uint32_t reject_below = (uint32_t)(0u - n) % n; /* 2^32 mod n */ \
+        uint32_t rejected = 0;                                                \
+        for (int t = 0; t < m; t++) {                                         \
+            const uint64_t mm = (words[t] >> 32) * (uint64_t)n;               \
+            cols[t] = (uint32_t)(mm >> 32);                                   \
+            rejected |= (uint32_t)((uint32_t)mm < reject_below);              \
+        }                                                                     \
+        if (rejected) {                                                       \
+            for (int t = 0; t < m; t++) {                                     \
+                uint64_t x = words[t];                                        \
+                uint64_t mm = (x >> 32) * (uint64_t)n;                        \
+                while ((uint32_t)mm < reject_below) {                         \
+                    x = ns_rng_next(redraw);                                  \
+                    mm = (x >> 32) * (uint64_t)n;                             \
+                }                                                             \
+                words[t] = x;                                                 \
+                cols[t] = (uint32_t)(mm >> 32);                               \
+            }                                                                 \
+        }                                                                     \
+        if (prefetch) {                                                       \
+            for (int t = 0; t < m; t++) NS_PREFETCH(&entries[cols[t]]);       \
+        }                                                                     \
+        uint32_t ties = 0;                                                    \
+        for (int t = 0; t < m; t++) {                                         \
+            const uint32_t i = cols[t];                                       \
+            const HI_T coin = (HI_T)(uint32_t)words[t];                       \
+            const ENTRY_T e = entries[i];                                     \
+            const HI_T hi = (HI_T)(HI(e));                                    \
+            ties |= (uint32_t)(coin == hi);                                   \
+            dst[t] = coin < hi ? (OUT_T)i : (OUT_T)e.alias;                   \
+        }                                                                     \
+        if (ties) {                                                           \
+            for (int t = 0; t < m; t++) {                                     \
+                const uint32_t i = cols[t];                                   \
+                const uint32_t coin = (uint32_t)words[t];                     \
+                if ((HI_T)coin != (HI_T)(HI(entries[i]))) continue;           \
+                const ns_alias_entry full = table[i];                         \
+                dst[t] = settle_tie(full.threshold, coin, tie)                \
+                             ? (OUT_T)i : (OUT_T)full.alias;                  \
+            }                                                                 \
+        }                                                                     \
+    }
+
+#define NS_HOT_HI(e) ((e).t_hi)
+#define NS_FULL_HI(e) ((e).threshold >> 21)
+NS_ALIAS_WINDOW_FN(window_hot_i64, , int64_t, ns_alias_hot, uint32_t, NS_HOT_HI)
+NS_ALIAS_WINDOW_FN(window_hot_i32, , int32_t, ns_alias_hot, uint32_t, NS_HOT_HI)
+NS_ALIAS_WINDOW_FN(window_full_i64, , int64_t, ns_alias_entry, uint64_t, NS_FULL_HI)
+NS_ALIAS_WINDOW_FN(window_full_i32, , int32_t, ns_alias_entry, uint64_t, NS_FULL_HI)
+#if NS_AVX2_CLONES
+NS_ALIAS_WINDOW_FN(window_hot_i64_avx2, NS_TARGET_AVX2, int64_t, ns_alias_hot, uint32_t, NS_HOT_HI)
+NS_ALIAS_WINDOW_FN(window_hot_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_hot, uint32_t, NS_HOT_HI)
+NS_ALIAS_WINDOW_FN(window_full_i64_avx2, NS_TARGET_AVX2, int64_t, ns_alias_entry, uint64_t, NS_FULL_HI)
+NS_ALIAS_WINDOW_FN(window_full_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_entry, uint64_t, NS_FULL_HI)
+#else
+#define window_hot_i64_avx2 window_hot_i64
+#define window_hot_i32_avx2 window_hot_i32
+#define window_full_i64_avx2 window_full_i64
+#define window_full_i32_avx2 window_full_i32
+#endif
+
+/* Tables of 2^32 entries or more draw one at a time (64-bit Lemire column,
+ * a second word for the coin), NS_ALIAS_BATCH columns at a time with their
+ * entries prefetched so that many cache misses are in flight at once. */
+#define NS_ALIAS_BATCH 32
+
+#define NS_ALIAS_SAMPLE_BODY(OUT_T, SUFFIX)                                  \
     if (n <= 0) return NS_ERR_EMPTY;                                         \
     if (count <= 0) return NS_OK;                                            \
     const int64_t n_blocks = (count + NS_ALIAS_BLOCK - 1) / NS_ALIAS_BLOCK; \
     if (n_threads < 1) n_threads = 1;                                        \
     if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;            \
-    const int batched = n >= NS_ALIAS_PREFETCH_MIN;                          \
+    const int windowed = n <= (int64_t)0xFFFFFFFF;                           \
+    const int avx2 = windowed && allow_simd && cpu_has_avx2();                             \
+    const int prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN;                  \
     int64_t b;                                                               \
     _Pragma("omp parallel for num_threads(n_threads) schedule(dynamic, 1)")  \
     for (b = 0; b < n_blocks; b++) {                                         \
-        ns_rng_t rng;                                                        \
-        ns_rng_seed(&rng, k0, k1, (uint64_t)b);                              \
+        const uint64_t first = (uint64_t)b * NS_ALIAS_STREAMS;               \
         const int64_t start = b * NS_ALIAS_BLOCK;                            \
         const int64_t stop = (start + NS_ALIAS_BLOCK < count)                \
                                  ? start + NS_ALIAS_BLOCK : count;           \
-        /* restrict: stores to out cannot alias the RNG state, so the state \
-         * stays in registers. */                                            \
         OUT_T *restrict dst = out;                                           \
-        if (!batched) {                                                      \
-            for (int64_t j = start; j < stop; j++) {                         \
-                dst[j] = (OUT_T)ns_alias_draw(table, (uint64_t)n, &rng);     \
+        if (windowed) {                                                      \
+            ns_rng_lanes_t lanes;                                            \
+            ns_rng_t redraw, tie;                                            \
+            ns_rng_lanes_seed(&lanes, k0, k1, first);                        \
+            ns_rng_seed(&redraw, k0, k1, first + NS_RNG_LANES);              \
+            ns_rng_seed(&tie, k0, k1, first + NS_RNG_LANES + 1);             \
+            for (int64_t j0 = start; j0 < stop; j0 += NS_ALIAS_WINDOW) {     \
+                const int m = (int)((stop - j0 < NS_ALIAS_WINDOW)            \
+                                        ? stop - j0 : NS_ALIAS_WINDOW);      \
+                if (hot && avx2)                                             \
+                    window_hot_##SUFFIX##_avx2(&lanes, &redraw, &tie, table, \
+                        hot, (uint32_t)n, prefetch, dst + j0, m);            \
+                else if (hot)                                                \
+                    window_hot_##SUFFIX(&lanes, &redraw, &tie, table, hot,   \
+                        (uint32_t)n, prefetch, dst + j0, m);                 \
+                else if (avx2)                                               \
+                    window_full_##SUFFIX##_avx2(&lanes, &redraw, &tie,       \
+                        table, table, (uint32_t)n, prefetch, dst + j0, m);   \
+                else                                                         \
+                    window_full_##SUFFIX(&lanes, &redraw, &tie, table,       \
+                        table, (uint32_t)n, prefetch, dst + j0, m);          \
             }                                                                \
             continue;                                                        \
         }                                                                    \
+        ns_rng_t rng;                                                        \
+        ns_rng_seed(&rng, k0, k1, first);                                    \
         uint64_t cols[NS_ALIAS_BATCH];                                       \
         uint32_t coins[NS_ALIAS_BATCH];                                      \
         for (int64_t j0 = start; j0 < stop; j0 += NS_ALIAS_BATCH) {          \
@@ -155,16 +300,16 @@ int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
     }                                                                        \
     return NS_OK;
 
-int ns_alias_sample_i64(const ns_alias_entry *table, int64_t n, uint64_t k0,
-                        uint64_t k1, int64_t *out, int64_t count,
-                        int n_threads) {
-    NS_ALIAS_SAMPLE_BODY(int64_t)
+int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
+                        int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
+                        int64_t count, int n_threads, int allow_simd) {
+    NS_ALIAS_SAMPLE_BODY(int64_t, i64)
 }
 
-int ns_alias_sample_i32(const ns_alias_entry *table, int64_t n, uint64_t k0,
-                        uint64_t k1, int32_t *out, int64_t count,
-                        int n_threads) {
-    NS_ALIAS_SAMPLE_BODY(int32_t)
+int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
+                        int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
+                        int64_t count, int n_threads, int allow_simd) {
+    NS_ALIAS_SAMPLE_BODY(int32_t, i32)
 }
 
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,

@@ -29,6 +29,21 @@ typedef struct {
 
 #define NS_ALIAS_ONE ((uint64_t)1 << 53) /* threshold of probability 1 */
 
+/* Compact copy of an entry that draws read instead of ns_alias_entry when
+ * n < 2^32: half the bytes, so twice as many entries stay in cache.
+ * t_hi = min(threshold >> 21, 2^32 - 1); a coin equal to t_hi (probability
+ * 2^-32) is settled from the full entry, so draws are the same, bit for bit,
+ * with or without the compact copy. */
+typedef struct {
+    uint32_t t_hi;
+    uint32_t alias;
+} ns_alias_hot;
+
+/* Tables up to this many entries get a compact copy (at most 32 MiB, so the
+ * extra memory stays small next to the data; larger tables are bound by
+ * memory latency either way). */
+#define NS_ALIAS_HOT_MAX ((int64_t)1 << 22)
+
 /* Draws per RNG block (see ns_rng.h): fixed so that output does not depend
  * on the thread count. */
 #define NS_ALIAS_BLOCK 16384
@@ -93,14 +108,30 @@ NS_INLINE int64_t ns_alias_draw(const ns_alias_entry *table, uint64_t n,
     return ns_alias_resolve(table, i, coin_hi, rng);
 }
 
-/* Fills out[0..count) with independent draws.  Block b of NS_ALIAS_BLOCK
- * draws uses stream (k0, k1, b).  n_threads >= 1. */
-int ns_alias_sample_i64(const ns_alias_entry *table, int64_t n, uint64_t k0,
-                        uint64_t k1, int64_t *out, int64_t count,
-                        int n_threads);
-int ns_alias_sample_i32(const ns_alias_entry *table, int64_t n, uint64_t k0,
-                        uint64_t k1, int32_t *out, int64_t count,
-                        int n_threads);
+/* Fills hot[0..n) from table (n < 2^32, entries already checked). */
+int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
+                      ns_alias_hot *hot);
+
+/* Fills out[0..count) with independent draws.  `hot` is NULL or the
+ * compact copy made by ns_alias_make_hot(); the output is the same either
+ * way.  n_threads >= 1.  allow_simd = 0 forces the baseline-ISA copy of the
+ * window loops (a test hook: every copy gives the same output).
+ *
+ * Streams: block b of NS_ALIAS_BLOCK draws uses streams
+ * (k0, k1, b * NS_ALIAS_STREAMS + s).  For n < 2^32 the block is drawn in
+ * windows of NS_ALIAS_WINDOW: streams s < NS_RNG_LANES give one 64-bit word
+ * per draw (column from its high half by Lemire's method, coin from its low
+ * half); a rejected column is redrawn from stream NS_RNG_LANES and coin
+ * ties are settled from stream NS_RNG_LANES + 1, so a shorter call returns a
+ * prefix of a longer one.  Larger tables draw scalar from stream s = 0. */
+#define NS_ALIAS_STREAMS (NS_RNG_LANES + 2)
+#define NS_ALIAS_WINDOW 1024
+int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
+                        int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
+                        int64_t count, int n_threads, int allow_simd);
+int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
+                        int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
+                        int64_t count, int n_threads, int allow_simd);
 
 /* The exact law of the table: out[i] = P(i) as above (n doubles). */
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,

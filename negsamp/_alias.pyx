@@ -5,14 +5,22 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from negsamp._c_alias cimport (
-    ns_alias_entry, ns_alias_build, ns_alias_sample_i64, ns_alias_sample_i32,
-    ns_alias_probabilities, ns_alias_check, NS_ALIAS_BLOCK,
+    ns_alias_entry, ns_alias_hot, ns_alias_build, ns_alias_make_hot,
+    ns_alias_sample_i64, ns_alias_sample_i32, ns_alias_probabilities,
+    ns_alias_check, NS_ALIAS_BLOCK, NS_ALIAS_HOT_MAX,
 )
 from negsamp._common import raise_for_status
 
 #: numpy dtype with the memory layout of ns_alias_entry.
 TABLE_DTYPE = np.dtype([("threshold", "<u8"), ("alias", "<i8")], align=True)
 assert TABLE_DTYPE.itemsize == sizeof(ns_alias_entry)
+
+#: numpy dtype with the memory layout of ns_alias_hot (the compact copy).
+HOT_DTYPE = np.dtype([("t_hi", "<u4"), ("alias", "<u4")], align=True)
+assert HOT_DTYPE.itemsize == sizeof(ns_alias_hot)
+
+#: Tables up to this many entries get a compact copy for drawing.
+HOT_MAX = NS_ALIAS_HOT_MAX
 
 #: Draws per RNG block (fixed: output does not depend on the thread count).
 BLOCK = NS_ALIAS_BLOCK
@@ -49,12 +57,39 @@ def build(const double[::1] weights):
     return table, wmax, total
 
 
-def sample(object table, int64_t count, uint64_t k0, uint64_t k1,
-           int n_threads, object dtype):
-    """`count` draws from `table` into a new 1-D array of `dtype` (int64 or
-    int32), using RNG key (k0, k1)."""
+def make_hot(object table):
+    """The compact copy that draws read (HOT_DTYPE), or None for tables of
+    more than HOT_MAX entries.  `table` must have passed check()."""
     cdef const ns_alias_entry *entries = _entries(table)
     cdef int64_t n = table.shape[0]
+    if n > NS_ALIAS_HOT_MAX:
+        return None
+    hot = np.empty(n, dtype=HOT_DTYPE)
+    cdef unsigned char[::1] raw = hot.view(np.uint8)
+    cdef int status
+    with nogil:
+        status = ns_alias_make_hot(entries, n, <ns_alias_hot *> &raw[0])
+    raise_for_status(status, "alias compact copy")
+    hot.flags.writeable = False
+    return hot
+
+
+def sample(object table, object hot, int64_t count, uint64_t k0, uint64_t k1,
+           int n_threads, object dtype, bint allow_simd=True):
+    """`count` draws from `table` into a new 1-D array of `dtype` (int64 or
+    int32), using RNG key (k0, k1).  `hot` is None or make_hot(table): the
+    draws are the same either way, faster with it.  allow_simd=False (a
+    test hook) runs the baseline-ISA loops, which give the same draws."""
+    cdef const ns_alias_entry *entries = _entries(table)
+    cdef int64_t n = table.shape[0]
+    cdef const ns_alias_hot *hot_entries = NULL
+    cdef const unsigned char[::1] hot_raw
+    if hot is not None:
+        if not isinstance(hot, np.ndarray) or hot.dtype != HOT_DTYPE \
+                or hot.ndim != 1 or hot.shape[0] != n or not hot.flags.c_contiguous:
+            raise TypeError("hot must be None or a C-contiguous HOT_DTYPE array of n entries")
+        hot_raw = hot.view(np.uint8)
+        hot_entries = <const ns_alias_hot *> &hot_raw[0]
     cdef int status = 0
     cdef int64_t[::1] out64
     cdef int32_t[::1] out32
@@ -69,15 +104,17 @@ def sample(object table, int64_t count, uint64_t k0, uint64_t k1,
     if dtype == np.int64:
         out64 = out
         with nogil:
-            status = ns_alias_sample_i64(entries, n, k0, k1, &out64[0], count,
-                                         n_threads)
+            status = ns_alias_sample_i64(entries, hot_entries, n, k0, k1,
+                                         &out64[0], count, n_threads,
+                                         allow_simd)
     elif dtype == np.int32:
         if n > 2147483647:
             raise ValueError("int32 output needs n <= 2**31 - 1")
         out32 = out
         with nogil:
-            status = ns_alias_sample_i32(entries, n, k0, k1, &out32[0], count,
-                                         n_threads)
+            status = ns_alias_sample_i32(entries, hot_entries, n, k0, k1,
+                                         &out32[0], count, n_threads,
+                                         allow_simd)
     else:
         raise TypeError(f"dtype must be int64 or int32, got {dtype}")
     raise_for_status(status, "alias sample")

@@ -1,19 +1,25 @@
 # Declarations of csrc/ns_alias.h (extern blocks only).
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 cdef extern from "ns_alias.h" nogil:
     ctypedef struct ns_alias_entry:
         uint64_t threshold
         int64_t alias
+    ctypedef struct ns_alias_hot:
+        uint32_t t_hi
+        uint32_t alias
     int NS_ALIAS_BLOCK
+    int64_t NS_ALIAS_HOT_MAX
     int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
                        int64_t *work, double *max_weight, double *total_scaled)
-    int ns_alias_sample_i64(const ns_alias_entry *table, int64_t n, uint64_t k0,
-                            uint64_t k1, int64_t *out, int64_t count,
-                            int n_threads)
-    int ns_alias_sample_i32(const ns_alias_entry *table, int64_t n, uint64_t k0,
-                            uint64_t k1, int32_t *out, int64_t count,
-                            int n_threads)
+    int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
+                          ns_alias_hot *hot)
+    int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
+                            int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
+                            int64_t count, int n_threads, int allow_simd)
+    int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
+                            int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
+                            int64_t count, int n_threads, int allow_simd)
     int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
                                double *out)
     int ns_alias_check(const ns_alias_entry *table, int64_t n)

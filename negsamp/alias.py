@@ -47,8 +47,11 @@ class AliasTable:
     -----
     Built in O(n) time in float64 (Vose's method, with the residual-rounding
     guard that gives leftover columns probability 1).  Memory: 16 bytes per
-    item.  Each draw costs one bounded integer (Lemire), one uniform double
-    and one table lookup.  The law a table actually draws from is exposed by
+    item, plus an 8-byte compact copy for tables of up to 2**22 items (twice
+    as many entries per cache line).  Each draw costs one 64-bit random word
+    (its high half picks the column by Lemire's method, its low half is the
+    coin) and one table lookup; the words come from 16 interleaved
+    xoshiro256++ streams that the CPU steps with SIMD.  The law a table actually draws from is exposed by
     :attr:`probabilities`; it equals ``weights / weights.sum()`` to within a
     few units of float64 rounding.
 
@@ -56,7 +59,7 @@ class AliasTable:
     or serialised with :meth:`to_bytes`.
     """
 
-    __slots__ = ("_table", "_probabilities", "_lock", "__weakref__")
+    __slots__ = ("_table", "_hot", "_probabilities", "_lock", "__weakref__")
 
     def __init__(self, weights: Any) -> None:
         w = as_weights(weights, "weights")
@@ -67,6 +70,9 @@ class AliasTable:
     def _set_table(self, table: np.ndarray) -> None:
         table.flags.writeable = False
         self._table = table
+        # Compact copy (8 bytes an entry) that draws read; derived, never
+        # serialised.  None for tables of more than _alias.HOT_MAX items.
+        self._hot: Optional[np.ndarray] = _alias.make_hot(table)
         self._probabilities: Optional[np.ndarray] = None
         self._lock = threading.Lock()
 
@@ -136,7 +142,7 @@ class AliasTable:
         threads = resolve_n_threads(n_threads)
         k0, k1 = draw_key(rng)
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-        out: np.ndarray = _alias.sample(self._table, count, k0, k1, threads, out_dtype)
+        out: np.ndarray = _alias.sample(self._table, self._hot, count, k0, k1, threads, out_dtype)
         return out.reshape(shape)
 
     # -- the law ----------------------------------------------------------

@@ -12,8 +12,10 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 import negsamp
-from negsamp import AliasTable, baselines
+from negsamp import AliasTable, _alias, baselines
+from negsamp._rng import draw_key
 
+from _reference import alias_draws
 from _stats import assert_fits, chisquare_pvalue
 
 M = 2_000_000
@@ -121,13 +123,65 @@ def test_probabilities_read_only_len_repr():
 
 # -- reproducibility -----------------------------------------------------------
 def test_golden_values():
-    assert AliasTable([1, 2, 3, 4]).sample(12, rng=42).tolist() == [
-        3, 3, 3, 2, 1, 3, 3, 3, 2, 2, 3, 3]
+    assert AliasTable([1, 2, 3, 4]).sample(12, rng=42).tolist() == GOLDEN_SMALL
     table = AliasTable.from_counts(np.arange(1000))
-    assert table.sample(8, rng=np.random.SeedSequence(7)).tolist() == [
-        953, 676, 584, 744, 724, 724, 157, 431]
-    assert table.sample((2, 3), rng=1, dtype=np.int32).tolist() == [
-        [342, 541, 479], [412, 658, 912]]
+    assert table.sample(8, rng=np.random.SeedSequence(7)).tolist() == GOLDEN_COUNTS
+    assert table.sample((2, 3), rng=1, dtype=np.int32).tolist() == GOLDEN_INT32
+
+
+# Pinned from the pure-Python reference (tests/_reference.py), which
+# test_draws_follow_the_documented_scheme checks the C code against.
+GOLDEN_SMALL = [3, 2, 0, 2, 2, 3, 1, 1, 3, 3, 1, 2]
+GOLDEN_COUNTS = [953, 470, 540, 957, 553, 916, 593, 215]
+GOLDEN_INT32 = [[342, 576, 970], [561, 70, 560]]
+
+
+def _reference_draws(table, key, count):
+    entries = table._table
+    return alias_draws(entries["threshold"], entries["alias"], key[0], key[1], count)
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+def test_draws_follow_the_documented_scheme(seed):
+    # Two blocks, the second ending in a partial window.
+    w = np.random.default_rng(seed).random(1000) * (np.arange(1000) % 7 != 0)
+    table = AliasTable(w)
+    count = 16384 + 1500
+    expected, _, _ = _reference_draws(table, draw_key(seed), count)
+    assert table.sample(count, rng=seed).tolist() == expected
+
+
+def test_rejected_columns_are_redrawn_as_documented():
+    # n = 3 * 2**20: Lemire's method rejects a column with probability
+    # (2**32 mod n) / 2**32 = 2**-12, so 40k draws redraw about ten.
+    n = 3 * 2**20
+    table = AliasTable(np.arange(1, n + 1, dtype=np.float64))
+    expected, redraws, _ = _reference_draws(table, (5, 6), 40_000)
+    assert redraws > 0
+    for hot in (table._hot, None):
+        got = _alias.sample(table._table, hot, 40_000, 5, 6, 1, np.int64)
+        assert got.tolist() == expected
+
+
+@pytest.mark.parametrize("n", [3, 1000, 100_000, 2**22 + 1])
+def test_compact_copy_and_simd_do_not_change_draws(n):
+    w = np.random.default_rng(n).random(n) + 0.01
+    table = AliasTable(w)
+    assert (table._hot is None) == (n > _alias.HOT_MAX)
+    count = 100_003
+    ref = _alias.sample(table._table, None, count, 11, 12, 1, np.int64, allow_simd=False)
+    for hot in (table._hot, None):
+        for simd in (True, False):
+            for dtype in (np.int64, np.int32):
+                got = _alias.sample(table._table, hot, count, 11, 12, 2, dtype, allow_simd=simd)
+                assert np.array_equal(got, ref), (hot is None, simd, dtype)
+
+
+def test_shorter_call_is_a_prefix_of_a_longer_one():
+    table = AliasTable(np.arange(1, 5001, dtype=np.float64))
+    long = table.sample(40_000, rng=3)
+    for count in (1, 17, 1024, 1500, 16384, 20_000):
+        assert np.array_equal(table.sample(count, rng=3), long[:count])
 
 
 @pytest.mark.parametrize("n", [10, 1000, 100_000])  # small and prefetching paths

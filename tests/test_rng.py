@@ -12,47 +12,13 @@ from negsamp import _common
 from negsamp._rng import as_generator, draw_key, spawn
 from negsamp._threads import default_n_threads, resolve_n_threads
 
-MASK = (1 << 64) - 1
-
-
-def _splitmix(state):
-    state = (state + 0x9E3779B97F4A7C15) & MASK
-    z = state
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-    return state, z ^ (z >> 31)
-
-
-def _rotl(x, k):
-    return ((x << k) | (x >> (64 - k))) & MASK
-
-
-def _reference_stream(k0, k1, block, count):
-    """Pure-Python xoshiro256++ seeded as documented in csrc/ns_rng.h."""
-    mix, m = _splitmix(k1 ^ ((block * 0xD1342543DE82EF95) & MASK))
-    z = k0 ^ m
-    s = []
-    for _ in range(4):
-        z, v = _splitmix(z)
-        s.append(v)
-    out = []
-    for _ in range(count):
-        result = (_rotl((s[0] + s[3]) & MASK, 23) + s[0]) & MASK
-        t = (s[1] << 17) & MASK
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = _rotl(s[3], 45)
-        out.append(result)
-    return out
+from _reference import MASK, reference_stream
 
 
 @pytest.mark.parametrize("k0,k1,block", [(0, 0, 0), (1, 2, 3), (MASK, 12345, 2**40)])
 def test_stream_matches_reference_xoshiro256pp(k0, k1, block):
     got = _common._rng_stream_py(k0, k1, block, 50, "raw")
-    assert [int(x) for x in got] == _reference_stream(k0, k1, block, 50)
+    assert [int(x) for x in got] == reference_stream(k0, k1, block, 50)
 
 
 def test_streams_of_distinct_blocks_and_keys_differ():
