@@ -119,25 +119,10 @@ int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
 #define NS_PREFETCH(p) ((void)0)
 #endif
 
-/* The window loops below are plain C that compilers vectorise.  On x86-64
- * with GCC or clang they are compiled twice, for the baseline ISA and for
- * AVX2, and the AVX2 copy is picked at run time when the CPU has it (no
- * -march=native needed).  Both copies compute the same integers, so the
+/* The window loops below are plain C that compilers vectorise; they are
+ * also compiled for AVX2 (ns_common.h), and that copy is picked at run time
+ * when the CPU has it.  Both copies compute the same integers, so the
  * output does not depend on the CPU. */
-#if (defined(__GNUC__) || defined(__clang__)) && \
-    (defined(__x86_64__) || defined(__i386__))
-#define NS_AVX2_CLONES 1
-#define NS_TARGET_AVX2 __attribute__((target("avx2")))
-static int cpu_has_avx2(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-}
-#else
-#define NS_AVX2_CLONES 0
-#define NS_TARGET_AVX2
-static int cpu_has_avx2(void) { return 0; }
-#endif
-
 /* Windows of tables with at least this many entries prefetch their entries
  * first: smaller tables sit in L2, where out-of-order execution already
  * overlaps the loads of a window. */
@@ -247,7 +232,7 @@ NS_ALIAS_WINDOW_FN(window_full_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_entry
     if (n_threads < 1) n_threads = 1;                                        \
     if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;            \
     const int windowed = n <= (int64_t)0xFFFFFFFF;                           \
-    const int avx2 = windowed && allow_simd && cpu_has_avx2();                             \
+    const int avx2 = windowed && allow_simd && ns_cpu_has_avx2();                             \
     const int prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN;                  \
     int64_t b;                                                               \
     _Pragma("omp parallel for num_threads(n_threads) schedule(dynamic, 1)")  \

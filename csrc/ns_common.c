@@ -27,3 +27,12 @@ int ns_num_procs(void) {
     return 1;
 #endif
 }
+
+int ns_cpu_has_avx2(void) {
+#if NS_AVX2_CLONES
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+#else
+    return 0;
+#endif
+}

@@ -24,4 +24,18 @@ int ns_max_threads(void);
 /* Logical cores of the machine (omp_get_num_procs); 1 without OpenMP. */
 int ns_num_procs(void);
 
+/* Run-time dispatch without -march=native: with GCC or clang on x86, hot
+ * loops are compiled a second time with NS_TARGET_AVX2 and that copy runs
+ * when ns_cpu_has_avx2() says the CPU has AVX2.  Elsewhere NS_AVX2_CLONES
+ * is 0 and ns_cpu_has_avx2() returns 0. */
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+#define NS_AVX2_CLONES 1
+#define NS_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define NS_AVX2_CLONES 0
+#define NS_TARGET_AVX2
+#endif
+int ns_cpu_has_avx2(void);
+
 #endif /* NS_COMMON_H */

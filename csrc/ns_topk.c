@@ -1,5 +1,6 @@
 #include "ns_topk.h"
 
+#include <float.h>
 #include <math.h>
 #include "ns_csr.h"
 
@@ -82,10 +83,11 @@ NS_INLINE int eligible(const row_filter *f, double s, int64_t id) {
 }
 
 /* Chunk of the fast scan: one branch-free "does any score beat the
- * threshold (or is NaN)?" test per 16 scores; almost always false once the
- * heap holds good candidates, so the loop streams through the tile.  SSE2
- * (part of x86-64) when available: compilers do not vectorise this test by
- * themselves; "not less-or-equal" is also true for NaN. */
+ * threshold, or fall outside the valid range?" test per 16 scores; almost
+ * always false once the heap holds good candidates, so the loop streams
+ * through the tile.  SSE2 (part of x86-64) when available, and an AVX2 twin
+ * picked at run time: compilers do not vectorise this test by themselves.
+ * "Not less-or-equal" / "not greater-or-equal" are also true for NaN. */
 #define NS_TOPK_CHUNK 16
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -93,52 +95,77 @@ NS_INLINE int eligible(const row_filter *f, double s, int64_t id) {
 #define NS_TOPK_SSE2 1
 #endif
 
-/* 1 if some row[0..16) is > thr (largest) / < thr (smallest) or NaN. */
-NS_INLINE int chunk_any_f32(const float *row, float thr, int largest) {
+/* 1 if some row[0..16) is NaN, or (largest) > thr or < bound, or
+ * (smallest) < thr or > bound.  bound is -big (largest) or big (smallest),
+ * big = the largest valid magnitude (infinity unless st->finite_only). */
+NS_INLINE int chunk_any_f32(const float *row, float thr, float bound, int largest) {
 #ifdef NS_TOPK_SSE2
-    const __m128 t = _mm_set1_ps(thr);
-    __m128 m;
-    if (largest) {
-        m = _mm_or_ps(_mm_or_ps(_mm_cmpnle_ps(_mm_loadu_ps(row), t),
-                                _mm_cmpnle_ps(_mm_loadu_ps(row + 4), t)),
-                      _mm_or_ps(_mm_cmpnle_ps(_mm_loadu_ps(row + 8), t),
-                                _mm_cmpnle_ps(_mm_loadu_ps(row + 12), t)));
-    } else {
-        m = _mm_or_ps(_mm_or_ps(_mm_cmpnge_ps(_mm_loadu_ps(row), t),
-                                _mm_cmpnge_ps(_mm_loadu_ps(row + 4), t)),
-                      _mm_or_ps(_mm_cmpnge_ps(_mm_loadu_ps(row + 8), t),
-                                _mm_cmpnge_ps(_mm_loadu_ps(row + 12), t)));
+    const __m128 t = _mm_set1_ps(thr), lim = _mm_set1_ps(bound);
+    __m128 m = _mm_setzero_ps();
+    for (int i = 0; i < NS_TOPK_CHUNK; i += 4) {
+        const __m128 x = _mm_loadu_ps(row + i);
+        m = _mm_or_ps(m, largest ? _mm_or_ps(_mm_cmpnle_ps(x, t), _mm_cmpnge_ps(x, lim))
+                                 : _mm_or_ps(_mm_cmpnge_ps(x, t), _mm_cmpnle_ps(x, lim)));
     }
     return _mm_movemask_ps(m) != 0;
 #else
     int any = 0;
     for (int i = 0; i < NS_TOPK_CHUNK; i++)
-        any |= largest ? !(row[i] <= thr) : !(row[i] >= thr);
+        any |= largest ? !(row[i] <= thr) | !(row[i] >= bound)
+                       : !(row[i] >= thr) | !(row[i] <= bound);
     return any;
 #endif
 }
 
-NS_INLINE int chunk_any_f64(const double *row, double thr, int largest) {
+NS_INLINE int chunk_any_f64(const double *row, double thr, double bound, int largest) {
 #ifdef NS_TOPK_SSE2
-    const __m128d t = _mm_set1_pd(thr);
+    const __m128d t = _mm_set1_pd(thr), lim = _mm_set1_pd(bound);
     __m128d m = _mm_setzero_pd();
-    for (int i = 0; i < NS_TOPK_CHUNK; i += 4) {
-        const __m128d a = _mm_loadu_pd(row + i), b = _mm_loadu_pd(row + i + 2);
-        m = _mm_or_pd(m, largest ? _mm_or_pd(_mm_cmpnle_pd(a, t), _mm_cmpnle_pd(b, t))
-                                 : _mm_or_pd(_mm_cmpnge_pd(a, t), _mm_cmpnge_pd(b, t)));
+    for (int i = 0; i < NS_TOPK_CHUNK; i += 2) {
+        const __m128d x = _mm_loadu_pd(row + i);
+        m = _mm_or_pd(m, largest ? _mm_or_pd(_mm_cmpnle_pd(x, t), _mm_cmpnge_pd(x, lim))
+                                 : _mm_or_pd(_mm_cmpnge_pd(x, t), _mm_cmpnle_pd(x, lim)));
     }
     return _mm_movemask_pd(m) != 0;
 #else
     int any = 0;
     for (int i = 0; i < NS_TOPK_CHUNK; i++)
-        any |= largest ? !(row[i] <= thr) : !(row[i] >= thr);
+        any |= largest ? !(row[i] <= thr) | !(row[i] >= bound)
+                       : !(row[i] >= thr) | !(row[i] <= bound);
     return any;
 #endif
 }
 
-#define NS_TOPK_DEFINE(SUFFIX, T)                                              \
-static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
-                              int64_t n_cols, int64_t col0) {                  \
+#if NS_AVX2_CLONES
+#include <immintrin.h>
+/* chunk_any_f32 with 8-float compares; NLE/NGE_UQ are true for NaN, as the
+ * SSE2 compares are. */
+NS_TARGET_AVX2 static inline int chunk_any_f32_avx2(const float *row, float thr,
+                                                    float bound, int largest) {
+    const __m256 t = _mm256_set1_ps(thr), lim = _mm256_set1_ps(bound);
+    const __m256 a = _mm256_loadu_ps(row), b = _mm256_loadu_ps(row + 8);
+    const __m256 m =
+        largest ? _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_NLE_UQ),
+                                            _mm256_cmp_ps(b, t, _CMP_NLE_UQ)),
+                               _mm256_or_ps(_mm256_cmp_ps(a, lim, _CMP_NGE_UQ),
+                                            _mm256_cmp_ps(b, lim, _CMP_NGE_UQ)))
+                : _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_NGE_UQ),
+                                            _mm256_cmp_ps(b, t, _CMP_NGE_UQ)),
+                               _mm256_or_ps(_mm256_cmp_ps(a, lim, _CMP_NLE_UQ),
+                                            _mm256_cmp_ps(b, lim, _CMP_NLE_UQ)));
+    return _mm256_movemask_ps(m) != 0;
+}
+#endif
+
+/* A score the merge refuses: NaN, or beyond +-big. */
+#define NS_TOPK_INVALID(v, big) (!((v) >= -(big) && (v) <= (big)))
+
+/* merge_row: NAME, function attributes ATTR, score type T of largest
+ * finite value TMAX, chunk test CHUNK (chunk_any_f32, its AVX2 twin, or
+ * chunk_any_f64). */
+#define NS_TOPK_DEFINE_MERGE(NAME, ATTR, T, TMAX, CHUNK)                           \
+static ATTR int NAME(ns_topk_t *st, int64_t r, const T *row,                   \
+                     int64_t n_cols, int64_t col0) {                           \
     const int64_t cap = st->capacity;                                          \
     double *keys = st->keys + r * cap;                                         \
     double *scores = st->scores + r * cap;                                     \
@@ -155,6 +182,7 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
         f.ex_len = b - a;                                                      \
     }                                                                          \
     const double sign = st->largest ? 1.0 : -1.0;                              \
+    const T big = st->finite_only ? (T)TMAX : (T)INFINITY;                     \
     int64_t j = 0;                                                             \
     if (st->inv_temperature > 0) {                                             \
         ns_rng_t rng = st->rngs[r];                                            \
@@ -165,7 +193,7 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
             /* candidate j always gets the j-th variate of the row stream. */ \
             const double u = open_uniform(&rng);                               \
             const double s = (double)row[j];                                   \
-            if (s != s) { bad = 1; break; }                                    \
+            if (NS_TOPK_INVALID(row[j], big)) { bad = 1; break; }             \
             if (size == cap) {                                                 \
                 /* key = s*scale + G, G = -log(E), E = -log(u) >= 1 - u.    */ \
                 /* key > root needs E < exp(s*scale - root), so          */    \
@@ -195,7 +223,7 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
     /* Fill phase: the heap is not full yet, keep every eligible score. */     \
     for (; j < n_cols && size < cap; j++) {                                    \
         const double s = (double)row[j];                                       \
-        if (s != s) return NS_ERR_VALUE;                                       \
+        if (NS_TOPK_INVALID(row[j], big)) return NS_ERR_VALUE;                \
         const int64_t id = col0 + j;                                           \
         if (!eligible(&f, s, id)) continue;                                    \
         heap_push(keys, scores, ids, size++, sign * s, s, id);                 \
@@ -211,12 +239,12 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
             const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK \
                                                            : n_cols;           \
             if (end - j == NS_TOPK_CHUNK &&                                    \
-                !chunk_any_##SUFFIX(row + j, thr, 1))                              \
+                !CHUNK(row + j, thr, -big, 1))                              \
                 continue;                                                      \
             for (int64_t i = j; i < end; i++) {                                \
                 const T v = row[i];                                            \
+                if (NS_TOPK_INVALID(v, big)) return NS_ERR_VALUE;              \
                 if (v <= thr) continue;                                        \
-                if (v != v) return NS_ERR_VALUE;                               \
                 const double s = (double)v;                                    \
                 if (!eligible(&f, s, col0 + i)) continue;                      \
                 heap_replace_root(keys, scores, ids, cap, s, s, col0 + i);     \
@@ -229,12 +257,12 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
             const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK \
                                                            : n_cols;           \
             if (end - j == NS_TOPK_CHUNK &&                                    \
-                !chunk_any_##SUFFIX(row + j, thr, 0))                              \
+                !CHUNK(row + j, thr, big, 0))                              \
                 continue;                                                      \
             for (int64_t i = j; i < end; i++) {                                \
                 const T v = row[i];                                            \
+                if (NS_TOPK_INVALID(v, big)) return NS_ERR_VALUE;              \
                 if (v >= thr) continue;                                        \
-                if (v != v) return NS_ERR_VALUE;                               \
                 const double s = (double)v;                                    \
                 if (!eligible(&f, s, col0 + i)) continue;                      \
                 heap_replace_root(keys, scores, ids, cap, -s, s, col0 + i);    \
@@ -243,8 +271,9 @@ static int merge_row_##SUFFIX(ns_topk_t *st, int64_t r, const T *row,          \
         }                                                                      \
     }                                                                          \
     return NS_OK;                                                              \
-}                                                                              \
-                                                                               \
+}
+
+#define NS_TOPK_DEFINE_FINISH(SUFFIX, T)                                       \
 static void finish_row_##SUFFIX(ns_topk_t *st, int64_t r, int64_t skip,       \
                                 int64_t k, int64_t *out_ids, T *out_scores) {  \
     const int64_t cap = st->capacity;                                          \
@@ -273,8 +302,15 @@ static void finish_row_##SUFFIX(ns_topk_t *st, int64_t r, int64_t skip,       \
     }                                                                          \
 }
 
-NS_TOPK_DEFINE(f32, float)
-NS_TOPK_DEFINE(f64, double)
+NS_TOPK_DEFINE_MERGE(merge_row_f32, , float, FLT_MAX, chunk_any_f32)
+NS_TOPK_DEFINE_MERGE(merge_row_f64, , double, DBL_MAX, chunk_any_f64)
+#if NS_AVX2_CLONES
+NS_TOPK_DEFINE_MERGE(merge_row_f32_avx2, NS_TARGET_AVX2, float, FLT_MAX, chunk_any_f32_avx2)
+#else
+#define merge_row_f32_avx2 merge_row_f32
+#endif
+NS_TOPK_DEFINE_FINISH(f32, float)
+NS_TOPK_DEFINE_FINISH(f64, double)
 
 static int check_merge(const ns_topk_t *st, int64_t n_rows, int64_t n_cols,
                        int64_t ld, int64_t row0, int64_t col0, int n_threads) {
@@ -293,9 +329,11 @@ int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
                       int n_threads) {
     int status = check_merge(st, n_rows, n_cols, ld, row0, col0, n_threads);
     if (status != NS_OK) return status;
+    const int avx2 = ns_cpu_has_avx2(); /* same result, faster scan */
     #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4) reduction(min: status)
     for (int64_t i = 0; i < n_rows; i++) {
-        const int s = merge_row_f32(st, row0 + i, tile + i * ld, n_cols, col0);
+        const int s = avx2 ? merge_row_f32_avx2(st, row0 + i, tile + i * ld, n_cols, col0)
+                           : merge_row_f32(st, row0 + i, tile + i * ld, n_cols, col0);
         if (s < status) status = s;
     }
     return status;

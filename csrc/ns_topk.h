@@ -47,6 +47,11 @@ typedef struct {
     const double *upper; /* n_rows upper bounds (s <= upper[r]) or NULL */
     double lower;        /* s >= lower (-inf = none) */
     int largest;         /* 1: largest scores first; 0: smallest first */
+    /* 0: only a NaN score is an error (NS_ERR_VALUE).  1: an infinite
+     * score is one too: scores of finite embeddings are finite unless a
+     * candidate is not finite or a product overflowed, so the caller need
+     * not check the candidates itself. */
+    int finite_only;
     /* 0: exact top-k.  > 0: Gumbel top-k with key sign * s * inv_t + G; the
      * Gumbel variate of (row r, candidate j) is the j-th draw of stream
      * rngs[r] (seeded from (key, r)), so it depends on neither the tiling
@@ -62,8 +67,9 @@ int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1);
 
 /* Merges the tile rows row0 .. row0 + n_rows - 1 (row i at tile + i * ld,
  * n_cols scores of candidates col0 .. col0 + n_cols - 1) into the heaps.
- * OpenMP over rows.  Returns NS_ERR_VALUE if a score is NaN (the heaps are
- * then unspecified), NS_ERR_VALUE for bad sizes. */
+ * OpenMP over rows.  Returns NS_ERR_VALUE if a score is NaN (or infinite,
+ * with finite_only; the heaps are then unspecified), NS_ERR_VALUE for bad
+ * sizes. */
 int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
                       int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
                       int n_threads);

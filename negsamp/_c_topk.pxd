@@ -15,6 +15,7 @@ cdef extern from "ns_topk.h" nogil:
         const double *upper
         double lower
         int largest
+        int finite_only
         double inv_temperature
         ns_rng_t *rngs
     int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1)

@@ -17,6 +17,7 @@ class TopkState:
         temperature: float = ...,
         k0: int = ...,
         k1: int = ...,
+        finite_only: bool = ...,
     ) -> None: ...
     @property
     def n_rows(self) -> int: ...

@@ -27,7 +27,7 @@ cdef class TopkState:
     def __cinit__(self, int64_t n_rows, int64_t capacity, bint largest, *,
                   excl_indptr=None, excl_indices=None, upper=None,
                   double lower=-INFINITY, double temperature=0.0,
-                  uint64_t k0=0, uint64_t k1=0):
+                  uint64_t k0=0, uint64_t k1=0, bint finite_only=False):
         cdef double[::1] keys_v, scores_v, upper_v
         cdef int64_t[::1] ids_v, sizes_v, indptr_v, indices_v
         cdef uint64_t[:, ::1] rngs_v
@@ -60,6 +60,7 @@ cdef class TopkState:
         self.st.upper = NULL
         self.st.lower = lower
         self.st.largest = 1 if largest else 0
+        self.st.finite_only = 1 if finite_only else 0
         self.st.inv_temperature = 0.0
         self.st.rngs = NULL
         if excl_indptr is not None:
@@ -94,7 +95,8 @@ cdef class TopkState:
 
     def merge(self, tile, int64_t row0, int64_t col0, int n_threads):
         """Merges `tile` (2-D float32 or float64, rows row0.., columns =
-        candidates col0..) into the heaps.  Raises ValueError on NaN."""
+        candidates col0..) into the heaps.  Raises ValueError on NaN (or
+        on an infinite score, with finite_only)."""
         cdef const float[:, :] t32
         cdef const double[:, :] t64
         cdef int status = 0
@@ -132,7 +134,8 @@ cdef class TopkState:
         else:
             raise TypeError(f"tile dtype must be float32 or float64, got {tile.dtype}")
         if status != 0:
-            raise ValueError("scores contain NaN")
+            raise ValueError("scores contain NaN or infinity" if self.st.finite_only
+                             else "scores contain NaN")
 
     def finish(self, int64_t skip, int64_t k, object dtype, int n_threads):
         """(ids int64 (n_rows, k), scores `dtype` (n_rows, k)), best first,

@@ -73,7 +73,9 @@ def _normalise_rows(x: np.ndarray) -> np.ndarray:
     gives the same values as normalising the whole array."""
     norms = np.linalg.norm(x, axis=1)
     norms[norms == 0] = 1
-    unit: np.ndarray = x / norms[:, None]
+    # A row with an infinity becomes NaN here: the merge reports it.
+    with np.errstate(invalid="ignore", over="ignore"):
+        unit: np.ndarray = x / norms[:, None]
     return unit
 
 
@@ -340,6 +342,11 @@ def hard_negatives(
         excl_indptr=None if excl is None else excl.indptr,
         excl_indices=None if excl is None else excl.indices,
         upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
+        # Queries are finite (checked), so a candidate with a NaN or an
+        # infinity gives non-finite scores in every query's row: the merge's
+        # scan catches it at no extra cost, instead of a pass over the
+        # candidates before each tile product.
+        finite_only=True,
     )
     if n_rows == 0:
         return state.finish(skip_top, k, dtype, n_threads)
@@ -360,25 +367,30 @@ def hard_negatives(
 
         pool = ThreadPoolExecutor(max_workers=n_threads - 1)
     try:
-        for c0 in range(0, n_items, block_size):
-            tile = np.asarray(c_arr[c0 : c0 + block_size], dtype=dtype)
-            _first_nonfinite(tile, "candidates", c0)
-            if metric == "cosine":
-                tile = _normalise_rows(tile)
-            width = tile.shape[0]
-            for r0 in range(0, n_rows, q_block):
-                qb = q[r0 : r0 + q_block]
-                out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
-                np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
-                try:
-                    _merge(state, out, r0, c0, n_threads, pool)
-                except ValueError:  # the only one the merge raises: a NaN score
-                    raise ValueError(
-                        "scores contain NaN: the products of queries and candidates "
-                        f"overflow the {dtype} range (candidates {c0}..{c0 + width - 1})"
-                    ) from None
-            if bar is not None:
-                bar.update(width)
+        # Overflowing or non-finite products are reported by the merge as
+        # a ValueError, not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for c0 in range(0, n_items, block_size):
+                raw = np.asarray(c_arr[c0 : c0 + block_size], dtype=dtype)
+                tile = _normalise_rows(raw) if metric == "cosine" else raw
+                width = tile.shape[0]
+                for r0 in range(0, n_rows, q_block):
+                    qb = q[r0 : r0 + q_block]
+                    out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
+                    np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
+                    try:
+                        _merge(state, out, r0, c0, n_threads, pool)
+                    except ValueError:  # the only one the merge raises: a score
+                        # that is NaN or infinite.  Name the candidate if it is
+                        # not finite itself; otherwise a product overflowed.
+                        _first_nonfinite(raw, "candidates", c0)
+                        raise ValueError(
+                            "scores contain NaN or infinity: the products of queries and "
+                            f"candidates overflow the {dtype} range (candidates "
+                            f"{c0}..{c0 + width - 1})"
+                        ) from None
+                if bar is not None:
+                    bar.update(width)
     finally:
         if bar is not None:
             bar.close()

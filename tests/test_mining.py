@@ -553,6 +553,37 @@ def test_bad_arrays():
             negsamp.hard_negatives(Qb, C, 2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("row", [3, 37, 998])  # fill phase, chunk tail, full-heap scan
+@pytest.mark.parametrize("options", [
+    {}, {"largest": False}, {"temperature": 0.5, "rng": 0}, {"metric": "cosine"},
+    {"max_score": 0.0, "min_score": -1.0},
+])
+def test_non_finite_candidate_is_found_by_the_merge(dtype, row, options):
+    # No pass over the candidates: a NaN / infinite candidate shows up as
+    # non-finite scores in the merge, which then names it.
+    rng = np.random.default_rng(row)
+    Q = rng.standard_normal((6, 8)).astype(dtype)
+    C = rng.standard_normal((1000, 8)).astype(dtype)
+    exclude = [[row]] * 6  # even an excluded candidate must be finite
+    for bad in (np.nan, np.inf, -np.inf):
+        Cb = C.copy()
+        Cb[row, 5] = bad
+        with pytest.raises(ValueError, match=rf"candidates must be finite.*row {row}, column 5"):
+            negsamp.hard_negatives(Q, Cb, 4, exclude=exclude, block_size=300, **options)
+
+
+def test_overflowing_scores_raise():
+    Q = np.full((2, 4), 1e30, dtype=np.float32)
+    C = np.ones((50, 4), dtype=np.float32)
+    C[20] = 1e30  # finite, but 4e60 overflows float32
+    with pytest.raises(ValueError, match=r"overflow the float32 range \(candidates 0\.\.49\)"):
+        negsamp.hard_negatives(Q, C, 3)
+    C[20] = -1e30  # -inf overflow too, even for the far side
+    with pytest.raises(ValueError, match="overflow"):
+        negsamp.hard_negatives(Q, C, 3, largest=False)
+
+
 def test_caller_arrays_untouched_cosine():
     rng = np.random.default_rng(18)
     for dt in (np.float32, np.float64):
