@@ -2,6 +2,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 #include "ns_csr.h"
 
 /* a is worse than b: smaller key, or equal key and larger id. */
@@ -77,6 +78,21 @@ typedef struct {
     double upper, lower;
 } row_filter;
 
+NS_INLINE row_filter row_filter_of(const ns_topk_t *st, int64_t r, int64_t col0,
+                                  int64_t n_cols) {
+    row_filter f = {0, 0, INFINITY, st->lower};
+    if (st->upper) f.upper = st->upper[r];
+    if (st->excl_indptr) {
+        const int64_t *ex = st->excl_indices + st->excl_indptr[r];
+        const int64_t len = st->excl_indptr[r + 1] - st->excl_indptr[r];
+        const int64_t a = ns_csr_lower_bound(ex, len, col0);
+        const int64_t b = ns_csr_lower_bound(ex, len, col0 + n_cols);
+        f.ex = ex + a;
+        f.ex_len = b - a;
+    }
+    return f;
+}
+
 NS_INLINE int eligible(const row_filter *f, double s, int64_t id) {
     return s <= f->upper && s >= f->lower &&
            !(f->ex_len && ns_csr_contains(f->ex, f->ex_len, id));
@@ -95,74 +111,97 @@ NS_INLINE int eligible(const row_filter *f, double s, int64_t id) {
 #define NS_TOPK_SSE2 1
 #endif
 
-/* 1 if some row[0..16) is NaN, or (largest) > thr or < bound, or
+/* Bit i set if row[i] (i < 16) is NaN, or (largest) > thr or < bound, or
  * (smallest) < thr or > bound.  bound is -big (largest) or big (smallest),
- * big = the largest valid magnitude (infinity unless st->finite_only). */
-NS_INLINE int chunk_any_f32(const float *row, float thr, float bound, int largest) {
+ * big = the largest valid magnitude (infinity unless st->finite_only).  The
+ * merge visits only the set bits. */
+NS_INLINE unsigned chunk_mask_f32(const float *row, float thr, float bound, int largest) {
 #ifdef NS_TOPK_SSE2
     const __m128 t = _mm_set1_ps(thr), lim = _mm_set1_ps(bound);
-    __m128 m = _mm_setzero_ps();
+    unsigned mask = 0;
     for (int i = 0; i < NS_TOPK_CHUNK; i += 4) {
         const __m128 x = _mm_loadu_ps(row + i);
-        m = _mm_or_ps(m, largest ? _mm_or_ps(_mm_cmpnle_ps(x, t), _mm_cmpnge_ps(x, lim))
-                                 : _mm_or_ps(_mm_cmpnge_ps(x, t), _mm_cmpnle_ps(x, lim)));
+        const __m128 m = largest ? _mm_or_ps(_mm_cmpnle_ps(x, t), _mm_cmpnge_ps(x, lim))
+                                 : _mm_or_ps(_mm_cmpnge_ps(x, t), _mm_cmpnle_ps(x, lim));
+        mask |= (unsigned)_mm_movemask_ps(m) << i;
     }
-    return _mm_movemask_ps(m) != 0;
+    return mask;
 #else
-    int any = 0;
+    unsigned mask = 0;
     for (int i = 0; i < NS_TOPK_CHUNK; i++)
-        any |= largest ? !(row[i] <= thr) | !(row[i] >= bound)
-                       : !(row[i] >= thr) | !(row[i] <= bound);
-    return any;
+        mask |= (unsigned)(largest ? !(row[i] <= thr) | !(row[i] >= bound)
+                                   : !(row[i] >= thr) | !(row[i] <= bound)) << i;
+    return mask;
 #endif
 }
 
-NS_INLINE int chunk_any_f64(const double *row, double thr, double bound, int largest) {
+NS_INLINE unsigned chunk_mask_f64(const double *row, double thr, double bound, int largest) {
 #ifdef NS_TOPK_SSE2
     const __m128d t = _mm_set1_pd(thr), lim = _mm_set1_pd(bound);
-    __m128d m = _mm_setzero_pd();
+    unsigned mask = 0;
     for (int i = 0; i < NS_TOPK_CHUNK; i += 2) {
         const __m128d x = _mm_loadu_pd(row + i);
-        m = _mm_or_pd(m, largest ? _mm_or_pd(_mm_cmpnle_pd(x, t), _mm_cmpnge_pd(x, lim))
-                                 : _mm_or_pd(_mm_cmpnge_pd(x, t), _mm_cmpnle_pd(x, lim)));
+        const __m128d m = largest ? _mm_or_pd(_mm_cmpnle_pd(x, t), _mm_cmpnge_pd(x, lim))
+                                  : _mm_or_pd(_mm_cmpnge_pd(x, t), _mm_cmpnle_pd(x, lim));
+        mask |= (unsigned)_mm_movemask_pd(m) << i;
     }
-    return _mm_movemask_pd(m) != 0;
+    return mask;
 #else
-    int any = 0;
+    unsigned mask = 0;
     for (int i = 0; i < NS_TOPK_CHUNK; i++)
-        any |= largest ? !(row[i] <= thr) | !(row[i] >= bound)
-                       : !(row[i] >= thr) | !(row[i] <= bound);
-    return any;
+        mask |= (unsigned)(largest ? !(row[i] <= thr) | !(row[i] >= bound)
+                                   : !(row[i] >= thr) | !(row[i] <= bound)) << i;
+    return mask;
 #endif
 }
 
 #if NS_AVX2_CLONES
 #include <immintrin.h>
-/* chunk_any_f32 with 8-float compares; NLE/NGE_UQ are true for NaN, as the
- * SSE2 compares are. */
-NS_TARGET_AVX2 static inline int chunk_any_f32_avx2(const float *row, float thr,
-                                                    float bound, int largest) {
+/* chunk_mask_f32 with 8-float compares; NLE/NGE_UQ are true for NaN, as
+ * the SSE2 compares are. */
+NS_TARGET_AVX2 static inline unsigned chunk_mask_f32_avx2(const float *row, float thr,
+                                                          float bound, int largest) {
     const __m256 t = _mm256_set1_ps(thr), lim = _mm256_set1_ps(bound);
     const __m256 a = _mm256_loadu_ps(row), b = _mm256_loadu_ps(row + 8);
-    const __m256 m =
-        largest ? _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_NLE_UQ),
-                                            _mm256_cmp_ps(b, t, _CMP_NLE_UQ)),
-                               _mm256_or_ps(_mm256_cmp_ps(a, lim, _CMP_NGE_UQ),
-                                            _mm256_cmp_ps(b, lim, _CMP_NGE_UQ)))
-                : _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_NGE_UQ),
-                                            _mm256_cmp_ps(b, t, _CMP_NGE_UQ)),
-                               _mm256_or_ps(_mm256_cmp_ps(a, lim, _CMP_NLE_UQ),
-                                            _mm256_cmp_ps(b, lim, _CMP_NLE_UQ)));
-    return _mm256_movemask_ps(m) != 0;
+    __m256 ma, mb;
+    if (largest) {
+        ma = _mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_NLE_UQ), _mm256_cmp_ps(a, lim, _CMP_NGE_UQ));
+        mb = _mm256_or_ps(_mm256_cmp_ps(b, t, _CMP_NLE_UQ), _mm256_cmp_ps(b, lim, _CMP_NGE_UQ));
+    } else {
+        ma = _mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_NGE_UQ), _mm256_cmp_ps(a, lim, _CMP_NLE_UQ));
+        mb = _mm256_or_ps(_mm256_cmp_ps(b, t, _CMP_NGE_UQ), _mm256_cmp_ps(b, lim, _CMP_NLE_UQ));
+    }
+    return (unsigned)_mm256_movemask_ps(ma) | ((unsigned)_mm256_movemask_ps(mb) << 8);
 }
 #endif
+
+/* Index of the lowest set bit of x != 0. */
+NS_INLINE int lowest_bit(unsigned x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(x);
+#elif defined(_MSC_VER)
+    unsigned long i;
+    _BitScanForward(&i, x);
+    return (int)i;
+#else
+    int i = 0;
+    while (!(x & 1u)) { x >>= 1; i++; }
+    return i;
+#endif
+}
+
+/* Positions of the chunk at j to visit: the set bits of the chunk test for
+ * a full chunk, every position of a short last chunk. */
+#define NS_TOPK_VISIT(CHUNK, row, j, end, thr, bound, largest)                 \
+    ((end) - (j) == NS_TOPK_CHUNK ? CHUNK((row) + (j), thr, bound, largest)    \
+                                  : (0xFFFFu >> (NS_TOPK_CHUNK - ((end) - (j)))))
 
 /* A score the merge refuses: NaN, or beyond +-big. */
 #define NS_TOPK_INVALID(v, big) (!((v) >= -(big) && (v) <= (big)))
 
 /* merge_row: NAME, function attributes ATTR, score type T of largest
  * finite value TMAX, chunk test CHUNK (chunk_any_f32, its AVX2 twin, or
- * chunk_any_f64). */
+ * chunk_mask_f64). */
 #define NS_TOPK_DEFINE_MERGE(NAME, ATTR, T, TMAX, CHUNK)                           \
 static ATTR int NAME(ns_topk_t *st, int64_t r, const T *row,                   \
                      int64_t n_cols, int64_t col0) {                           \
@@ -171,16 +210,7 @@ static ATTR int NAME(ns_topk_t *st, int64_t r, const T *row,                   \
     double *scores = st->scores + r * cap;                                     \
     int64_t *ids = st->ids + r * cap;                                          \
     int64_t size = st->sizes[r];                                               \
-    row_filter f = {0, 0, INFINITY, st->lower};                                \
-    if (st->upper) f.upper = st->upper[r];                                     \
-    if (st->excl_indptr) {                                                     \
-        const int64_t *ex = st->excl_indices + st->excl_indptr[r];             \
-        const int64_t len = st->excl_indptr[r + 1] - st->excl_indptr[r];       \
-        const int64_t a = ns_csr_lower_bound(ex, len, col0);                   \
-        const int64_t b = ns_csr_lower_bound(ex, len, col0 + n_cols);          \
-        f.ex = ex + a;                                                         \
-        f.ex_len = b - a;                                                      \
-    }                                                                          \
+    const row_filter f = row_filter_of(st, r, col0, n_cols);                   \
     const double sign = st->largest ? 1.0 : -1.0;                              \
     const T big = st->finite_only ? (T)TMAX : (T)INFINITY;                     \
     int64_t j = 0;                                                             \
@@ -238,10 +268,10 @@ static ATTR int NAME(ns_topk_t *st, int64_t r, const T *row,                   \
         for (; j < n_cols; j += NS_TOPK_CHUNK) {                               \
             const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK \
                                                            : n_cols;           \
-            if (end - j == NS_TOPK_CHUNK &&                                    \
-                !CHUNK(row + j, thr, -big, 1))                              \
-                continue;                                                      \
-            for (int64_t i = j; i < end; i++) {                                \
+            unsigned mask = NS_TOPK_VISIT(CHUNK, row, j, end, thr, -big, 1);   \
+            while (mask) {                                                     \
+                const int64_t i = j + lowest_bit(mask);                        \
+                mask &= mask - 1;                                              \
                 const T v = row[i];                                            \
                 if (NS_TOPK_INVALID(v, big)) return NS_ERR_VALUE;              \
                 if (v <= thr) continue;                                        \
@@ -256,10 +286,10 @@ static ATTR int NAME(ns_topk_t *st, int64_t r, const T *row,                   \
         for (; j < n_cols; j += NS_TOPK_CHUNK) {                               \
             const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK \
                                                            : n_cols;           \
-            if (end - j == NS_TOPK_CHUNK &&                                    \
-                !CHUNK(row + j, thr, big, 0))                              \
-                continue;                                                      \
-            for (int64_t i = j; i < end; i++) {                                \
+            unsigned mask = NS_TOPK_VISIT(CHUNK, row, j, end, thr, big, 0);    \
+            while (mask) {                                                     \
+                const int64_t i = j + lowest_bit(mask);                        \
+                mask &= mask - 1;                                              \
                 const T v = row[i];                                            \
                 if (NS_TOPK_INVALID(v, big)) return NS_ERR_VALUE;              \
                 if (v >= thr) continue;                                        \
@@ -302,10 +332,134 @@ static void finish_row_##SUFFIX(ns_topk_t *st, int64_t r, int64_t skip,       \
     }                                                                          \
 }
 
-NS_TOPK_DEFINE_MERGE(merge_row_f32, , float, FLT_MAX, chunk_any_f32)
-NS_TOPK_DEFINE_MERGE(merge_row_f64, , double, DBL_MAX, chunk_any_f64)
+/* Packed heaps (st->packed): exact top-k of float32 scores with ids below
+ * 2^32.  An entry is one uint64 whose order is the "better" order: the
+ * score's bits made monotone (sign flipped, or all bits for negatives;
+ * complemented for smallest-first) above the complemented id (lower id =
+ * better on equal scores).  A heap step is then one integer comparison and
+ * one move, where the general heap compares a double, breaks ties on ids and
+ * moves three arrays.  -0.0 is stored as +0.0: they are equal scores. */
+NS_INLINE uint64_t packed_key(float v, int64_t id, int largest) {
+    uint32_t b;
+    v += 0.0f; /* -0.0 -> +0.0 */
+    memcpy(&b, &v, sizeof b);
+    uint32_t ord = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+    if (!largest) ord = ~ord;
+    return ((uint64_t)ord << 32) | (uint64_t)(uint32_t)~(uint32_t)id;
+}
+
+NS_INLINE float packed_score(uint64_t key, int largest) {
+    uint32_t ord = (uint32_t)(key >> 32);
+    if (!largest) ord = ~ord;
+    const uint32_t b = (ord & 0x80000000u) ? (ord & 0x7FFFFFFFu) : ~ord;
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+NS_INLINE int64_t packed_id(uint64_t key) {
+    return (int64_t)(uint32_t)~(uint32_t)key;
+}
+
+/* Min-heap of packed keys: the root is the worst kept entry.  Keys are
+ * distinct (ids are). */
+static void packed_sift_down(uint64_t *heap, int64_t size, int64_t pos) {
+    const uint64_t key = heap[pos];
+    for (;;) {
+        int64_t child = 2 * pos + 1;
+        if (child >= size) break;
+        if (child + 1 < size) child += heap[child + 1] < heap[child];
+        if (heap[child] > key) break;
+        heap[pos] = heap[child];
+        pos = child;
+    }
+    heap[pos] = key;
+}
+
+static void packed_push(uint64_t *heap, int64_t size, uint64_t key) {
+    int64_t pos = size;
+    while (pos > 0) {
+        const int64_t parent = (pos - 1) >> 1;
+        if (heap[parent] < key) break;
+        heap[pos] = heap[parent];
+        pos = parent;
+    }
+    heap[pos] = key;
+}
+
+#define NS_TOPK_DEFINE_MERGE_PACKED(NAME, ATTR, CHUNK)                         \
+static ATTR int NAME(ns_topk_t *st, int64_t r, const float *row,               \
+                     int64_t n_cols, int64_t col0) {                           \
+    const int64_t cap = st->capacity;                                          \
+    uint64_t *heap = st->packed + r * cap;                                     \
+    int64_t size = st->sizes[r];                                               \
+    const row_filter f = row_filter_of(st, r, col0, n_cols);                   \
+    const int largest = st->largest;                                           \
+    const float big = st->finite_only ? FLT_MAX : (float)INFINITY;             \
+    int64_t j = 0;                                                             \
+    for (; j < n_cols && size < cap; j++) {                                    \
+        const float v = row[j];                                                \
+        if (NS_TOPK_INVALID(v, big)) return NS_ERR_VALUE;                      \
+        if (!eligible(&f, v, col0 + j)) continue;                              \
+        packed_push(heap, size++, packed_key(v, col0 + j, largest));           \
+    }                                                                          \
+    st->sizes[r] = size;                                                       \
+    const float bound = largest ? -big : big;                                  \
+    float thr = size ? packed_score(heap[0], largest) : 0.0f;                  \
+    for (; j < n_cols; j += NS_TOPK_CHUNK) {                                   \
+        const int64_t end = j + NS_TOPK_CHUNK < n_cols ? j + NS_TOPK_CHUNK     \
+                                                       : n_cols;               \
+        unsigned mask = NS_TOPK_VISIT(CHUNK, row, j, end, thr, bound, largest);\
+        while (mask) {                                                         \
+            const int64_t i = j + lowest_bit(mask);                            \
+            mask &= mask - 1;                                                  \
+            const float v = row[i];                                            \
+            if (NS_TOPK_INVALID(v, big)) return NS_ERR_VALUE;                  \
+            if (largest ? !(v > thr) : !(v < thr)) continue;                   \
+            if (!eligible(&f, v, col0 + i)) continue;                          \
+            heap[0] = packed_key(v, col0 + i, largest);                        \
+            packed_sift_down(heap, cap, 0);                                    \
+            thr = packed_score(heap[0], largest);                              \
+        }                                                                      \
+    }                                                                          \
+    return NS_OK;                                                              \
+}
+
+NS_TOPK_DEFINE_MERGE_PACKED(merge_row_packed, , chunk_mask_f32)
 #if NS_AVX2_CLONES
-NS_TOPK_DEFINE_MERGE(merge_row_f32_avx2, NS_TARGET_AVX2, float, FLT_MAX, chunk_any_f32_avx2)
+NS_TOPK_DEFINE_MERGE_PACKED(merge_row_packed_avx2, NS_TARGET_AVX2, chunk_mask_f32_avx2)
+#else
+#define merge_row_packed_avx2 merge_row_packed
+#endif
+
+static void finish_row_packed(ns_topk_t *st, int64_t r, int64_t skip,
+                              int64_t k, int64_t *out_ids, float *out_scores) {
+    uint64_t *heap = st->packed + r * st->capacity;
+    const int64_t size = st->sizes[r];
+    /* Heapsort: moving the worst to the end leaves the best first. */
+    for (int64_t end = size - 1; end > 0; end--) {
+        const uint64_t worst = heap[0];
+        heap[0] = heap[end];
+        heap[end] = worst;
+        packed_sift_down(heap, end, 0);
+    }
+    st->sizes[r] = 0;
+    for (int64_t i = 0; i < k; i++) {
+        const int64_t src = skip + i;
+        if (src < size) {
+            out_ids[i] = packed_id(heap[src]);
+            out_scores[i] = packed_score(heap[src], st->largest);
+        } else {
+            out_ids[i] = -1;
+            out_scores[i] = NAN;
+        }
+    }
+}
+
+NS_TOPK_DEFINE_MERGE(merge_row_f32, , float, FLT_MAX, chunk_mask_f32)
+NS_TOPK_DEFINE_MERGE(merge_row_f64, , double, DBL_MAX, chunk_mask_f64)
+#if NS_AVX2_CLONES
+NS_TOPK_DEFINE_MERGE(merge_row_f32_avx2, NS_TARGET_AVX2, float, FLT_MAX, chunk_mask_f32_avx2)
 #else
 #define merge_row_f32_avx2 merge_row_f32
 #endif
@@ -318,6 +472,8 @@ static int check_merge(const ns_topk_t *st, int64_t n_rows, int64_t n_cols,
         col0 < 0 || (n_rows > 1 && ld < n_cols) || n_threads < 1)
         return NS_ERR_VALUE;
     if (st->inv_temperature > 0 && !st->rngs) return NS_ERR_VALUE;
+    if (st->packed && (st->inv_temperature > 0 || col0 + n_cols > ((int64_t)1 << 32)))
+        return NS_ERR_VALUE;
     return NS_OK;
 }
 
@@ -332,8 +488,14 @@ int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
     const int avx2 = ns_cpu_has_avx2(); /* same result, faster scan */
     #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4) reduction(min: status)
     for (int64_t i = 0; i < n_rows; i++) {
-        const int s = avx2 ? merge_row_f32_avx2(st, row0 + i, tile + i * ld, n_cols, col0)
-                           : merge_row_f32(st, row0 + i, tile + i * ld, n_cols, col0);
+        const float *row = tile + i * ld;
+        int s;
+        if (st->packed)
+            s = avx2 ? merge_row_packed_avx2(st, row0 + i, row, n_cols, col0)
+                     : merge_row_packed(st, row0 + i, row, n_cols, col0);
+        else
+            s = avx2 ? merge_row_f32_avx2(st, row0 + i, row, n_cols, col0)
+                     : merge_row_f32(st, row0 + i, row, n_cols, col0);
         if (s < status) status = s;
     }
     return status;
@@ -344,6 +506,7 @@ int ns_topk_merge_f64(ns_topk_t *st, const double *tile, int64_t n_rows,
                       int n_threads) {
     int status = check_merge(st, n_rows, n_cols, ld, row0, col0, n_threads);
     if (status != NS_OK) return status;
+    if (st->packed) return NS_ERR_VALUE; /* packed heaps hold float32 */
     #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4) reduction(min: status)
     for (int64_t i = 0; i < n_rows; i++) {
         const int s = merge_row_f64(st, row0 + i, tile + i * ld, n_cols, col0);
@@ -356,14 +519,18 @@ int ns_topk_finish_f32(ns_topk_t *st, int64_t skip, int64_t k,
                        int64_t *out_ids, float *out_scores, int n_threads) {
     if (skip < 0 || k < 0 || n_threads < 1) return NS_ERR_VALUE;
     #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int64_t r = 0; r < st->n_rows; r++)
-        finish_row_f32(st, r, skip, k, out_ids + r * k, out_scores + r * k);
+    for (int64_t r = 0; r < st->n_rows; r++) {
+        if (st->packed)
+            finish_row_packed(st, r, skip, k, out_ids + r * k, out_scores + r * k);
+        else
+            finish_row_f32(st, r, skip, k, out_ids + r * k, out_scores + r * k);
+    }
     return NS_OK;
 }
 
 int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k,
                        int64_t *out_ids, double *out_scores, int n_threads) {
-    if (skip < 0 || k < 0 || n_threads < 1) return NS_ERR_VALUE;
+    if (skip < 0 || k < 0 || n_threads < 1 || st->packed) return NS_ERR_VALUE;
     #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int64_t r = 0; r < st->n_rows; r++)
         finish_row_f64(st, r, skip, k, out_ids + r * k, out_scores + r * k);

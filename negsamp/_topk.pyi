@@ -18,6 +18,7 @@ class TopkState:
         k0: int = ...,
         k1: int = ...,
         finite_only: bool = ...,
+        packed: bool = ...,
     ) -> None: ...
     @property
     def n_rows(self) -> int: ...

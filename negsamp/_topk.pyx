@@ -19,7 +19,7 @@ cdef class TopkState:
 
     Not shareable between threads: one call of hard_negatives owns one."""
     cdef ns_topk_t st
-    cdef object _keys, _scores, _ids, _sizes, _rngs
+    cdef object _keys, _scores, _ids, _sizes, _rngs, _packed
     cdef object _indptr, _indices, _upper
     cdef readonly int64_t n_rows, capacity
     cdef bint _finished
@@ -27,10 +27,12 @@ cdef class TopkState:
     def __cinit__(self, int64_t n_rows, int64_t capacity, bint largest, *,
                   excl_indptr=None, excl_indices=None, upper=None,
                   double lower=-INFINITY, double temperature=0.0,
-                  uint64_t k0=0, uint64_t k1=0, bint finite_only=False):
+                  uint64_t k0=0, uint64_t k1=0, bint finite_only=False,
+                  bint packed=False):
         cdef double[::1] keys_v, scores_v, upper_v
         cdef int64_t[::1] ids_v, sizes_v, indptr_v, indices_v
         cdef uint64_t[:, ::1] rngs_v
+        cdef uint64_t[::1] packed_v
         if n_rows < 0:
             raise ValueError(f"n_rows must be >= 0, got {n_rows}")
         if capacity < 1:
@@ -63,6 +65,14 @@ cdef class TopkState:
         self.st.finite_only = 1 if finite_only else 0
         self.st.inv_temperature = 0.0
         self.st.rngs = NULL
+        self.st.packed = NULL
+        if packed:
+            # float32 tiles, no temperature, ids < 2**32: one uint64 an entry.
+            if temperature > 0.0:
+                raise ValueError("packed heaps cannot sample with a temperature")
+            self._packed = np.empty(n_rows * capacity + 1, dtype=np.uint64)
+            packed_v = self._packed
+            self.st.packed = &packed_v[0]
         if excl_indptr is not None:
             self._indptr = np.ascontiguousarray(excl_indptr, dtype=np.int64)
             self._indices = np.ascontiguousarray(excl_indices, dtype=np.int64)
@@ -113,6 +123,8 @@ cdef class TopkState:
             raise ValueError("tile rows or columns out of range")
         if n_r == 0 or n_c == 0:
             return
+        if self.st.packed != NULL and col0 + n_c > (<int64_t> 1 << 32):
+            raise ValueError("a packed top-k state holds candidate ids below 2**32")
         if tile.dtype == np.float32:
             t32 = tile
             if t32.strides[1] != sizeof(float) or t32.strides[0] % sizeof(float) \
@@ -123,6 +135,8 @@ cdef class TopkState:
                 status = ns_topk_merge_f32(&self.st, &t32[0, 0], n_r, n_c, ld,
                                            row0, col0, n_threads)
         elif tile.dtype == np.float64:
+            if self.st.packed != NULL:
+                raise TypeError("a packed top-k state merges float32 tiles only")
             t64 = tile
             if t64.strides[1] != sizeof(double) or t64.strides[0] % sizeof(double) \
                     or (n_r > 1 and t64.strides[0] < n_c * <int64_t> sizeof(double)):
@@ -151,6 +165,8 @@ cdef class TopkState:
         if n_threads < 1:
             raise ValueError(f"n_threads must be >= 1, got {n_threads}")
         dtype = np.dtype(dtype)
+        if self.st.packed != NULL and dtype != np.float32:
+            raise TypeError("a packed top-k state returns float32 scores only")
         ids = np.empty((self.n_rows, k), dtype=np.int64)
         scores = np.empty((self.n_rows, k), dtype=dtype)
         self._finished = True

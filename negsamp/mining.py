@@ -207,8 +207,8 @@ def hard_negatives(
     n_threads : int, optional
         Threads of the merge phase (None = all cores; -1 all, -2 all but one)
         when it is heavy: with ``temperature`` (a draw and an exp per score) or
-        ``k + skip_top > 256``; the exact scan of a tile (about 0.06-0.25 ns
-        per score) runs on one thread, which was faster than a hand-off.
+        ``k + skip_top > 256``; the exact scan of a tile (about 0.1 ns per
+        score) runs on one thread, which was faster than a hand-off.
         With a multi-threaded BLAS the gain is small: OpenBLAS's idle
         workers busy-wait after each product and hold the other cores.
         BLAS uses its own threads for the tile products (set them with
@@ -243,8 +243,11 @@ def hard_negatives(
         Non-numeric arrays, bad types of scalars.
     ValueError
         Shapes (1-D, mismatched d), non-finite embeddings (naming the array,
-        row and column), k outside [1, N], bad metric, margins without a
-        positive score, negative margins, bad ids in ``exclude``/``positives``.
+        row and column), scores that overflow the compute dtype, k outside
+        [1, N], bad metric, margins without a positive score, negative
+        margins, bad ids in ``exclude``/``positives``.  A non-finite candidate
+        is found by the merge (its scores are not finite), so the error comes
+        when its tile is reached.
     """
     q_arr = _embeddings(queries, "queries")
     c_arr = _embeddings(candidates, "candidates")
@@ -347,6 +350,7 @@ def hard_negatives(
         # scan catches it at no extra cost, instead of a pass over the
         # candidates before each tile product.
         finite_only=True,
+        packed=_packable(dtype, t, n_items),
     )
     if n_rows == 0:
         return state.finish(skip_top, k, dtype, n_threads)
@@ -358,7 +362,7 @@ def hard_negatives(
     buf = np.empty(q_block * block_size, dtype=dtype)
     bar = _progress_bar(bool(progress), n_items)
     pool = None
-    # The exact scan costs ~0.06 ns per score, a few % of the tile product:
+    # The exact scan costs ~0.1 ns per score, a fraction of the tile product:
     # handing it to other threads costs more than it saves.  Gumbel keys
     # (a random draw and an exp per score) and big heaps are worth it.
     heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
@@ -399,6 +403,12 @@ def hard_negatives(
     # Sorting B heaps of k + skip_top entries is tiny: one thread, so that no
     # OpenMP team is woken up (see the module docstring).
     return state.finish(skip_top, k, dtype, 1)
+
+
+def _packable(dtype: np.dtype, temperature: Optional[float], n_items: int) -> bool:
+    """Whether the merge can keep its heaps packed (one uint64 an entry:
+    float32 scores, exact top-k, ids below 2**32): same result, faster."""
+    return dtype == np.float32 and temperature is None and n_items <= 2**32
 
 
 #: Fewer rows than this per thread are merged by one thread.
@@ -500,7 +510,8 @@ def topk(
 
     state = TopkState(n_rows, k, bool(largest),
                       excl_indptr=None if excl is None else excl.indptr,
-                      excl_indices=None if excl is None else excl.indices)
+                      excl_indices=None if excl is None else excl.indices,
+                      packed=_packable(s.dtype, None, n_items))
     if n_rows:
         state.merge(s, 0, 0, n_threads)
     return state.finish(0, k, s.dtype, n_threads)

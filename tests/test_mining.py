@@ -614,6 +614,44 @@ def test_progress_flag_is_harmless(monkeypatch, capsys):
 # --------------------------------------------------------------------------
 # topk on a precomputed matrix
 
+@pytest.mark.parametrize("largest", [True, False])
+def test_packed_heaps_match_general_heaps(largest):
+    # float32 exact top-k keeps one uint64 per heap entry (score bits above
+    # the complemented id); the general heaps must give the same selection.
+    rng = np.random.default_rng(31)
+    S = rng.integers(-4, 5, size=(40, 500)).astype(np.float32) * 0.5  # many ties
+    S[0] = 0.0
+    S[0, ::7] = -0.0  # -0.0 and +0.0 are equal scores: lower id first
+    S[0, 30] = 1.0
+    S[1, :50] = np.float32(3.4e38)
+    S[2, 100:] = -np.float32(3.4e38)
+    S[3, 5] = np.float32(1e-45)  # subnormals keep their order
+    S[3, 6] = -np.float32(1e-45)
+    exclude = random_exclusion(rng, 40, 500, 20)
+    for ex in (None, exclude):
+        eligible = None if ex is None else mask_of(ex, 40, 500)
+        for k in (1, 7, 64):
+            packed = negsamp.topk(S, k, exclude=ex, largest=largest)
+            general = negsamp.topk(S.astype(np.float64), k, exclude=ex, largest=largest)
+            np.testing.assert_array_equal(packed[0], general[0])
+            np.testing.assert_array_equal(packed[1], general[1].astype(np.float32))
+            assert_same(packed, ref_select(S, k, largest=largest, eligible=eligible))
+
+
+def test_packed_state_refuses_what_it_cannot_hold():
+    from negsamp._topk import TopkState
+
+    with pytest.raises(ValueError, match="temperature"):
+        TopkState(2, 3, True, temperature=1.0, packed=True)
+    state = TopkState(2, 3, True, packed=True)
+    with pytest.raises(TypeError, match="float32"):
+        state.merge(np.zeros((2, 4)), 0, 0, 1)
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        state.merge(np.zeros((2, 4), dtype=np.float32), 0, 2**32 - 2, 1)
+    with pytest.raises(TypeError, match="float32"):
+        state.finish(0, 3, np.float64, 1)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("largest", [True, False])
 def test_topk_against_argsort(dtype, largest):
