@@ -3,29 +3,41 @@ memory, with per-query exclusions, score windows and temperature sampling.
 
 How it works: the corpus is cut into tiles of ``block_size`` candidates.
 For each tile, numpy's BLAS computes the (query block x tile) score product
-into one preallocated buffer (``np.matmul(..., out=buf)``, GIL released, BLAS
-threads), then the C merge (csrc/ns_topk.c, GIL released) folds the whole
-tile into one bounded heap per query, its rows split between ``n_threads``
-threads.  The Python loop runs once per tile, never per item.
+into a preallocated buffer (``np.matmul(..., out=buf)``, GIL released), then
+the C merge (csrc/ns_topk.c, GIL released) folds the whole tile into one
+bounded heap per query.  The Python loop runs once per tile, never per item.
 
-Threads: the two phases alternate and never overlap, so BLAS threads and the
-merge threads do not oversubscribe the cores.  The merge threads are plain
-Python threads each running the single-threaded C kernel on its own rows,
-not an OpenMP team: after an OpenMP region ends, libgomp's idle workers
-spin for milliseconds, which overlapped the next BLAS call and made the tile
+Threads: with ``n_threads > 1`` (the default: all cores) the corpus is cut
+into ``n_threads`` contiguous shards of tiles, each scanned by its own
+thread with its own heaps and its own score buffer, while BLAS is held to
+one thread (threadpoolctl) for the duration of the call; the per-shard top
+lists are then merged.  This is how faiss runs exact search on a CPU
+(single-threaded BLAS per block, blocks in parallel): no core waits for
+another between a product and its merge, and no BLAS worker busy-waits while
+the merge runs.  Shards hold increasing id ranges, so the merged result is
+exactly the one-thread result.  When BLAS cannot be limited (threadpoolctl
+finds no BLAS it knows), and for ``temperature`` (whose Gumbel variates
+follow each query's candidates in order), the corpus is scanned in one pass
+with BLAS's own threads, and heavy merges (``temperature``, or heaps of more
+than 256 entries) are split by rows between plain Python threads, not an
+OpenMP team: after an OpenMP region ends, libgomp's idle workers spin for
+milliseconds, which overlapped the next BLAS call and made the tile
 products up to 5x slower on a 2-core machine (OMP_WAIT_POLICY=passive
 avoids it, but a library cannot set that for its users).  ``topk`` has no
 BLAS phase and uses OpenMP over rows.
 
-Memory: the B x N score matrix is never allocated.  Extra memory is the
-score buffer (``TILE_BYTES``, 8 MB by default, whatever N is), one
-converted / normalised candidate tile, the queries' converted copy (B x d)
-and the heaps (B x (k + skip_top) x 24 bytes).
+Memory: the B x N score matrix is never allocated.  Extra memory is one
+score buffer per thread (``TILE_BYTES``, 8 MB by default, whatever N is),
+one converted / normalised candidate tile per thread, the queries' converted
+copy (B x d) and the heaps (B x (k + skip_top) x 24 bytes per thread, 8 for
+exact float32 selection).
 """
 from __future__ import annotations
 
 import math
 import numbers
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -205,15 +217,16 @@ def hard_negatives(
         Randomness for ``temperature`` (one key drawn per call, also when
         not sampling, so that a Generator always advances the same way).
     n_threads : int, optional
-        Threads of the merge phase (None = all cores; -1 all, -2 all but one)
-        when it is heavy: with ``temperature`` (a draw and an exp per score) or
-        ``k + skip_top > 256``; the exact scan of a tile (about 0.1 ns per
-        score) runs on one thread, which was faster than a hand-off.
-        With a multi-threaded BLAS the gain is small: OpenBLAS's idle
-        workers busy-wait after each product and hold the other cores.
-        BLAS uses its own threads for the tile products (set them with
-        threadpoolctl or OPENBLAS_NUM_THREADS); the two phases never overlap.
-        The result does not depend on it.
+        Threads (None = all cores; -1 all, -2 all but one).  Above 1, each
+        thread scans its own contiguous shard of the corpus with
+        single-threaded BLAS products (BLAS is held to one thread through
+        threadpoolctl during the call, and restored after it; other Python
+        threads calling BLAS meanwhile also get one thread).  With
+        ``temperature``, or when BLAS cannot be limited, the corpus is
+        scanned in one pass with BLAS's own threads and only heavy merges
+        use ``n_threads``.  Right after a multi-threaded BLAS call elsewhere,
+        OpenBLAS's idle workers busy-wait for a while and slow the first
+        call.  The result does not depend on it.
     block_size : int, optional
         Candidates per tile.  Default: the score buffer of a tile is about
         8 MB (``TILE_BYTES``); memory does not grow with N.
@@ -340,50 +353,103 @@ def hard_negatives(
     k0, k1 = draw_key(rng)
     from negsamp._topk import TopkState
 
-    state = TopkState(
-        n_rows, k + skip_top, bool(largest),
-        excl_indptr=None if excl is None else excl.indptr,
-        excl_indices=None if excl is None else excl.indices,
-        upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
-        # Queries are finite (checked), so a candidate with a NaN or an
-        # infinity gives non-finite scores in every query's row: the merge's
-        # scan catches it at no extra cost, instead of a pass over the
-        # candidates before each tile product.
-        finite_only=True,
-        packed=_packable(dtype, t, n_items),
-    )
+    def new_state() -> Any:
+        return TopkState(
+            n_rows, k + skip_top, bool(largest),
+            excl_indptr=None if excl is None else excl.indptr,
+            excl_indices=None if excl is None else excl.indices,
+            upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
+            # Queries are finite (checked), so a candidate with a NaN or an
+            # infinity gives non-finite scores in every query's row: the
+            # merge's scan catches it at no extra cost, instead of a pass over
+            # the candidates before each tile product.
+            finite_only=True,
+            packed=_packable(dtype, t, n_items),
+        )
+
+    result: Tuple[np.ndarray, np.ndarray]
     if n_rows == 0:
-        return state.finish(skip_top, k, dtype, n_threads)
+        result = new_state().finish(skip_top, k, dtype, n_threads)
+        return result
 
     q_block = min(n_rows, QUERY_BLOCK)
     if block_size is None:
         block_size = max(256, TILE_BYTES // (q_block * dtype.itemsize))
     block_size = min(block_size, n_items)
-    buf = np.empty(q_block * block_size, dtype=dtype)
+    n_tiles = -(-n_items // block_size)
     bar = _progress_bar(bool(progress), n_items)
-    pool = None
-    # The exact scan costs ~0.1 ns per score, a fraction of the tile product:
-    # handing it to other threads costs more than it saves.  Gumbel keys
-    # (a random draw and an exp per score) and big heaps are worth it.
-    heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
-    if heavy and n_threads > 1 and q_block >= 2 * _MIN_ROWS_PER_THREAD:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=n_threads - 1)
+    scan = _Scan(q, c_arr, dtype, metric, q_block, block_size, bar)
+    limiter = _blas_one_thread() if t is None and n_threads > 1 and n_tiles > 1 else None
     try:
-        # Overflowing or non-finite products are reported by the merge as
-        # a ValueError, not as numpy warnings.
+        if limiter is not None:
+            # Shards: each thread scans its own contiguous run of tiles with
+            # single-threaded BLAS products and its own heaps, so no core
+            # waits for another between a product and its merge.
+            n_shards = min(n_threads, n_tiles)
+            starts = [block_size * (n_tiles * i // n_shards) for i in range(n_shards)]
+            bounds = list(zip(starts, starts[1:] + [n_items]))
+            states = [new_state() for _ in bounds]
+            with limiter, ThreadPoolExecutor(max_workers=n_shards - 1) as shard_pool:
+                futures = [shard_pool.submit(scan.run, st, lo, hi, st.merge)
+                           for st, (lo, hi) in zip(states[1:], bounds[1:])]
+                error = _capture(scan.run, states[0], *bounds[0], states[0].merge)
+                # The first failing shard holds the first bad tile.
+                errors = [error] + [f.exception() for f in futures]
+            for err in errors:
+                if err is not None:
+                    raise err
+            parts = [st.finish(0, k + skip_top, dtype, 1) for st in states]
+            return _merge_shards(parts, skip_top, k, bool(largest))
+        state = new_state()
+        pool: Optional[ThreadPoolExecutor] = None
+        # The exact scan costs ~0.1 ns per score, a fraction of the tile
+        # product: handing it to other threads costs more than it saves.
+        # Gumbel keys (a draw and an exp per score) and big heaps are worth it.
+        heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
+        if heavy and n_threads > 1 and q_block >= 2 * _MIN_ROWS_PER_THREAD:
+            pool = ThreadPoolExecutor(max_workers=n_threads - 1)
+        try:
+            scan.run(state, 0, n_items,
+                     lambda out, r0, c0, _: _merge(state, out, r0, c0, n_threads, pool))
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        # Sorting B heaps of k + skip_top entries is tiny: one thread, so that
+        # no OpenMP team is woken up (see the module docstring).
+        result = state.finish(skip_top, k, dtype, 1)
+        return result
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+class _Scan:
+    """Tile products and merges over a range of candidates (one thread)."""
+
+    def __init__(self, q: np.ndarray, c_arr: np.ndarray, dtype: np.dtype, metric: str,
+                 q_block: int, block_size: int, bar: Any) -> None:
+        self.q, self.c_arr, self.dtype, self.metric = q, c_arr, dtype, metric
+        self.q_block, self.block_size, self.bar = q_block, block_size, bar
+        self.lock = threading.Lock()
+
+    def run(self, state: Any, lo: int, hi: int, merge: Any) -> None:
+        """Merges candidates lo..hi-1, tile by tile in increasing order, into
+        ``state`` with ``merge(out, r0, c0, 1)``."""
+        q, dtype, n_rows = self.q, self.dtype, self.q.shape[0]
+        buf = np.empty(self.q_block * min(self.block_size, hi - lo), dtype=dtype)
+        # Overflowing or non-finite products are reported by the merge as a
+        # ValueError, not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for c0 in range(0, n_items, block_size):
-                raw = np.asarray(c_arr[c0 : c0 + block_size], dtype=dtype)
-                tile = _normalise_rows(raw) if metric == "cosine" else raw
+            for c0 in range(lo, hi, self.block_size):
+                raw = np.asarray(self.c_arr[c0 : min(c0 + self.block_size, hi)], dtype=dtype)
+                tile = _normalise_rows(raw) if self.metric == "cosine" else raw
                 width = tile.shape[0]
-                for r0 in range(0, n_rows, q_block):
-                    qb = q[r0 : r0 + q_block]
+                for r0 in range(0, n_rows, self.q_block):
+                    qb = q[r0 : r0 + self.q_block]
                     out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
                     np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
                     try:
-                        _merge(state, out, r0, c0, n_threads, pool)
+                        merge(out, r0, c0, 1)
                     except ValueError:  # the only one the merge raises: a score
                         # that is NaN or infinite.  Name the candidate if it is
                         # not finite itself; otherwise a product overflowed.
@@ -393,16 +459,77 @@ def hard_negatives(
                             f"candidates overflow the {dtype} range (candidates "
                             f"{c0}..{c0 + width - 1})"
                         ) from None
-                if bar is not None:
-                    bar.update(width)
-    finally:
-        if bar is not None:
-            bar.close()
-        if pool is not None:
-            pool.shutdown()
-    # Sorting B heaps of k + skip_top entries is tiny: one thread, so that no
-    # OpenMP team is woken up (see the module docstring).
-    return state.finish(skip_top, k, dtype, 1)
+                if self.bar is not None:
+                    with self.lock:
+                        self.bar.update(width)
+
+
+def _capture(fn: Any, *args: Any) -> Optional[BaseException]:
+    """Runs fn(*args); returns the exception it raised, or None."""
+    try:
+        fn(*args)
+    except BaseException as exc:  # re-raised by the caller, in shard order
+        return exc
+    return None
+
+
+def _merge_shards(parts: Any, skip: int, k: int, largest: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Global top list from the per-shard ones (each best first, padded with
+    -1 / NaN).  Shards hold increasing id ranges, so a stable sort on the
+    score alone keeps the lower id first on ties; NaN padding sorts last."""
+    ids = np.concatenate([p[0] for p in parts], axis=1)
+    scores = np.concatenate([p[1] for p in parts], axis=1)
+    order = np.argsort(-scores if largest else scores, axis=1, kind="stable")[:, skip : skip + k]
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+
+class _OneThreadBlas:
+    """Context manager: BLAS single-threaded while any call is inside it.
+
+    threadpoolctl saves and restores the thread count around one limit; two
+    overlapping calls from different Python threads would restore in the
+    wrong order and leave BLAS on one thread.  So the first call to enter
+    sets the limit and the last to leave restores it."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+        self.lock = threading.Lock()
+        self.inside = 0
+        self.limiter: Any = None
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.inside == 0:
+                self.limiter = self.controller.limit(limits=1, user_api="blas")
+            self.inside += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        with self.lock:
+            self.inside -= 1
+            if self.inside == 0:
+                self.limiter.restore_original_limits()
+                self.limiter = None
+
+
+_ONE_THREAD_BLAS: Any = None
+_ONE_THREAD_BLAS_LOCK = threading.Lock()
+
+
+def _blas_one_thread() -> Any:
+    """The shared _OneThreadBlas, or None when threadpoolctl finds no BLAS
+    it can control: then shards would oversubscribe the cores and the
+    sequential path runs instead."""
+    global _ONE_THREAD_BLAS
+    with _ONE_THREAD_BLAS_LOCK:
+        if _ONE_THREAD_BLAS is None:
+            try:
+                from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped, unused-ignore]
+            except ImportError:  # pragma: no cover - a dependency
+                _ONE_THREAD_BLAS = False
+            else:
+                blas = ThreadpoolController().select(user_api="blas")
+                _ONE_THREAD_BLAS = _OneThreadBlas(blas) if blas.lib_controllers else False
+        return _ONE_THREAD_BLAS or None
 
 
 def _packable(dtype: np.dtype, temperature: Optional[float], n_items: int) -> bool:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 import negsamp
+from negsamp import mining
 from negsamp.baselines import hard_negatives_numpy, topk_numpy
 from _stats import chisquare_pvalue, without_replacement_inclusion
 
@@ -419,6 +420,64 @@ def test_n_threads_identical_exact():
                                            n_threads=n_threads, block_size=500), want)
     assert_same(negsamp.topk(S, 10, exclude=exclude, n_threads=1),
                 negsamp.topk(S, 10, exclude=exclude, n_threads=2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("largest", [True, False])
+def test_corpus_shards_match_one_scan(dtype, largest, monkeypatch):
+    # n_threads > 1: the corpus is cut into contiguous shards scanned by
+    # separate threads (single-threaded BLAS), then the per-shard lists are
+    # merged.  Same result as one scan, ties, skip_top, windows and padding
+    # included; also when BLAS cannot be limited (one scan then).
+    rng = np.random.default_rng(32)
+    Q, C = dyadic(rng, (70, 8)).astype(dtype), dyadic(rng, (1500, 8)).astype(dtype)
+    S = Q @ C.T
+    exclude = random_exclusion(rng, 70, 1500, 40)
+    window = dict(max_score=float(np.quantile(S, 0.9)), min_score=float(np.quantile(S, 0.2)))
+    calls = []
+    real = mining._merge_shards
+    monkeypatch.setattr(mining, "_merge_shards", lambda *a: calls.append(1) or real(*a))
+    for kw in ({}, {"skip_top": 3}, window, {"k": 1400}):
+        kw = dict(kw)
+        k = kw.pop("k", 9)
+        eligible = mask_of(exclude, 70, 1500)
+        if "max_score" in kw:
+            eligible &= (S <= kw["max_score"]) & (S >= kw["min_score"])
+        want = ref_select(S, k, largest=largest, eligible=eligible, skip=kw.get("skip_top", 0))
+        for n_threads, block_size in ((2, 100), (3, 256), (2, 1499), (4, 700)):
+            n_calls = len(calls)
+            got = negsamp.hard_negatives(Q, C, k, exclude=exclude, largest=largest,
+                                         n_threads=n_threads, block_size=block_size, **kw)
+            assert len(calls) == n_calls + 1, "the sharded path did not run"
+            assert_same(got, want)
+    monkeypatch.setattr(mining, "_blas_one_thread", lambda: None)
+    assert_same(negsamp.hard_negatives(Q, C, 9, exclude=exclude, largest=largest,
+                                       n_threads=2, block_size=100),
+                ref_select(S, 9, largest=largest, eligible=mask_of(exclude, 70, 1500)))
+
+
+def test_blas_threads_restored_after_shards():
+    from threadpoolctl import threadpool_info
+
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    rng = np.random.default_rng(33)
+    Q, C = rng.standard_normal((20, 8)), rng.standard_normal((900, 8))
+    negsamp.hard_negatives(Q, C, 5, n_threads=2, block_size=100)
+    Cb = C.copy()
+    Cb[850, 2] = np.nan
+    with pytest.raises(ValueError, match="row 850"):
+        negsamp.hard_negatives(Q, Cb, 5, n_threads=2, block_size=100)
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
+    # Overlapping calls from several Python threads: the last one out restores.
+    threads = [threading.Thread(target=lambda: [negsamp.hard_negatives(
+        Q, C, 5, n_threads=2, block_size=100) for _ in range(20)]) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
 
 
 def test_concurrent_python_threads():
