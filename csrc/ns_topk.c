@@ -485,7 +485,7 @@ int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
                       int n_threads) {
     int status = check_merge(st, n_rows, n_cols, ld, row0, col0, n_threads);
     if (status != NS_OK) return status;
-    const int avx2 = ns_cpu_has_avx2(); /* same result, faster scan */
+    const int avx2 = st->allow_simd && ns_cpu_has_avx2(); /* same result, faster scan */
     #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4) reduction(min: status)
     for (int64_t i = 0; i < n_rows; i++) {
         const float *row = tile + i * ld;

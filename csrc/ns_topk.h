@@ -67,6 +67,9 @@ typedef struct {
      * keys / scores / ids: float32 tiles only (merge_f32, finish_f32), no
      * temperature, candidate ids below 2^32.  Same results, faster heaps. */
     uint64_t *packed;
+    /* 0: the float32 scan uses its baseline-ISA (SSE2) chunk test even when
+     * the CPU has AVX2 (a test hook: both give the same result). */
+    int allow_simd;
 } ns_topk_t;
 
 /* Empties every heap and, when st->rngs is set, seeds rngs[r] with stream

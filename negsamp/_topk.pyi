@@ -19,6 +19,7 @@ class TopkState:
         k1: int = ...,
         finite_only: bool = ...,
         packed: bool = ...,
+        allow_simd: bool = ...,
     ) -> None: ...
     @property
     def n_rows(self) -> int: ...

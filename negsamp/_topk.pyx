@@ -28,7 +28,7 @@ cdef class TopkState:
                   excl_indptr=None, excl_indices=None, upper=None,
                   double lower=-INFINITY, double temperature=0.0,
                   uint64_t k0=0, uint64_t k1=0, bint finite_only=False,
-                  bint packed=False):
+                  bint packed=False, bint allow_simd=True):
         cdef double[::1] keys_v, scores_v, upper_v
         cdef int64_t[::1] ids_v, sizes_v, indptr_v, indices_v
         cdef uint64_t[:, ::1] rngs_v
@@ -66,6 +66,7 @@ cdef class TopkState:
         self.st.inv_temperature = 0.0
         self.st.rngs = NULL
         self.st.packed = NULL
+        self.st.allow_simd = 1 if allow_simd else 0
         if packed:
             # float32 tiles, no temperature, ids < 2**32: one uint64 an entry.
             if temperature > 0.0:

@@ -18,6 +18,7 @@ from scipy import sparse
 
 import negsamp
 from negsamp import mining
+from negsamp._exclusion import as_exclusion_lists
 from negsamp.baselines import hard_negatives_numpy, topk_numpy
 from _stats import chisquare_pvalue, without_replacement_inclusion
 
@@ -695,6 +696,36 @@ def test_packed_heaps_match_general_heaps(largest):
             np.testing.assert_array_equal(packed[0], general[0])
             np.testing.assert_array_equal(packed[1], general[1].astype(np.float32))
             assert_same(packed, ref_select(S, k, largest=largest, eligible=eligible))
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("largest", [True, False])
+def test_baseline_isa_scan_matches(packed, largest):
+    # The float32 scan has an AVX2 chunk test picked at run time; the SSE2 /
+    # scalar one must select the same entries (and report the same errors).
+    from negsamp._topk import TopkState
+
+    rng = np.random.default_rng(34)
+    S = (rng.integers(-8, 9, size=(30, 1000)) * 0.25).astype(np.float32)
+    S[4, 500:] = np.inf
+    S[5, 200:300] = -np.inf
+    exclude = random_exclusion(rng, 30, 1000, 25)
+    lists = as_exclusion_lists(exclude, 1000, name="exclude", n_rows=30)
+    indptr, indices = lists.indptr, lists.indices  # sorted CSR, as the state wants
+    results = []
+    for simd in (True, False):
+        state = TopkState(30, 12, largest, excl_indptr=indptr, excl_indices=indices,
+                          packed=packed, allow_simd=simd)
+        for c0 in range(0, 1000, 333):  # tiles of 333: chunk tails too
+            state.merge(S[:, c0 : c0 + 333], 0, c0, 1)
+        results.append(state.finish(0, 12, np.float32, 1))
+    assert_same(results[0], results[1])
+    eligible = mask_of(exclude, 30, 1000)
+    assert_same(results[1], ref_select(S, 12, largest=largest, eligible=eligible))
+    for simd in (True, False):  # finite_only: an infinite score is an error
+        state = TopkState(30, 12, largest, finite_only=True, packed=packed, allow_simd=simd)
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            state.merge(S, 0, 0, 1)
 
 
 def test_packed_state_refuses_what_it_cannot_hold():
