@@ -128,15 +128,6 @@ int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
  * overlaps the loads of a window. */
 #define NS_ALIAS_WINDOW_PREFETCH_MIN ((int64_t)1 << 21)
 
-/* Settles a coin whose 32 high bits equal t_hi = threshold >> 21, or equal
- * the clipped t_hi of a compact entry of threshold 2^53: the decision is
- * "53-bit uniform < threshold", the 21 low coin bits coming from `tie`. */
-static inline int settle_tie(uint64_t threshold, uint32_t coin_hi,
-                             ns_rng_t *tie) {
-    if ((uint64_t)coin_hi != threshold >> 21) return (uint64_t)coin_hi < (threshold >> 21);
-    return (ns_rng_next(tie) >> 43) < (threshold & 0x1FFFFF);
-}
-
 /* One window of m <= NS_ALIAS_WINDOW draws from a table of n < 2^32
  * entries, in passes that each do one simple thing over the window:
  *   1. one word per draw from the lanes (vectorised);
@@ -196,7 +187,7 @@ static inline int settle_tie(uint64_t threshold, uint32_t coin_hi,
                 const uint32_t coin = (uint32_t)words[t];                     \
                 if ((HI_T)coin != (HI_T)(HI(entries[i]))) continue;           \
                 const ns_alias_entry full = table[i];                         \
-                dst[t] = settle_tie(full.threshold, coin, tie)                \
+                dst[t] = ns_alias_settle_tie(full.threshold, coin, tie)                \
                              ? (OUT_T)i : (OUT_T)full.alias;                  \
             }                                                                 \
         }                                                                     \

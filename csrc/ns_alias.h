@@ -63,15 +63,23 @@ int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
 /* Resolves column i with 53 coin bits split as the 32 bits `coin_hi` and,
  * only on a tie of those (probability 2^-32), 21 more bits from rng: the
  * decision is exactly "53-bit uniform < threshold". */
+/* The coin decision when its 32 high bits coin_hi equal threshold >> 21
+ * (or the clipped t_hi of a compact entry of threshold 2^53): "53-bit
+ * uniform < threshold", the 21 low coin bits drawn from rng only when
+ * they matter. */
+NS_INLINE int ns_alias_settle_tie(uint64_t threshold, uint32_t coin_hi,
+                                  ns_rng_t *rng) {
+    if ((uint64_t)coin_hi != threshold >> 21) return (uint64_t)coin_hi < (threshold >> 21);
+    return (ns_rng_next(rng) >> 43) < (threshold & 0x1FFFFF);
+}
+
 NS_INLINE int64_t ns_alias_resolve(const ns_alias_entry *table, uint64_t i,
                                    uint32_t coin_hi, ns_rng_t *rng) {
     const ns_alias_entry e = table[i];
     const uint64_t t_hi = e.threshold >> 21;
     int64_t keep = -(int64_t)((uint64_t)coin_hi < t_hi);
-    if ((uint64_t)coin_hi == t_hi) { /* rare: compare the low 21 bits */
-        const uint64_t coin_lo = ns_rng_next(rng) >> 43;
-        keep = -(int64_t)(coin_lo < (e.threshold & 0x1FFFFF));
-    }
+    if ((uint64_t)coin_hi == t_hi) /* rare: compare the low 21 bits */
+        keep = -(int64_t)ns_alias_settle_tie(e.threshold, coin_hi, rng);
     /* Branch-free select: the coin is unpredictable, a branch would be
      * mispredicted about half the time. */
     return ((int64_t)i & keep) | (e.alias & ~keep);

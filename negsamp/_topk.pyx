@@ -42,10 +42,16 @@ cdef class TopkState:
         self.n_rows = n_rows
         self.capacity = capacity
         self._finished = False
+        if packed and temperature > 0.0:
+            raise ValueError("packed heaps cannot sample with a temperature")
         # One extra entry so that the pointers are valid even for n_rows = 0.
-        self._keys = np.empty(n_rows * capacity + 1, dtype=np.float64)
-        self._scores = np.empty(n_rows * capacity + 1, dtype=np.float64)
-        self._ids = np.empty(n_rows * capacity + 1, dtype=np.int64)
+        # Packed heaps (float32 tiles, no temperature, ids < 2**32: one uint64
+        # an entry) never touch keys / scores / ids: those stay one entry.
+        cdef int64_t entries = n_rows * capacity + 1
+        cdef int64_t general = 1 if packed else entries
+        self._keys = np.empty(general, dtype=np.float64)
+        self._scores = np.empty(general, dtype=np.float64)
+        self._ids = np.empty(general, dtype=np.int64)
         self._sizes = np.zeros(n_rows + 1, dtype=np.int64)
         keys_v = self._keys
         scores_v = self._scores
@@ -68,10 +74,7 @@ cdef class TopkState:
         self.st.packed = NULL
         self.st.allow_simd = 1 if allow_simd else 0
         if packed:
-            # float32 tiles, no temperature, ids < 2**32: one uint64 an entry.
-            if temperature > 0.0:
-                raise ValueError("packed heaps cannot sample with a temperature")
-            self._packed = np.empty(n_rows * capacity + 1, dtype=np.uint64)
+            self._packed = np.empty(entries, dtype=np.uint64)
             packed_v = self._packed
             self.st.packed = &packed_v[0]
         if excl_indptr is not None:
