@@ -216,28 +216,36 @@ NS_ALIAS_WINDOW_FN(window_full_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_entry
  * entries prefetched so that many cache misses are in flight at once. */
 #define NS_ALIAS_BATCH 32
 
-/* Threads take contiguous runs of blocks (schedule(static)): the first
- * touch of a fresh output array faults its pages in, and two threads that
- * interleave 16384-draw blocks fault inside the same huge page and wait for
- * each other; contiguous runs keep them apart (2 threads: 1.6x -> 1.8x at
- * M = 1e7 here).  Which thread runs a block never changes its draws. */
-#define NS_ALIAS_SAMPLE_BODY(OUT_T, SUFFIX)                                  \
-    if (n <= 0) return NS_ERR_EMPTY;                                         \
-    if (count <= 0) return NS_OK;                                            \
-    const int64_t n_blocks = (count + NS_ALIAS_BLOCK - 1) / NS_ALIAS_BLOCK; \
-    if (n_threads < 1) n_threads = 1;                                        \
-    if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;            \
-    const int windowed = n <= (int64_t)0xFFFFFFFF;                           \
-    const int avx2 = windowed && allow_simd && ns_cpu_has_avx2();                             \
-    const int prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN;                  \
-    int64_t b;                                                               \
-    _Pragma("omp parallel for num_threads(n_threads) schedule(static)")       \
-    for (b = 0; b < n_blocks; b++) {                                         \
+/* Parallel runs hand each participant a contiguous segment of blocks
+ * (ns_pool.h): the first touch of a fresh output array faults its pages in,
+ * and two threads that interleave 16384-draw blocks fault inside the same
+ * huge page and wait for each other; contiguous runs keep them apart
+ * (2 threads: 1.6x -> 1.8x at M = 1e7 here).  Which thread runs a block
+ * never changes its draws. */
+typedef struct {
+    const ns_alias_entry *table;
+    const ns_alias_hot *hot;
+    int64_t n, count;
+    uint64_t k0, k1;
+    void *out;
+    int windowed, avx2, prefetch;
+} alias_job;
+
+#define NS_ALIAS_BLOCK_FN(OUT_T, SUFFIX)                                     \
+static int alias_blocks_##SUFFIX(void *vjob, int64_t b0, int64_t b1) {       \
+    const alias_job *job = (const alias_job *)vjob;                          \
+    const ns_alias_entry *table = job->table;                                \
+    const ns_alias_hot *hot = job->hot;                                      \
+    const int64_t n = job->n, count = job->count;                            \
+    const uint64_t k0 = job->k0, k1 = job->k1;                               \
+    const int windowed = job->windowed, avx2 = job->avx2;                    \
+    const int prefetch = job->prefetch;                                      \
+    OUT_T *restrict dst = (OUT_T *)job->out;                                 \
+    for (int64_t b = b0; b < b1; b++) {                                      \
         const uint64_t first = (uint64_t)b * NS_ALIAS_STREAMS;               \
         const int64_t start = b * NS_ALIAS_BLOCK;                            \
         const int64_t stop = (start + NS_ALIAS_BLOCK < count)                \
                                  ? start + NS_ALIAS_BLOCK : count;           \
-        OUT_T *restrict dst = out;                                           \
         if (windowed) {                                                      \
             ns_rng_lanes_t lanes;                                            \
             ns_rng_t redraw, tie;                                            \
@@ -279,18 +287,50 @@ NS_ALIAS_WINDOW_FN(window_full_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_entry
             }                                                                \
         }                                                                    \
     }                                                                        \
-    return NS_OK;
+    return NS_OK;                                                            \
+}
+NS_ALIAS_BLOCK_FN(int64_t, i64)
+NS_ALIAS_BLOCK_FN(int32_t, i32)
+
+/* Blocks per thread below which a call stays on the caller's thread: 8
+ * blocks are 0.2 ms of draws or more, well above the cost of waking a
+ * worker. */
+#define NS_ALIAS_MIN_BLOCKS_PER_THREAD 8
+
+static int alias_sample(const ns_alias_entry *table, const ns_alias_hot *hot,
+                        int64_t n, uint64_t k0, uint64_t k1, void *out,
+                        int64_t count, const ns_par *par, int allow_simd,
+                        ns_chunk_fn blocks) {
+    if (n <= 0) return NS_ERR_EMPTY;
+    if (count <= 0) return NS_OK;
+    alias_job job;
+    job.table = table;
+    job.hot = hot;
+    job.n = n;
+    job.count = count;
+    job.k0 = k0;
+    job.k1 = k1;
+    job.out = out;
+    job.windowed = n <= (int64_t)0xFFFFFFFF;
+    job.avx2 = job.windowed && allow_simd && ns_cpu_has_avx2();
+    job.prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN;
+    const int64_t n_blocks = (count + NS_ALIAS_BLOCK - 1) / NS_ALIAS_BLOCK;
+    return ns_par_for(par, n_blocks, NS_ALIAS_MIN_BLOCKS_PER_THREAD, blocks,
+                      &job);
+}
 
 int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
-                        int64_t count, int n_threads, int allow_simd) {
-    NS_ALIAS_SAMPLE_BODY(int64_t, i64)
+                        int64_t count, const ns_par *par, int allow_simd) {
+    return alias_sample(table, hot, n, k0, k1, out, count, par, allow_simd,
+                        alias_blocks_i64);
 }
 
 int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
-                        int64_t count, int n_threads, int allow_simd) {
-    NS_ALIAS_SAMPLE_BODY(int32_t, i32)
+                        int64_t count, const ns_par *par, int allow_simd) {
+    return alias_sample(table, hot, n, k0, k1, out, count, par, allow_simd,
+                        alias_blocks_i32);
 }
 
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include "ns_common.h"
+#include "ns_pool.h"
 #include "ns_rng.h"
 
 typedef struct {
@@ -122,7 +123,8 @@ int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
 
 /* Fills out[0..count) with independent draws.  `hot` is NULL or the
  * compact copy made by ns_alias_make_hot(); the output is the same either
- * way.  n_threads >= 1.  allow_simd = 0 forces the baseline-ISA copy of the
+ * way.  Runs on par's threads (NULL: the caller's only); returns
+ * NS_ERR_INTERRUPTED when par->poll asked to stop.  allow_simd = 0 forces the baseline-ISA copy of the
  * window loops (a test hook: every copy gives the same output).
  *
  * Streams: block b of NS_ALIAS_BLOCK draws uses streams
@@ -136,10 +138,10 @@ int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
 #define NS_ALIAS_WINDOW 1024
 int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
-                        int64_t count, int n_threads, int allow_simd);
+                        int64_t count, const ns_par *par, int allow_simd);
 int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
-                        int64_t count, int n_threads, int allow_simd);
+                        int64_t count, const ns_par *par, int allow_simd);
 
 /* The exact law of the table: out[i] = P(i) as above (n doubles). */
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,

@@ -1,5 +1,5 @@
 /*
- * ns_common.h -- status codes and thread helpers shared by every kernel.
+ * ns_common.h -- status codes and CPU dispatch shared by every kernel.
  */
 #ifndef NS_COMMON_H
 #define NS_COMMON_H
@@ -13,16 +13,7 @@
 #define NS_ERR_EMPTY (-3)     /* nothing to draw from (e.g. zero total mass) */
 #define NS_ERR_CORRUPT (-4)   /* a serialised structure is inconsistent */
 #define NS_ERR_EXHAUSTED (-5) /* fewer eligible items than requested */
-
-/* 1 when the library was compiled with OpenMP, else 0. */
-int ns_openmp_enabled(void);
-
-/* Threads OpenMP would use by default (respects OMP_NUM_THREADS); 1 without
- * OpenMP. */
-int ns_max_threads(void);
-
-/* Logical cores of the machine (omp_get_num_procs); 1 without OpenMP. */
-int ns_num_procs(void);
+#define NS_ERR_INTERRUPTED (-6) /* the caller asked to stop (ns_pool.h) */
 
 /* Run-time dispatch without -march=native: with GCC or clang on x86, hot
  * loops are compiled a second time with NS_TARGET_AVX2 and that copy runs

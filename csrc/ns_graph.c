@@ -7,7 +7,14 @@
 #include <stddef.h>
 
 #include "ns_common.h"
+#include "ns_pool.h"
 #include "ns_rng.h"
+
+/* Items per chunk of the element-wise loops below, and chunks per thread
+ * below which a loop stays on the caller's thread (a chunk of 65536 simple
+ * items is tens of microseconds). */
+#define NS_GRAPH_CHUNK 65536
+#define NS_GRAPH_MIN_CHUNKS 4
 
 /* First index of row u of an undirected pair space whose rows hold
  * m, m - 1, m - 2, ... pairs (m = n with self loops, n - 1 without). */
@@ -44,24 +51,44 @@ NS_INLINE int64_t encode_one(int64_t n, int undirected, int no_self_loops,
     return row_start(u, n - 1) + (v - u - 1);
 }
 
-int ns_graph_encode(int64_t n, int undirected, int no_self_loops,
-                    const int64_t *u, const int64_t *v, int64_t *codes,
-                    int64_t count, int n_threads) {
-    int64_t size;
-    if (ns_graph_pair_space(n, undirected, no_self_loops, &size) != NS_OK)
-        return NS_ERR_VALUE;
+typedef struct {
+    int64_t n, count;
+    int undirected, no_self_loops;
+    const int64_t *u, *v, *codes_in;
+    int64_t *codes, *u_out, *v_out;
+} code_job;
+
+static int encode_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const code_job *job = (const code_job *)vjob;
+    const int64_t n = job->n;
+    const int64_t *u = job->u, *v = job->v;
     int bad = 0;
-    int64_t i;
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
-    for (i = 0; i < count; i++) {
-        if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) {
-            bad |= 1;
-            codes[i] = -1;
-        } else {
-            codes[i] = encode_one(n, undirected, no_self_loops, u[i], v[i]);
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, NS_GRAPH_CHUNK, job->count, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) {
+                bad = 1;
+                job->codes[i] = -1;
+            } else {
+                job->codes[i] = encode_one(n, job->undirected,
+                                           job->no_self_loops, u[i], v[i]);
+            }
         }
     }
     return bad ? NS_ERR_VALUE : NS_OK;
+}
+
+int ns_graph_encode(int64_t n, int undirected, int no_self_loops,
+                    const int64_t *u, const int64_t *v, int64_t *codes,
+                    int64_t count, const ns_par *par) {
+    int64_t size;
+    if (ns_graph_pair_space(n, undirected, no_self_loops, &size) != NS_OK)
+        return NS_ERR_VALUE;
+    code_job job = {n, count, undirected, no_self_loops, u, v, NULL,
+                    codes, NULL, NULL};
+    return ns_par_for(par, ns_chunk_count(count, NS_GRAPH_CHUNK),
+                      NS_GRAPH_MIN_CHUNKS, encode_chunk, &job);
 }
 
 NS_INLINE void decode_one(int64_t n, int undirected, int no_self_loops,
@@ -93,24 +120,44 @@ NS_INLINE void decode_one(int64_t n, int undirected, int no_self_loops,
     *v = r + (code - row_start(r, m)) + (no_self_loops ? 1 : 0);
 }
 
-int ns_graph_decode(int64_t n, int undirected, int no_self_loops,
-                    const int64_t *codes, int64_t *u, int64_t *v,
-                    int64_t count, int n_threads) {
+typedef struct {
+    code_job base;
     int64_t size;
-    if (ns_graph_pair_space(n, undirected, no_self_loops, &size) != NS_OK)
-        return NS_ERR_VALUE;
+} decode_job;
+
+static int decode_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const decode_job *dj = (const decode_job *)vjob;
+    const code_job *job = &dj->base;
+    const int64_t *codes = job->codes_in;
+    int64_t *u = job->u_out, *v = job->v_out;
     int bad = 0;
-    int64_t i;
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
-    for (i = 0; i < count; i++) {
-        if (codes[i] < 0 || codes[i] >= size) {
-            bad |= 1;
-            u[i] = v[i] = -1;
-        } else {
-            decode_one(n, undirected, no_self_loops, codes[i], &u[i], &v[i]);
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, NS_GRAPH_CHUNK, job->count, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            if (codes[i] < 0 || codes[i] >= dj->size) {
+                bad = 1;
+                u[i] = v[i] = -1;
+            } else {
+                decode_one(job->n, job->undirected, job->no_self_loops,
+                           codes[i], &u[i], &v[i]);
+            }
         }
     }
     return bad ? NS_ERR_VALUE : NS_OK;
+}
+
+int ns_graph_decode(int64_t n, int undirected, int no_self_loops,
+                    const int64_t *codes, int64_t *u, int64_t *v,
+                    int64_t count, const ns_par *par) {
+    decode_job job;
+    if (ns_graph_pair_space(n, undirected, no_self_loops, &job.size) != NS_OK)
+        return NS_ERR_VALUE;
+    code_job base = {n, count, undirected, no_self_loops, NULL, NULL, codes,
+                     NULL, u, v};
+    job.base = base;
+    return ns_par_for(par, ns_chunk_count(count, NS_GRAPH_CHUNK),
+                      NS_GRAPH_MIN_CHUNKS, decode_chunk, &job);
 }
 
 /* #{i : gaps[i] <= j} over the non-decreasing gaps[0..len): branch-free
@@ -138,46 +185,110 @@ NS_INLINE int64_t count_le_indexed(const int64_t *gaps,
     return lo + count_le(gaps + lo, bucket_start[b + 1] - lo, j);
 }
 
-int ns_graph_rank_to_code(const int64_t *gaps, int64_t n_edges,
-                          const int64_t *bucket_start, int shift,
-                          const int64_t *ranks, int64_t *out, int64_t count,
-                          int n_threads) {
-    (void)n_edges;
+typedef struct {
+    const int64_t *gaps, *bucket_start, *ranks;
+    int shift;
+    int64_t n_free, count;
+    uint64_t k0, k1, first_block;
+    int64_t *out;
+} rank_job;
+
+static int rank_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const rank_job *job = (const rank_job *)vjob;
+    const int64_t *ranks = job->ranks;
     int bad = 0;
-    int64_t i;
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(|:bad)
-    for (i = 0; i < count; i++) {
-        if (ranks[i] < 0) {
-            bad |= 1;
-            out[i] = -1;
-        } else {
-            out[i] = ranks[i] +
-                     count_le_indexed(gaps, bucket_start, shift, ranks[i]);
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, NS_GRAPH_CHUNK, job->count, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            if (ranks[i] < 0) {
+                bad = 1;
+                job->out[i] = -1;
+            } else {
+                job->out[i] = ranks[i] + count_le_indexed(job->gaps,
+                    job->bucket_start, job->shift, ranks[i]);
+            }
         }
     }
     return bad ? NS_ERR_VALUE : NS_OK;
+}
+
+int ns_graph_rank_to_code(const int64_t *gaps, int64_t n_edges,
+                          const int64_t *bucket_start, int shift,
+                          const int64_t *ranks, int64_t *out, int64_t count,
+                          const ns_par *par) {
+    (void)n_edges;
+    rank_job job = {gaps, bucket_start, ranks, shift, 0, count, 0, 0, 0, out};
+    return ns_par_for(par, ns_chunk_count(count, NS_GRAPH_CHUNK),
+                      NS_GRAPH_MIN_CHUNKS, rank_chunk, &job);
+}
+
+/* One RNG block of NS_GRAPH_BLOCK draws per chunk. */
+static int free_chunk(void *vjob, int64_t b0, int64_t b1) {
+    const rank_job *job = (const rank_job *)vjob;
+    for (int64_t b = b0; b < b1; b++) {
+        ns_rng_t rng;
+        ns_rng_seed(&rng, job->k0, job->k1, job->first_block + (uint64_t)b);
+        int64_t lo, hi;
+        ns_chunk_bounds(b, NS_GRAPH_BLOCK, job->count, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            const int64_t j =
+                (int64_t)ns_rng_bounded(&rng, (uint64_t)job->n_free);
+            job->out[i] = j + count_le_indexed(job->gaps, job->bucket_start,
+                                               job->shift, j);
+        }
+    }
+    return NS_OK;
 }
 
 int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
                          const int64_t *bucket_start, int shift,
                          int64_t n_free, uint64_t k0, uint64_t k1,
                          uint64_t first_block, int64_t *out, int64_t count,
-                         int n_threads) {
+                         const ns_par *par) {
     if (count < 0 || n_edges < 0) return NS_ERR_VALUE;
     if (count == 0) return NS_OK;
     if (n_free <= 0) return NS_ERR_EMPTY;
-    const int64_t n_blocks = (count + NS_GRAPH_BLOCK - 1) / NS_GRAPH_BLOCK;
-    int64_t b;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (b = 0; b < n_blocks; b++) {
-        ns_rng_t rng;
-        ns_rng_seed(&rng, k0, k1, first_block + (uint64_t)b);
-        const int64_t start = b * NS_GRAPH_BLOCK;
-        const int64_t stop =
-            (start + NS_GRAPH_BLOCK < count) ? start + NS_GRAPH_BLOCK : count;
-        for (int64_t i = start; i < stop; i++) {
-            const int64_t j = (int64_t)ns_rng_bounded(&rng, (uint64_t)n_free);
-            out[i] = j + count_le_indexed(gaps, bucket_start, shift, j);
+    rank_job job = {gaps, bucket_start, NULL, shift, n_free, count,
+                    k0, k1, first_block, out};
+    /* 8 blocks (65536 draws, each a short search) per thread at least. */
+    return ns_par_for(par, ns_chunk_count(count, NS_GRAPH_BLOCK), 8,
+                      free_chunk, &job);
+}
+
+typedef struct {
+    const int64_t *triples, *head_repl, *tail_repl;
+    const uint8_t *is_head;
+    int64_t m, k;
+    int64_t *out;
+} corrupt_job;
+
+/* Chunks of NS_GRAPH_CHUNK / k triples (at least one). */
+static int64_t corrupt_rows_per_chunk(int64_t k) {
+    return k >= NS_GRAPH_CHUNK ? 1 : NS_GRAPH_CHUNK / (k > 0 ? k : 1);
+}
+
+static int corrupt_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const corrupt_job *job = (const corrupt_job *)vjob;
+    const int64_t k = job->k;
+    const int64_t *head_repl = job->head_repl, *tail_repl = job->tail_repl;
+    const uint8_t *is_head = job->is_head;
+    const int64_t rows = corrupt_rows_per_chunk(k);
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, rows, job->m, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            const int64_t h = job->triples[3 * i], r = job->triples[3 * i + 1],
+                          t = job->triples[3 * i + 2];
+            for (int64_t s = 0; s < k; s++) {
+                const int64_t pos = i * k + s;
+                const int head = is_head ? (is_head[pos] != 0)
+                                         : (tail_repl == NULL);
+                int64_t *o = job->out + 3 * pos;
+                o[0] = head ? head_repl[pos] : h;
+                o[1] = r;
+                o[2] = head ? t : tail_repl[pos];
+            }
         }
     }
     return NS_OK;
@@ -185,27 +296,17 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
 
 int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                           const int64_t *head_repl, const int64_t *tail_repl,
-                          const uint8_t *is_head, int64_t *out, int n_threads) {
+                          const uint8_t *is_head, int64_t *out,
+                          const ns_par *par) {
     if (m < 0 || k < 0) return NS_ERR_VALUE;
     if ((head_repl == NULL && tail_repl == NULL) ||
         (is_head == NULL && head_repl != NULL && tail_repl != NULL) ||
         (is_head != NULL && (head_repl == NULL || tail_repl == NULL)))
         return NS_ERR_VALUE;
-    int64_t i;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (i = 0; i < m; i++) {
-        const int64_t h = triples[3 * i], r = triples[3 * i + 1],
-                      t = triples[3 * i + 2];
-        for (int64_t s = 0; s < k; s++) {
-            const int64_t pos = i * k + s;
-            const int head = is_head ? (is_head[pos] != 0) : (tail_repl == NULL);
-            int64_t *o = out + 3 * pos;
-            o[0] = head ? head_repl[pos] : h;
-            o[1] = r;
-            o[2] = head ? t : tail_repl[pos];
-        }
-    }
-    return NS_OK;
+    if (k == 0) return NS_OK;
+    corrupt_job job = {triples, head_repl, tail_repl, is_head, m, k, out};
+    return ns_par_for(par, ns_chunk_count(m, corrupt_rows_per_chunk(k)),
+                      NS_GRAPH_MIN_CHUNKS, corrupt_chunk, &job);
 }
 
 /* key - key % n for key >= 0: a multiplication by 1/n with an exact

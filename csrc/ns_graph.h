@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "ns_pool.h"
+
 /* Draws per RNG block (fixed: output does not depend on the thread count). */
 #define NS_GRAPH_BLOCK 8192
 
@@ -31,13 +33,13 @@ int ns_graph_pair_space(int64_t n, int undirected, int no_self_loops,
  * the space (self loops when no_self_loops) get -1.  Ids must be in [0, n). */
 int ns_graph_encode(int64_t n, int undirected, int no_self_loops,
                     const int64_t *u, const int64_t *v, int64_t *codes,
-                    int64_t count, int n_threads);
+                    int64_t count, const ns_par *par);
 
 /* Pairs of codes[0..count) into u[0..count), v[0..count) (undirected: u < v,
  * or u <= v with self loops).  NS_ERR_VALUE for a code outside [0, P). */
 int ns_graph_decode(int64_t n, int undirected, int no_self_loops,
                     const int64_t *codes, int64_t *u, int64_t *v,
-                    int64_t count, int n_threads);
+                    int64_t count, const ns_par *par);
 
 /* Bucket index of the gaps, so that a rank costs one short search instead
  * of log2(E) cache misses: bucket_start[b] = #{i : gaps[i] < b << shift}
@@ -50,7 +52,7 @@ int ns_graph_decode(int64_t n, int undirected, int no_self_loops,
 int ns_graph_rank_to_code(const int64_t *gaps, int64_t n_edges,
                           const int64_t *bucket_start, int shift,
                           const int64_t *ranks, int64_t *out, int64_t count,
-                          int n_threads);
+                          const ns_par *par);
 
 /* out[0..count): independent uniform free codes (uniform ranks in
  * [0, n_free) mapped by ns_graph_rank_to_code).  Draw i uses the stream of
@@ -60,7 +62,7 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
                          const int64_t *bucket_start, int shift,
                          int64_t n_free, uint64_t k0, uint64_t k1,
                          uint64_t first_block, int64_t *out, int64_t count,
-                         int n_threads);
+                         const ns_par *par);
 
 /* Corrupted triples: out[i, s, :] = triples[i, :] with the head (column 0)
  * replaced by head_repl[i * k + s] where is_head[i * k + s] != 0, else the
@@ -70,7 +72,7 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
  * (m, k, 3), all C-contiguous int64. */
 int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                           const int64_t *head_repl, const int64_t *tail_repl,
-                          const uint8_t *is_head, int64_t *out, int n_threads);
+                          const uint8_t *is_head, int64_t *out, const ns_par *par);
 
 /* Exclusion rows of knowledge-graph corruption from (anchor, entity) keys
  * key = anchor * n + entity (0 <= entity < n), in one merge pass:

@@ -152,17 +152,49 @@ NS_INLINE int is_positive(const uint64_t *f, const int64_t *ids, int64_t m,
     return contains_bf(ids, m, x);
 }
 
-int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
-                            int64_t n_rows, uint64_t *bloom, int n_threads) {
-    if (n_rows < 0) return NS_ERR_VALUE;
-    if (n_threads < 1) n_threads = 1;
-    int64_t r;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (r = 0; r < n_rows; r++) {
-        bloom_build(bloom + r * NS_NEG_BLOOM_WORDS, indices + indptr[r],
-                    indptr[r + 1] - indptr[r]);
+/* Rows of a CSR pass per chunk (each row costs about its length). */
+#define NS_NEG_ROWS_CHUNK 1024
+
+typedef struct {
+    const double *prob;
+    int64_t n_items;
+    const int64_t *indptr, *indices;
+    int64_t n_rows;
+    uint64_t *bloom;
+    double *row_mass, *prefix, *row_eligible;
+    int64_t *row_nonzero;
+    const int64_t *comp_ptr;
+    int64_t *comp_ids;
+    ns_alias_entry *comp_table;
+    const int64_t *dense; /* rows that have a complement */
+} rows_job;
+
+static int bloom_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const rows_job *job = (const rows_job *)vjob;
+    const int64_t *indptr = job->indptr;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, NS_NEG_ROWS_CHUNK, job->n_rows, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            bloom_build(job->bloom + r * NS_NEG_BLOOM_WORDS,
+                        job->indices + indptr[r], indptr[r + 1] - indptr[r]);
+        }
     }
     return NS_OK;
+}
+
+int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
+                            int64_t n_rows, uint64_t *bloom,
+                            const ns_par *par) {
+    if (n_rows < 0) return NS_ERR_VALUE;
+    rows_job job;
+    memset(&job, 0, sizeof job);
+    job.indptr = indptr;
+    job.indices = indices;
+    job.n_rows = n_rows;
+    job.bloom = bloom;
+    return ns_par_for(par, ns_chunk_count(n_rows, NS_NEG_ROWS_CHUNK), 8,
+                      bloom_chunk, &job);
 }
 
 /* The filter pays when it is built once for many draws of a short row. */
@@ -297,28 +329,94 @@ int ns_negative_cumulative(const double *prob, int64_t n, double *cum) {
     return NS_OK;
 }
 
+static int row_stats_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const rows_job *job = (const rows_job *)vjob;
+    const int64_t *indptr = job->indptr, *indices = job->indices;
+    const double *prob = job->prob;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, NS_NEG_ROWS_CHUNK, job->n_rows, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            double sum = 0.0, comp = 0.0;
+            int64_t nonzero = 0;
+            for (int64_t j = indptr[r]; j < indptr[r + 1]; j++) {
+                job->prefix[j] = sum + comp;
+                const double p = prob[indices[j]];
+                nonzero += p > 0.0;
+                const double t = sum + p;
+                comp += (fabs(sum) >= p) ? (sum - t) + p : (p - t) + sum;
+                sum = t;
+            }
+            job->row_mass[r] = sum + comp;
+            job->row_nonzero[r] = nonzero;
+        }
+    }
+    return NS_OK;
+}
+
 int ns_negative_row_stats(const double *prob, int64_t n_items,
                           const int64_t *indptr, const int64_t *indices,
                           int64_t n_rows, double *row_mass,
                           int64_t *row_nonzero, double *prefix,
-                          int n_threads) {
+                          const ns_par *par) {
     if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
-    if (n_threads < 1) n_threads = 1;
-    int64_t r;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1024)
-    for (r = 0; r < n_rows; r++) {
+    rows_job job;
+    memset(&job, 0, sizeof job);
+    job.prob = prob;
+    job.n_items = n_items;
+    job.indptr = indptr;
+    job.indices = indices;
+    job.n_rows = n_rows;
+    job.row_mass = row_mass;
+    job.row_nonzero = row_nonzero;
+    job.prefix = prefix;
+    return ns_par_for(par, ns_chunk_count(n_rows, NS_NEG_ROWS_CHUNK), 8,
+                      row_stats_chunk, &job);
+}
+
+/* The complement of row r (and its alias table when weighted). */
+static int complement_row(const rows_job *job, int64_t r) {
+    const int64_t n_items = job->n_items;
+    const int64_t off = job->comp_ptr[r], c = job->comp_ptr[r + 1] - off;
+    if (c <= 0) return NS_OK;
+    const int64_t lo = job->indptr[r], m = job->indptr[r + 1] - lo;
+    const int64_t *ids = job->indices + lo;
+    if (c != n_items - m) return NS_ERR_VALUE;
+    int64_t *dst = job->comp_ids + off;
+    int64_t a = 0, t = 0;
+    for (int64_t x = 0; x < n_items; x++) {
+        if (a < m && ids[a] == x) a++;
+        else dst[t++] = x;
+    }
+    if (!job->prob) return NS_OK;
+    int status = NS_OK;
+    double *w = (double *)malloc((size_t)c * sizeof *w);
+    int64_t *work = (int64_t *)malloc((size_t)c * sizeof *work);
+    if (!w || !work) {
+        status = NS_ERR_ALLOC;
+    } else {
         double sum = 0.0, comp = 0.0;
-        int64_t nonzero = 0;
-        for (int64_t j = indptr[r]; j < indptr[r + 1]; j++) {
-            prefix[j] = sum + comp;
-            const double p = prob[indices[j]];
-            nonzero += p > 0.0;
-            const double t = sum + p;
-            comp += (fabs(sum) >= p) ? (sum - t) + p : (p - t) + sum;
-            sum = t;
+        for (t = 0; t < c; t++) {
+            const double p = job->prob[dst[t]];
+            const double u = sum + p;
+            comp += (fabs(sum) >= p) ? (sum - u) + p : (p - u) + sum;
+            sum = u;
+            w[t] = p;
         }
-        row_mass[r] = sum + comp;
-        row_nonzero[r] = nonzero;
+        if (job->row_eligible) job->row_eligible[r] = sum + comp;
+        status = ns_alias_build(w, c, job->comp_table + off, work, NULL, NULL);
+    }
+    free(w);
+    free(work);
+    return status;
+}
+
+/* One dense row per chunk (job->dense lists them): each costs O(n_items). */
+static int complement_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const rows_job *job = (const rows_job *)vjob;
+    for (int64_t c = c0; c < c1; c++) {
+        const int status = complement_row(job, job->dense[c]);
+        if (status != NS_OK) return status;
     }
     return NS_OK;
 }
@@ -328,53 +426,30 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
                                  const int64_t *indices, int64_t n_rows,
                                  const int64_t *comp_ptr, int64_t *comp_ids,
                                  ns_alias_entry *comp_table,
-                                 double *row_eligible, int n_threads) {
+                                 double *row_eligible, const ns_par *par) {
     if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
-    if (n_threads < 1) n_threads = 1;
-    int status = NS_OK;
-    int64_t r;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (r = 0; r < n_rows; r++) {
-        const int64_t off = comp_ptr[r], c = comp_ptr[r + 1] - off;
-        if (c <= 0) continue;
-        const int64_t lo = indptr[r], m = indptr[r + 1] - lo;
-        const int64_t *ids = indices + lo;
-        int local = NS_OK;
-        if (c != n_items - m) {
-            local = NS_ERR_VALUE;
-        } else {
-            int64_t *dst = comp_ids + off;
-            int64_t a = 0, t = 0;
-            for (int64_t x = 0; x < n_items; x++) {
-                if (a < m && ids[a] == x) a++;
-                else dst[t++] = x;
-            }
-            if (prob) {
-                double *w = (double *)malloc((size_t)c * sizeof *w);
-                int64_t *work = (int64_t *)malloc((size_t)c * sizeof *work);
-                if (!w || !work) {
-                    local = NS_ERR_ALLOC;
-                } else {
-                    double sum = 0.0, comp = 0.0;
-                    for (t = 0; t < c; t++) {
-                        const double p = prob[dst[t]];
-                        const double u = sum + p;
-                        comp += (fabs(sum) >= p) ? (sum - u) + p : (p - u) + sum;
-                        sum = u;
-                        w[t] = p;
-                    }
-                    if (row_eligible) row_eligible[r] = sum + comp;
-                    local = ns_alias_build(w, c, comp_table + off, work, NULL, NULL);
-                }
-                free(w);
-                free(work);
-            }
-        }
-        if (local != NS_OK) {
-#pragma omp critical(ns_negative_comp_status)
-            status = local;
-        }
+    rows_job job;
+    memset(&job, 0, sizeof job);
+    job.prob = prob;
+    job.n_items = n_items;
+    job.indptr = indptr;
+    job.indices = indices;
+    job.n_rows = n_rows;
+    job.comp_ptr = comp_ptr;
+    job.comp_ids = comp_ids;
+    job.comp_table = comp_table;
+    job.row_eligible = row_eligible;
+    int64_t n_dense = 0;
+    for (int64_t r = 0; r < n_rows; r++) n_dense += comp_ptr[r + 1] > comp_ptr[r];
+    if (n_dense == 0) return NS_OK;
+    int64_t *dense = (int64_t *)malloc((size_t)n_dense * sizeof *dense);
+    if (!dense) return NS_ERR_ALLOC;
+    for (int64_t r = 0, d = 0; r < n_rows; r++) {
+        if (comp_ptr[r + 1] > comp_ptr[r]) dense[d++] = r;
     }
+    job.dense = dense;
+    const int status = ns_par_for(par, n_dense, 1, complement_chunk, &job);
+    free(dense);
     return status;
 }
 
@@ -668,11 +743,188 @@ NS_INLINE void write_tuples(const int64_t *dst, int64_t k, const int64_t *tmpl,
     }
 }
 
+/* One call's arguments, shared by its blocks. */
+typedef struct {
+    const ns_negative_law *law;
+    const int64_t *rows;
+    int64_t n_out, k;
+    int replace, weighted, stream;
+    uint64_t k0, k1;
+    int64_t *out;
+    double *log_q;
+    const int64_t *tmpl;
+    int64_t width, col;
+} sample_job;
+
+/* Block b: rows [b * NS_NEGATIVE_BLOCK_ROWS, ...) with stream (k0, k1, b). */
+static int sample_block(const sample_job *job, int64_t b) {
+    const ns_negative_law *law = job->law;
+    const int64_t *rows = job->rows;
+    const int64_t n_out = job->n_out, k = job->k, width = job->width,
+                  col = job->col;
+    const int replace = job->replace, weighted = job->weighted,
+              stream = job->stream;
+    const int64_t *tmpl = job->tmpl;
+    int64_t *out = job->out;
+    double *log_q = job->log_q;
+    int local = NS_OK;
+
+    ns_rng_t rng;
+    ns_rng_seed(&rng, job->k0, job->k1, (uint64_t)b);
+    const int64_t start = b * NS_NEGATIVE_BLOCK_ROWS;
+    const int64_t stop = (start + NS_NEGATIVE_BLOCK_ROWS < n_out)
+                             ? start + NS_NEGATIVE_BLOCK_ROWS : n_out;
+    int64_t *chosen = NULL;
+    double *hole_at = NULL, *hole_len = NULL;
+    int64_t *row_buf = NULL; /* one row's draws, when writing tuples */
+    if (width > 0) {
+        row_buf = (int64_t *)malloc((size_t)k * sizeof *row_buf);
+        if (!row_buf) local = NS_ERR_ALLOC;
+    }
+    if (!replace) {
+        chosen = (int64_t *)malloc((size_t)k * sizeof *chosen);
+        hole_at = (double *)malloc((size_t)k * sizeof *hole_at);
+        hole_len = (double *)malloc((size_t)k * sizeof *hole_len);
+        if (!chosen || !hole_at || !hole_len) local = NS_ERR_ALLOC;
+    }
+    /* Pipelined rows [o, pipe_end): candidates of row o start at
+     * pipe_cols[pipe_at[o - pipe_start]] when it uses rejection. */
+    uint64_t pipe_cols[NS_NEG_PIPE];
+    uint32_t pipe_coins[NS_NEG_PIPE];
+    int64_t pipe_at[NS_NEG_PIPE];
+    int64_t pipe_start = start, pipe_end = start;
+    const int pipelined = weighted && replace && k <= NS_NEG_PIPE;
+    for (int64_t o = start; o < stop && local == NS_OK; o++) {
+        const int64_t r = rows[o];
+        if (r < 0 || r >= law->n_rows) {
+            local = NS_ERR_VALUE;
+            break;
+        }
+        /* Rows in random order miss the cache: prefetch the CSR offsets
+         * NS_NEG_AHEAD_PTR rows ahead and the ids and filter
+         * NS_NEG_AHEAD_IDS rows ahead (whose offsets have arrived). */
+        if (o + NS_NEG_AHEAD_PTR < stop) {
+            const int64_t r2 = rows[o + NS_NEG_AHEAD_PTR];
+            if (r2 >= 0 && r2 < law->n_rows) NS_NEG_PREFETCH(&law->indptr[r2]);
+        }
+        if (o + NS_NEG_AHEAD_IDS < stop) {
+            const int64_t r1 = rows[o + NS_NEG_AHEAD_IDS];
+            if (r1 >= 0 && r1 < law->n_rows) {
+                /* Whole short rows: the filter's rare "maybe" would
+                 * otherwise miss on the line a search starts with. */
+                const int64_t *p = law->indices + law->indptr[r1];
+                const int64_t len = law->indptr[r1 + 1] - law->indptr[r1];
+                for (int64_t l = 0; l < len && l < NS_NEG_BLOOM_MAX; l += 8) {
+                    NS_NEG_PREFETCH(p + l);
+                }
+                if (law->bloom) NS_NEG_PREFETCH(law->bloom + r1 * NS_NEG_BLOOM_WORDS);
+            }
+        }
+        if (pipelined && o == pipe_end) {
+            /* Draw the columns of the next rows, up to NS_NEG_PIPE. */
+            int64_t used = 0;
+            pipe_start = o;
+            while (pipe_end < stop && pipe_end - pipe_start < NS_NEG_PIPE &&
+                   used + k <= NS_NEG_PIPE) {
+                const int64_t q = rows[pipe_end];
+                if (q < 0 || q >= law->n_rows) break;
+                pipe_at[pipe_end - pipe_start] = -1;
+                if (uses_base_rejection(law, q)) {
+                    pipe_at[pipe_end - pipe_start] = used;
+                    for (int64_t t = 0; t < k; t++, used++) {
+                        pipe_cols[used] = ns_alias_column(
+                            (uint64_t)law->n_items, &rng, &pipe_coins[used]);
+                        NS_NEG_PREFETCH(&law->table[pipe_cols[used]]);
+                    }
+                }
+                pipe_end++;
+            }
+            if (pipe_end == o) { /* unreachable: row o is valid */
+                pipe_at[0] = -1;
+                pipe_end = o + 1;
+            }
+        }
+        const int64_t lo = law->indptr[r];
+        const int64_t m = law->indptr[r + 1] - lo;
+        const int64_t *ids = law->indices + lo;
+        int64_t *dst = row_buf ? row_buf : out + o * k;
+        double *lq = log_q ? log_q + o * k : NULL;
+        const int64_t *comp = NULL;
+        const ns_alias_entry *comp_table = NULL;
+        if (law->comp_ptr && law->comp_ptr[r + 1] > law->comp_ptr[r]) {
+            comp = law->comp_ids + law->comp_ptr[r];
+            if (weighted) comp_table = law->comp_table + law->comp_ptr[r];
+        }
+        /* A precomputed filter of all ones marks a row too long for it. */
+        const uint64_t *filter = NULL;
+        if (law->bloom && m > 0 && m <= NS_NEG_BLOOM_MAX) {
+            filter = law->bloom + r * NS_NEG_BLOOM_WORDS;
+        }
+        if (!weighted) {
+            local = row_uniform(law, ids, m, comp, filter, k, replace, &rng,
+                                dst, lq, chosen);
+            if (row_buf && local == NS_OK) {
+                write_tuples(dst, k, tmpl + o * width, width, col,
+                             out + o * k * width, stream);
+            }
+            continue;
+        }
+        const double *pre = law->prefix + lo;
+        const double mass = law->row_mass[r];
+        const double eligible = law->cum[law->n_items] - mass;
+        if (!(eligible > 0.0)) {
+            local = NS_ERR_EXHAUSTED;
+            break;
+        }
+        if (replace) {
+            const int64_t at = pipelined ? pipe_at[o - pipe_start] : -1;
+            row_weighted_replace(law, ids, pre, m, mass, comp, comp_table,
+                                 filter, k, at >= 0 ? pipe_cols + at : NULL,
+                                 at >= 0 ? pipe_coins + at : NULL, &rng,
+                                 dst);
+        } else {
+            row_weighted_distinct(law, ids, pre, m, mass, comp, comp_table,
+                                  filter, k, &rng, dst, chosen, hole_at,
+                                  hole_len);
+        }
+        for (int64_t t = 0; t < k; t++) {
+            if (dst[t] < 0) local = NS_ERR_EXHAUSTED;
+        }
+        if (lq && local == NS_OK) {
+            const double log_e =
+                log(law->row_eligible ? law->row_eligible[r] : eligible);
+            /* q <= 1: clamp the rounding of eligible ~ prob[x] (single-item rows). */
+            for (int64_t t = 0; t < k; t++) {
+                const double v = log(law->prob[dst[t]]) - log_e;
+                lq[t] = v < 0.0 ? v : 0.0;
+            }
+        }
+        if (row_buf && local == NS_OK) {
+            write_tuples(dst, k, tmpl + o * width, width, col,
+                         out + o * k * width, stream);
+        }
+    }
+    if (stream) NS_NEG_STREAM_FENCE();
+    free(row_buf);
+    free(chosen);
+    free(hole_at);
+    free(hole_len);
+    return local;
+}
+
+static int sample_chunk(void *vjob, int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) {
+        const int status = sample_block((const sample_job *)vjob, b);
+        if (status != NS_OK) return status;
+    }
+    return NS_OK;
+}
+
 /* Shared driver: width == 0 writes out[n_out * k] (and log_q) directly;
  * width >= 1 writes tuples (see ns_negative_sample_tuples). */
 static int sample_impl(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
-                       uint64_t k1, int n_threads, int64_t *out,
+                       uint64_t k1, const ns_par *par, int64_t *out,
                        double *log_q, const int64_t *tmpl, int64_t width,
                        int64_t col) {
     if (law->n_items <= 0 || k < 0 || n_out < 0) return NS_ERR_VALUE;
@@ -685,179 +937,42 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
     if (n_out == 0 || k == 0) return NS_OK;
     const int64_t n_blocks =
         (n_out + NS_NEGATIVE_BLOCK_ROWS - 1) / NS_NEGATIVE_BLOCK_ROWS;
-    if (n_threads < 1) n_threads = 1;
-    if ((int64_t)n_threads > n_blocks) n_threads = (int)n_blocks;
-    const int weighted = law->table != NULL;
+    sample_job job;
+    job.law = law;
+    job.rows = rows;
+    job.n_out = n_out;
+    job.k = k;
+    job.replace = replace;
+    job.weighted = law->table != NULL;
     /* Streaming stores for large tuple outputs (n_out * k * width int64). */
-    const int stream = width == 3 &&
-                       n_out >= NS_NEG_STREAM_MIN_BYTES / (int64_t)(24 * k + 1);
-    int status = NS_OK;
-    int64_t b;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (b = 0; b < n_blocks; b++) {
-        int local = NS_OK;
-        ns_rng_t rng;
-        ns_rng_seed(&rng, k0, k1, (uint64_t)b);
-        const int64_t start = b * NS_NEGATIVE_BLOCK_ROWS;
-        const int64_t stop = (start + NS_NEGATIVE_BLOCK_ROWS < n_out)
-                                 ? start + NS_NEGATIVE_BLOCK_ROWS : n_out;
-        int64_t *chosen = NULL;
-        double *hole_at = NULL, *hole_len = NULL;
-        int64_t *row_buf = NULL; /* one row's draws, when writing tuples */
-        if (width > 0) {
-            row_buf = (int64_t *)malloc((size_t)k * sizeof *row_buf);
-            if (!row_buf) local = NS_ERR_ALLOC;
-        }
-        if (!replace) {
-            chosen = (int64_t *)malloc((size_t)k * sizeof *chosen);
-            hole_at = (double *)malloc((size_t)k * sizeof *hole_at);
-            hole_len = (double *)malloc((size_t)k * sizeof *hole_len);
-            if (!chosen || !hole_at || !hole_len) local = NS_ERR_ALLOC;
-        }
-        /* Pipelined rows [o, pipe_end): candidates of row o start at
-         * pipe_cols[pipe_at[o - pipe_start]] when it uses rejection. */
-        uint64_t pipe_cols[NS_NEG_PIPE];
-        uint32_t pipe_coins[NS_NEG_PIPE];
-        int64_t pipe_at[NS_NEG_PIPE];
-        int64_t pipe_start = start, pipe_end = start;
-        const int pipelined = weighted && replace && k <= NS_NEG_PIPE;
-        for (int64_t o = start; o < stop && local == NS_OK; o++) {
-            const int64_t r = rows[o];
-            if (r < 0 || r >= law->n_rows) {
-                local = NS_ERR_VALUE;
-                break;
-            }
-            /* Rows in random order miss the cache: prefetch the CSR offsets
-             * NS_NEG_AHEAD_PTR rows ahead and the ids and filter
-             * NS_NEG_AHEAD_IDS rows ahead (whose offsets have arrived). */
-            if (o + NS_NEG_AHEAD_PTR < stop) {
-                const int64_t r2 = rows[o + NS_NEG_AHEAD_PTR];
-                if (r2 >= 0 && r2 < law->n_rows) NS_NEG_PREFETCH(&law->indptr[r2]);
-            }
-            if (o + NS_NEG_AHEAD_IDS < stop) {
-                const int64_t r1 = rows[o + NS_NEG_AHEAD_IDS];
-                if (r1 >= 0 && r1 < law->n_rows) {
-                    /* Whole short rows: the filter's rare "maybe" would
-                     * otherwise miss on the line a search starts with. */
-                    const int64_t *p = law->indices + law->indptr[r1];
-                    const int64_t len = law->indptr[r1 + 1] - law->indptr[r1];
-                    for (int64_t l = 0; l < len && l < NS_NEG_BLOOM_MAX; l += 8) {
-                        NS_NEG_PREFETCH(p + l);
-                    }
-                    if (law->bloom) NS_NEG_PREFETCH(law->bloom + r1 * NS_NEG_BLOOM_WORDS);
-                }
-            }
-            if (pipelined && o == pipe_end) {
-                /* Draw the columns of the next rows, up to NS_NEG_PIPE. */
-                int64_t used = 0;
-                pipe_start = o;
-                while (pipe_end < stop && pipe_end - pipe_start < NS_NEG_PIPE &&
-                       used + k <= NS_NEG_PIPE) {
-                    const int64_t q = rows[pipe_end];
-                    if (q < 0 || q >= law->n_rows) break;
-                    pipe_at[pipe_end - pipe_start] = -1;
-                    if (uses_base_rejection(law, q)) {
-                        pipe_at[pipe_end - pipe_start] = used;
-                        for (int64_t t = 0; t < k; t++, used++) {
-                            pipe_cols[used] = ns_alias_column(
-                                (uint64_t)law->n_items, &rng, &pipe_coins[used]);
-                            NS_NEG_PREFETCH(&law->table[pipe_cols[used]]);
-                        }
-                    }
-                    pipe_end++;
-                }
-                if (pipe_end == o) { /* unreachable: row o is valid */
-                    pipe_at[0] = -1;
-                    pipe_end = o + 1;
-                }
-            }
-            const int64_t lo = law->indptr[r];
-            const int64_t m = law->indptr[r + 1] - lo;
-            const int64_t *ids = law->indices + lo;
-            int64_t *dst = row_buf ? row_buf : out + o * k;
-            double *lq = log_q ? log_q + o * k : NULL;
-            const int64_t *comp = NULL;
-            const ns_alias_entry *comp_table = NULL;
-            if (law->comp_ptr && law->comp_ptr[r + 1] > law->comp_ptr[r]) {
-                comp = law->comp_ids + law->comp_ptr[r];
-                if (weighted) comp_table = law->comp_table + law->comp_ptr[r];
-            }
-            /* A precomputed filter of all ones marks a row too long for it. */
-            const uint64_t *filter = NULL;
-            if (law->bloom && m > 0 && m <= NS_NEG_BLOOM_MAX) {
-                filter = law->bloom + r * NS_NEG_BLOOM_WORDS;
-            }
-            if (!weighted) {
-                local = row_uniform(law, ids, m, comp, filter, k, replace, &rng,
-                                    dst, lq, chosen);
-                if (row_buf && local == NS_OK) {
-                    write_tuples(dst, k, tmpl + o * width, width, col,
-                                 out + o * k * width, stream);
-                }
-                continue;
-            }
-            const double *pre = law->prefix + lo;
-            const double mass = law->row_mass[r];
-            const double eligible = law->cum[law->n_items] - mass;
-            if (!(eligible > 0.0)) {
-                local = NS_ERR_EXHAUSTED;
-                break;
-            }
-            if (replace) {
-                const int64_t at = pipelined ? pipe_at[o - pipe_start] : -1;
-                row_weighted_replace(law, ids, pre, m, mass, comp, comp_table,
-                                     filter, k, at >= 0 ? pipe_cols + at : NULL,
-                                     at >= 0 ? pipe_coins + at : NULL, &rng,
-                                     dst);
-            } else {
-                row_weighted_distinct(law, ids, pre, m, mass, comp, comp_table,
-                                      filter, k, &rng, dst, chosen, hole_at,
-                                      hole_len);
-            }
-            for (int64_t t = 0; t < k; t++) {
-                if (dst[t] < 0) local = NS_ERR_EXHAUSTED;
-            }
-            if (lq && local == NS_OK) {
-                const double log_e =
-                    log(law->row_eligible ? law->row_eligible[r] : eligible);
-                /* q <= 1: clamp the rounding of eligible ~ prob[x] (single-item rows). */
-                for (int64_t t = 0; t < k; t++) {
-                    const double v = log(law->prob[dst[t]]) - log_e;
-                    lq[t] = v < 0.0 ? v : 0.0;
-                }
-            }
-            if (row_buf && local == NS_OK) {
-                write_tuples(dst, k, tmpl + o * width, width, col,
-                             out + o * k * width, stream);
-            }
-        }
-        if (stream) NS_NEG_STREAM_FENCE();
-        free(row_buf);
-        free(chosen);
-        free(hole_at);
-        free(hole_len);
-        if (local != NS_OK) {
-#pragma omp critical(ns_negative_status)
-            status = local;
-        }
-    }
-    return status;
+    job.stream = width == 3 &&
+                 n_out >= NS_NEG_STREAM_MIN_BYTES / (int64_t)(24 * k + 1);
+    job.k0 = k0;
+    job.k1 = k1;
+    job.out = out;
+    job.log_q = log_q;
+    job.tmpl = tmpl;
+    job.width = width;
+    job.col = col;
+    /* Blocks per thread: 4 blocks of 128 rows are at least 512 rows of
+     * draws; fewer stay on the caller's thread. */
+    return ns_par_for(par, n_blocks, 4, sample_chunk, &job);
 }
 
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
-                       uint64_t k1, int n_threads, int64_t *out,
+                       uint64_t k1, const ns_par *par, int64_t *out,
                        double *log_q) {
-    return sample_impl(law, rows, n_out, k, replace, k0, k1, n_threads, out,
+    return sample_impl(law, rows, n_out, k, replace, k0, k1, par, out,
                        log_q, NULL, 0, 0);
 }
 
 int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                               int64_t n_out, int64_t k, int replace,
-                              uint64_t k0, uint64_t k1, int n_threads,
+                              uint64_t k0, uint64_t k1, const ns_par *par,
                               const int64_t *tmpl, int64_t width, int64_t col,
                               int64_t *out) {
     if (width < 1) return NS_ERR_VALUE;
-    return sample_impl(law, rows, n_out, k, replace, k0, k1, n_threads, out,
+    return sample_impl(law, rows, n_out, k, replace, k0, k1, par, out,
                        NULL, tmpl, width, col);
 }

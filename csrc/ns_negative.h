@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include "ns_common.h"
 #include "ns_alias.h"
+#include "ns_pool.h"
 
 /* Output rows per RNG block (see ns_rng.h): fixed, so the output does not
  * depend on the thread count. */
@@ -96,7 +97,7 @@ typedef struct {
  * rows (every row; the kernel ignores those of rows longer than
  * NS_NEGATIVE_BLOOM_MAX). */
 int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
-                            int64_t n_rows, uint64_t *bloom, int n_threads);
+                            int64_t n_rows, uint64_t *bloom, const ns_par *par);
 
 /* cum[0] = 0, cum[i + 1] = prob[0] + ... + prob[i], each the rounding of a
  * compensated (Neumaier) running sum, so that cum[n] is the sum to within
@@ -110,7 +111,7 @@ int ns_negative_row_stats(const double *prob, int64_t n_items,
                           const int64_t *indptr, const int64_t *indices,
                           int64_t n_rows, double *row_mass,
                           int64_t *row_nonzero, double *prefix,
-                          int n_threads);
+                          const ns_par *par);
 
 /* Fills the complement tables of every row r with comp_ptr[r + 1] >
  * comp_ptr[r] (that size must be n_items - m_r, else NS_ERR_VALUE):
@@ -124,7 +125,7 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
                                  const int64_t *indices, int64_t n_rows,
                                  const int64_t *comp_ptr, int64_t *comp_ids,
                                  ns_alias_entry *comp_table,
-                                 double *row_eligible, int n_threads);
+                                 double *row_eligible, const ns_par *par);
 
 /* Draws k negatives for each of rows[0..n_out) (ids into the exclusion
  * lists) into out[n_out * k] (row-major), and when log_q is not NULL the
@@ -137,7 +138,7 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
  * (NS_ERR_ALLOC if that fails). */
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
-                       uint64_t k1, int n_threads, int64_t *out,
+                       uint64_t k1, const ns_par *par, int64_t *out,
                        double *log_q);
 
 /* ns_negative_sample writing tuples: output row o is a (k, width) block of
@@ -151,7 +152,7 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
  * return). */
 int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                               int64_t n_out, int64_t k, int replace,
-                              uint64_t k0, uint64_t k1, int n_threads,
+                              uint64_t k0, uint64_t k1, const ns_par *par,
                               const int64_t *tmpl, int64_t width, int64_t col,
                               int64_t *out);
 

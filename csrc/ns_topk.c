@@ -467,9 +467,9 @@ NS_TOPK_DEFINE_FINISH(f32, float)
 NS_TOPK_DEFINE_FINISH(f64, double)
 
 static int check_merge(const ns_topk_t *st, int64_t n_rows, int64_t n_cols,
-                       int64_t ld, int64_t row0, int64_t col0, int n_threads) {
+                       int64_t ld, int64_t row0, int64_t col0) {
     if (n_rows < 0 || n_cols < 0 || row0 < 0 || row0 + n_rows > st->n_rows ||
-        col0 < 0 || (n_rows > 1 && ld < n_cols) || n_threads < 1)
+        col0 < 0 || (n_rows > 1 && ld < n_cols))
         return NS_ERR_VALUE;
     if (st->inv_temperature > 0 && !st->rngs) return NS_ERR_VALUE;
     if (st->packed && (st->inv_temperature > 0 || col0 + n_cols > ((int64_t)1 << 32)))
@@ -477,62 +477,163 @@ static int check_merge(const ns_topk_t *st, int64_t n_rows, int64_t n_cols,
     return NS_OK;
 }
 
+/* Work per chunk of a pool loop: about 65536 scores of a tile, or 16384
+ * heap entries to sort; 8 chunks per thread at least (smaller calls stay on
+ * the caller's thread). */
+#define NS_TOPK_CHUNK_SCORES 65536
+#define NS_TOPK_CHUNK_ENTRIES 16384
+#define NS_TOPK_MIN_CHUNKS 8
+
+typedef struct {
+    ns_topk_t *st;
+    const void *tile;
+    int64_t n_rows, n_cols, ld, row0, col0, rows_per_chunk;
+    int avx2;
+    int64_t skip, k;
+    int64_t *out_ids;
+    void *out_scores;
+} topk_job;
+
+static int64_t rows_per_chunk(int64_t per_row, int64_t budget) {
+    return per_row >= budget ? 1 : budget / (per_row > 0 ? per_row : 1);
+}
+
 /* Rows are independent, so the thread count and schedule cannot change the
  * result.  This runs after the caller's BLAS call has returned: BLAS threads
  * and these threads never run at the same time. */
-int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
-                      int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
-                      int n_threads) {
-    int status = check_merge(st, n_rows, n_cols, ld, row0, col0, n_threads);
-    if (status != NS_OK) return status;
-    const int avx2 = st->allow_simd && ns_cpu_has_avx2(); /* same result, faster scan */
-    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4) reduction(min: status)
-    for (int64_t i = 0; i < n_rows; i++) {
-        const float *row = tile + i * ld;
-        int s;
-        if (st->packed)
-            s = avx2 ? merge_row_packed_avx2(st, row0 + i, row, n_cols, col0)
-                     : merge_row_packed(st, row0 + i, row, n_cols, col0);
-        else
-            s = avx2 ? merge_row_f32_avx2(st, row0 + i, row, n_cols, col0)
-                     : merge_row_f32(st, row0 + i, row, n_cols, col0);
-        if (s < status) status = s;
+static int merge_f32_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const topk_job *job = (const topk_job *)vjob;
+    ns_topk_t *st = job->st;
+    const float *tile = (const float *)job->tile;
+    int status = NS_OK;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, job->rows_per_chunk, job->n_rows, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            const float *row = tile + i * job->ld;
+            const int64_t r = job->row0 + i;
+            int s;
+            if (st->packed)
+                s = job->avx2 ? merge_row_packed_avx2(st, r, row, job->n_cols, job->col0)
+                              : merge_row_packed(st, r, row, job->n_cols, job->col0);
+            else
+                s = job->avx2 ? merge_row_f32_avx2(st, r, row, job->n_cols, job->col0)
+                              : merge_row_f32(st, r, row, job->n_cols, job->col0);
+            if (s < status) status = s;
+        }
     }
     return status;
+}
+
+static int merge_f64_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const topk_job *job = (const topk_job *)vjob;
+    const double *tile = (const double *)job->tile;
+    int status = NS_OK;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, job->rows_per_chunk, job->n_rows, &lo, &hi);
+        for (int64_t i = lo; i < hi; i++) {
+            const int s = merge_row_f64(job->st, job->row0 + i, tile + i * job->ld,
+                                        job->n_cols, job->col0);
+            if (s < status) status = s;
+        }
+    }
+    return status;
+}
+
+static int merge_tile(ns_topk_t *st, const void *tile, int64_t n_rows,
+                      int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
+                      const ns_par *par, ns_chunk_fn fn) {
+    int status = check_merge(st, n_rows, n_cols, ld, row0, col0);
+    if (status != NS_OK) return status;
+    topk_job job;
+    memset(&job, 0, sizeof job);
+    job.st = st;
+    job.tile = tile;
+    job.n_rows = n_rows;
+    job.n_cols = n_cols;
+    job.ld = ld;
+    job.row0 = row0;
+    job.col0 = col0;
+    job.avx2 = st->allow_simd && ns_cpu_has_avx2(); /* same result, faster scan */
+    /* Sampling costs a draw per score: more work per row. */
+    const int64_t per_row = st->inv_temperature > 0 ? 8 * n_cols : n_cols;
+    job.rows_per_chunk = rows_per_chunk(per_row, NS_TOPK_CHUNK_SCORES);
+    return ns_par_for(par, ns_chunk_count(n_rows, job.rows_per_chunk),
+                      NS_TOPK_MIN_CHUNKS, fn, &job);
+}
+
+int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
+                      int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
+                      const ns_par *par) {
+    return merge_tile(st, tile, n_rows, n_cols, ld, row0, col0, par,
+                      merge_f32_chunk);
 }
 
 int ns_topk_merge_f64(ns_topk_t *st, const double *tile, int64_t n_rows,
                       int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
-                      int n_threads) {
-    int status = check_merge(st, n_rows, n_cols, ld, row0, col0, n_threads);
-    if (status != NS_OK) return status;
+                      const ns_par *par) {
     if (st->packed) return NS_ERR_VALUE; /* packed heaps hold float32 */
-    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4) reduction(min: status)
-    for (int64_t i = 0; i < n_rows; i++) {
-        const int s = merge_row_f64(st, row0 + i, tile + i * ld, n_cols, col0);
-        if (s < status) status = s;
+    return merge_tile(st, tile, n_rows, n_cols, ld, row0, col0, par,
+                      merge_f64_chunk);
+}
+
+static int finish_f32_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const topk_job *job = (const topk_job *)vjob;
+    float *scores = (float *)job->out_scores;
+    const int64_t k = job->k;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, job->rows_per_chunk, job->st->n_rows, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            if (job->st->packed)
+                finish_row_packed(job->st, r, job->skip, k, job->out_ids + r * k,
+                                  scores + r * k);
+            else
+                finish_row_f32(job->st, r, job->skip, k, job->out_ids + r * k,
+                               scores + r * k);
+        }
     }
-    return status;
+    return NS_OK;
+}
+
+static int finish_f64_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const topk_job *job = (const topk_job *)vjob;
+    double *scores = (double *)job->out_scores;
+    const int64_t k = job->k;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, job->rows_per_chunk, job->st->n_rows, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++)
+            finish_row_f64(job->st, r, job->skip, k, job->out_ids + r * k,
+                           scores + r * k);
+    }
+    return NS_OK;
+}
+
+static int finish_rows(ns_topk_t *st, int64_t skip, int64_t k,
+                       int64_t *out_ids, void *out_scores, const ns_par *par,
+                       ns_chunk_fn fn) {
+    if (skip < 0 || k < 0) return NS_ERR_VALUE;
+    topk_job job;
+    memset(&job, 0, sizeof job);
+    job.st = st;
+    job.skip = skip;
+    job.k = k;
+    job.out_ids = out_ids;
+    job.out_scores = out_scores;
+    job.rows_per_chunk = rows_per_chunk(st->capacity, NS_TOPK_CHUNK_ENTRIES);
+    return ns_par_for(par, ns_chunk_count(st->n_rows, job.rows_per_chunk),
+                      NS_TOPK_MIN_CHUNKS, fn, &job);
 }
 
 int ns_topk_finish_f32(ns_topk_t *st, int64_t skip, int64_t k,
-                       int64_t *out_ids, float *out_scores, int n_threads) {
-    if (skip < 0 || k < 0 || n_threads < 1) return NS_ERR_VALUE;
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int64_t r = 0; r < st->n_rows; r++) {
-        if (st->packed)
-            finish_row_packed(st, r, skip, k, out_ids + r * k, out_scores + r * k);
-        else
-            finish_row_f32(st, r, skip, k, out_ids + r * k, out_scores + r * k);
-    }
-    return NS_OK;
+                       int64_t *out_ids, float *out_scores, const ns_par *par) {
+    return finish_rows(st, skip, k, out_ids, out_scores, par, finish_f32_chunk);
 }
 
 int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k,
-                       int64_t *out_ids, double *out_scores, int n_threads) {
-    if (skip < 0 || k < 0 || n_threads < 1 || st->packed) return NS_ERR_VALUE;
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int64_t r = 0; r < st->n_rows; r++)
-        finish_row_f64(st, r, skip, k, out_ids + r * k, out_scores + r * k);
-    return NS_OK;
+                       int64_t *out_ids, double *out_scores, const ns_par *par) {
+    if (st->packed) return NS_ERR_VALUE;
+    return finish_rows(st, skip, k, out_ids, out_scores, par, finish_f64_chunk);
 }

@@ -35,6 +35,7 @@
 
 #include <stdint.h>
 #include "ns_common.h"
+#include "ns_pool.h"
 #include "ns_rng.h"
 
 typedef struct {
@@ -78,23 +79,23 @@ int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1);
 
 /* Merges the tile rows row0 .. row0 + n_rows - 1 (row i at tile + i * ld,
  * n_cols scores of candidates col0 .. col0 + n_cols - 1) into the heaps.
- * OpenMP over rows.  Returns NS_ERR_VALUE if a score is NaN (or infinite,
+ * Rows run on par's threads.  Returns NS_ERR_VALUE if a score is NaN (or infinite,
  * with finite_only; the heaps are then unspecified), NS_ERR_VALUE for bad
  * sizes. */
 int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
                       int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
-                      int n_threads);
+                      const ns_par *par);
 int ns_topk_merge_f64(ns_topk_t *st, const double *tile, int64_t n_rows,
                       int64_t n_cols, int64_t ld, int64_t row0, int64_t col0,
-                      int n_threads);
+                      const ns_par *par);
 
 /* Sorts every heap best first (destroying it), drops the first `skip`
  * entries and writes the next k ids and raw scores per row into
  * out_ids / out_scores (n_rows * k, row-major); missing entries are id -1
  * and score NaN. */
 int ns_topk_finish_f32(ns_topk_t *st, int64_t skip, int64_t k,
-                       int64_t *out_ids, float *out_scores, int n_threads);
+                       int64_t *out_ids, float *out_scores, const ns_par *par);
 int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k,
-                       int64_t *out_ids, double *out_scores, int n_threads);
+                       int64_t *out_ids, double *out_scores, const ns_par *par);
 
 #endif /* NS_TOPK_H */

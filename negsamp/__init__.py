@@ -6,6 +6,7 @@ whatever the number of threads.
 """
 from negsamp._version import __version__
 from negsamp._rng import spawn, worker_rng
+from negsamp._threads import get_num_threads, set_num_threads
 from negsamp.alias import AliasTable
 from negsamp.graphs import negative_edges
 from negsamp.kg import corrupt_triples
@@ -20,8 +21,10 @@ __all__ = [
     "Reservoir",
     "WeightedReservoir",
     "corrupt_triples",
+    "get_num_threads",
     "hard_negatives",
     "negative_edges",
+    "set_num_threads",
     "show_config",
     "spawn",
     "topk",
@@ -30,11 +33,21 @@ __all__ = [
 
 
 def show_config() -> None:
-    """Prints the version, whether OpenMP is on, and the default thread count."""
-    from negsamp import _common
-    from negsamp._threads import default_n_threads
+    """Prints the version, the threading runtime and the default thread
+    count (and where that default comes from)."""
+    import os
+
+    from negsamp import _runtime, _threads
 
     print(f"negsamp {__version__}")
-    print(f"  OpenMP: {'on' if _common.openmp_enabled() else 'off'}")
-    print(f"  default threads: {default_n_threads()}")
-    print(f"  cores seen: {_common.num_procs()}")
+    print("  threads: negsamp's own pool (csrc/ns_pool.c; no OpenMP): idle workers "
+          "sleep, fork children restart them, Ctrl-C stops a call")
+    if _threads._override is not None:
+        source = "negsamp.set_num_threads / threadpoolctl"
+    elif _threads._from_env() is not None:
+        source = next(v for v in _threads._ENV_VARS if os.environ.get(v, "").strip())
+    else:
+        source = "all cores"
+    print(f"  default threads: {_threads.default_n_threads()} ({source})")
+    print(f"  cores seen: {_threads.cores()}")
+    print(f"  workers started: {_runtime.workers_started()}")

@@ -3,6 +3,8 @@
 csrc/ns_alias.c.  Users call negsamp.AliasTable instead."""
 import numpy as np
 
+from negsamp._c_pool cimport ns_par
+from negsamp._runtime cimport make_par, check_interrupt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from negsamp._c_alias cimport (
     ns_alias_entry, ns_alias_hot, ns_alias_build, ns_alias_make_hot,
@@ -80,6 +82,7 @@ def sample(object table, object hot, int64_t count, uint64_t k0, uint64_t k1,
     int32), using RNG key (k0, k1).  `hot` is None or make_hot(table): the
     draws are the same either way, faster with it.  allow_simd=False (a
     test hook) runs the baseline-ISA loops, which give the same draws."""
+    cdef ns_par par
     cdef const ns_alias_entry *entries = _entries(table)
     cdef int64_t n = table.shape[0]
     cdef const ns_alias_hot *hot_entries = NULL
@@ -95,26 +98,28 @@ def sample(object table, object hot, int64_t count, uint64_t k0, uint64_t k1,
     cdef int32_t[::1] out32
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     dtype = np.dtype(dtype)
     out = np.empty(count, dtype=dtype)
     if count == 0:
         return out
     if dtype == np.int64:
         out64 = out
+        make_par(&par, n_threads)
         with nogil:
             status = ns_alias_sample_i64(entries, hot_entries, n, k0, k1,
-                                         &out64[0], count, n_threads,
+                                         &out64[0], count, &par,
                                          allow_simd)
+        check_interrupt(status)
     elif dtype == np.int32:
         if n > 2147483647:
             raise ValueError("int32 output needs n <= 2**31 - 1")
         out32 = out
+        make_par(&par, n_threads)
         with nogil:
             status = ns_alias_sample_i32(entries, hot_entries, n, k0, k1,
-                                         &out32[0], count, n_threads,
+                                         &out32[0], count, &par,
                                          allow_simd)
+        check_interrupt(status)
     else:
         raise TypeError(f"dtype must be int64 or int32, got {dtype}")
     raise_for_status(status, "alias sample")

@@ -1,4 +1,5 @@
 # Declarations of csrc/ns_alias.h (extern blocks only).
+from negsamp._c_pool cimport ns_par
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 cdef extern from "ns_alias.h" nogil:
@@ -16,10 +17,10 @@ cdef extern from "ns_alias.h" nogil:
                           ns_alias_hot *hot)
     int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
                             int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
-                            int64_t count, int n_threads, int allow_simd)
+                            int64_t count, const ns_par *par, int allow_simd)
     int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                             int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
-                            int64_t count, int n_threads, int allow_simd)
+                            int64_t count, const ns_par *par, int allow_simd)
     int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
                                double *out)
     int ns_alias_check(const ns_alias_entry *table, int64_t n)

@@ -8,9 +8,7 @@ cdef extern from "ns_common.h" nogil:
     int NS_ERR_EMPTY
     int NS_ERR_CORRUPT
     int NS_ERR_EXHAUSTED
-    int ns_openmp_enabled()
-    int ns_max_threads()
-    int ns_num_procs()
+    int NS_ERR_INTERRUPTED
 
 cdef extern from "ns_rng.h" nogil:
     ctypedef struct ns_rng_t:

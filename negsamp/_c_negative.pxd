@@ -1,4 +1,5 @@
 # Declarations of csrc/ns_negative.h (extern blocks only).
+from negsamp._c_pool cimport ns_par
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
 
@@ -21,25 +22,25 @@ cdef extern from "ns_negative.h" nogil:
         const uint64_t *bloom
     int NS_NEGATIVE_BLOOM_WORDS
     int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
-                                int64_t n_rows, uint64_t *bloom, int n_threads)
+                                int64_t n_rows, uint64_t *bloom, const ns_par *par)
     int ns_negative_cumulative(const double *prob, int64_t n, double *cum)
     int ns_negative_row_stats(const double *prob, int64_t n_items,
                               const int64_t *indptr, const int64_t *indices,
                               int64_t n_rows, double *row_mass,
                               int64_t *row_nonzero, double *prefix,
-                              int n_threads)
+                              const ns_par *par)
     int ns_negative_complement_build(int64_t n_items, const double *prob,
                                      const int64_t *indptr,
                                      const int64_t *indices, int64_t n_rows,
                                      const int64_t *comp_ptr, int64_t *comp_ids,
                                      ns_alias_entry *comp_table,
-                                     double *row_eligible, int n_threads)
+                                     double *row_eligible, const ns_par *par)
     int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                            int64_t n_out, int64_t k, int replace, uint64_t k0,
-                           uint64_t k1, int n_threads, int64_t *out,
+                           uint64_t k1, const ns_par *par, int64_t *out,
                            double *log_q)
     int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                                   int64_t n_out, int64_t k, int replace,
-                                  uint64_t k0, uint64_t k1, int n_threads,
+                                  uint64_t k0, uint64_t k1, const ns_par *par,
                                   const int64_t *tmpl, int64_t width, int64_t col,
                                   int64_t *out)

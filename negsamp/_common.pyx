@@ -1,30 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""Build facts (OpenMP, thread counts), status codes, and test hooks for the
-shared RNG of csrc/ns_rng.h."""
+"""Status codes, and test hooks for the shared RNG of csrc/ns_rng.h."""
 import numpy as np
 
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_common cimport (
     NS_OK, NS_ERR_ALLOC, NS_ERR_VALUE, NS_ERR_EMPTY, NS_ERR_CORRUPT,
-    NS_ERR_EXHAUSTED, ns_openmp_enabled, ns_max_threads, ns_num_procs,
+    NS_ERR_EXHAUSTED, NS_ERR_INTERRUPTED,
     ns_rng_t, ns_rng_seed, ns_rng_next, ns_rng_double, ns_rng_bounded,
 )
-
-
-def openmp_enabled():
-    """True when the C kernels were compiled with OpenMP."""
-    return bool(ns_openmp_enabled())
-
-
-def max_threads():
-    """Default thread count: OpenMP's (respects OMP_NUM_THREADS), 1 without
-    OpenMP."""
-    return ns_max_threads()
-
-
-def num_procs():
-    """Logical cores seen by OpenMP; 1 without OpenMP."""
-    return ns_num_procs()
 
 
 STATUS_NAMES = {
@@ -34,6 +17,7 @@ STATUS_NAMES = {
     NS_ERR_EMPTY: "NS_ERR_EMPTY",
     NS_ERR_CORRUPT: "NS_ERR_CORRUPT",
     NS_ERR_EXHAUSTED: "NS_ERR_EXHAUSTED",
+    NS_ERR_INTERRUPTED: "NS_ERR_INTERRUPTED",
 }
 
 
@@ -41,6 +25,8 @@ def raise_for_status(int status, str what):
     """Turns a negative C status code into a Python exception."""
     if status == NS_OK:
         return
+    if status == NS_ERR_INTERRUPTED:
+        raise KeyboardInterrupt(f"{what}: interrupted")
     if status == NS_ERR_ALLOC:
         raise MemoryError(f"{what}: out of memory")
     name = STATUS_NAMES.get(status, str(status))

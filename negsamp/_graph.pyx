@@ -4,6 +4,8 @@ non-edges by rank, and the fill of corrupted triples.  Users call
 negsamp.negative_edges and negsamp.corrupt_triples instead."""
 import numpy as np
 
+from negsamp._c_pool cimport ns_par
+from negsamp._runtime cimport make_par, check_interrupt
 from libc.stdint cimport int64_t, uint64_t, uint8_t
 from negsamp._c_graph cimport (
     NS_GRAPH_BLOCK, ns_graph_pair_space, ns_graph_encode, ns_graph_decode,
@@ -27,6 +29,7 @@ def pair_space(int64_t n, bint undirected, bint no_self_loops):
 def encode(int64_t n, bint undirected, bint no_self_loops,
            const int64_t[::1] u, const int64_t[::1] v, int n_threads):
     """Pair codes of (u[i], v[i]); -1 for pairs outside the space."""
+    cdef ns_par par
     cdef int64_t count = u.shape[0]
     if v.shape[0] != count:
         raise ValueError("u and v must have the same length")
@@ -34,9 +37,11 @@ def encode(int64_t n, bint undirected, bint no_self_loops,
     cdef int64_t[::1] o = out
     cdef int status = 0
     if count:
+        make_par(&par, n_threads)
         with nogil:
             status = ns_graph_encode(n, undirected, no_self_loops, &u[0], &v[0],
-                                     &o[0], count, n_threads)
+                                     &o[0], count, &par)
+        check_interrupt(status)
     raise_for_status(status, "graph encode")
     return out
 
@@ -44,14 +49,17 @@ def encode(int64_t n, bint undirected, bint no_self_loops,
 def decode(int64_t n, bint undirected, bint no_self_loops,
            const int64_t[::1] codes, int n_threads):
     """(2, len(codes)) int64 array of the pairs of `codes`."""
+    cdef ns_par par
     cdef int64_t count = codes.shape[0]
     out = np.empty((2, count), dtype=np.int64)
     cdef int64_t[:, ::1] o = out
     cdef int status = 0
     if count:
+        make_par(&par, n_threads)
         with nogil:
             status = ns_graph_decode(n, undirected, no_self_loops, &codes[0],
-                                     &o[0, 0], &o[1, 0], count, n_threads)
+                                     &o[0, 0], &o[1, 0], count, &par)
+        check_interrupt(status)
     raise_for_status(status, "graph decode")
     return out
 
@@ -89,6 +97,7 @@ def rank_to_code(const int64_t[::1] gaps, int64_t n_free,
                  const int64_t[::1] bucket_start, int shift,
                  const int64_t[::1] ranks, int n_threads):
     """The ranks[i]-th free code given the gaps of the sorted edge codes."""
+    cdef ns_par par
     _check_index(gaps, n_free, bucket_start, shift)
     cdef int64_t count = ranks.shape[0]
     cdef int64_t n_edges = gaps.shape[0]
@@ -99,9 +108,11 @@ def rank_to_code(const int64_t[::1] gaps, int64_t n_free,
     cdef const int64_t *g = &gaps[0] if n_edges else NULL
     cdef int status = 0
     if count:
+        make_par(&par, n_threads)
         with nogil:
             status = ns_graph_rank_to_code(g, n_edges, &bucket_start[0], shift,
-                                           &ranks[0], &o[0], count, n_threads)
+                                           &ranks[0], &o[0], count, &par)
+        check_interrupt(status)
     raise_for_status(status, "graph rank_to_code")
     return out
 
@@ -110,21 +121,22 @@ def sample_free(const int64_t[::1] gaps, int64_t n_free,
                 const int64_t[::1] bucket_start, int shift, int64_t count,
                 uint64_t k0, uint64_t k1, uint64_t first_block, int n_threads):
     """`count` independent uniform free codes (blocks first_block, ...)."""
+    cdef ns_par par
     _check_index(gaps, n_free, bucket_start, shift)
     cdef int64_t n_edges = gaps.shape[0]
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     out = np.empty(count, dtype=np.int64)
     if count == 0:
         return out
     cdef int64_t[::1] o = out
     cdef const int64_t *g = &gaps[0] if n_edges else NULL
     cdef int status
+    make_par(&par, n_threads)
     with nogil:
         status = ns_graph_sample_free(g, n_edges, &bucket_start[0], shift, n_free,
-                                      k0, k1, first_block, &o[0], count, n_threads)
+                                      k0, k1, first_block, &o[0], count, &par)
+    check_interrupt(status)
     raise_for_status(status, "graph sample_free")
     return out
 
@@ -143,6 +155,7 @@ cdef const int64_t *_repl_ptr(object repl, int64_t m, int64_t k) except? NULL:
 def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_repl,
                  object is_head, int64_t k, int n_threads):
     """(m, k, 3) corrupted triples (see ns_graph_corrupt_fill)."""
+    cdef ns_par par
     cdef int64_t m = triples.shape[0]
     if triples.shape[1] != 3:
         raise ValueError("triples must be (m, 3)")
@@ -166,9 +179,11 @@ def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_re
     if sp == NULL and hp != NULL and tp != NULL:
         raise ValueError("head and tail replacements need is_head")
     cdef int status
+    make_par(&par, n_threads)
     with nogil:
         status = ns_graph_corrupt_fill(&triples[0, 0], m, k, hp, tp, sp,
-                                       &o[0, 0, 0], n_threads)
+                                       &o[0, 0, 0], &par)
+    check_interrupt(status)
     raise_for_status(status, "corrupt fill")
     return out
 

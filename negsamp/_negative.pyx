@@ -3,6 +3,8 @@
 calls csrc/ns_negative.c.  Users call negsamp.NegativeSampler instead."""
 import numpy as np
 
+from negsamp._c_pool cimport ns_par
+from negsamp._runtime cimport make_par, check_interrupt
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (
@@ -33,6 +35,7 @@ cdef inline void _check_csr(const int64_t[::1] indptr, const int64_t[::1] indice
 def row_stats(const double[::1] prob, const int64_t[::1] indptr,
               const int64_t[::1] indices, int n_threads):
     """(row_mass, row_nonzero, prefix) of sorted CSR rows under `prob`."""
+    cdef ns_par par
     cdef int64_t n = prob.shape[0]
     cdef int64_t n_rows = indptr.shape[0] - 1
     _check_csr(indptr, indices, n)
@@ -47,24 +50,31 @@ def row_stats(const double[::1] prob, const int64_t[::1] indptr,
     cdef double *pf_ptr = &pf[0] if indices.shape[0] else _EMPTY_D
     cdef double *rm_ptr = &rm[0] if n_rows else _EMPTY_D
     cdef int64_t *rn_ptr = &rn[0] if n_rows else _EMPTY_I
+    make_par(&par, n_threads)
     with nogil:
         status = ns_negative_row_stats(&prob[0], n, &indptr[0], ind_ptr, n_rows,
-                                       rm_ptr, rn_ptr, pf_ptr, n_threads)
+                                       rm_ptr, rn_ptr, pf_ptr, &par)
+    check_interrupt(status)
     raise_for_status(status, "negative row statistics")
     return row_mass, row_nonzero, prefix
 
 
 def bloom_build(const int64_t[::1] indptr, const int64_t[::1] indices, int n_threads):
     """Per-row 512-bit Bloom filters of CSR rows: uint64 (n_rows, 8)."""
+    cdef ns_par par
     cdef int64_t n_rows = indptr.shape[0] - 1
     _check_csr(indptr, indices, 0)
     out = np.zeros((n_rows, NS_NEGATIVE_BLOOM_WORDS), dtype=np.uint64)
     cdef uint64_t[:, ::1] v = out
     if n_rows == 0:
         return out
+    cdef int status
+    make_par(&par, n_threads)
     with nogil:
-        ns_negative_bloom_build(&indptr[0], &indices[0] if indices.shape[0] else _EMPTY_I,
-                                n_rows, &v[0, 0], n_threads)
+        status = ns_negative_bloom_build(&indptr[0], &indices[0] if indices.shape[0] else _EMPTY_I,
+                                n_rows, &v[0, 0], &par)
+    check_interrupt(status)
+    raise_for_status(status, "negative Bloom filters")
     return out
 
 
@@ -86,6 +96,7 @@ def complement_build(int64_t n_items, object prob, const int64_t[::1] indptr,
     """Complement tables of the rows r with comp_ptr[r + 1] > comp_ptr[r]:
     (comp_ids, comp_table or None for the uniform law `prob=None`); also
     overwrites row_eligible[r] (float64, n_rows) for those rows when given."""
+    cdef ns_par par
     cdef int64_t n_rows = indptr.shape[0] - 1
     _check_csr(indptr, indices, n_items)
     if comp_ptr.shape[0] != n_rows + 1 or comp_ptr[0] != 0:
@@ -115,11 +126,13 @@ def complement_build(int64_t n_items, object prob, const int64_t[::1] indptr,
         raw = comp_table.view(np.uint8)
         table_ptr = <ns_alias_entry *> &raw[0]
     cdef int status
+    make_par(&par, n_threads)
     with nogil:
         status = ns_negative_complement_build(
             n_items, prob_ptr, &indptr[0],
             &indices[0] if indices.shape[0] else _EMPTY_I, n_rows, &comp_ptr[0],
-            &ids_v[0], table_ptr, elig_ptr, n_threads)
+            &ids_v[0], table_ptr, elig_ptr, &par)
+    check_interrupt(status)
     raise_for_status(status, "negative complement build")
     return comp_ids[:total], (None if comp_table is None else comp_table[:total])
 
@@ -138,6 +151,7 @@ def sample(int64_t n_items, object table, object prob, object cum,
     array), returns (out, None) with out (m, k, w): tmpl[i] repeated k
     times, column `col` holding the negatives (ns_negative_sample_tuples;
     no log q)."""
+    cdef ns_par par
     cdef ns_negative_law law
     cdef const unsigned char[::1] raw
     cdef const unsigned char[::1] comp_raw
@@ -151,8 +165,6 @@ def sample(int64_t n_items, object table, object prob, object cum,
         raise ValueError(f"n_items must be >= 1, got {n_items}")
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     _check_csr(indptr, indices, n_items)
     law.n_items = n_items
     law.indptr = &indptr[0]
@@ -231,10 +243,12 @@ def sample(int64_t n_items, object table, object prob, object cum,
         if m == 0 or k == 0:
             return out, None
         tup_v = out
+        make_par(&par, n_threads)
         with nogil:
             status = ns_negative_sample_tuples(&law, &rows[0], m, k, replace, k0, k1,
-                                               n_threads, &tmpl_v[0, 0], width, col,
+                                               &par, &tmpl_v[0, 0], width, col,
                                                &tup_v[0, 0, 0])
+        check_interrupt(status)
         raise_for_status(status, "negative sample")
         return out, None
     out = np.empty((m, k), dtype=np.int64)
@@ -247,8 +261,10 @@ def sample(int64_t n_items, object table, object prob, object cum,
     if return_log_q:
         lq_v = log_q
         lq_ptr = &lq_v[0, 0]
+    make_par(&par, n_threads)
     with nogil:
         status = ns_negative_sample(&law, &rows[0], m, k, replace, k0, k1,
-                                    n_threads, &out_v[0, 0], lq_ptr)
+                                    &par, &out_v[0, 0], lq_ptr)
+    check_interrupt(status)
     raise_for_status(status, "negative sample")
     return out, log_q

@@ -1,38 +1,105 @@
 """The one place where ``n_threads=`` arguments are resolved.
 
-None means every core OpenMP would use by default (it respects
-OMP_NUM_THREADS); a positive int means that many; -1 means all cores, -2 all
-but one, and so on (scikit-learn's convention); 0 or below -cores is an error.
-Without OpenMP every kernel runs single-threaded whatever is asked.
+``None`` means the default thread count: the value given to
+:func:`negsamp.set_num_threads` (or by threadpoolctl's ``threadpool_limits``),
+else the environment variable ``NEGSAMP_NUM_THREADS``, else
+``OMP_NUM_THREADS`` (read for compatibility, although negsamp does not use
+OpenMP), else every core the process may run on.  A positive int means that
+many; -1 means all cores, -2 all but one, and so on (scikit-learn's
+convention); 0 or below -cores is an error.  Every count is capped at the
+cores: negsamp never starts more threads than it can run at once.
+
+The threads themselves are negsamp's own pool (negsamp._runtime,
+csrc/ns_pool.c): they sleep between calls, are restarted in fork children,
+and small calls never wake them.
 """
 from __future__ import annotations
 
-import numbers
+import operator
+import os
+import threading
+import warnings
 from typing import Optional
 
-from negsamp import _common
+import numpy as np
 
-__all__ = ["resolve_n_threads", "default_n_threads"]
+from negsamp import _runtime
+
+__all__ = ["resolve_n_threads", "default_n_threads", "set_num_threads",
+           "get_num_threads", "cores"]
+
+_ENV_VARS = ("NEGSAMP_NUM_THREADS", "OMP_NUM_THREADS")
+_override: Optional[int] = None
+_lock = threading.Lock()
+_warned: set = set()
+
+
+def cores() -> int:
+    """Cores the process may run on (its CPU affinity), seen at import."""
+    return int(_runtime.CORES)
+
+
+def _from_env() -> Optional[int]:
+    for var in _ENV_VARS:
+        raw = os.environ.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        # OMP_NUM_THREADS may be a list ("4,2"): its first level counts.
+        text = raw.split(",")[0].strip()
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value >= 1:
+            return value
+        if (var, raw) not in _warned:
+            _warned.add((var, raw))
+            warnings.warn(f"negsamp: ignoring {var}={raw!r} (not a positive integer)",
+                          RuntimeWarning, stacklevel=3)
+    return None
 
 
 def default_n_threads() -> int:
-    """Threads used for ``n_threads=None``."""
-    return max(1, _common.max_threads())
+    """Threads used for ``n_threads=None`` (capped at the cores)."""
+    value = _override if _override is not None else _from_env()
+    if value is None:
+        return cores()
+    return max(1, min(value, cores()))
+
+
+def _as_count(n_threads: object) -> int:
+    if isinstance(n_threads, (bool, np.bool_)) or not hasattr(type(n_threads), "__index__"):
+        raise TypeError(f"n_threads must be None or an int, got {n_threads!r}")
+    try:
+        return operator.index(n_threads)  # type: ignore[call-overload, no-any-return]
+    except TypeError:
+        raise TypeError(f"n_threads must be None or an int, got {n_threads!r}") from None
 
 
 def resolve_n_threads(n_threads: Optional[int]) -> int:
-    """Validated thread count (>= 1) for ``n_threads``."""
+    """Validated thread count in [1, cores] for ``n_threads``."""
     if n_threads is None:
         return default_n_threads()
-    if isinstance(n_threads, (bool,)) or not isinstance(n_threads, numbers.Integral):
-        raise TypeError(f"n_threads must be None or an int, got {n_threads!r}")
-    n_threads = int(n_threads)
-    cores = max(1, _common.num_procs(), _common.max_threads())
-    if n_threads > 0:
-        return n_threads
-    if n_threads == 0 or n_threads < -cores:
+    value = _as_count(n_threads)
+    n_cores = cores()
+    if value > 0:
+        return min(value, n_cores)
+    if value == 0 or value < -n_cores:
         raise ValueError(
-            f"n_threads must be a positive int, None, or in [-{cores}, -1] "
-            f"(-1 = all cores), got {n_threads}"
+            f"n_threads must be a positive int, None, or in [-{n_cores}, -1] "
+            f"(-1 = all cores), got {value}"
         )
-    return cores + 1 + n_threads
+    return n_cores + 1 + value
+
+
+def set_num_threads(n_threads: Optional[int]) -> None:
+    """Sets the process-wide default of ``n_threads=None`` (None: back to
+    the environment / all cores).  Same values as ``n_threads``."""
+    global _override
+    with _lock:
+        _override = None if n_threads is None else resolve_n_threads(n_threads)
+
+
+def get_num_threads() -> int:
+    """The current default thread count (what ``n_threads=None`` uses)."""
+    return default_n_threads()

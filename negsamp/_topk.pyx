@@ -4,6 +4,8 @@ merged tile by tile by csrc/ns_topk.c with the GIL released.  Users call
 negsamp.hard_negatives / negsamp.topk instead."""
 import numpy as np
 
+from negsamp._c_pool cimport ns_par
+from negsamp._runtime cimport make_par, check_interrupt
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_common cimport ns_rng_t
@@ -111,14 +113,13 @@ cdef class TopkState:
         """Merges `tile` (2-D float32 or float64, rows row0.., columns =
         candidates col0..) into the heaps.  Raises ValueError on NaN (or
         on an infinite score, with finite_only)."""
+        cdef ns_par par
         cdef const float[:, :] t32
         cdef const double[:, :] t64
         cdef int status = 0
         cdef int64_t n_r, n_c, ld
         if self._finished:
             raise RuntimeError("top-k state already finished")
-        if n_threads < 1:
-            raise ValueError(f"n_threads must be >= 1, got {n_threads}")
         if tile.ndim != 2:
             raise ValueError("tile must be 2-D")
         n_r = tile.shape[0]
@@ -135,9 +136,11 @@ cdef class TopkState:
                     or (n_r > 1 and t32.strides[0] < n_c * <int64_t> sizeof(float)):
                 raise ValueError("tile rows must be contiguous")
             ld = t32.strides[0] // sizeof(float)
+            make_par(&par, n_threads)
             with nogil:
                 status = ns_topk_merge_f32(&self.st, &t32[0, 0], n_r, n_c, ld,
-                                           row0, col0, n_threads)
+                                           row0, col0, &par)
+            check_interrupt(status)
         elif tile.dtype == np.float64:
             if self.st.packed != NULL:
                 raise TypeError("a packed top-k state merges float32 tiles only")
@@ -146,9 +149,11 @@ cdef class TopkState:
                     or (n_r > 1 and t64.strides[0] < n_c * <int64_t> sizeof(double)):
                 raise ValueError("tile rows must be contiguous")
             ld = t64.strides[0] // sizeof(double)
+            make_par(&par, n_threads)
             with nogil:
                 status = ns_topk_merge_f64(&self.st, &t64[0, 0], n_r, n_c, ld,
-                                           row0, col0, n_threads)
+                                           row0, col0, &par)
+            check_interrupt(status)
         else:
             raise TypeError(f"tile dtype must be float32 or float64, got {tile.dtype}")
         if status != 0:
@@ -158,6 +163,7 @@ cdef class TopkState:
     def finish(self, int64_t skip, int64_t k, object dtype, int n_threads):
         """(ids int64 (n_rows, k), scores `dtype` (n_rows, k)), best first,
         after dropping the first `skip` entries; -1 / NaN padding."""
+        cdef ns_par par
         cdef int64_t[:, ::1] ids_v
         cdef float[:, ::1] s32
         cdef double[:, ::1] s64
@@ -166,8 +172,6 @@ cdef class TopkState:
             raise RuntimeError("top-k state already finished")
         if skip < 0 or k < 1 or skip + k > self.capacity:
             raise ValueError("need skip >= 0, k >= 1 and skip + k <= capacity")
-        if n_threads < 1:
-            raise ValueError(f"n_threads must be >= 1, got {n_threads}")
         dtype = np.dtype(dtype)
         if self.st.packed != NULL and dtype != np.float32:
             raise TypeError("a packed top-k state returns float32 scores only")
@@ -179,14 +183,18 @@ cdef class TopkState:
         ids_v = ids
         if dtype == np.float32:
             s32 = scores
+            make_par(&par, n_threads)
             with nogil:
                 status = ns_topk_finish_f32(&self.st, skip, k, &ids_v[0, 0],
-                                            &s32[0, 0], n_threads)
+                                            &s32[0, 0], &par)
+            check_interrupt(status)
         elif dtype == np.float64:
             s64 = scores
+            make_par(&par, n_threads)
             with nogil:
                 status = ns_topk_finish_f64(&self.st, skip, k, &ids_v[0, 0],
-                                            &s64[0, 0], n_threads)
+                                            &s64[0, 0], &par)
+            check_interrupt(status)
         else:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
         raise_for_status(status, "top-k finish")

@@ -97,31 +97,3 @@ def test_spawn_children_independent_and_reproducible():
         spawn(1, -1)
     with pytest.raises(TypeError):
         spawn(1, 2.0)
-
-
-def test_resolve_n_threads():
-    assert resolve_n_threads(None) == default_n_threads() >= 1
-    assert resolve_n_threads(3) == 3
-    cores = max(1, _common.num_procs(), _common.max_threads())
-    assert resolve_n_threads(-1) == cores
-    for bad in (0, -cores - 1):
-        with pytest.raises(ValueError, match="n_threads"):
-            resolve_n_threads(bad)
-    for bad in (1.0, "2", True):
-        with pytest.raises(TypeError, match="n_threads"):
-            resolve_n_threads(bad)
-
-
-@pytest.mark.skipif(not _common.openmp_enabled(), reason="built without OpenMP")
-def test_default_threads_respect_omp_num_threads(tmp_path):
-    import negsamp
-
-    # Import the same negsamp as this process (installed or built in place).
-    root = os.path.dirname(os.path.dirname(os.path.abspath(negsamp.__file__)))
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=root)
-    out = subprocess.run(
-        [sys.executable, "-c",
-         "from negsamp._threads import default_n_threads; print(default_n_threads())"],
-        env=env, capture_output=True, text=True, check=True, cwd=tmp_path,
-    )
-    assert out.stdout.strip() == "1"

@@ -144,7 +144,8 @@ def run(cases: List[Case], *, progress: bool = True) -> List[Result]:
 
 
 def machine_description() -> str:
-    from negsamp import __version__, _common
+    from negsamp import __version__
+    from negsamp._threads import cores, default_n_threads
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -157,7 +158,8 @@ def machine_description() -> str:
         pass
     return (f"negsamp {__version__}, Python {platform.python_version()}, "
             f"{platform.system()} {platform.machine()}, {cpu}, "
-            f"{os.cpu_count()} cores, OpenMP {'on' if _common.openmp_enabled() else 'off'}")
+            f"{os.cpu_count()} cores ({cores()} usable), negsamp thread pool, "
+            f"default {default_n_threads()} threads")
 
 
 def _peer_names(results: List[Result]) -> List[str]:

@@ -1,0 +1,137 @@
+# cython: language_level=3
+"""The one threading runtime of negsamp's kernels (csrc/ns_pool.h).
+
+One process-wide pool of worker threads, started on the first parallel call,
+sleeping (never spinning) between calls.  The kernels run on the caller's
+thread plus as many workers as ``n_threads`` asks (already capped at the
+cores by negsamp._threads), and only when the call is big enough to pay for
+waking them.  A fork() child forgets the parent's workers (a pthread_atfork
+handler) and starts its own on its first parallel call.  On the main thread
+the kernels poll for signals between chunks of work, so Ctrl-C stops them
+with KeyboardInterrupt.
+
+Other extensions cimport make_par / check_interrupt from here, so that every
+kernel of the process shares this one pool.
+"""
+import os
+
+from cpython.exc cimport PyErr_Occurred
+from libc.stdint cimport int64_t
+from negsamp._c_common cimport NS_ERR_INTERRUPTED
+from negsamp._c_pool cimport (
+    ns_pool, ns_par, ns_pool_create, ns_pool_destroy, ns_pool_after_fork,
+    ns_pool_started, NS_POOL_MAX_THREADS, NS_POOL_POLL_MS,
+)
+
+cdef extern from "Python.h":
+    # Declared without `except`: the exception it sets must survive the
+    # `with gil` block of _poll and reach the caller (check_interrupt).
+    int _check_signals "PyErr_CheckSignals" ()
+    unsigned long PyThread_get_thread_ident() nogil
+
+cdef extern from *:
+    """
+    #ifdef _WIN32
+    static int ns_register_atfork(void (*child)(void)) { (void)child; return 0; }
+    #else
+    #include <pthread.h>
+    static int ns_register_atfork(void (*child)(void)) {
+        return pthread_atfork(NULL, NULL, child);
+    }
+    #endif
+    """
+    int ns_register_atfork(void (*child)() noexcept nogil) nogil
+
+
+def _cores():
+    """Cores this process may run on (its CPU affinity where the OS has it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+#: Cores seen when negsamp was imported (the cap of every thread count).
+CORES = _cores()
+
+cdef ns_pool *_pool = NULL
+cdef unsigned long _main_ident = PyThread_get_thread_ident()
+cdef int _forks = 0
+
+
+cdef void _after_fork_child() noexcept nogil:
+    # Only the forking thread exists in the child: it becomes the main one,
+    # and the pool's workers are gone.
+    global _main_ident, _forks
+    _main_ident = PyThread_get_thread_ident()
+    _forks += 1
+    if _pool != NULL:
+        ns_pool_after_fork(_pool)
+
+
+ns_register_atfork(_after_fork_child)
+
+
+cdef int _poll(void *ctx) noexcept nogil:
+    cdef int r
+    with gil:
+        r = _check_signals()
+    return r != 0
+
+
+cdef int make_par(ns_par *par, int n_threads) except -1:
+    """Fills `par` for a kernel call with `n_threads` threads (>= 1)."""
+    global _pool
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    par.n_threads = n_threads if n_threads < NS_POOL_MAX_THREADS else NS_POOL_MAX_THREADS
+    par.pool = NULL
+    if n_threads > 1:
+        if _pool == NULL:
+            _pool = ns_pool_create(CORES - 1)
+            if _pool == NULL:
+                raise MemoryError("negsamp thread pool: out of memory")
+        par.pool = _pool
+    if PyThread_get_thread_ident() == _main_ident:
+        par.poll = _poll
+    else:
+        par.poll = NULL
+    par.poll_ctx = NULL
+    return 0
+
+
+cdef int check_interrupt(int status) except -1:
+    """Raises the exception a signal handler set during an interrupted
+    kernel call (KeyboardInterrupt for Ctrl-C)."""
+    if status == NS_ERR_INTERRUPTED:
+        if PyErr_Occurred():
+            return -1
+        raise KeyboardInterrupt
+    return 0
+
+
+def workers_started():
+    """Worker threads the pool has started in this process (0 before the
+    first parallel call, and again in a fork child)."""
+    return ns_pool_started(_pool)
+
+
+def forks_seen():
+    """fork() children this process descends from since negsamp was
+    imported (a test hook)."""
+    return _forks
+
+
+def poll_interval_ms():
+    """How often a long call checks for Ctrl-C, in milliseconds."""
+    return NS_POOL_POLL_MS
+
+
+def _shutdown_for_tests():
+    """Stops and joins the workers (a test hook; the next parallel call
+    starts new ones)."""
+    global _pool
+    cdef ns_pool *p = _pool
+    _pool = NULL
+    with nogil:
+        ns_pool_destroy(p)
