@@ -7,24 +7,24 @@ into a preallocated buffer (``np.matmul(..., out=buf)``, GIL released), then
 the C merge (csrc/ns_topk.c, GIL released) folds the whole tile into one
 bounded heap per query.  The Python loop runs once per tile, never per item.
 
-Threads: with ``n_threads > 1`` (the default: all cores) the corpus is cut
-into ``n_threads`` contiguous shards of tiles, each scanned by its own
-thread with its own heaps and its own score buffer, while BLAS is held to
-one thread (threadpoolctl) for the duration of the call; the per-shard top
-lists are then merged.  This is how faiss runs exact search on a CPU
+Threads: with ``n_threads > 1`` (the default: all cores) the tiles are
+handed out one at a time to the calling thread and ``n_threads - 1`` helper
+threads, each with its own heaps and its own score buffer, while BLAS is held
+to one thread (threadpoolctl) for the duration of the call; the per-thread
+top lists are then merged.  This is how faiss runs exact search on a CPU
 (single-threaded BLAS per block, blocks in parallel): no core waits for
 another between a product and its merge, and no BLAS worker busy-waits while
-the merge runs.  Shards hold increasing id ranges, so the merged result is
-exactly the one-thread result.  When BLAS cannot be limited (threadpoolctl
-finds no BLAS it knows), and for ``temperature`` (whose Gumbel variates
-follow each query's candidates in order), the corpus is scanned in one pass
-with BLAS's own threads, and heavy merges (``temperature``, or heaps of more
-than 256 entries) are split by rows between plain Python threads, not an
-OpenMP team: after an OpenMP region ends, libgomp's idle workers spin for
-milliseconds, which overlapped the next BLAS call and made the tile
-products up to 5x slower on a 2-core machine (OMP_WAIT_POLICY=passive
-avoids it, but a library cannot set that for its users).  ``topk`` has no
-BLAS phase and uses OpenMP over rows.
+the merge runs.  Tiles are claimed dynamically, so on a machine whose cores
+are busy with other work the calling thread takes the tiles of a helper that
+is not being scheduled.  Each heap keeps the best entries by (score, lower
+id) whatever order its tiles arrive in, so the merged result is exactly the
+one-thread result.  When BLAS cannot be limited (threadpoolctl finds no BLAS
+it knows), and for ``temperature`` (whose Gumbel variates follow each
+query's candidates in order), the corpus is scanned in one pass with BLAS's
+own threads, and heavy merges (``temperature``, or heaps of more than 256
+entries) use negsamp's thread pool, whose idle threads sleep instead of
+spinning into the next BLAS call.  Ctrl-C stops a call after the tiles in
+flight (KeyboardInterrupt).
 
 Memory: the B x N score matrix is never allocated.  Extra memory is one
 score buffer per thread (``TILE_BYTES``, 8 MB by default, whatever N is),
@@ -217,9 +217,10 @@ def hard_negatives(
         Randomness for ``temperature`` (one key drawn per call, also when
         not sampling, so that a Generator always advances the same way).
     n_threads : int, optional
-        Threads (None = all cores; -1 all, -2 all but one).  Above 1, each
-        thread scans its own contiguous shard of the corpus with
-        single-threaded BLAS products (BLAS is held to one thread through
+        Threads (None = the default, see :func:`negsamp.set_num_threads`;
+        -1 all cores, -2 all but one; capped at the cores).  Above 1, the
+        calling thread and helper threads claim tiles of the corpus one at a
+        time and scan them with single-threaded BLAS products (BLAS is held to one thread through
         threadpoolctl during the call, and restored after it; other Python
         threads calling BLAS meanwhile also get one thread).  With
         ``temperature``, or when BLAS cannot be limited, the corpus is
@@ -382,40 +383,40 @@ def hard_negatives(
     limiter = _blas_one_thread() if t is None and n_threads > 1 and n_tiles > 1 else None
     try:
         if limiter is not None:
-            # Shards: each thread scans its own contiguous run of tiles with
-            # single-threaded BLAS products and its own heaps, so no core
-            # waits for another between a product and its merge.
-            n_shards = min(n_threads, n_tiles)
-            starts = [block_size * (n_tiles * i // n_shards) for i in range(n_shards)]
-            bounds = list(zip(starts, starts[1:] + [n_items]))
-            states = [new_state() for _ in bounds]
-            with limiter, ThreadPoolExecutor(max_workers=n_shards - 1) as shard_pool:
-                futures = [shard_pool.submit(scan.run, st, lo, hi, st.merge)
-                           for st, (lo, hi) in zip(states[1:], bounds[1:])]
-                error = _capture(scan.run, states[0], *bounds[0], states[0].merge)
-                # The first failing shard holds the first bad tile.
-                errors = [error] + [f.exception() for f in futures]
-            for err in errors:
-                if err is not None:
-                    raise err
+            # Tiles are claimed one at a time by the calling thread and
+            # n_threads - 1 helpers, each with single-threaded BLAS products
+            # and its own heaps, so no core waits for another between a
+            # product and its merge, and a helper the OS has not scheduled
+            # (a busy machine) leaves its tiles to the others.  Each heap
+            # keeps the best (score, lower id) entries whatever order its
+            # tiles came in, so the merged lists are the one-thread result.
+            n_parts = min(n_threads, n_tiles)
+            queue = _TileQueue(n_tiles)
+            states = [new_state() for _ in range(n_parts)]
+            with limiter, ThreadPoolExecutor(max_workers=n_parts - 1) as helpers:
+                futures = [helpers.submit(scan.run_queue, st, queue) for st in states[1:]]
+                try:
+                    scan.run_queue(states[0], queue)
+                except BaseException:
+                    # Ctrl-C (or any error) on the caller's thread: helpers
+                    # stop after their current tile.
+                    queue.stop()
+                    raise
+                for f in futures:
+                    f.result()
+            queue.raise_first_error()
             parts = [st.finish(0, k + skip_top, dtype, 1) for st in states]
-            return _merge_shards(parts, skip_top, k, bool(largest))
+            return _merge_parts(parts, skip_top, k, bool(largest))
         state = new_state()
-        pool: Optional[ThreadPoolExecutor] = None
         # The exact scan costs ~0.1 ns per score, a fraction of the tile
         # product: handing it to other threads costs more than it saves.
-        # Gumbel keys (a draw and an exp per score) and big heaps are worth it.
+        # Gumbel keys (a draw and an exp per score) and big heaps are worth
+        # the pool's threads (which sleep while BLAS runs).
         heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
-        if heavy and n_threads > 1 and q_block >= 2 * _MIN_ROWS_PER_THREAD:
-            pool = ThreadPoolExecutor(max_workers=n_threads - 1)
-        try:
-            scan.run(state, 0, n_items,
-                     lambda out, r0, c0, _: _merge(state, out, r0, c0, n_threads, pool))
-        finally:
-            if pool is not None:
-                pool.shutdown()
-        # Sorting B heaps of k + skip_top entries is tiny: one thread, so that
-        # no OpenMP team is woken up (see the module docstring).
+        merge_threads = n_threads if heavy else 1
+        scan.run(state, 0, n_items,
+                 lambda out, r0, c0, _: state.merge(out, r0, c0, merge_threads))
+        # Sorting B heaps of k + skip_top entries is tiny: one thread.
         result = state.finish(skip_top, k, dtype, 1)
         return result
     finally:
@@ -435,51 +436,105 @@ class _Scan:
     def run(self, state: Any, lo: int, hi: int, merge: Any) -> None:
         """Merges candidates lo..hi-1, tile by tile in increasing order, into
         ``state`` with ``merge(out, r0, c0, 1)``."""
+        buf = self.buffer()
+        for c0 in range(lo, hi, self.block_size):
+            self.run_tile(state, c0, min(c0 + self.block_size, hi), merge, buf)
+
+    def run_queue(self, state: Any, queue: "_TileQueue") -> None:
+        """Merges the tiles claimed from ``queue`` into ``state`` until none
+        is left (or the queue is stopped)."""
+        buf = self.buffer()
+        n_items = self.c_arr.shape[0]
+        while True:
+            tile = queue.claim()
+            if tile is None:
+                return
+            c0 = tile * self.block_size
+            try:
+                self.run_tile(state, c0, min(c0 + self.block_size, n_items), state.merge, buf)
+            except ValueError as exc:
+                queue.fail(tile, exc)
+
+    def buffer(self) -> np.ndarray:
+        return np.empty(self.q_block * min(self.block_size, self.c_arr.shape[0]),
+                        dtype=self.dtype)
+
+    def run_tile(self, state: Any, c0: int, c1: int, merge: Any, buf: np.ndarray) -> None:
+        """Products of every query block with candidates c0..c1-1, merged."""
         q, dtype, n_rows = self.q, self.dtype, self.q.shape[0]
-        buf = np.empty(self.q_block * min(self.block_size, hi - lo), dtype=dtype)
         # Overflowing or non-finite products are reported by the merge as a
         # ValueError, not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for c0 in range(lo, hi, self.block_size):
-                raw = np.asarray(self.c_arr[c0 : min(c0 + self.block_size, hi)], dtype=dtype)
-                tile = _normalise_rows(raw) if self.metric == "cosine" else raw
-                width = tile.shape[0]
-                for r0 in range(0, n_rows, self.q_block):
-                    qb = q[r0 : r0 + self.q_block]
-                    out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
-                    np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
-                    try:
-                        merge(out, r0, c0, 1)
-                    except ValueError:  # the only one the merge raises: a score
-                        # that is NaN or infinite.  Name the candidate if it is
-                        # not finite itself; otherwise a product overflowed.
-                        _first_nonfinite(raw, "candidates", c0)
-                        raise ValueError(
-                            "scores contain NaN or infinity: the products of queries and "
-                            f"candidates overflow the {dtype} range (candidates "
-                            f"{c0}..{c0 + width - 1})"
-                        ) from None
-                if self.bar is not None:
-                    with self.lock:
-                        self.bar.update(width)
+            raw = np.asarray(self.c_arr[c0:c1], dtype=dtype)
+            tile = _normalise_rows(raw) if self.metric == "cosine" else raw
+            width = tile.shape[0]
+            for r0 in range(0, n_rows, self.q_block):
+                qb = q[r0 : r0 + self.q_block]
+                out = buf[: qb.shape[0] * width].reshape(qb.shape[0], width)
+                np.matmul(qb, tile.T, out=out)  # BLAS, GIL released
+                try:
+                    merge(out, r0, c0, 1)
+                except ValueError:  # the only one the merge raises: a score
+                    # that is NaN or infinite.  Name the candidate if it is
+                    # not finite itself; otherwise a product overflowed.
+                    _first_nonfinite(raw, "candidates", c0)
+                    raise ValueError(
+                        "scores contain NaN or infinity: the products of queries and "
+                        f"candidates overflow the {dtype} range (candidates "
+                        f"{c0}..{c0 + width - 1})"
+                    ) from None
+        if self.bar is not None:
+            with self.lock:
+                self.bar.update(width)
 
 
-def _capture(fn: Any, *args: Any) -> Optional[BaseException]:
-    """Runs fn(*args); returns the exception it raised, or None."""
-    try:
-        fn(*args)
-    except BaseException as exc:  # re-raised by the caller, in shard order
-        return exc
-    return None
+class _TileQueue:
+    """Tile numbers handed out one at a time to the threads of one call.
+
+    Tiles come from one increasing counter, so each thread merges its tiles
+    in increasing candidate order, which the heaps rely on to rank the
+    lower id first on equal scores (csrc/ns_topk.h).  A failing tile stops
+    the hand-out of later tiles only, so the tiles before it all run and the
+    error raised is always the one of the first bad tile, whatever the
+    threads did."""
+
+    def __init__(self, n_tiles: int) -> None:
+        self.lock = threading.Lock()
+        self.next = 0
+        self.limit = n_tiles
+        self.errors: dict = {}
+
+    def claim(self) -> Optional[int]:
+        with self.lock:
+            if self.next >= self.limit:
+                return None
+            self.next += 1
+            return self.next - 1
+
+    def fail(self, tile: int, exc: BaseException) -> None:
+        with self.lock:
+            self.errors[tile] = exc
+            self.limit = min(self.limit, tile)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.limit = 0
+
+    def raise_first_error(self) -> None:
+        if self.errors:
+            raise self.errors[min(self.errors)]
 
 
-def _merge_shards(parts: Any, skip: int, k: int, largest: bool) -> Tuple[np.ndarray, np.ndarray]:
-    """Global top list from the per-shard ones (each best first, padded with
-    -1 / NaN).  Shards hold increasing id ranges, so a stable sort on the
-    score alone keeps the lower id first on ties; NaN padding sorts last."""
+def _merge_parts(parts: Any, skip: int, k: int, largest: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Global top list from per-thread ones (each best first, padded with
+    -1 / NaN): sorted by score, then by id (the lower first on equal
+    scores, -0.0 equal to 0.0), padding last."""
     ids = np.concatenate([p[0] for p in parts], axis=1)
     scores = np.concatenate([p[1] for p in parts], axis=1)
-    order = np.argsort(-scores if largest else scores, axis=1, kind="stable")[:, skip : skip + k]
+    key = (-scores if largest else scores).astype(np.float64)
+    key[np.isnan(key)] = np.inf
+    key += 0.0  # -0.0 -> 0.0
+    order = np.lexsort((ids, key), axis=1)[:, skip : skip + k]
     return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
 
 
@@ -538,34 +593,8 @@ def _packable(dtype: np.dtype, temperature: Optional[float], n_items: int) -> bo
     return dtype == np.float32 and temperature is None and n_items <= 2**32
 
 
-#: Fewer rows than this per thread are merged by one thread.
-_MIN_ROWS_PER_THREAD = 32
 #: Heaps larger than this make the exact merge worth several threads.
 _HEAVY_CAPACITY = 256
-
-
-def _merge(state: Any, out: np.ndarray, r0: int, c0: int, n_threads: int,
-           pool: Any) -> None:
-    """Merges one score tile into the heaps (C, GIL released).
-
-    The rows are split between the calling thread and ``pool``'s threads,
-    each running the single-threaded C merge on its own rows.  Not an OpenMP
-    region on purpose: libgomp's idle threads spin for milliseconds after a
-    region ends, which here overlaps the next BLAS call and slowed the tile
-    products by up to 5x on a 2-core machine; Python threads sleep when idle.
-    Rows are independent, so the split cannot change the result.
-    """
-    rows = out.shape[0]
-    parts = 1 if pool is None else min(n_threads, rows // _MIN_ROWS_PER_THREAD)
-    if parts <= 1:
-        state.merge(out, r0, c0, 1)
-        return
-    bounds = [rows * i // parts for i in range(parts + 1)]
-    futures = [pool.submit(state.merge, out[bounds[i] : bounds[i + 1]], r0 + bounds[i], c0, 1)
-               for i in range(1, parts)]
-    state.merge(out[: bounds[1]], r0, c0, 1)
-    for f in futures:
-        f.result()
 
 
 def _positive_scores(q: np.ndarray, c_arr: np.ndarray, pos_lists: ExclusionLists,

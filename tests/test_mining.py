@@ -426,8 +426,8 @@ def test_n_threads_identical_exact():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("largest", [True, False])
 def test_corpus_shards_match_one_scan(dtype, largest, monkeypatch):
-    # n_threads > 1: the corpus is cut into contiguous shards scanned by
-    # separate threads (single-threaded BLAS), then the per-shard lists are
+    # n_threads > 1: tiles are claimed one at a time by the caller and
+    # helper threads (single-threaded BLAS), then the per-thread lists are
     # merged.  Same result as one scan, ties, skip_top, windows and padding
     # included; also when BLAS cannot be limited (one scan then).
     rng = np.random.default_rng(32)
@@ -436,8 +436,8 @@ def test_corpus_shards_match_one_scan(dtype, largest, monkeypatch):
     exclude = random_exclusion(rng, 70, 1500, 40)
     window = dict(max_score=float(np.quantile(S, 0.9)), min_score=float(np.quantile(S, 0.2)))
     calls = []
-    real = mining._merge_shards
-    monkeypatch.setattr(mining, "_merge_shards", lambda *a: calls.append(1) or real(*a))
+    real = mining._merge_parts
+    monkeypatch.setattr(mining, "_merge_parts", lambda *a: calls.append(1) or real(*a))
     for kw in ({}, {"skip_top": 3}, window, {"k": 1400}):
         kw = dict(kw)
         k = kw.pop("k", 9)
@@ -455,6 +455,50 @@ def test_corpus_shards_match_one_scan(dtype, largest, monkeypatch):
     assert_same(negsamp.hard_negatives(Q, C, 9, exclude=exclude, largest=largest,
                                        n_threads=2, block_size=100),
                 ref_select(S, 9, largest=largest, eligible=mask_of(exclude, 70, 1500)))
+
+
+@pytest.mark.parametrize("policy", ["alternate", "halves_swapped", "one_takes_all"])
+def test_tile_assignment_does_not_change_the_result(policy, monkeypatch):
+    # Which thread gets which tile depends on the scheduler.  Force
+    # assignments a sequential scan never produces (every other tile; the
+    # later half to the first thread; all tiles to one thread) and check the
+    # exact result (ties by lower id, skip_top, windows).  As with the real
+    # queue (one increasing counter), each thread's tiles are increasing.
+    import threading
+
+    rng = np.random.default_rng(35)
+    Q, C = dyadic(rng, (40, 6)).astype(np.float32), dyadic(rng, (1200, 6)).astype(np.float32)
+    S = Q.astype(np.float64) @ C.T.astype(np.float64)
+    exclude = random_exclusion(rng, 40, 1200, 30)
+
+    class Assigned(mining._TileQueue):
+        def __init__(self, n_tiles):
+            super().__init__(n_tiles)
+            half = n_tiles // 2
+            if policy == "alternate":
+                lists = [list(range(0, n_tiles, 2)), list(range(1, n_tiles, 2))]
+            elif policy == "halves_swapped":
+                lists = [list(range(half, n_tiles)), list(range(half))]
+            else:
+                lists = [list(range(n_tiles)), []]
+            self.lists, self.slots = lists, {}
+
+        def claim(self):
+            with self.lock:
+                slot = self.slots.setdefault(threading.get_ident(), len(self.slots))
+                mine = self.lists[slot] if slot < 2 else []
+                return mine.pop(0) if mine else None
+
+    monkeypatch.setattr(mining, "_TileQueue", Assigned)
+    for kw in ({}, {"skip_top": 2}, {"max_score": float(np.quantile(S, 0.8))}):
+        eligible = mask_of(exclude, 40, 1200)
+        if "max_score" in kw:
+            eligible &= S <= kw["max_score"]
+        for largest in (True, False):
+            want = ref_select(S, 7, largest=largest, eligible=eligible, skip=kw.get("skip_top", 0))
+            got = negsamp.hard_negatives(Q, C, 7, exclude=exclude, largest=largest,
+                                         n_threads=2, block_size=64, **kw)
+            assert_same(got, want)
 
 
 def test_blas_threads_restored_after_shards():

@@ -244,9 +244,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--from-json", metavar="FILE",
                         help="do not run: report (table, --markdown, --plot) the results "
                              "saved by an earlier --json run")
+    parser.add_argument("--busy", action="store_true",
+                        help="default threads against n_threads=1, on the idle machine and "
+                             "with every core kept busy by helper processes (compilers, "
+                             "a torch training loop when torch is installed)")
+    parser.add_argument("--loads", metavar="LIST",
+                        help="with --busy: comma-separated loads among idle,compile,torch "
+                             "(default: idle and every available load)")
     args = parser.parse_args(argv)
 
     machine = machine_description()
+    if args.busy:
+        return _main_busy(args, machine)
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)
@@ -274,3 +283,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.plot:
         plot(results, args.plot, machine)
     return 0
+
+
+def _main_busy(args: Any, machine: str) -> int:
+    from negsamp.bench import busy
+
+    loads = (["idle"] + busy.available_loads()) if not args.loads else [
+        x.strip() for x in args.loads.split(",") if x.strip()]
+    print(machine, file=sys.stderr)
+    results = busy.run_busy(loads, only=args.only, progress=not args.quiet)
+    if not results:
+        print("no benchmark case matches", file=sys.stderr)
+        return 2
+    print(busy.format_busy(results, loads))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine, "loads": loads,
+                       "results": busy.to_json(results)}, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(f"Machine: {machine}\n\n")
+            f.write(busy.format_busy(results, loads, markdown=True) + "\n")
+    return 0
+
