@@ -40,7 +40,7 @@ def show_config() -> None:
     from negsamp import _runtime, _threads
 
     print(f"negsamp {__version__}")
-    print("  threads: negsamp's own pool (csrc/ns_pool.c; no OpenMP): idle workers "
+    print("  threads: negsamp's own thread pool (csrc/ns_pool.c; no OpenMP): idle workers "
           "sleep, fork children restart them, Ctrl-C stops a call")
     if _threads._override is not None:
         source = "negsamp.set_num_threads / threadpoolctl"
