@@ -46,7 +46,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, describe, numeric_array
+from negsamp._validation import as_int, check_output_size, describe, numeric_array
 
 __all__ = ["hard_negatives", "topk"]
 
@@ -276,6 +276,8 @@ def hard_negatives(
     k = as_int(k, "k", minimum=1)
     if k > n_items:
         raise ValueError(f"k must be <= the number of candidates {n_items}, got {k}")
+    # ids and scores of the result, and a heap entry (24 bytes) per slot.
+    check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
     if not isinstance(metric, str) or metric not in _METRICS:
         raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
     if not isinstance(largest, (bool, np.bool_)):
