@@ -192,17 +192,18 @@ def _weight_partitions(weights: Any, collection: Any, kind: str, n_parts: int) -
         import dask.array as da  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         if wkind == "":
-            arr = np.asarray(weights)
-            if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-                raise TypeError(f"weights must be numeric, got dtype {arr.dtype}")
-            weights = da.from_array(  # type: ignore[no-untyped-call, unused-ignore]
-                arr, chunks=collection.chunks)
+            weights = np.asarray(weights)
+            if weights.dtype == np.bool_ or weights.dtype.kind not in "iuf":
+                raise TypeError(f"weights must be numeric, got dtype {weights.dtype}")
         elif wkind != "array":
             raise TypeError(f"weights of a dask array must be an array, got {type(weights).__name__}")
         if weights.ndim != 1 or weights.shape[0] != collection.shape[0]:
             raise ValueError(
                 f"weights has shape {weights.shape} but collection has shape {collection.shape}"
             )
+        if wkind == "":
+            weights = da.from_array(  # type: ignore[no-untyped-call, unused-ignore]
+                weights, chunks=collection.chunks)
         return list(weights.rechunk(collection.chunks).to_delayed().ravel())
     if kind == "series":
         if wkind != "series":

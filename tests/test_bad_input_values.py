@@ -364,3 +364,16 @@ def test_memory_error_under_ulimit(call: str, name: str) -> None:
                           text=True, timeout=120, env=env)
     assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
     assert name in proc.stdout and "more than the 2 GiB" in proc.stdout, proc.stdout
+
+
+@pytest.mark.xfail(strict=True, reason=HARDEN.format(7))
+@pytest.mark.parametrize("cls", [AliasTable, NegativeSampler, Reservoir, WeightedReservoir])
+def test_repr_of_uninitialised_object(cls: Any) -> None:
+    assert isinstance(repr(cls.__new__(cls)), str)
+
+
+@pytest.mark.xfail(strict=True, reason=HARDEN.format(7))
+def test_setstate_missing_indices_is_a_value_error() -> None:
+    obj = NegativeSampler.__new__(NegativeSampler)
+    with pytest.raises(ValueError, match="state"):
+        obj.__setstate__({"version": 1, "n_items": 3, "indptr": np.array([0, 1])})
