@@ -71,7 +71,9 @@ def free_index(const int64_t[::1] gaps, int64_t n_free):
     cdef int shift = 0
     if n_free <= 0:
         raise ValueError(f"n_free must be >= 1, got {n_free}")
-    while ((n_free - 1) >> shift) + 1 > max(n_edges, 1):
+    # At most 62: with n_free above 2**62 and a single edge the loop would
+    # otherwise reach 63, which _check_index (rightly) rejects.
+    while shift < 62 and ((n_free - 1) >> shift) + 1 > max(n_edges, 1):
         shift += 1
     n_buckets = ((n_free - 1) >> shift) + 1
     # gaps lie in [0, n_free], so gaps >> shift lies in [0, n_buckets].

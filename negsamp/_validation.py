@@ -5,8 +5,11 @@ value, and never modifies the caller's array (conversions copy when needed).
 """
 from __future__ import annotations
 
+import math
 import numbers
-from typing import Any, Tuple
+import os
+from collections.abc import Sequence
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -16,9 +19,16 @@ __all__ = [
     "as_int",
     "as_index_array",
     "as_float_dtype",
+    "as_iterable_array",
+    "check_output_size",
     "describe",
+    "memory_limit",
     "numeric_array",
 ]
+
+#: Requests below this many bytes skip the memory check (it costs two
+#: system calls).
+_CHECK_ABOVE = 1 << 30
 
 
 def describe(value: Any) -> str:
@@ -133,3 +143,72 @@ def as_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
         return dt
     except TypeError:
         raise TypeError(f"{name} is not a numpy dtype: {describe(dtype)}") from None
+
+
+def as_iterable_array(values: Any, name: str, what: str) -> np.ndarray:
+    """``values`` (an array, a sequence, or any other iterable such as a set,
+    a generator or dict keys) as a NumPy array, not copied when it already is
+    one; TypeError naming ``name`` for strings, None, scalars and objects
+    that are not iterable.  ``what`` describes the expected value."""
+    if isinstance(values, np.ndarray):
+        return values
+    if isinstance(values, (str, bytes, bytearray)) or values is None or np.isscalar(values):
+        raise TypeError(f"{name} must be {what}, got {describe(values)}")
+    if not hasattr(values, "__array__") and not isinstance(values, Sequence):
+        # Sets, generators, dict views...: np.asarray would make a 0-d
+        # object array of them.
+        try:
+            values = list(values)
+        except TypeError:
+            raise TypeError(f"{name} must be {what}, got {describe(values)}") from None
+    try:
+        return np.asarray(values)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} could not be converted to an array: {exc}") from None
+
+
+def memory_limit() -> Optional[int]:
+    """Bytes of memory this process can use at most: the physical memory,
+    or the address-space limit (``ulimit -v``) when lower; None if unknown."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        pass
+    else:
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limits.append(int(soft))
+    positive = [x for x in limits if x > 0]
+    return min(positive) if positive else None
+
+
+def _human(nbytes: int) -> str:
+    value = float(nbytes)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} EiB"  # pragma: no cover - unreachable
+
+
+def check_output_size(shape: Tuple[int, ...], itemsize: int, what: str) -> None:
+    """MemoryError before anything is allocated when an array of ``shape``
+    with ``itemsize`` bytes an element (a result, with its intermediates)
+    cannot fit in memory.  ``what`` names the argument and its value, e.g.
+    ``"k=10**12 (for 3 rows)"``.  The size is computed with Python ints, so
+    products beyond int64 are caught too."""
+    nbytes = math.prod(int(s) for s in shape) * int(itemsize)
+    if nbytes < _CHECK_ABOVE:
+        return
+    limit = memory_limit()
+    if nbytes > np.iinfo(np.intp).max or (limit is not None and nbytes > limit):
+        have = "" if limit is None else f", more than the {_human(limit)} of memory available"
+        raise MemoryError(
+            f"{what} needs at least {nbytes} bytes ({_human(nbytes)}) for a result of "
+            f"shape {tuple(int(s) for s in shape)}{have}"
+        )

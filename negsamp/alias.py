@@ -20,7 +20,9 @@ import numpy as np
 from negsamp import _alias
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_index_array, as_size, as_weights, describe
+from negsamp._validation import (
+    as_index_array, as_size, as_weights, check_output_size, describe,
+)
 
 __all__ = ["AliasTable"]
 
@@ -139,6 +141,7 @@ class AliasTable:
         """
         shape = as_size(size, "size")
         out_dtype = _as_index_dtype(dtype, len(self))
+        check_output_size(shape, out_dtype.itemsize, f"size={describe(size)}")
         threads = resolve_n_threads(n_threads)
         k0, k1 = draw_key(rng)
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1

@@ -19,7 +19,7 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from negsamp._rng import RNGLike, spawn
-from negsamp._validation import as_int, describe
+from negsamp._validation import as_int, check_output_size, describe
 from negsamp.reservoir import Reservoir, WeightedReservoir
 
 __all__ = ["reservoir_sample", "sample_negatives"]
@@ -192,17 +192,18 @@ def _weight_partitions(weights: Any, collection: Any, kind: str, n_parts: int) -
         import dask.array as da  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         if wkind == "":
-            arr = np.asarray(weights)
-            if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-                raise TypeError(f"weights must be numeric, got dtype {arr.dtype}")
-            weights = da.from_array(  # type: ignore[no-untyped-call, unused-ignore]
-                arr, chunks=collection.chunks)
+            weights = np.asarray(weights)
+            if weights.dtype == np.bool_ or weights.dtype.kind not in "iuf":
+                raise TypeError(f"weights must be numeric, got dtype {weights.dtype}")
         elif wkind != "array":
             raise TypeError(f"weights of a dask array must be an array, got {type(weights).__name__}")
         if weights.ndim != 1 or weights.shape[0] != collection.shape[0]:
             raise ValueError(
                 f"weights has shape {weights.shape} but collection has shape {collection.shape}"
             )
+        if wkind == "":
+            weights = da.from_array(  # type: ignore[no-untyped-call, unused-ignore]
+                weights, chunks=collection.chunks)
         return list(weights.rechunk(collection.chunks).to_delayed().ravel())
     if kind == "series":
         if wkind != "series":
@@ -218,15 +219,32 @@ def _weight_partitions(weights: Any, collection: Any, kind: str, n_parts: int) -
 
 
 # -- negatives for every row of a DataFrame ---------------------------------
+def _partition_rows(series: Any, row_column: str) -> np.ndarray:
+    """The row ids of one partition as a NumPy integer array; ValueError
+    naming ``row_column`` for a missing value (nullable integer columns)."""
+    missing = np.asarray(series.isna())
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise ValueError(f"row_column {row_column!r} holds a missing value (NA) at "
+                         f"index {series.index[i]!r}: every row needs a row id")
+    numpy_dtype = getattr(series.dtype, "numpy_dtype", None)  # pandas nullable
+    return np.asarray(series.to_numpy(dtype=numpy_dtype))
+
+
 def _partition_negatives(frame: Any, sampler: Any, row_column: str, k: int, rng: Any,
                          columns: List[str]) -> Any:
-    rows = np.asarray(frame[row_column].to_numpy())
+    rows = _partition_rows(frame[row_column], row_column)
     out = frame.copy()
     if rows.shape[0] == 0:
         for c in columns:
             out[c] = np.empty(0, dtype=np.int64)
         return out
-    negatives = np.asarray(sampler.sample(rows, k, rng=rng))
+    try:
+        negatives = np.asarray(sampler.sample(rows, k, rng=rng))
+    except ValueError as exc:  # bad row ids: name the column they come from
+        raise ValueError(f"row_column {row_column!r}: {exc}") from exc
+    except TypeError as exc:
+        raise TypeError(f"row_column {row_column!r}: {exc}") from exc
     if negatives.shape != (rows.shape[0], k):
         raise ValueError(
             f"sampler.sample returned shape {negatives.shape}, expected {(rows.shape[0], k)}"
@@ -277,11 +295,17 @@ def sample_negatives(df: Any, sampler: Any, *, row_column: str, k: int, rng: RNG
     if not isinstance(row_column, str) or row_column not in df.columns:
         raise ValueError(f"row_column {row_column!r} is not a column of df "
                          f"(columns: {list(df.columns)})")
+    row_dtype = df[row_column].dtype
+    if pd.api.types.is_bool_dtype(row_dtype) or not pd.api.types.is_integer_dtype(row_dtype):
+        raise TypeError(f"row_column {row_column!r} must hold integer row ids, got "
+                        f"dtype {row_dtype}")
     if not callable(getattr(sampler, "sample", None)):
         raise TypeError(f"sampler must have a .sample(rows, k, rng=...) method, got "
                         f"{type(sampler).__name__}")
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be a str, got {describe(prefix)}")
+    # k int64 columns, and their names (about 64 bytes each).
+    check_output_size((k,), 72, f"k={k}")
     columns = [f"{prefix}{j}" for j in range(k)]
     clash = [c for c in columns if c in df.columns]
     if clash:

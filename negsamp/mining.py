@@ -46,7 +46,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, describe, numeric_array
+from negsamp._validation import as_int, check_output_size, describe, numeric_array
 
 __all__ = ["hard_negatives", "topk"]
 
@@ -118,7 +118,8 @@ def _union(a: ExclusionLists, b: ExclusionLists, n_items: int, n_rows: int) -> E
 
 
 def _compute_dtype(q: np.ndarray, c: np.ndarray) -> np.dtype:
-    if q.dtype == np.float64 and c.dtype == np.float64:
+    # By kind and size: a big-endian float64 array is float64 too.
+    if all(a.dtype.kind == "f" and a.dtype.itemsize == 8 for a in (q, c)):
         return np.dtype(np.float64)
     return np.dtype(np.float32)
 
@@ -277,6 +278,8 @@ def hard_negatives(
     k = as_int(k, "k", minimum=1)
     if k > n_items:
         raise ValueError(f"k must be <= the number of candidates {n_items}, got {k}")
+    # ids and scores of the result, and a heap entry (24 bytes) per slot.
+    check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
     if not isinstance(metric, str) or metric not in _METRICS:
         raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
     if not isinstance(largest, (bool, np.bool_)):
@@ -315,12 +318,7 @@ def hard_negatives(
 
     pos = None
     if positive_scores is not None:
-        try:
-            pos = np.asarray(positive_scores)
-        except Exception as exc:
-            raise TypeError(f"positive_scores must be an array of numbers: {exc}") from None
-        if pos.dtype == np.bool_ or pos.dtype.kind not in "iuf":
-            raise TypeError(f"positive_scores must have a numeric dtype, got {pos.dtype}")
+        pos = numeric_array(positive_scores, "positive_scores")
         if pos.shape != (n_rows,):
             raise ValueError(f"positive_scores must have shape ({n_rows},), got {pos.shape}")
         pos = pos.astype(np.float64)
@@ -636,20 +634,13 @@ def topk(
     branch-free) plus O(log k) per entry that enters a heap.  Extra memory
     O(B k).
     """
-    if isinstance(scores, (str, bytes)):
-        raise TypeError(f"scores must be a 2-D array of numbers, got {describe(scores)}")
-    try:
-        s = np.asarray(scores)
-    except Exception as exc:
-        raise TypeError(f"scores must be a 2-D array of numbers: {exc}") from None
-    if s.dtype == np.bool_ or s.dtype.kind not in "iuf":
-        raise TypeError(f"scores must have a float32 or float64 dtype, got dtype {s.dtype}")
+    s = numeric_array(scores, "scores", "a 2-D array of numbers")
     if s.ndim != 2:
         raise ValueError(f"scores must be 2-D (rows x candidates), got shape {s.shape}")
-    if s.dtype.kind in "iu" or (s.dtype.kind == "f" and s.dtype not in (np.float32, np.float64)):
-        if s.dtype.kind == "f" and s.dtype.itemsize > 8:
-            raise TypeError(f"scores dtype {s.dtype} is not supported (use float32 or float64)")
+    if s.dtype.kind in "iu" or s.dtype.itemsize not in (4, 8):
         s = s.astype(np.float64)
+    elif not s.dtype.isnative:  # big-endian float32 stays float32
+        s = s.astype(s.dtype.newbyteorder("="))
     n_rows, n_items = s.shape
     k = as_int(k, "k", minimum=1)
     if k > n_items:

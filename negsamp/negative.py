@@ -25,7 +25,7 @@ from negsamp import _negative
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_index_array, as_int, as_weights, describe
+from negsamp._validation import as_index_array, as_int, as_weights, check_output_size, describe
 from negsamp.alias import AliasTable, _as_power
 
 __all__ = ["NegativeSampler"]
@@ -408,11 +408,12 @@ class NegativeSampler:
     def row_probabilities(self, row: int = 0) -> np.ndarray:
         """The exact law ``q(. | row)`` that :meth:`sample` draws from for
         ``row`` (float64, n_items, zero on the positives)."""
+        row = as_int(row, "row", minimum=0)
         if self._exclusions is None:
-            row = as_int(row, "row", minimum=0)
             ids = np.zeros(0, dtype=np.int64)
         else:
-            row = int(as_index_array(row, self._exclusions.n_rows, "row"))
+            if row >= self._exclusions.n_rows:
+                raise ValueError(f"row must be in [0, {self._exclusions.n_rows}), got {row}")
             ids = self._exclusions.row(row)
         if self._law.prob is None:
             p = np.full(self.n_items, 1.0 / self.n_items)
@@ -490,6 +491,8 @@ class NegativeSampler:
             ids = np.zeros(ids.shape[0], dtype=np.int64)
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
+        check_output_size((ids.shape[0], k), 16 if return_log_q else 8,
+                          f"k={k} (for {ids.shape[0]} rows)")
         return _sample_excluding(
             self._table if self._table is not None else self._law.n_items,
             self._csr, ids, k, rng, replace=replace, n_threads=n_threads,

@@ -28,7 +28,7 @@ import numpy as np
 
 from negsamp import _reservoir
 from negsamp._rng import RNGLike, draw_key
-from negsamp._validation import as_int, describe
+from negsamp._validation import as_int, as_iterable_array, describe
 
 __all__ = ["Reservoir", "WeightedReservoir"]
 
@@ -49,10 +49,10 @@ def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Opt
     modified), or None for an empty non-array chunk.
 
     A NumPy array must have exactly the reservoir's dtype (TypeError
-    otherwise).  Any other iterable goes through ``np.asarray`` (generators
-    through ``list`` first); its dtype may then be cast to the reservoir's
-    when numpy deems the cast safe, or between integer dtypes when every
-    value fits."""
+    otherwise).  Any other iterable goes through ``np.asarray`` (sets,
+    generators and dict views through ``list`` first); its dtype may then be
+    cast to the reservoir's when numpy deems the cast safe, or between
+    integer dtypes when every value fits."""
     if isinstance(items, np.ndarray):
         arr = items
         if arr.ndim != 1:
@@ -63,20 +63,7 @@ def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Opt
                 "(all chunks of one reservoir must share one dtype)"
             )
         return arr
-    if isinstance(items, (str, bytes, bytearray)) or items is None or np.isscalar(items):
-        raise TypeError(f"{name} must be a 1-D array or an iterable of items, got {describe(items)}")
-    if hasattr(items, "__array__") or hasattr(items, "__len__"):
-        try:
-            arr = np.asarray(items)
-        except Exception as exc:
-            raise TypeError(f"{name} could not be converted to an array: {exc}") from None
-    else:
-        try:
-            arr = np.asarray(list(items))
-        except TypeError:
-            raise TypeError(
-                f"{name} must be a 1-D array or an iterable of items, got {describe(items)}"
-            ) from None
+    arr = as_iterable_array(items, name, "a 1-D array or an iterable of items")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -420,8 +407,9 @@ class Reservoir(_Base):
         items : 1-D numpy array or iterable
             All chunks of one reservoir share one dtype (the first chunk's):
             an array of another dtype raises TypeError.  Other iterables are
-            converted with ``np.asarray`` (generators via ``list``) and cast
-            to the reservoir's dtype when that is safe.  Not modified.
+            converted with ``np.asarray`` (sets, generators and other
+            iterables that are not sequences via ``list``) and cast to the
+            reservoir's dtype when that is safe.  Not modified.
 
         Notes
         -----
@@ -862,18 +850,7 @@ class WeightedReservoir(_Base):
 
 
 def _as_chunk_weights(weights: Any) -> np.ndarray:
-    if isinstance(weights, (str, bytes)) or weights is None:
-        raise TypeError(f"weights must be an array of real numbers, got {describe(weights)}")
-    if not isinstance(weights, np.ndarray) and not hasattr(weights, "__len__") \
-            and not hasattr(weights, "__array__"):
-        try:
-            weights = list(weights)
-        except TypeError:
-            raise TypeError(f"weights must be an array of real numbers, got {describe(weights)}") from None
-    try:
-        arr = np.asarray(weights)
-    except Exception as exc:
-        raise TypeError(f"weights must be an array of real numbers: {exc}") from None
+    arr = as_iterable_array(weights, "weights", "an array of real numbers")
     if arr.ndim != 1:
         raise ValueError(f"weights must be 1-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
