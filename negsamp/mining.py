@@ -29,7 +29,7 @@ BLAS phase and uses OpenMP over rows.
 Memory: the B x N score matrix is never allocated.  Extra memory is one
 score buffer per thread (``TILE_BYTES``, 8 MB by default, whatever N is),
 one converted / normalised candidate tile per thread, the queries' converted
-copy (B x d) and the heaps (B x (k + skip_top) x 24 bytes per thread, 8 for
+copy (B x d) and the heaps (B x min(k + skip_top, N) x 24 bytes per thread, 8 for
 exact float32 selection).
 """
 from __future__ import annotations
@@ -200,6 +200,8 @@ def hard_negatives(
     skip_top : int >= 0
         Drop the first ``skip_top`` eligible candidates in rank order and
         return the next k (a rank window).  Not allowed with ``temperature``.
+        Any size is accepted: heaps hold at most ``min(k + skip_top, N)``
+        entries, and a window past the last candidate is all padding.
     temperature : float > 0, optional
         Instead of the top k, draw k distinct eligible candidates without
         replacement, successively, with probability proportional to
@@ -350,12 +352,16 @@ def hard_negatives(
                 upper = np.where(has, np.minimum(upper, p - np.abs(p) * rel_m), upper)
     lower = -np.inf if min_s is None else min_s
 
+    # A heap never needs more entries than there are candidates: a rank
+    # window beyond them only pads.  Python ints, so nothing wraps.
+    capacity = min(k + skip_top, n_items)
+    skip = min(skip_top, capacity)
     k0, k1 = draw_key(rng)
     from negsamp._topk import TopkState
 
     def new_state() -> Any:
         return TopkState(
-            n_rows, k + skip_top, bool(largest),
+            n_rows, capacity, bool(largest),
             excl_indptr=None if excl is None else excl.indptr,
             excl_indices=None if excl is None else excl.indices,
             upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
@@ -369,7 +375,7 @@ def hard_negatives(
 
     result: Tuple[np.ndarray, np.ndarray]
     if n_rows == 0:
-        result = new_state().finish(skip_top, k, dtype, n_threads)
+        result = new_state().finish(skip, k, dtype, n_threads)
         return result
 
     q_block = min(n_rows, QUERY_BLOCK)
@@ -398,14 +404,14 @@ def hard_negatives(
             for err in errors:
                 if err is not None:
                     raise err
-            parts = [st.finish(0, k + skip_top, dtype, 1) for st in states]
-            return _merge_shards(parts, skip_top, k, bool(largest))
+            parts = [st.finish(0, capacity, dtype, 1) for st in states]
+            return _merge_shards(parts, skip, k, bool(largest))
         state = new_state()
         pool: Optional[ThreadPoolExecutor] = None
         # The exact scan costs ~0.1 ns per score, a fraction of the tile
         # product: handing it to other threads costs more than it saves.
         # Gumbel keys (a draw and an exp per score) and big heaps are worth it.
-        heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
+        heavy = t is not None or capacity > _HEAVY_CAPACITY
         if heavy and n_threads > 1 and q_block >= 2 * _MIN_ROWS_PER_THREAD:
             pool = ThreadPoolExecutor(max_workers=n_threads - 1)
         try:
@@ -416,7 +422,7 @@ def hard_negatives(
                 pool.shutdown()
         # Sorting B heaps of k + skip_top entries is tiny: one thread, so that
         # no OpenMP team is woken up (see the module docstring).
-        result = state.finish(skip_top, k, dtype, 1)
+        result = state.finish(skip, k, dtype, 1)
         return result
     finally:
         if bar is not None:
@@ -480,7 +486,13 @@ def _merge_shards(parts: Any, skip: int, k: int, largest: bool) -> Tuple[np.ndar
     ids = np.concatenate([p[0] for p in parts], axis=1)
     scores = np.concatenate([p[1] for p in parts], axis=1)
     order = np.argsort(-scores if largest else scores, axis=1, kind="stable")[:, skip : skip + k]
-    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    ids = np.take_along_axis(ids, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1)
+    short = k - ids.shape[1]  # a rank window reaching past every candidate
+    if short > 0:
+        ids = np.pad(ids, ((0, 0), (0, short)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, short)), constant_values=np.nan)
+    return ids, scores
 
 
 class _OneThreadBlas:
