@@ -5,8 +5,9 @@ value, and never modifies the caller's array (conversions copy when needed).
 """
 from __future__ import annotations
 
+import math
 import numbers
-from typing import Any, Tuple
+from typing import Any, Iterable, Tuple
 
 import numpy as np
 
@@ -17,6 +18,7 @@ __all__ = [
     "as_index_array",
     "as_float_dtype",
     "describe",
+    "element_count",
     "numeric_array",
 ]
 
@@ -104,6 +106,20 @@ def as_size(size: Any, name: str = "size") -> Tuple[int, ...]:
         if s < 0:
             raise ValueError(f"{name} must be non-negative, got {describe(size)}")
     return shape
+
+
+def element_count(dims: Iterable[int], what: str, itemsize: int = 8) -> int:
+    """The exact number of elements of an array of shape ``dims`` (a Python
+    int: nothing wraps), or ValueError naming ``what`` (the argument and its
+    value) when no array of ``itemsize``-byte items can hold that many."""
+    total = math.prod(int(d) for d in dims)
+    limit = np.iinfo(np.intp).max // itemsize
+    if total > limit:
+        raise ValueError(
+            f"{what} has {total} elements, more than {limit}, the most an array of "
+            f"{itemsize}-byte items can hold"
+        )
+    return total
 
 
 def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:

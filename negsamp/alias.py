@@ -20,7 +20,7 @@ import numpy as np
 from negsamp import _alias
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_index_array, as_size, as_weights, describe
+from negsamp._validation import as_index_array, as_size, as_weights, describe, element_count
 
 __all__ = ["AliasTable"]
 
@@ -139,9 +139,9 @@ class AliasTable:
         """
         shape = as_size(size, "size")
         out_dtype = _as_index_dtype(dtype, len(self))
+        count = element_count(shape, f"size {describe(size)}", np.dtype(out_dtype).itemsize)
         threads = resolve_n_threads(n_threads)
         k0, k1 = draw_key(rng)
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
         out: np.ndarray = _alias.sample(self._table, self._hot, count, k0, k1, threads, out_dtype)
         return out.reshape(shape)
 

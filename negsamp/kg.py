@@ -18,7 +18,7 @@ from negsamp import _graph
 from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp._rng import RNGLike, as_generator
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, describe
+from negsamp._validation import as_int, describe, element_count
 
 __all__ = ["corrupt_triples"]
 
@@ -322,6 +322,7 @@ def corrupt_triples(
     threads = resolve_n_threads(n_threads)
     gen = as_generator(rng)
     m = arr.shape[0]
+    element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
     if m == 0 or k == 0:
         return np.zeros((m, k, 3), dtype=np.int64)
 

@@ -25,7 +25,7 @@ from negsamp import _negative
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_index_array, as_int, as_weights, describe
+from negsamp._validation import as_index_array, as_int, as_weights, describe, element_count
 from negsamp.alias import AliasTable, _as_power
 
 __all__ = ["NegativeSampler"]
@@ -203,6 +203,8 @@ def _sample_excluding(
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     if rows.ndim != 1:
         raise ValueError(f"{row_label} must be 1-D, got shape {rows.shape}")
+    dims = (rows.shape[0], k) if _tmpl is None else (rows.shape[0], k, _tmpl.shape[1])
+    element_count(dims, f"k={k} negatives for each of {rows.shape[0]} {row_label}")
     indptr = np.ascontiguousarray(exclusions.indptr, dtype=np.int64)
     indices = np.ascontiguousarray(exclusions.indices, dtype=np.int64)
     n_rows = indptr.shape[0] - 1
