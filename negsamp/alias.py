@@ -20,7 +20,9 @@ import numpy as np
 from negsamp import _alias
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_index_array, as_size, as_weights, describe, element_count
+from negsamp._validation import (
+    as_index_array, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
+)
 
 __all__ = ["AliasTable"]
 
@@ -172,6 +174,9 @@ class AliasTable:
         return int(self._table.shape[0])
 
     def __repr__(self) -> str:
+        blank = uninitialised_repr(self, "_table")
+        if blank:
+            return str(blank)
         p = self.probabilities
         nonzero = int(np.count_nonzero(p))
         return (
@@ -196,8 +201,7 @@ class AliasTable:
         return {"table": self._table}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        table = state.get("table") if isinstance(state, dict) else None
-        table = _checked_table(table)
+        table = _checked_table(state_field(state, "table", object, what="AliasTable state"))
         self._set_table(table)
 
     def to_bytes(self) -> bytes:
