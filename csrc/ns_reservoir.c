@@ -153,14 +153,34 @@ void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
     }
 }
 
-/* Weight mass to skip before the next key above the threshold with log
- * key lt: Exp(1) / (-lt); +inf when lt == 0 (nothing can beat key 1). */
-static inline double jump(ns_rng_t *rng, double lt) {
-    double e = ns_rng_exponential(rng);
-    if (!(lt < 0.0)) {
-        return HUGE_VAL; /* not 0/0 = NaN when both are 0 */
+/* Exp(1) variate -log(U) with U in the open interval (0, 1): in
+ * [5.5e-17, 37.5], so log(E) is finite. */
+static inline double exp_open(ns_rng_t *rng) {
+    return -log(((double)(ns_rng_next(rng) >> 11) + 0.5) * 0x1p-53);
+}
+
+/* The key of an item of weight w > 0 and variate E: log(w) - log(E), i.e.
+ * -log(-log(u) / w) for u = exp(-E).  Finite for every positive finite
+ * double w (within [-748, 748]), where -E / w overflows for w < ~1e-308. */
+static inline double wkey(double w, double e_log) {
+    return log(w) - e_log;
+}
+
+/* The rate of the threshold key t, exp(-t) = E_T / w_T, as pre * rate with
+ * rate in [e^-700, e^700]: the exposure of an item of weight w is
+ * (w * pre) * rate, exact also for subnormal w (a power-of-two scaling). */
+static inline void threshold_rate(double t, double *pre, double *rate) {
+    const double shift = 1000.0 * 0.69314718055994530942; /* log(2^1000) */
+    if (-t > 700.0) {
+        *pre = 0x1p1000;
+        *rate = exp(-t - shift);
+    } else if (-t < -700.0) {
+        *pre = 0x1p-1000;
+        *rate = exp(-t + shift);
+    } else {
+        *pre = 1.0;
+        *rate = exp(-t);
     }
-    return e / (-lt);
 }
 
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
@@ -178,21 +198,28 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
     for (; i < length && n < k; i++) {
         double wi = weights[i];
         if (wi > 0.0) {
-            heap_keys[n] = -ns_rng_exponential(rng) / wi;
+            heap_keys[n] = wkey(wi, log(exp_open(rng)));
             heap_slots[n] = n;
             record(slot_pos, touched, &nt, n, i);
             sift_up(heap_keys, heap_slots, n);
             n++;
             if (n == k) {
-                rem = jump(rng, heap_keys[0]);
+                rem = exp_open(rng);
             }
         }
     }
-    /* Jump phase: subtract weights until the drawn mass is used up; the
-     * item where it runs out (it has positive weight) is accepted with a
-     * key drawn conditionally on exceeding the threshold. */
+    /* Jump phase.  An item of weight w beats the threshold key T when its
+     * E < w * exp(-T) (its exposure); the first item to do so comes when
+     * the running sum of exposures passes an Exp(1) variate, rem.
+     * Subtract exposures until rem is used up; the item where it runs out
+     * (it has positive weight) is accepted with E drawn conditionally on
+     * E < its exposure. */
+    double pre = 1.0, rate = 1.0;
+    if (n == k) {
+        threshold_rate(heap_keys[0], &pre, &rate);
+    }
     while (i < length) {
-        double wi, lt, c, key;
+        double wi, p, c, cv, e_log, key;
         int64_t slot;
         /* Whole blocks of 8 whose mass does not use up the jump are
          * skipped with one comparison (a short dependency chain); the
@@ -201,15 +228,16 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
             const double *b = weights + i;
             double s = ((b[0] + b[1]) + (b[2] + b[3])) +
                        ((b[4] + b[5]) + (b[6] + b[7]));
-            if (rem - s > 0.0) {
-                rem -= s;
+            const double x = (s * pre) * rate;
+            if (rem - x > 0.0) {
+                rem -= x;
                 i += 8;
                 continue;
             }
             break;
         }
         for (; i < length; i++) {
-            rem -= weights[i];
+            rem -= (weights[i] * pre) * rate;
             if (rem <= 0.0 && weights[i] > 0.0) {
                 break;
             }
@@ -218,18 +246,25 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
             break;
         }
         wi = weights[i];
-        lt = heap_keys[0];
-        /* u uniform on (T^w, 1): u = 1 - c v with c = 1 - T^w, v in [0, 1). */
-        c = -expm1(wi * lt);
-        key = log1p(-c * ns_rng_double(rng)) / wi;
-        if (key < lt) {
-            key = lt; /* rounding guard: the new key is above T */
+        p = (wi * pre) * rate; /* > 0: rem was > 0 before it */
+        /* E on (0, p): E = -log(1 - c v) with c = 1 - e^-p, v in (0, 1);
+         * log E = log(c) + log(v) (to first order) where c v is tiny. */
+        c = -expm1(-p);
+        {
+            const double v = ((double)(ns_rng_next(rng) >> 11) + 0.5) * 0x1p-53;
+            cv = c * v;
+            e_log = cv > 0x1p-900 ? log(-log1p(-cv)) : log(c) + log(v);
+        }
+        key = wkey(wi, e_log);
+        if (!(key >= heap_keys[0])) {
+            key = heap_keys[0]; /* rounding guard: the new key is above T */
         }
         slot = heap_slots[0];
         heap_keys[0] = key;
         sift_down(heap_keys, heap_slots, n, 0);
         record(slot_pos, touched, &nt, slot, i);
-        rem = jump(rng, heap_keys[0]);
+        threshold_rate(heap_keys[0], &pre, &rate);
+        rem = exp_open(rng);
         i++;
     }
     *size = n;

@@ -13,12 +13,15 @@
  * Weighted: A-ExpJ (Efraimidis & Spirakis 2006, "Weighted random sampling
  * with a reservoir").  Item i gets the key u_i^(1/w_i); the reservoir keeps
  * the k largest, which has the law of k successive weighted draws without
- * replacement.  Keys are kept in log space, log key = log(u)/w = -E/w with
- * E ~ Exp(1), so tiny weights neither underflow the key nor lose its order.
- * With threshold T (the smallest kept key), the weight mass until the next
- * key above T is exponential with rate -log T: one exponential per accepted
- * item instead of one uniform per item.  The remaining mass is carried
- * across chunks.
+ * replacement.  Keys are kept as key = log(w) - log(E) = -log(-log(u)/w)
+ * with E = -log(u) ~ Exp(1) (an increasing function of u^(1/w)), finite for
+ * every positive finite double w: -E/w itself overflows for weights below
+ * about 1e-308, and all those keys would tie at -inf.  With threshold key T
+ * (the smallest kept), an item of weight w beats it with probability
+ * 1 - exp(-w e^-T); the sum of these exposures w e^-T until the next
+ * acceptance is Exp(1): one exponential per accepted item instead of one
+ * uniform per item.  The exposure still to go (*remaining, in units of
+ * Exp(1), not of weight) is carried across chunks.
  *
  * Item storage stays in the caller (items may be of any dtype): kernels
  * report, for each slot of the reservoir that received an item in this
@@ -54,8 +57,8 @@ int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
 /* A-ExpJ over the next `length` items with `weights` (checked: finite,
  * >= 0).  The heap is a min-heap of *size <= k log keys (heap_keys) with the
  * slot of each (heap_slots); slots are filled 0, 1, ... while *size < k.
- * *remaining is the weight mass still to skip before the next acceptance
- * (meaningful once *size == k).  Items of weight 0 are never kept.
+ * *remaining is the exposure still to go before the next acceptance, an
+ * Exp(1) variate when drawn (meaningful once *size == k).  Items of weight 0 are never kept.
  * slot_pos/touched as above, with room for min(k, *size + length) slots. */
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
                          int64_t length, double *heap_keys,

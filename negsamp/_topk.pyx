@@ -7,7 +7,7 @@ import numpy as np
 from negsamp._c_pool cimport ns_par
 from negsamp._runtime cimport make_par, check_interrupt
 from libc.math cimport INFINITY
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t
 from negsamp._c_topk cimport (
     ns_topk_t, ns_topk_reset, ns_topk_merge_f32, ns_topk_merge_f64,
@@ -41,6 +41,9 @@ cdef class TopkState:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         if not (temperature >= 0.0):
             raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if n_rows > 0 and capacity > (INT64_MAX - 1) // n_rows:
+            raise ValueError(f"a top-k state of n_rows={n_rows} heaps of capacity={capacity} "
+                             "entries has more than 2**63 entries")
         self.n_rows = n_rows
         self.capacity = capacity
         self._finished = False
@@ -162,7 +165,8 @@ cdef class TopkState:
 
     def finish(self, int64_t skip, int64_t k, object dtype, int n_threads):
         """(ids int64 (n_rows, k), scores `dtype` (n_rows, k)), best first,
-        after dropping the first `skip` entries; -1 / NaN padding."""
+        after dropping the first `skip` entries; -1 / NaN padding (also
+        where skip + k exceeds the capacity)."""
         cdef ns_par par
         cdef int64_t[:, ::1] ids_v
         cdef float[:, ::1] s32
@@ -170,8 +174,8 @@ cdef class TopkState:
         cdef int status = 0
         if self._finished:
             raise RuntimeError("top-k state already finished")
-        if skip < 0 or k < 1 or skip + k > self.capacity:
-            raise ValueError("need skip >= 0, k >= 1 and skip + k <= capacity")
+        if skip < 0 or k < 1 or skip > self.capacity:
+            raise ValueError("need skip >= 0, k >= 1 and skip <= capacity")
         dtype = np.dtype(dtype)
         if self.st.packed != NULL and dtype != np.float32:
             raise TypeError("a packed top-k state returns float32 scores only")

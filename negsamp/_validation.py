@@ -9,7 +9,7 @@ import math
 import numbers
 import os
 from collections.abc import Sequence
-from typing import Any, Optional, Tuple
+from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
 
@@ -22,7 +22,10 @@ __all__ = [
     "as_iterable_array",
     "check_output_size",
     "describe",
+    "element_count",
     "memory_limit",
+    "state_field",
+    "uninitialised_repr",
     "numeric_array",
 ]
 
@@ -114,6 +117,61 @@ def as_size(size: Any, name: str = "size") -> Tuple[int, ...]:
         if s < 0:
             raise ValueError(f"{name} must be non-negative, got {describe(size)}")
     return shape
+
+
+def element_count(dims: Iterable[int], what: str, itemsize: int = 8) -> int:
+    """The exact number of elements of an array of shape ``dims`` (a Python
+    int: nothing wraps), or ValueError naming ``what`` (the argument and its
+    value) when no array of ``itemsize``-byte items can hold that many, or
+    MemoryError (check_output_size) when it cannot fit in memory."""
+    dims = tuple(int(d) for d in dims)
+    total = math.prod(dims)
+    limit = np.iinfo(np.intp).max // itemsize
+    if total > limit:
+        raise ValueError(
+            f"{what} has {total} elements, more than {limit}, the most an array of "
+            f"{itemsize}-byte items can hold"
+        )
+    check_output_size(dims, itemsize, what)
+    return total
+
+
+def state_field(state: Any, key: str, kind: type, lo: Any = None, hi: Any = None, *,
+                what: str = "state") -> Any:
+    """``state[key]`` of a pickled state dict, as an int in [lo, hi] (by
+    default [0, 2**63 - 1]: it must fit the int64 fields it is stored in) or
+    a float in [lo, hi] (never NaN), or as it is for any other ``kind``;
+    else ValueError naming ``what``, the field and the value."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{what} must be a dict, got {type(state).__name__}")
+    if key not in state:
+        raise ValueError(f"{what} is missing {key!r}")
+    value = state[key]
+    if kind is int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{what} {key!r} must be an int, got {describe(value)}")
+        value = int(value)
+        lo = 0 if lo is None else lo
+        hi = 2**63 - 1 if hi is None else hi
+    elif kind is float:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{what} {key!r} must be a float, got {describe(value)}")
+        value = float(value)
+        if math.isnan(value):
+            raise ValueError(f"{what} {key!r} must not be NaN")
+    else:
+        return value
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{what} {key!r} must be in [{lo}, {hi}], got {value}")
+    return value
+
+
+def uninitialised_repr(obj: Any, attr: str) -> Any:
+    """``"<Name (uninitialised)>"`` when ``obj`` lacks ``attr`` (made by
+    ``cls.__new__(cls)`` and never given a state), else None."""
+    if hasattr(obj, attr):
+        return None
+    return f"<{type(obj).__name__} (uninitialised)>"
 
 
 def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp.kg import _dense_ids
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, check_output_size, describe
+from negsamp._validation import as_int, describe, element_count
 
 __all__ = ["negative_edges"]
 
@@ -180,8 +180,11 @@ def negative_edges(
     threads = resolve_n_threads(n_threads)
     space = _graph.pair_space(n_nodes, undirected, exclude_self_loops)
     src, dst = _as_edge_index(edge_index, n_nodes)
-    check_output_size((2 if method == "global" else src.shape[0], num_samples), 8,
-                      f"num_samples={num_samples}")
+    if method == "global":
+        element_count((2, num_samples), f"num_samples={num_samples} pairs of 2 nodes")
+    else:
+        element_count((src.shape[0], num_samples),
+                      f"num_samples={num_samples} negatives for each of {src.shape[0]} edges")
     gen = as_generator(rng)
     if method == "global":
         return _global(n_nodes, src, dst, num_samples, space, exclude_self_loops,

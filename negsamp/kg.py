@@ -18,7 +18,7 @@ from negsamp import _graph
 from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp._rng import RNGLike, as_generator
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, check_output_size, describe
+from negsamp._validation import as_int, describe, element_count
 
 __all__ = ["corrupt_triples"]
 
@@ -319,10 +319,10 @@ def corrupt_triples(
         raise ValueError(f"mode must be one of {_MODES}, got {describe(mode)}")
     arr = _as_triples(triples, n_entities, "triples")
     known_arr = None if known is None else _as_triples(known, n_entities, "known")
-    check_output_size((arr.shape[0], k, 3), 8, f"k={k} (for {arr.shape[0]} triples)")
+    m = arr.shape[0]
+    element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
     threads = resolve_n_threads(n_threads)
     gen = as_generator(rng)
-    m = arr.shape[0]
     if m == 0 or k == 0:
         return np.zeros((m, k, 3), dtype=np.int64)
 

@@ -29,7 +29,7 @@ flight (KeyboardInterrupt).
 Memory: the B x N score matrix is never allocated.  Extra memory is one
 score buffer per thread (``TILE_BYTES``, 8 MB by default, whatever N is),
 one converted / normalised candidate tile per thread, the queries' converted
-copy (B x d) and the heaps (B x (k + skip_top) x 24 bytes per thread, 8 for
+copy (B x d) and the heaps (B x min(k + skip_top, N) x 24 bytes per thread, 8 for
 exact float32 selection).
 """
 from __future__ import annotations
@@ -201,6 +201,8 @@ def hard_negatives(
     skip_top : int >= 0
         Drop the first ``skip_top`` eligible candidates in rank order and
         return the next k (a rank window).  Not allowed with ``temperature``.
+        Any size is accepted: heaps hold at most ``min(k + skip_top, N)``
+        entries, and a window past the last candidate is all padding.
     temperature : float > 0, optional
         Instead of the top k, draw k distinct eligible candidates without
         replacement, successively, with probability proportional to
@@ -349,12 +351,16 @@ def hard_negatives(
                 upper = np.where(has, np.minimum(upper, p - np.abs(p) * rel_m), upper)
     lower = -np.inf if min_s is None else min_s
 
+    # A heap never needs more entries than there are candidates: a rank
+    # window beyond them only pads.  Python ints, so nothing wraps.
+    capacity = min(k + skip_top, n_items)
+    skip = min(skip_top, capacity)
     k0, k1 = draw_key(rng)
     from negsamp._topk import TopkState
 
     def new_state() -> Any:
         return TopkState(
-            n_rows, k + skip_top, bool(largest),
+            n_rows, capacity, bool(largest),
             excl_indptr=None if excl is None else excl.indptr,
             excl_indices=None if excl is None else excl.indices,
             upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
@@ -368,7 +374,7 @@ def hard_negatives(
 
     result: Tuple[np.ndarray, np.ndarray]
     if n_rows == 0:
-        result = new_state().finish(skip_top, k, dtype, n_threads)
+        result = new_state().finish(skip, k, dtype, n_threads)
         return result
 
     q_block = min(n_rows, QUERY_BLOCK)
@@ -403,19 +409,19 @@ def hard_negatives(
                 for f in futures:
                     f.result()
             queue.raise_first_error()
-            parts = [st.finish(0, k + skip_top, dtype, 1) for st in states]
-            return _merge_parts(parts, skip_top, k, bool(largest))
+            parts = [st.finish(0, capacity, dtype, 1) for st in states]
+            return _merge_parts(parts, skip, k, bool(largest))
         state = new_state()
         # The exact scan costs ~0.1 ns per score, a fraction of the tile
         # product: handing it to other threads costs more than it saves.
         # Gumbel keys (a draw and an exp per score) and big heaps are worth
         # the pool's threads (which sleep while BLAS runs).
-        heavy = t is not None or k + skip_top > _HEAVY_CAPACITY
+        heavy = t is not None or capacity > _HEAVY_CAPACITY
         merge_threads = n_threads if heavy else 1
         scan.run(state, 0, n_items,
                  lambda out, r0, c0, _: state.merge(out, r0, c0, merge_threads))
         # Sorting B heaps of k + skip_top entries is tiny: one thread.
-        result = state.finish(skip_top, k, dtype, 1)
+        result = state.finish(skip, k, dtype, 1)
         return result
     finally:
         if bar is not None:
@@ -533,7 +539,13 @@ def _merge_parts(parts: Any, skip: int, k: int, largest: bool) -> Tuple[np.ndarr
     key[np.isnan(key)] = np.inf
     key += 0.0  # -0.0 -> 0.0
     order = np.lexsort((ids, key), axis=1)[:, skip : skip + k]
-    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    ids = np.take_along_axis(ids, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1)
+    short = k - ids.shape[1]  # a rank window reaching past every candidate
+    if short > 0:
+        ids = np.pad(ids, ((0, 0), (0, short)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, short)), constant_values=np.nan)
+    return ids, scores
 
 
 class _OneThreadBlas:

@@ -25,7 +25,9 @@ from negsamp import _negative
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_index_array, as_int, as_weights, check_output_size, describe
+from negsamp._validation import (
+    as_index_array, as_int, as_weights, describe, element_count, state_field, uninitialised_repr,
+)
 from negsamp.alias import AliasTable, _as_power
 
 __all__ = ["NegativeSampler"]
@@ -203,6 +205,9 @@ def _sample_excluding(
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     if rows.ndim != 1:
         raise ValueError(f"{row_label} must be 1-D, got shape {rows.shape}")
+    dims = (rows.shape[0], k) if _tmpl is None else (rows.shape[0], k, _tmpl.shape[1])
+    element_count(dims, f"k={k} negatives for each of {rows.shape[0]} {row_label}",
+                  16 if return_log_q else 8)
     indptr = np.ascontiguousarray(exclusions.indptr, dtype=np.int64)
     indices = np.ascontiguousarray(exclusions.indices, dtype=np.int64)
     n_rows = indptr.shape[0] - 1
@@ -491,8 +496,6 @@ class NegativeSampler:
             ids = np.zeros(ids.shape[0], dtype=np.int64)
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
-        check_output_size((ids.shape[0], k), 16 if return_log_q else 8,
-                          f"k={k} (for {ids.shape[0]} rows)")
         return _sample_excluding(
             self._table if self._table is not None else self._law.n_items,
             self._csr, ids, k, rng, replace=replace, n_threads=n_threads,
@@ -500,6 +503,9 @@ class NegativeSampler:
 
     # -- protocol ---------------------------------------------------------
     def __repr__(self) -> str:
+        blank = uninitialised_repr(self, "_law")
+        if blank:
+            return str(blank)
         law = "uniform" if self._table is None else f"weights**{self._power:g}"
         if self._exclusions is None:
             pos = "positives=None"
@@ -516,22 +522,26 @@ class NegativeSampler:
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        if not isinstance(state, dict) or state.get("version") != 1:
-            raise ValueError("state is not a valid NegativeSampler state")
-        n_items = as_int(state.get("n_items"), "n_items", minimum=1)
-        power = _as_power(state.get("power", 1.0))
+        what = "NegativeSampler state"
+        state_field(state, "version", int, 1, 1, what=what)
+        n_items = state_field(state, "n_items", int, 1, what=what)
+        power = _as_power(state_field(state, "power", object, what=what))
         table = None
-        if state.get("table") is not None:
+        table_state = state_field(state, "table", object, what=what)
+        if table_state is not None:
             table = AliasTable.__new__(AliasTable)
-            table.__setstate__(state["table"])
+            table.__setstate__(table_state)
             if len(table) != n_items:
-                raise ValueError("state is not a valid NegativeSampler state (table size)")
+                raise ValueError(f"{what} 'table' has {len(table)} items but 'n_items' is "
+                                 f"{n_items}")
         exclusions = None
-        if "indptr" in state:
+        if "indptr" in state or "indices" in state:
             # Re-validated (and re-sorted) so that corrupted state cannot
             # make the kernel read out of range.
-            exclusions = as_exclusion_lists((state["indptr"], state["indices"]),
-                                            n_items, name="positives")
+            exclusions = as_exclusion_lists(
+                (state_field(state, "indptr", object, what=what),
+                 state_field(state, "indices", object, what=what)),
+                n_items, name="positives")
         self._setup(n_items, table, power, exclusions)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import math
-import numbers
 import struct
 import threading
 import zlib
@@ -28,12 +27,16 @@ import numpy as np
 
 from negsamp import _reservoir
 from negsamp._rng import RNGLike, draw_key
-from negsamp._validation import as_int, as_iterable_array, describe
+from negsamp._validation import as_int, as_iterable_array, describe, state_field, uninitialised_repr
 
 __all__ = ["Reservoir", "WeightedReservoir"]
 
 _NEVER = 2**63 - 1  # csrc NS_NEVER: no further item will be accepted
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 1  # Reservoir
+#: WeightedReservoir: 2 keeps keys log(w) - log(E) and the remaining jump in
+#: units of Exp(1); 1 (negsamp 0.1.0) kept log keys -E / w and the jump in
+#: units of weight, and is converted on load.
+_WEIGHTED_FORMAT = 2
 _CRC = struct.Struct("<I")
 _MAGIC_UNIFORM = b"NSRESV\x00\x01"
 _MAGIC_WEIGHTED = b"NSRESV\x00\x02"
@@ -57,6 +60,8 @@ def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Opt
         arr = items
         if arr.ndim != 1:
             raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+        if dtype is None:
+            _check_item_size(arr.dtype, name)
         if dtype is not None and arr.dtype != dtype:
             raise TypeError(
                 f"{name} has dtype {arr.dtype} but this reservoir holds dtype {dtype} "
@@ -68,6 +73,8 @@ def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Opt
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
         return None
+    if dtype is None:
+        _check_item_size(arr.dtype, name)
     if dtype is None or arr.dtype == dtype:
         return arr
     if np.can_cast(arr.dtype, dtype, "safe"):
@@ -80,6 +87,14 @@ def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Opt
         f"{name} has dtype {arr.dtype} but this reservoir holds dtype {dtype} "
         "(all chunks of one reservoir must share one dtype)"
     )
+
+
+def _check_item_size(dtype: np.dtype, name: str) -> None:
+    """Items of size 0 (e.g. ``np.dtype([('f0', '<U')])``) would let a
+    count of items cost memory without any data behind it."""
+    if dtype.itemsize == 0:
+        raise TypeError(f"{name} has dtype {dtype} of item size 0; a reservoir needs "
+                        "items of at least one byte")
 
 
 def _as_k(k: Any) -> int:
@@ -117,8 +132,9 @@ def _dtype_from_text(text: bytes) -> Optional[np.dtype]:
         dtype = np.lib.format.descr_to_dtype(ast.literal_eval(text.decode("utf-8")))
     except Exception:
         raise ValueError("data is corrupted: the item dtype cannot be parsed") from None
-    if dtype.hasobject:
-        raise ValueError("data is corrupted: object dtype in serialised reservoir")
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise ValueError(f"data is corrupted: the item dtype {dtype} is an object dtype or "
+                         "has item size 0")
     return dtype
 
 
@@ -128,17 +144,21 @@ def _as_bytes(data: Any) -> bytes:
     return bytes(data)
 
 
-def _check_crc(data: bytes, magic: bytes, what: str) -> None:
+def _check_crc(data: bytes, magic: bytes, what: str, versions: Tuple[int, ...] = (1,)) -> int:
+    """Checks the magic bytes, the format version (one of ``versions``) and
+    the CRC-32; returns the version."""
     if len(data) < _PREFIX.size + _CRC.size:
         raise ValueError(f"data is truncated: {len(data)} bytes is shorter than the header")
     got_magic, version = _PREFIX.unpack_from(data, 0)
     if got_magic != magic:
         raise ValueError(f"data is not a serialised {what} (bad magic bytes)")
-    if version != _FORMAT_VERSION:
-        raise ValueError(f"data has unsupported format version {version}")
+    if version not in versions:
+        raise ValueError(f"data has unsupported format version {version} (this negsamp "
+                         f"reads {what} format versions {', '.join(map(str, versions))})")
     (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
     if zlib.crc32(data[: -_CRC.size]) != crc:
         raise ValueError("data is corrupted or truncated: CRC-32 mismatch")
+    return int(version)
 
 
 class _Reader:
@@ -316,19 +336,8 @@ class _PairLock:
         self.a.release()
 
 
-def _get(state: Dict[str, Any], key: str, kind: type) -> Any:
-    if key not in state:
-        raise ValueError(f"reservoir state is missing {key!r}")
-    value = state[key]
-    if kind is int:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise ValueError(f"reservoir state {key!r} must be an int, got {describe(value)}")
-        return int(value)
-    if kind is float:
-        if not isinstance(value, numbers.Real):
-            raise ValueError(f"reservoir state {key!r} must be a float, got {describe(value)}")
-        return float(value)
-    return value
+def _get(state: Dict[str, Any], key: str, kind: type, lo: Any = None, hi: Any = None) -> Any:
+    return state_field(state, key, kind, lo, hi, what="reservoir state")
 
 
 def _checked_rng_state(value: Any) -> np.ndarray:
@@ -349,7 +358,13 @@ def _checked_items(value: Any, dtype: Any, n: int) -> Tuple[Optional[np.dtype], 
         dt = np.dtype(dtype)
     except TypeError:
         raise ValueError(f"reservoir state has a bad dtype {describe(dtype)}") from None
+    if dt.itemsize == 0:
+        raise ValueError(f"reservoir state 'dtype' {dt} has item size 0")
     arr = np.asarray(value) if value is not None else np.empty(0, dtype=dt)
+    if arr.dtype != dt and np.can_cast(arr.dtype, dt, "equiv"):
+        # numpy unpickles a non-native array (e.g. '>i4') in native byte
+        # order: same values, another dtype.
+        arr = arr.astype(dt)
     if arr.dtype != dt or arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(
             f"reservoir state 'items' must be a 1-D array of {n} items of dtype {dt}"
@@ -519,16 +534,15 @@ class Reservoir(_Base):
                 (items.tolist() if items.dtype.hasobject else items.tobytes()))
 
     def _restore(self, state: Dict[str, Any]) -> None:
-        k = _get(state, "k", int)
+        k = _get(state, "k", int, 1)
         count = _get(state, "count", int)
-        w = _get(state, "w", float)
+        w = _get(state, "w", float, 0.0, 1.0)
         nxt = _get(state, "next", int)
-        if k < 1:
-            raise ValueError(f"reservoir state has k={k}; must be >= 1")
-        if count < 0:
-            raise ValueError(f"reservoir state has count={count}; must be >= 0")
-        if count >= k and not (0.0 < w <= 1.0 and count <= nxt <= _NEVER):
-            raise ValueError("reservoir state has an inconsistent threshold w or next position")
+        if w == 0.0:
+            raise ValueError("reservoir state 'w' must be > 0, got 0.0")
+        if count >= k and nxt < count:
+            raise ValueError(f"reservoir state 'next' must be >= count={count} once k={k} "
+                             f"items were seen, got {nxt}")
         rng_state = _checked_rng_state(_get(state, "rng_state", object))
         dtype, items = _checked_items(state.get("items"), state.get("dtype"), min(k, count))
         self._init_state(k, rng_state)
@@ -576,7 +590,8 @@ class Reservoir(_Base):
         return self
 
     def __repr__(self) -> str:
-        return f"Reservoir(k={self._k}, count={self._count}, dtype={self._dtype})"
+        return uninitialised_repr(self, "_k") or (
+            f"Reservoir(k={self._k}, count={self._count}, dtype={self._dtype})")
 
 
 # -- weighted ---------------------------------------------------------------
@@ -600,9 +615,12 @@ class WeightedReservoir(_Base):
     chunking.  Items of weight 0 are never kept.
 
     A-ExpJ (Efraimidis & Spirakis 2006): item i has key ``u_i ** (1 / w_i)``
-    and the k largest keys are kept.  Keys are stored in log space,
-    ``log(u) / w``, so tiny weights keep their order.  Exponential jumps
-    over the weight mass use O(k log(n / k)) random numbers; the C kernel
+    and the k largest keys are kept.  Keys are stored as
+    ``log(w) - log(E)`` with ``E = -log(u)`` (an increasing function of
+    ``u ** (1 / w)``), finite for every positive finite double weight, down
+    to 5e-324: the log key ``-E / w`` would overflow to -inf below about
+    1e-308 and such items would tie.  Exponential jumps over the exposure
+    ``w * exp(-threshold)`` use O(k log(n / k)) random numbers; the C kernel
     still reads every weight once (about 1 ns per item) and the weights
     are checked in one more pass.  :meth:`merge` is exact (top-k keys of
     the union).  Thread-safe, picklable, serialisable with :meth:`to_bytes`.
@@ -635,8 +653,9 @@ class WeightedReservoir(_Base):
 
     @property
     def keys(self) -> np.ndarray:
-        """log keys ``log(u) / w`` of the sampled items, aligned with
-        :attr:`sample` (larger is more likely to stay)."""
+        """Keys ``log(w) - log(E)`` (``= -log(-log(u) / w)``) of the sampled
+        items, aligned with :attr:`sample` (larger is more likely to stay);
+        finite."""
         with self._lock:
             out = np.empty(self._size, dtype=np.float64)
             out[self._heap_slots[: self._size]] = self._heap_keys[: self._size]
@@ -734,15 +753,16 @@ class WeightedReservoir(_Base):
             _reservoir.heapify(out._heap_keys[:m], out._heap_slots[:m])
             out._items[:m] = all_items  # type: ignore[index]
             if m == k:
-                lt = float(out._heap_keys[0])
-                e = _reservoir.exponential(k0, k1)
-                out._remaining = math.inf if lt == 0.0 else e / (-lt)
+                # The exposure to the next acceptance is Exp(1) whatever the
+                # threshold (memorylessness).
+                out._remaining = _reservoir.exponential(k0, k1)
             return out
 
     # -- state and serialisation --------------------------------------------
     def _state_dict(self) -> Dict[str, Any]:
         n = self._size
         return {
+            "format": _WEIGHTED_FORMAT,
             "k": self._k,
             "count": self._count,
             "size": n,
@@ -766,24 +786,24 @@ class WeightedReservoir(_Base):
                 (items.tolist() if items.dtype.hasobject else items.tobytes()))
 
     def _restore(self, state: Dict[str, Any]) -> None:
-        k = _get(state, "k", int)
+        # Pickles of negsamp 0.1.0 have no "format": format 1.
+        fmt = _get(state, "format", int, 1, _WEIGHTED_FORMAT) if "format" in state else 1
+        k = _get(state, "k", int, 1)
         count = _get(state, "count", int)
-        size = _get(state, "size", int)
-        remaining = _get(state, "remaining", float)
-        total = _get(state, "total_weight", float)
-        if k < 1:
-            raise ValueError(f"reservoir state has k={k}; must be >= 1")
-        if not (0 <= size <= k and size <= count):
-            raise ValueError(f"reservoir state has size={size}, k={k}, count={count}")
-        if math.isnan(remaining) or not (total >= 0.0):
-            raise ValueError("reservoir state has a NaN jump or a bad total weight")
+        size = _get(state, "size", int, 0, min(k, count))
+        remaining = _get(state, "remaining", float, 0.0, math.inf)
+        total = _get(state, "total_weight", float, 0.0, math.inf)
         keys = np.asarray(_get(state, "heap_keys", object))
         slots = np.asarray(_get(state, "heap_slots", object))
         if keys.dtype != np.float64 or keys.shape != (size,) or \
                 slots.dtype != np.int64 or slots.shape != (size,):
             raise ValueError("reservoir state heap must be float64 keys and int64 slots of length size")
-        if size and (np.isnan(keys).any() or (keys > 0).any()):
-            raise ValueError("reservoir state has log keys that are NaN or > 0")
+        if fmt == 1:
+            keys, remaining = _keys_from_format_1(keys, remaining, size == k)
+        if size and not np.isfinite(keys).all():
+            raise ValueError("reservoir state 'heap_keys' must be finite")
+        if size == k and not math.isfinite(remaining):
+            raise ValueError(f"reservoir state 'remaining' must be finite, got {remaining}")
         if size > 1 and (keys[(np.arange(1, size) - 1) // 2] > keys[1:]).any():
             raise ValueError("reservoir state heap keys are not a min-heap")
         if not np.array_equal(np.sort(slots), np.arange(size)):
@@ -809,7 +829,7 @@ class WeightedReservoir(_Base):
             dtext = _dtype_to_text(self._dtype)
             n = self._size
             body = [
-                _PREFIX.pack(_MAGIC_WEIGHTED, _FORMAT_VERSION),
+                _PREFIX.pack(_MAGIC_WEIGHTED, _WEIGHTED_FORMAT),
                 _WEIGHTED_HEADER.pack(self._k, self._count, n, self._remaining,
                                       self._total, len(dtext)),
                 _STATE.pack(*_state_words(self._state)),
@@ -826,7 +846,7 @@ class WeightedReservoir(_Base):
     def from_bytes(cls, data: Any) -> "WeightedReservoir":
         """Inverse of :meth:`to_bytes`; bad bytes raise ValueError."""
         data = _as_bytes(data)
-        _check_crc(data, _MAGIC_WEIGHTED, "WeightedReservoir")
+        fmt = _check_crc(data, _MAGIC_WEIGHTED, "WeightedReservoir", (1, _WEIGHTED_FORMAT))
         r = _Reader(data, _PREFIX.size)
         k, count, size, remaining, total, dlen = r.unpack(_WEIGHTED_HEADER)
         words = r.unpack(_STATE)
@@ -838,15 +858,32 @@ class WeightedReservoir(_Base):
         items = r.array(dtype, size) if dtype is not None else None
         r.done()
         self = cls.__new__(cls)
-        self._restore({"k": k, "count": count, "size": size, "remaining": remaining,
+        self._restore({"format": fmt, "k": k, "count": count, "size": size,
+                       "remaining": remaining,
                        "total_weight": total, "heap_keys": keys, "heap_slots": slots,
                        "rng_state": np.array(words, dtype=np.uint64),
                        "dtype": dtype, "items": items})
         return self
 
     def __repr__(self) -> str:
-        return (f"WeightedReservoir(k={self._k}, count={self._count}, size={self._size}, "
-                f"dtype={self._dtype})")
+        return uninitialised_repr(self, "_size") or (
+            f"WeightedReservoir(k={self._k}, count={self._count}, size={self._size}, "
+            f"dtype={self._dtype})")
+
+
+def _keys_from_format_1(keys: np.ndarray, remaining: float,
+                        full: bool) -> Tuple[np.ndarray, float]:
+    """Heap keys and remaining jump of a format-1 state (log keys -E / w,
+    jump in units of weight) in format 2 (log(w) - log(E), jump in units of
+    Exp(1)): the same reservoir, the same future law."""
+    if keys.size and not ((keys < 0) & np.isfinite(keys)).all():
+        raise ValueError("reservoir state (format 1) has log keys that are not finite and "
+                         "< 0; they cannot be converted")
+    new = -np.log(-keys)
+    if full:
+        # The jump was Exp(1) / rate with rate -lt = -(smallest log key).
+        remaining = remaining * float(-keys[0])
+    return new, remaining
 
 
 def _as_chunk_weights(weights: Any) -> np.ndarray:

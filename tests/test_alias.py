@@ -400,3 +400,39 @@ def test_show_config(capsys):
     negsamp.show_config()
     out = capsys.readouterr().out
     assert negsamp.__version__ in out and "OpenMP" in out and "threads" in out
+
+
+# -- the stated precision bound (issue 11, finding 8) -------------------------
+def _law_weights(kind, n, gen):
+    if kind == "log-uniform":
+        return 10.0 ** gen.uniform(-300, 300, n)
+    if kind == "uniform":
+        return gen.random(n)
+    if kind == "zipf":
+        return 1.0 / np.arange(1, n + 1)
+    if kind == "half-one":  # one item holds half the mass: the longest alias chain
+        w = gen.random(n)
+        w[0] = w[1:].sum()
+        return w
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 1000, 100_000])
+@pytest.mark.parametrize("kind", ["log-uniform", "uniform", "zipf", "half-one"])
+def test_probabilities_are_within_the_stated_bound(kind, n):
+    """README / AliasTable docstring: |P - p| <= (8 + n p) * 2**-53, p = w / sum(w)."""
+    gen = np.random.default_rng(n)
+    for _ in range(5 if n <= 1000 else 1):
+        w = _law_weights(kind, n, gen)
+        p = AliasTable(w).probabilities
+        scaled = (w / w.max()).astype(np.longdouble)
+        exact = scaled / scaled.sum()
+        bound = (8 + n * exact) * np.longdouble(2.0**-53)
+        assert (np.abs(p.astype(np.longdouble) - exact) <= bound).all()
+        if kind != "half-one":  # no heavy item: a few units of 2**-53 throughout
+            assert np.abs(p.astype(np.longdouble) - exact).max() <= 8 * 2.0**-53
+
+
+def test_probability_below_the_coin_resolution_is_reported():
+    p = AliasTable([1.0, 1e-300]).probabilities
+    assert p[1] == 2.0**-54 and p[0] == 1 - 2.0**-54

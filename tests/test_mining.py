@@ -864,3 +864,49 @@ def test_hypothesis_shapes(B, N, d, data):
     assert_same(got, want)
     if skip == 0:
         assert_same(negsamp.topk(S, k, exclude=exclude, largest=largest), want)
+
+
+# -- huge rank windows (issue 11, finding 1) ---------------------------------
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("skip", [2**62, 2**63 - 2, 2**63 - 1, 2**64, 10**30])
+def test_skip_top_beyond_the_candidates_is_padding(skip, n_threads):
+    """skip_top had no upper bound: n_rows * (k + skip_top) wrapped in int64
+    when the heaps were allocated (a segfault, or silent heap corruption)."""
+    Q = np.ones((4, 8), np.float32)
+    C = np.ones((50, 8), np.float32)
+    ids, scores = negsamp.hard_negatives(Q, C, k=3, skip_top=skip, n_threads=n_threads,
+                                         block_size=16)
+    assert ids.shape == (4, 3) and (ids == -1).all() and np.isnan(scores).all()
+
+
+def test_skip_top_2_62_with_1000_candidates_does_not_crash():
+    import subprocess
+    import sys
+    code = ("import numpy as np, negsamp\n"
+            "ids, s = negsamp.hard_negatives(np.ones((4, 8), np.float32), "
+            "np.ones((1000, 8), np.float32), k=1, skip_top=2**62)\n"
+            "assert ids.shape == (4, 1) and (ids == -1).all(), ids\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("skip", [45, 47, 49, 50, 51])
+def test_skip_top_near_the_candidate_count_is_clamped_exactly(skip, n_threads):
+    gen = np.random.default_rng(3)
+    Q = gen.normal(size=(5, 4)).astype(np.float32)
+    C = gen.normal(size=(50, 4)).astype(np.float32)
+    ids, scores = negsamp.hard_negatives(Q, C, k=4, skip_top=skip, n_threads=n_threads,
+                                         block_size=8)
+    order = np.argsort(-(Q @ C.T), axis=1, kind="stable")[:, skip : skip + 4]
+    expected = np.full((5, 4), -1, dtype=np.int64)
+    expected[:, : order.shape[1]] = order
+    np.testing.assert_array_equal(ids, expected)
+    assert np.isnan(scores[ids == -1]).all() and np.isfinite(scores[ids >= 0]).all()
+
+
+def test_topk_state_rejects_a_wrapping_size():
+    from negsamp._topk import TopkState
+    with pytest.raises(ValueError, match="capacity=4611686018427387904"):
+        TopkState(4, 2**62, True)

@@ -132,7 +132,7 @@ def test_weighted_invariants(weights, k, chunks, seed):
     assert len(set(sample.tolist())) == len(sample)
     assert np.all(w[sample.astype(np.int64)] > 0)
     keys = res.keys
-    assert keys.shape == sample.shape and np.all(keys <= 0)
+    assert keys.shape == sample.shape and np.isfinite(keys).all()
     assert res.count == w.shape[0]
     assert res.total_weight == pytest.approx(w.sum())
     # The kept keys are the top keys: every accepted key beats the threshold.
@@ -371,7 +371,7 @@ def test_weighted_tiny_and_huge_weights():
     res = WeightedReservoir(2, rng=0)
     res.update(np.arange(4), [1e-300, 1e300, 5e-324, 1.0])
     assert sorted(res.sample.tolist()) == [1, 3]
-    assert np.all(np.isfinite(res.keys) | (res.keys == -np.inf))
+    assert np.isfinite(res.keys).all()
 
 
 # -- weighted merge -----------------------------------------------------------
@@ -817,3 +817,76 @@ class ReservoirMachine(RuleBasedStateMachine):
 
 TestReservoirMachine = ReservoirMachine.TestCase
 TestReservoirMachine.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
+
+
+# -- weights below 1e-308 (issue 11, finding 3) -------------------------------
+def _inclusion_counts(weights, k, trials, seed, chunk=None):
+    """How often each item is in the sample of a fresh reservoir fed
+    ``weights`` (item i has weight weights[i]), over ``trials`` seeds."""
+    w = np.asarray(weights, dtype=np.float64)
+    n = w.shape[0]
+    counts = np.zeros(n, dtype=np.int64)
+    seeds = np.random.SeedSequence(seed).generate_state(trials, dtype=np.uint64)
+    chunk = chunk or n
+    for s in seeds:
+        res = WeightedReservoir(k, rng=int(s))
+        for start in range(0, n, chunk):
+            res.update(np.arange(start, min(start + chunk, n)), w[start : start + chunk])
+        counts[res.sample] += 1
+    return counts
+
+
+@pytest.mark.parametrize("weight", [1.0, 1e-310, 5e-324, 1e308, 1.7976931348623157e308])
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_weighted_equal_tiny_weights_are_uniform(weight, chunk):
+    """-E / w overflowed to -inf below about 1e-308: every key tied and one
+    item of 100 was kept with probability 0.96-1.0 instead of 0.05."""
+    trials = 3000
+    counts = _inclusion_counts(np.full(100, weight), 5, trials, seed=11, chunk=chunk)
+    assert counts.sum() == 5 * trials
+    assert counts.max() < 0.2 * trials
+    assert chisquare_pvalue(counts, np.full(100, 0.05)) > 1e-4
+
+
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_weighted_subnormal_mix_has_the_exact_inclusion_law(chunk):
+    w = np.array([1e-310, 2e-310] * 5)
+    exact = without_replacement_inclusion(w / 1e-310, 3)  # the law is scale-free
+    trials = 6000
+    counts = _inclusion_counts(w, 3, trials, seed=12, chunk=chunk)
+    assert chisquare_pvalue(counts, exact) > 1e-4
+    # A sampler ignoring the weights (all keys tied or uniform) is far off:
+    assert abs(counts[1::2].sum() / counts.sum() - exact[1::2].sum() / 3) < 0.02
+
+
+def test_weighted_normal_and_subnormal_weights_mixed():
+    """Two items of weight 1 are always kept; the other 2 slots go to the
+    20 items of weight 1e-310 uniformly (their keys must not tie)."""
+    w = np.array([1.0, 1.0] + [1e-310] * 20)
+    trials = 3000
+    counts = _inclusion_counts(w, 4, trials, seed=13, chunk=5)
+    assert counts[0] == counts[1] == trials
+    assert chisquare_pvalue(counts[2:], np.full(20, 0.1)) > 1e-4
+
+
+def test_weighted_format_1_states_still_load():
+    """A negsamp 0.1.0 state (log keys -E / w, jump in units of weight) is
+    converted: same sample, same key order, a valid continuation."""
+    res = WeightedReservoir(3, rng=5)
+    res.update(np.arange(20), np.arange(1.0, 21.0))
+    state = res.__getstate__()
+    keys2 = state["heap_keys"]
+    old = dict(state)
+    del old["format"]
+    old["heap_keys"] = -np.exp(-keys2)
+    old["remaining"] = state["remaining"] / np.exp(-keys2[0])
+    again = WeightedReservoir.__new__(WeightedReservoir)
+    again.__setstate__(old)
+    np.testing.assert_allclose(again.keys, res.keys, rtol=1e-12)
+    np.testing.assert_array_equal(again.sample, res.sample)
+    assert again._remaining == pytest.approx(res._remaining, rel=1e-12)
+    again.update(np.arange(20, 40), np.ones(20))
+    assert len(again) == 3
+    with pytest.raises(ValueError, match="format 1"):
+        WeightedReservoir.__new__(WeightedReservoir).__setstate__(
+            dict(old, heap_keys=np.array([-np.inf, -1.0, -0.5])))
