@@ -449,7 +449,10 @@ print("after-ok", flush=True)
         t0 = time.monotonic()
         line = proc.stdout.readline().strip()
         latency = time.monotonic() - t0
-        rest = proc.communicate(timeout=60)
+        # Not communicate(): it reads the pipes past the text buffer that
+        # readline() may already have filled with the next lines.
+        proc.wait(timeout=60)
+        rest = (proc.stdout.read(), proc.stderr.read())
     finally:
         if proc.poll() is None:
             proc.kill()
