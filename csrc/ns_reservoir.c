@@ -187,7 +187,8 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
                          int64_t length, double *heap_keys,
                          int64_t *heap_slots, int64_t *size,
                          double *remaining, int64_t *slot_pos,
-                         int64_t *touched, int64_t *n_touched) {
+                         int64_t *touched, int64_t *n_touched,
+                         int64_t pos_offset) {
     int64_t i = 0, nt = 0, n = *size;
     double rem = *remaining;
     *n_touched = 0;
@@ -200,7 +201,7 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
         if (wi > 0.0) {
             heap_keys[n] = wkey(wi, log(exp_open(rng)));
             heap_slots[n] = n;
-            record(slot_pos, touched, &nt, n, i);
+            record(slot_pos, touched, &nt, n, i + pos_offset);
             sift_up(heap_keys, heap_slots, n);
             n++;
             if (n == k) {
@@ -262,7 +263,7 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
         slot = heap_slots[0];
         heap_keys[0] = key;
         sift_down(heap_keys, heap_slots, n, 0);
-        record(slot_pos, touched, &nt, slot, i);
+        record(slot_pos, touched, &nt, slot, i + pos_offset);
         threshold_rate(heap_keys[0], &pre, &rate);
         rem = exp_open(rng);
         i++;

@@ -59,12 +59,16 @@ int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
  * slot of each (heap_slots); slots are filled 0, 1, ... while *size < k.
  * *remaining is the exposure still to go before the next acceptance, an
  * Exp(1) variate when drawn (meaningful once *size == k).  Items of weight 0 are never kept.
- * slot_pos/touched as above, with room for min(k, *size + length) slots. */
+ * slot_pos/touched as above, with room for min(k, *size + length) slots;
+ * the positions recorded are i + pos_offset (a caller that feeds one chunk
+ * in segments passes each segment's start, and touched just past the slots
+ * the earlier segments recorded). */
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
                          int64_t length, double *heap_keys,
                          int64_t *heap_slots, int64_t *size,
                          double *remaining, int64_t *slot_pos,
-                         int64_t *touched, int64_t *n_touched);
+                         int64_t *touched, int64_t *n_touched,
+                         int64_t pos_offset);
 
 /* Exact merge plan of two uniform reservoirs of size k that saw n1 and n2
  * items and hold m1 = min(k, n1) and m2 = min(k, n2) items: the number x of

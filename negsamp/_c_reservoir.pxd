@@ -12,7 +12,8 @@ cdef extern from "ns_reservoir.h" nogil:
                              int64_t length, double *heap_keys,
                              int64_t *heap_slots, int64_t *size,
                              double *remaining, int64_t *slot_pos,
-                             int64_t *touched, int64_t *n_touched)
+                             int64_t *touched, int64_t *n_touched,
+                             int64_t pos_offset)
     int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
                                 int64_t n2, int64_t m2, int64_t *pick1,
                                 int64_t *pick2, int64_t *x1)

@@ -7,6 +7,9 @@ words owned by the Python object (so it pickles); each call copies it into a
 local ns_rng_t and writes it back only when the kernel succeeded."""
 import numpy as np
 
+from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
+from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
+from negsamp._runtime cimport make_par, check_interrupt
 from libc.math cimport log
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed
@@ -116,14 +119,48 @@ def uniform_update(uint64_t[::1] state, int64_t k, int64_t count, double w,
     return count, w, next_pos, n_touched
 
 
+#: Items per segment of a long weighted chunk: between segments the caller's
+#: thread checks for Ctrl-C (at most every NS_POOL_POLL_MS).  A multiple of
+#: 8, as the scans' blocks are.
+cdef int64_t _SEGMENT = 1 << 22
+SEGMENT = _SEGMENT
+
+
+cdef inline bint _interrupted(ns_par *par, int64_t *last) noexcept nogil:
+    cdef int64_t now
+    if par.poll == NULL:
+        return False
+    now = ns_clock_ms()
+    if now - last[0] < NS_POOL_POLL_MS:
+        return False
+    last[0] = now
+    return par.poll(par.poll_ctx) != 0
+
+
 def check_weights(const double[::1] weights):
-    """(index of the first NaN/inf/negative weight or -1, sum of weights)."""
-    cdef double total = 0.0
-    cdef int64_t bad
-    if weights.shape[0] == 0:
+    """(index of the first NaN/inf/negative weight or -1, sum of weights).
+    Long arrays are checked in segments, so Ctrl-C stops the check."""
+    cdef double total = 0.0, part = 0.0
+    cdef int64_t bad = -1, off = 0, seg, length = weights.shape[0], last
+    cdef int status = 0
+    cdef ns_par par
+    if length == 0:
         return -1, 0.0
+    make_par(&par, 1)
+    last = ns_clock_ms()
     with nogil:
-        bad = ns_reservoir_check_weights(&weights[0], weights.shape[0], &total)
+        while off < length:
+            seg = min(_SEGMENT, length - off)
+            bad = ns_reservoir_check_weights(&weights[off], seg, &part)
+            total += part
+            if bad >= 0:
+                bad += off
+                break
+            off += seg
+            if off < length and _interrupted(&par, &last):
+                status = NS_ERR_INTERRUPTED
+                break
+    check_interrupt(status)
     return bad, total
 
 
@@ -144,12 +181,37 @@ def weighted_update(uint64_t[::1] state, int64_t k, const double[::1] weights,
     if (heap_keys.shape[0] < room or heap_slots.shape[0] < room
             or slot_pos.shape[0] < room or touched.shape[0] < room):
         raise ValueError("heap/slot buffers are too small")
+    # A chunk longer than a segment is fed segment by segment (the same
+    # items, in order, into the same state), with a Ctrl-C check between
+    # segments; the heap is saved first, so that an interrupted update
+    # leaves the reservoir as it was.
+    cdef int64_t off = 0, seg, nt = 0, last
+    cdef ns_par par
+    make_par(&par, 1)
+    saved = None
+    if length > _SEGMENT and par.poll != NULL:
+        saved = (np.array(heap_keys[:room]), np.array(heap_slots[:room]))
+    last = ns_clock_ms()
     _load(state, &rng)
     with nogil:
-        status = ns_wreservoir_update(&rng, k, &weights[0], length,
-                                      &heap_keys[0], &heap_slots[0], &size,
-                                      &remaining, &slot_pos[0], &touched[0],
-                                      &n_touched)
+        while off < length:
+            seg = min(_SEGMENT, length - off)
+            status = ns_wreservoir_update(&rng, k, &weights[off], seg,
+                                          &heap_keys[0], &heap_slots[0], &size,
+                                          &remaining, &slot_pos[0],
+                                          &touched[n_touched], &nt, off)
+            n_touched += nt
+            if status != NS_OK:
+                break
+            off += seg
+            if off < length and _interrupted(&par, &last):
+                status = NS_ERR_INTERRUPTED
+                break
+    if status == NS_ERR_INTERRUPTED:
+        np.asarray(heap_keys)[:room] = saved[0]
+        np.asarray(heap_slots)[:room] = saved[1]
+        np.asarray(slot_pos)[np.asarray(touched)[:n_touched]] = -1
+        check_interrupt(status)
     raise_for_status(status, "weighted reservoir update")
     _store(&rng, state)
     return size, remaining, n_touched

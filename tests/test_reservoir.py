@@ -890,3 +890,28 @@ def test_weighted_format_1_states_still_load():
     with pytest.raises(ValueError, match="format 1"):
         WeightedReservoir.__new__(WeightedReservoir).__setstate__(
             dict(old, heap_keys=np.array([-np.inf, -1.0, -0.5])))
+
+
+def test_weighted_long_chunk_is_fed_in_segments_like_two_updates():
+    # A chunk longer than _reservoir.SEGMENT is scanned segment by segment
+    # (Ctrl-C is checked between them): the same reservoir, bit for bit, as
+    # two updates split at the segment boundary, items taken from the right
+    # positions of the chunk.
+    from negsamp import _reservoir
+
+    seg = _reservoir.SEGMENT
+    rng = np.random.default_rng(41)
+    n = seg + 12_345
+    items = np.arange(n, dtype=np.int64) * 3
+    w = rng.exponential(size=n)
+    one = WeightedReservoir(5000, rng=7)
+    one.update(items, w)
+    two = WeightedReservoir(5000, rng=7)
+    two.update(items[:seg], w[:seg])
+    two.update(items[seg:], w[seg:])
+    assert one.count == two.count == n
+    np.testing.assert_array_equal(one.sample, two.sample)
+    np.testing.assert_array_equal(one.keys, two.keys)
+    # Every kept item is one of the chunk's, at the position its key came from.
+    assert set((one.sample // 3).tolist()) <= set(range(n))
+    assert (one.sample % 3 == 0).all() and (one.sample >= seg * 3).any()

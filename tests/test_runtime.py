@@ -413,6 +413,15 @@ LONG_CALLS = {
     "edges": ("e = np.random.default_rng(0).integers(0, 10**5, (2, 10**5))",
               "negsamp.negative_edges(e, 10**5, 10**8, replace=True, rng=1)",
               "assert negsamp.negative_edges(e, 10**5, 10, rng=1).shape == (2, 10)"),
+    "weighted_reservoir": (
+        "r = negsamp.WeightedReservoir(10**5, rng=0)\n"
+        "r.update(np.arange(10**5 + 7), np.ones(10**5 + 7))\n"
+        "before = (r.count, r.sample.copy(), r.keys.copy())\n"
+        "n = 3 * 10**8\nw = np.ones(n)\nitems = np.broadcast_to(np.int64(-1), (n,))",
+        "r.update(items, w)",
+        "assert r.count == before[0] and (r.sample == before[1]).all() "
+        "and (r.keys == before[2]).all()\n"
+        "r.update(np.arange(10), np.ones(10))\nassert r.count == before[0] + 10"),
     "hard_negatives": ("rng = np.random.default_rng(0)\n"
                        "q = rng.standard_normal((1024, 32), dtype=np.float32)\n"
                        "c = rng.standard_normal((2 * 10**6, 32), dtype=np.float32)",
