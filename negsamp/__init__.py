@@ -37,7 +37,7 @@ def show_config() -> None:
     count (and where that default comes from)."""
     import os
 
-    from negsamp import _runtime, _threads
+    from negsamp import _negsamp_runtime as _runtime, _threads
 
     print(f"negsamp {__version__}")
     print("  threads: negsamp's own thread pool (csrc/ns_pool.c; no OpenMP): idle workers "

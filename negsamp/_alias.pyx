@@ -4,7 +4,7 @@ csrc/ns_alias.c.  Users call negsamp.AliasTable instead."""
 import numpy as np
 
 from negsamp._c_pool cimport ns_par
-from negsamp._runtime cimport make_par, check_interrupt
+from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from negsamp._c_alias cimport (
     ns_alias_entry, ns_alias_hot, ns_alias_build, ns_alias_make_hot,

@@ -5,7 +5,7 @@ negsamp.negative_edges and negsamp.corrupt_triples instead."""
 import numpy as np
 
 from negsamp._c_pool cimport ns_par
-from negsamp._runtime cimport make_par, check_interrupt
+from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from libc.stdint cimport int64_t, uint64_t, uint8_t
 from negsamp._c_graph cimport (
     NS_GRAPH_BLOCK, ns_graph_pair_space, ns_graph_encode, ns_graph_decode,

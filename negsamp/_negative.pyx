@@ -4,7 +4,7 @@ calls csrc/ns_negative.c.  Users call negsamp.NegativeSampler instead."""
 import numpy as np
 
 from negsamp._c_pool cimport ns_par
-from negsamp._runtime cimport make_par, check_interrupt
+from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (

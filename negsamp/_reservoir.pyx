@@ -9,7 +9,7 @@ import numpy as np
 
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
-from negsamp._runtime cimport make_par, check_interrupt
+from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from libc.math cimport log
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed

@@ -9,7 +9,7 @@ many; -1 means all cores, -2 all but one, and so on (scikit-learn's
 convention); 0 or below -cores is an error.  Every count is capped at the
 cores: negsamp never starts more threads than it can run at once.
 
-The threads themselves are negsamp's own pool (negsamp._runtime,
+The threads themselves are negsamp's own pool (negsamp._negsamp_runtime,
 csrc/ns_pool.c): they sleep between calls, are restarted in fork children,
 and small calls never wake them.
 """
@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from negsamp import _runtime
+from negsamp import _negsamp_runtime as _runtime
 
 __all__ = ["resolve_n_threads", "default_n_threads", "set_num_threads",
            "get_num_threads", "cores"]
@@ -103,3 +103,39 @@ def set_num_threads(n_threads: Optional[int]) -> None:
 def get_num_threads() -> int:
     """The current default thread count (what ``n_threads=None`` uses)."""
     return default_n_threads()
+
+
+def _register_threadpoolctl() -> None:
+    """Makes negsamp's pool visible to threadpoolctl (>= 3.5), as
+    ``user_api="negsamp"``: ``threadpool_limits(1)`` then limits negsamp's
+    default thread count like BLAS's and OpenMP's, and ``threadpool_info()``
+    lists it.  The pool's extension module is found by its file name
+    (_negsamp_runtime.*), unique to negsamp."""
+    try:
+        import threadpoolctl  # type: ignore[import-untyped, unused-ignore]
+    except ImportError:  # pragma: no cover - a dependency
+        return
+    if not hasattr(threadpoolctl, "register") or not hasattr(threadpoolctl, "LibController"):
+        return  # pragma: no cover - threadpoolctl < 3.5
+
+    class NegsampController(threadpoolctl.LibController):  # type: ignore[misc, name-defined]
+        user_api = "negsamp"
+        internal_api = "negsamp"
+        filename_prefixes = ("_negsamp_runtime",)
+
+        def get_num_threads(self) -> int:
+            return get_num_threads()
+
+        def set_num_threads(self, num_threads: int) -> None:
+            set_num_threads(num_threads)
+
+        def get_version(self) -> str:
+            from negsamp._version import __version__
+
+            return __version__
+
+    threadpoolctl.register(NegsampController)
+
+
+_register_threadpoolctl()
+

@@ -5,7 +5,7 @@ negsamp.hard_negatives / negsamp.topk instead."""
 import numpy as np
 
 from negsamp._c_pool cimport ns_par
-from negsamp._runtime cimport make_par, check_interrupt
+from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t

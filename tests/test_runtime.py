@@ -1,4 +1,4 @@
-"""The threading runtime (negsamp._runtime, csrc/ns_pool.c) in real
+"""The threading runtime (negsamp._negsamp_runtime, csrc/ns_pool.c) in real
 processes: thread counts, fork children, Ctrl-C, torch beside it.
 
 Every test that could hang on a regression runs its work in a child process
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import negsamp
-from negsamp import _runtime
+from negsamp import _negsamp_runtime as _runtime
 from negsamp._threads import cores, default_n_threads, resolve_n_threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(negsamp.__file__)))
@@ -158,6 +158,24 @@ def test_set_num_threads_and_environment():
     assert out.returncode != 0 and "NEGSAMP_NUM_THREADS" in out.stderr
 
 
+def test_threadpoolctl_sees_and_limits_the_pool():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not hasattr(threadpoolctl, "register"):
+        pytest.skip("threadpoolctl < 3.5 has no custom controllers")
+    info = [d for d in threadpoolctl.threadpool_info() if d["user_api"] == "negsamp"]
+    assert len(info) == 1 and info[0]["num_threads"] == default_n_threads()
+    assert os.path.basename(info[0]["filepath"]).startswith("_negsamp_runtime")
+    before = negsamp.get_num_threads()
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert negsamp.get_num_threads() == 1 == resolve_n_threads(None)
+        # An explicit n_threads is the caller's choice, still capped.
+        assert resolve_n_threads(2) == min(2, cores())
+    assert negsamp.get_num_threads() == before
+    with threadpoolctl.threadpool_limits(limits=1, user_api="negsamp"):
+        assert negsamp.get_num_threads() == 1
+    assert negsamp.get_num_threads() == before
+
+
 def test_show_config_names_the_runtime(capsys):
     negsamp.show_config()
     text = capsys.readouterr().out
@@ -169,7 +187,7 @@ def test_small_calls_never_wake_a_worker():
     # A fresh process making per-batch sized calls starts no thread at all.
     out = run_child("""
         import numpy as np, negsamp
-        from negsamp import _runtime
+        from negsamp import _negsamp_runtime as _runtime
         t = negsamp.AliasTable(np.arange(1, 1001.0))
         s = negsamp.NegativeSampler(1000, positives=[[1, 2, 3]] * 64)
         for _ in range(50):
