@@ -106,7 +106,7 @@ int ns_negative_cumulative(const double *prob, int64_t n, double *cum);
 
 /* Per-row statistics of exclusion lists under the law prob[0..n):
  * row_mass[r] (compensated sum), row_nonzero[r] (ids with prob > 0) and
- * prefix[j] (see ns_negative_law).  OpenMP over rows. */
+ * prefix[j] (see ns_negative_law).  Rows run on par's threads. */
 int ns_negative_row_stats(const double *prob, int64_t n_items,
                           const int64_t *indptr, const int64_t *indices,
                           int64_t n_rows, double *row_mass,
@@ -119,7 +119,7 @@ int ns_negative_row_stats(const double *prob, int64_t n_items,
  * prob[comp_ids]; NS_ERR_EMPTY when a row's complement has no mass) and
  * row_eligible[r] (compensated sum of prob[comp_ids], when not NULL).
  * Allocates 16 bytes per complement item of scratch per row being built.
- * OpenMP over rows. */
+ * Rows run on par's threads. */
 int ns_negative_complement_build(int64_t n_items, const double *prob,
                                  const int64_t *indptr,
                                  const int64_t *indices, int64_t n_rows,

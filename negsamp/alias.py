@@ -142,7 +142,7 @@ class AliasTable:
             per call, so the same state and arguments give the same output
             for every ``n_threads``.
         n_threads : int, optional
-            None: all cores (respects OMP_NUM_THREADS); -1 all cores.
+            None: the default (:func:`negsamp.set_num_threads`, NEGSAMP_NUM_THREADS, all cores); -1 all cores; capped at the cores.
         dtype : int64 or int32
             int32 requires ``len(self) <= 2**31 - 1``.
 

@@ -634,7 +634,7 @@ def topk(
     """The k best entries of every row of a precomputed (B, N) score matrix.
 
     Same selection and tie rule as :func:`hard_negatives` (the same C heap
-    code, OpenMP over rows): ``ids`` int64 (B, k) best first, lower id first
+    code, negsamp's threads over rows): ``ids`` int64 (B, k) best first, lower id first
     on equal scores, and ``scores`` (B, k) in the matrix's dtype (float32 or
     float64; integer matrices are converted to float64, a copy).  Ids in
     ``exclude`` (per-row lists, formats as in ``hard_negatives``) are never

@@ -460,7 +460,7 @@ class NegativeSampler:
             successive draws without replacement from the row's law (that of
             ``rng.choice(items, k, replace=False, p=q)``), in draw order.
         n_threads : int, optional
-            None: all cores (respects OMP_NUM_THREADS); -1 all cores.
+            None: the default (:func:`negsamp.set_num_threads`, NEGSAMP_NUM_THREADS, all cores); -1 all cores; capped at the cores.
         return_log_q : bool, default False
             Also return ``log q(item | row)``, the log-probability of each
             negative under its row's renormalised single-draw law (the same

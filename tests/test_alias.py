@@ -399,7 +399,7 @@ def test_many_python_threads_share_one_table():
 def test_show_config(capsys):
     negsamp.show_config()
     out = capsys.readouterr().out
-    assert negsamp.__version__ in out and "OpenMP" in out and "threads" in out
+    assert negsamp.__version__ in out and "thread pool" in out and "default threads" in out
 
 
 # -- the stated precision bound (issue 11, finding 8) -------------------------
