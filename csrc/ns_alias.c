@@ -303,17 +303,13 @@ static int alias_sample(const ns_alias_entry *table, const ns_alias_hot *hot,
                         ns_chunk_fn blocks) {
     if (n <= 0) return NS_ERR_EMPTY;
     if (count <= 0) return NS_OK;
-    alias_job job;
-    job.table = table;
-    job.hot = hot;
-    job.n = n;
-    job.count = count;
-    job.k0 = k0;
-    job.k1 = k1;
-    job.out = out;
-    job.windowed = n <= (int64_t)0xFFFFFFFF;
-    job.avx2 = job.windowed && allow_simd && ns_cpu_has_avx2();
-    job.prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN;
+    const int windowed = n <= (int64_t)0xFFFFFFFF;
+    alias_job job = {
+        .table = table, .hot = hot, .n = n, .count = count, .k0 = k0, .k1 = k1,
+        .out = out, .windowed = windowed,
+        .avx2 = windowed && allow_simd && ns_cpu_has_avx2(),
+        .prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN,
+    };
     const int64_t n_blocks = (count + NS_ALIAS_BLOCK - 1) / NS_ALIAS_BLOCK;
     return ns_par_for(par, n_blocks, NS_ALIAS_MIN_BLOCKS_PER_THREAD, blocks,
                       &job);

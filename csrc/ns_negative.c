@@ -187,12 +187,12 @@ int ns_negative_bloom_build(const int64_t *indptr, const int64_t *indices,
                             int64_t n_rows, uint64_t *bloom,
                             const ns_par *par) {
     if (n_rows < 0) return NS_ERR_VALUE;
-    rows_job job;
-    memset(&job, 0, sizeof job);
-    job.indptr = indptr;
-    job.indices = indices;
-    job.n_rows = n_rows;
-    job.bloom = bloom;
+    rows_job job = {
+        .indptr = indptr,
+        .indices = indices,
+        .n_rows = n_rows,
+        .bloom = bloom,
+    };
     return ns_par_for(par, ns_chunk_count(n_rows, NS_NEG_ROWS_CHUNK), 8,
                       bloom_chunk, &job);
 }
@@ -360,16 +360,16 @@ int ns_negative_row_stats(const double *prob, int64_t n_items,
                           int64_t *row_nonzero, double *prefix,
                           const ns_par *par) {
     if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
-    rows_job job;
-    memset(&job, 0, sizeof job);
-    job.prob = prob;
-    job.n_items = n_items;
-    job.indptr = indptr;
-    job.indices = indices;
-    job.n_rows = n_rows;
-    job.row_mass = row_mass;
-    job.row_nonzero = row_nonzero;
-    job.prefix = prefix;
+    rows_job job = {
+        .prob = prob,
+        .n_items = n_items,
+        .indptr = indptr,
+        .indices = indices,
+        .n_rows = n_rows,
+        .row_mass = row_mass,
+        .row_nonzero = row_nonzero,
+        .prefix = prefix,
+    };
     return ns_par_for(par, ns_chunk_count(n_rows, NS_NEG_ROWS_CHUNK), 8,
                       row_stats_chunk, &job);
 }
@@ -428,17 +428,17 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
                                  ns_alias_entry *comp_table,
                                  double *row_eligible, const ns_par *par) {
     if (n_items <= 0 || n_rows < 0) return NS_ERR_VALUE;
-    rows_job job;
-    memset(&job, 0, sizeof job);
-    job.prob = prob;
-    job.n_items = n_items;
-    job.indptr = indptr;
-    job.indices = indices;
-    job.n_rows = n_rows;
-    job.comp_ptr = comp_ptr;
-    job.comp_ids = comp_ids;
-    job.comp_table = comp_table;
-    job.row_eligible = row_eligible;
+    rows_job job = {
+        .prob = prob,
+        .n_items = n_items,
+        .indptr = indptr,
+        .indices = indices,
+        .n_rows = n_rows,
+        .comp_ptr = comp_ptr,
+        .comp_ids = comp_ids,
+        .comp_table = comp_table,
+        .row_eligible = row_eligible,
+    };
     int64_t n_dense = 0;
     for (int64_t r = 0; r < n_rows; r++) n_dense += comp_ptr[r + 1] > comp_ptr[r];
     if (n_dense == 0) return NS_OK;

@@ -548,16 +548,16 @@ static int merge_tile(ns_topk_t *st, const void *tile, int64_t n_rows,
                       const ns_par *par, ns_chunk_fn fn) {
     int status = check_merge(st, n_rows, n_cols, ld, row0, col0);
     if (status != NS_OK) return status;
-    topk_job job;
-    memset(&job, 0, sizeof job);
-    job.st = st;
-    job.tile = tile;
-    job.n_rows = n_rows;
-    job.n_cols = n_cols;
-    job.ld = ld;
-    job.row0 = row0;
-    job.col0 = col0;
-    job.avx2 = st->allow_simd && ns_cpu_has_avx2(); /* same result, faster scan */
+    topk_job job = {
+        .st = st,
+        .tile = tile,
+        .n_rows = n_rows,
+        .n_cols = n_cols,
+        .ld = ld,
+        .row0 = row0,
+        .col0 = col0,
+        .avx2 = st->allow_simd && ns_cpu_has_avx2(), /* same result, faster scan */
+    };
     /* Sampling costs a draw per score: more work per row. */
     const int64_t per_row = st->inv_temperature > 0 ? 8 * n_cols : n_cols;
     job.rows_per_chunk = rows_per_chunk(per_row, NS_TOPK_CHUNK_SCORES);
@@ -617,14 +617,14 @@ static int finish_rows(ns_topk_t *st, int64_t skip, int64_t k,
                        int64_t *out_ids, void *out_scores, const ns_par *par,
                        ns_chunk_fn fn) {
     if (skip < 0 || k < 0) return NS_ERR_VALUE;
-    topk_job job;
-    memset(&job, 0, sizeof job);
-    job.st = st;
-    job.skip = skip;
-    job.k = k;
-    job.out_ids = out_ids;
-    job.out_scores = out_scores;
-    job.rows_per_chunk = rows_per_chunk(st->capacity, NS_TOPK_CHUNK_ENTRIES);
+    topk_job job = {
+        .st = st,
+        .skip = skip,
+        .k = k,
+        .out_ids = out_ids,
+        .out_scores = out_scores,
+        .rows_per_chunk = rows_per_chunk(st->capacity, NS_TOPK_CHUNK_ENTRIES),
+    };
     return ns_par_for(par, ns_chunk_count(st->n_rows, job.rows_per_chunk),
                       NS_TOPK_MIN_CHUNKS, fn, &job);
 }

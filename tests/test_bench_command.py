@@ -39,3 +39,35 @@ def test_plot(tmp_path):
 
 def test_no_matching_case_is_an_error():
     assert bench.main(["--only", "no-such-operation"]) == 2
+
+
+def test_busy_report_runs_and_its_loads_stop(tmp_path, capsys, monkeypatch):
+    # --busy: default threads against one thread under each load.  Here with
+    # the quick "idle" load and a tiny per-case budget; then a real compile
+    # load starts its helper processes and stops them when the block ends.
+    import subprocess
+
+    from negsamp.bench import busy
+
+    monkeypatch.setattr(busy, "_measure",
+                        lambda fn, budget: {"one": 1e-3, "default": 1e-3, "_": fn(1)})
+    out_json = tmp_path / "busy.json"
+    assert bench.main(["--busy", "--loads", "idle", "--only", "topk", "--quiet",
+                       "--json", str(out_json)]) == 0
+    table = capsys.readouterr().out
+    assert "topk" in table and "idle: default / 1" in table
+    data = json.loads(out_json.read_text())
+    assert data["loads"] == ["idle"] and {r["operation"] for r in data["results"]} == {"topk"}
+    if "compile" in busy.available_loads():
+        started = []
+        real = subprocess.Popen
+
+        def spy(*a, **kw):
+            p = real(*a, **kw)
+            started.append(p)
+            return p
+
+        monkeypatch.setattr(busy.subprocess, "Popen", spy)
+        with busy.load("compile", seconds=60):
+            assert started and all(p.poll() is None for p in started)
+        assert all(p.poll() is not None for p in started)

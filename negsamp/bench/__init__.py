@@ -185,6 +185,11 @@ def format_table(results: List[Result], markdown: bool = False) -> str:
         row += [(_fmt(r.seconds[p] / neg) + "x") if (p in r.seconds and neg) else "-"
                 for p in peers]
         rows.append(row)
+    return render_table(header, rows, markdown)
+
+
+def render_table(header: List[str], rows: List[List[str]], markdown: bool = False) -> str:
+    """A plain-text table with aligned columns, or a Markdown one."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |",
                  "|" + "|".join("---" for _ in header) + "|"]

@@ -286,15 +286,9 @@ def format_busy(results: List[BusyResult], loads: List[str], markdown: bool = Fa
                 row += [f"{s['one'] * 1e3:.3f}", f"{s['default'] * 1e3:.3f}",
                         f"{s['default'] / s['one']:.2f}x"]
         rows.append(row)
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt = "  ".join("{:<%d}" % w for w in widths)
-    out = [fmt.format(*header), fmt.format(*["-" * w for w in widths])]
-    out += [fmt.format(*row) for row in rows]
-    return "\n".join(out)
+    from negsamp.bench import render_table
+
+    return render_table(header, rows, markdown)
 
 
 def to_json(results: List[BusyResult]) -> List[Dict[str, Any]]:
