@@ -5,12 +5,13 @@ import numpy as np
 
 from negsamp._c_pool cimport ns_par
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from negsamp._c_alias cimport (
     ns_alias_entry, ns_alias_hot, ns_alias_build, ns_alias_make_hot,
     ns_alias_sample_i64, ns_alias_sample_i32, ns_alias_probabilities,
-    ns_alias_check, NS_ALIAS_BLOCK, NS_ALIAS_HOT_MAX,
+    ns_alias_check, NS_ALIAS_BLOCK, NS_ALIAS_HOT_MAX, ns_alias_settle_tie,
 )
+from negsamp._c_common cimport ns_rng_t, ns_rng_seed
 from negsamp._common import raise_for_status
 
 #: numpy dtype with the memory layout of ns_alias_entry.
@@ -151,3 +152,12 @@ def check(object table):
     if status != 0:
         raise ValueError("alias table is corrupted: a threshold is above 2**53 "
                          "or an alias outside [0, n)")
+
+
+def _settle_tie_py(uint64_t threshold, uint32_t coin_hi, uint64_t k0, uint64_t k1,
+                   uint64_t stream):
+    """Test hook: ns_alias_settle_tie(threshold, coin_hi, rng) with rng the
+    stream (k0, k1, stream): 1 keeps the column, 0 takes the alias."""
+    cdef ns_rng_t rng
+    ns_rng_seed(&rng, k0, k1, stream)
+    return ns_alias_settle_tie(threshold, coin_hi, &rng)

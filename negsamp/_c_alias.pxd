@@ -1,8 +1,10 @@
 # Declarations of csrc/ns_alias.h (extern blocks only).
 from negsamp._c_pool cimport ns_par
+from negsamp._c_common cimport ns_rng_t
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 cdef extern from "ns_alias.h" nogil:
+    int ns_alias_settle_tie(uint64_t threshold, uint32_t coin_hi, ns_rng_t *rng)
     ctypedef struct ns_alias_entry:
         uint64_t threshold
         int64_t alias

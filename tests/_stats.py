@@ -15,7 +15,8 @@ def chisquare_pvalue(counts, probs, min_expected: float = 5.0) -> float:
     """Pearson chi-square p-value of ``counts`` (per category) against the
     law ``probs``.  Categories with expected count below ``min_expected`` are
     pooled into one bin (so the chi-square approximation holds).  A category
-    of probability 0 that was observed gives p = 0."""
+    of probability 0 that was observed gives p = 0.  Fewer than two bins
+    fail the calling test (nothing would be tested)."""
     counts = np.asarray(counts, dtype=np.float64)
     probs = np.asarray(probs, dtype=np.float64)
     assert counts.shape == probs.shape
@@ -32,8 +33,11 @@ def chisquare_pvalue(counts, probs, min_expected: float = 5.0) -> float:
     obs_a, exp_a = np.array(obs), np.array(exp)
     keep = exp_a > 0
     obs_a, exp_a = obs_a[keep], exp_a[keep]
-    if obs_a.shape[0] < 2:
-        return 1.0
+    # Fewer than two bins leave nothing to test: a fit that "passes" there
+    # would pass for any sampler, so it is a mistake in the test.
+    assert obs_a.shape[0] >= 2, (
+        f"goodness of fit needs at least 2 bins with expected count >= {min_expected}, "
+        f"got {obs_a.shape[0]}: draw more samples or test a law with more support")
     return float(stats.chisquare(obs_a, exp_a * obs_a.sum() / exp_a.sum()).pvalue)
 
 

@@ -58,7 +58,10 @@ def test_draws_fit_exact_law(name):
     draws = AliasTable(w).sample(M, rng=12345)
     assert draws.min() >= 0 and draws.max() < w.shape[0]
     assert not np.isin(draws, np.flatnonzero(p == 0)).any(), "a weight-0 item was drawn"
-    assert_fits(draws, p)
+    if (p > 0).sum() == 1:  # one item: nothing to fit, every draw is it
+        assert (draws == np.flatnonzero(p)[0]).all()
+    else:
+        assert_fits(draws, p)
 
 
 def test_chi_square_check_rejects_off_by_one_and_wrong_law():
@@ -436,3 +439,40 @@ def test_probabilities_are_within_the_stated_bound(kind, n):
 def test_probability_below_the_coin_resolution_is_reported():
     p = AliasTable([1.0, 1e-300]).probabilities
     assert p[1] == 2.0**-54 and p[0] == 1 - 2.0**-54
+
+
+def test_coin_tie_rule_against_the_reference():
+    # ns_alias_settle_tie directly (a tie has probability 2**-32 per draw, so
+    # natural draws never reach it): "53-bit uniform < threshold", with the
+    # 21 low coin bits taken from the tie stream only when the 32 high bits
+    # equal threshold >> 21.  Pure-Python rule and stream from _reference.
+    from negsamp import _alias
+
+    from _reference import reference_stream
+
+    rng = np.random.default_rng(11)
+    outcomes = set()
+    for i in range(400):
+        t = int(rng.integers(0, 2**53 + 1)) if i % 4 else (int(rng.integers(0, 2**32)) << 21) | 2**20
+        hi = t >> 21
+        k0, k1 = (int(x) for x in rng.integers(0, 2**63, 2))
+        for coin in {hi, max(hi - 1, 0), min(hi + 1, 2**32 - 1)}:
+            if coin >= 2**32:
+                continue
+            got = _alias._settle_tie_py(t, coin, k0, k1, i)
+            if coin != hi:
+                want = int(coin < hi)
+            else:
+                low = reference_stream(k0, k1, i, 1)[0] >> 43
+                want = int(low < (t & 0x1FFFFF))
+                outcomes.add(want)
+            assert got == want, (t, coin, i)
+    assert outcomes == {0, 1}  # both sides of a tie were exercised
+    # A compact entry clips threshold 2**53 to t_hi = 2**32 - 1; its tie is
+    # settled from the full threshold: always kept.
+    assert all(_alias._settle_tie_py(2**53, 2**32 - 1, 1, 2, s) == 1 for s in range(64))
+    table = negsamp.AliasTable([1.0, 1.0, 2.0])
+    hot = _alias.make_hot(table._table)
+    full = table._table["threshold"]
+    assert (hot["t_hi"] == np.minimum(full >> 21, 2**32 - 1)).all()
+    assert (hot["t_hi"][full == 2**53] == 2**32 - 1).all()
