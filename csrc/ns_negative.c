@@ -871,7 +871,12 @@ static int sample_block(const sample_job *job, int64_t b) {
         }
         const double *pre = law->prefix + lo;
         const double mass = law->row_mass[r];
-        const double eligible = law->cum[law->n_items] - mass;
+        /* Rows with a complement table know their eligible mass exactly
+         * (row_eligible, a direct sum); total - mass cancels to 0 when the
+         * positives hold all but a sliver of the mass. */
+        const double eligible = (comp && law->row_eligible)
+                                    ? law->row_eligible[r]
+                                    : law->cum[law->n_items] - mass;
         if (!(eligible > 0.0)) {
             local = NS_ERR_EXHAUSTED;
             break;

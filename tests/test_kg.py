@@ -333,7 +333,7 @@ def test_key_rows_merge(n_known, n):
         assert r == (anchors.index(a) if a in by_anchor else len(anchors))
         assert p == (key in set(known.tolist()))
     if keys.size > 1:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="NS_ERR_VALUE"):
             _graph.key_rows(n, known, keys[::-1].copy())
 
 

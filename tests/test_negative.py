@@ -477,7 +477,7 @@ def test_pickle_roundtrip():
     bad = dict(state, indices=np.array([1, 2, 500] + [0] * 89))
     with pytest.raises(ValueError, match="positives row"):
         NegativeSampler.__new__(NegativeSampler).__setstate__(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"'version' must be in \[1, 1\], got 99"):
         NegativeSampler.__new__(NegativeSampler).__setstate__({"version": 99})
 
 
@@ -602,10 +602,24 @@ def test_kernel_tuples_large_output_streaming():
 def test_row_probabilities():
     s = NegativeSampler(weights=[1.0, 2.0, 3.0, 4.0], positives=[[3]])
     np.testing.assert_allclose(s.row_probabilities(0), [1 / 6, 2 / 6, 3 / 6, 0.0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"row must be in \[0, 1\), got 1"):
         s.row_probabilities(1)
 
 
 def test_exported():
     assert negsamp.NegativeSampler is NegativeSampler
     assert "NegativeSampler" in negsamp.__all__
+
+
+def test_row_whose_positives_hold_all_but_a_sliver_of_the_mass():
+    # total - positive mass cancels to 0 in float64 here (3e6 + 0.5 against
+    # 1e-9); the row's complement table knows its eligible mass exactly, so
+    # the one eligible item is drawn instead of "NS_ERR_EXHAUSTED"
+    # (found by hypothesis).
+    w = np.zeros(35)
+    w[10], w[11], w[12:15] = 0.5, 1e-9, 1e6
+    positives = [np.setdiff1d(np.arange(35), [11])]
+    s = NegativeSampler(weights=w, positives=positives)
+    out, lq = s.sample([0, 0, 0], 4, rng=1, return_log_q=True)
+    assert (out == 11).all() and np.allclose(lq, 0.0)
+    assert (s.sample([0], 1, rng=2, replace=False) == 11).all()

@@ -486,19 +486,19 @@ def test_corrupted_or_truncated_bytes_raise_value_error(cls):
         res.update(np.arange(10), np.arange(1.0, 11.0))
     data = res.to_bytes()
     for cut in range(len(data)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="data is (truncated|corrupted or truncated)"):
             cls.from_bytes(data[:cut])
     for pos in range(len(data)):
         bad = bytearray(data)
         bad[pos] ^= 0x41
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="^data (is|has)"):
             cls.from_bytes(bytes(bad))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="CRC-32 mismatch"):
         cls.from_bytes(data + b"\x00")
     other = Reservoir if cls is WeightedReservoir else WeightedReservoir
     with pytest.raises(ValueError, match="magic"):
         other.from_bytes(data)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="data must be bytes, got str"):
         cls.from_bytes("not bytes")
 
 
@@ -518,9 +518,13 @@ def test_inconsistent_state_is_rejected_even_with_a_valid_crc():
     u = Reservoir(3, rng=0)
     u.update(np.arange(10))
     ustate = u.__getstate__()
-    for bad in (dict(ustate, w=0.0), dict(ustate, next=3), dict(ustate, k=0),
-                dict(ustate, items=np.arange(2)), dict(ustate, count=-1), "junk"):
-        with pytest.raises(ValueError):
+    for bad, what in ((dict(ustate, w=0.0), "'w' must be > 0, got 0.0"),
+                      (dict(ustate, next=3), "'next' must be >= count=10"),
+                      (dict(ustate, k=0), "'k' must be in .*got 0"),
+                      (dict(ustate, items=np.arange(2)), "'items' must be a 1-D array of 3"),
+                      (dict(ustate, count=-1), "'count' must be in .*got -1"),
+                      ("junk", "must be a dict")):
+        with pytest.raises(ValueError, match=what):
             Reservoir.__new__(Reservoir).__setstate__(bad)
 
 

@@ -93,7 +93,7 @@ def test_spawn_children_independent_and_reproducible():
     g = np.random.default_rng(7)
     kids = spawn(g, 2)
     assert kids[0].integers(0, 2**63) != kids[1].integers(0, 2**63)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_children must be >= 0, got -1"):
         spawn(1, -1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="n_children must be an int, got 2.0"):
         spawn(1, 2.0)
