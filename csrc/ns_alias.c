@@ -292,10 +292,12 @@ static int alias_blocks_##SUFFIX(void *vjob, int64_t b0, int64_t b1) {       \
 NS_ALIAS_BLOCK_FN(int64_t, i64)
 NS_ALIAS_BLOCK_FN(int32_t, i32)
 
-/* Blocks per thread below which a call stays on the caller's thread: 8
- * blocks are 0.2 ms of draws or more, well above the cost of waking a
- * worker. */
-#define NS_ALIAS_MIN_BLOCKS_PER_THREAD 8
+/* Blocks per thread below which a call stays on the caller's thread: 32
+ * blocks (524288 draws) are 0.8 ms of draws or more.  Waking a worker costs
+ * tens of microseconds, but on a machine whose cores are busy a worker can
+ * be descheduled in the middle of its block and the caller then waits for
+ * it: per-thread work must dwarf that risk. */
+#define NS_ALIAS_MIN_BLOCKS_PER_THREAD 32
 
 static int alias_sample(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, void *out,

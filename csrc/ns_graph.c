@@ -14,7 +14,7 @@
  * below which a loop stays on the caller's thread (a chunk of 65536 simple
  * items is tens of microseconds). */
 #define NS_GRAPH_CHUNK 65536
-#define NS_GRAPH_MIN_CHUNKS 4
+#define NS_GRAPH_MIN_CHUNKS 16
 
 /* First index of row u of an undirected pair space whose rows hold
  * m, m - 1, m - 2, ... pairs (m = n with self loops, n - 1 without). */
@@ -251,8 +251,8 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
     if (n_free <= 0) return NS_ERR_EMPTY;
     rank_job job = {gaps, bucket_start, NULL, shift, n_free, count,
                     k0, k1, first_block, out};
-    /* 8 blocks (65536 draws, each a short search) per thread at least. */
-    return ns_par_for(par, ns_chunk_count(count, NS_GRAPH_BLOCK), 8,
+    /* 32 blocks (262144 draws, each a short search) per thread at least. */
+    return ns_par_for(par, ns_chunk_count(count, NS_GRAPH_BLOCK), 32,
                       free_chunk, &job);
 }
 

@@ -959,9 +959,10 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
     job.tmpl = tmpl;
     job.width = width;
     job.col = col;
-    /* Blocks per thread: 4 blocks of 128 rows are at least 512 rows of
-     * draws; fewer stay on the caller's thread. */
-    return ns_par_for(par, n_blocks, 4, sample_chunk, &job);
+    /* Blocks per thread: 16 blocks of 128 rows (2048 rows of draws, 0.4 ms
+     * or more); smaller calls (per-batch sizes) stay on the caller's thread
+     * (see NS_ALIAS_MIN_BLOCKS_PER_THREAD for why the margin is wide). */
+    return ns_par_for(par, n_blocks, 16, sample_chunk, &job);
 }
 
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,

@@ -314,9 +314,10 @@ static int run_inline(const ns_par *par, int64_t n_chunks, ns_chunk_fn fn,
 
 int ns_par_for(const ns_par *par, int64_t n_chunks,
                int64_t min_chunks_per_thread, ns_chunk_fn fn, void *ctx) {
-    static const ns_par serial = {NULL, 1, NULL, NULL};
+    static const ns_par serial = {NULL, 1, NULL, NULL, 0};
     if (!par) par = &serial;
     if (n_chunks <= 0) return NS_OK;
+    if (par->min_chunks_override >= 1) min_chunks_per_thread = par->min_chunks_override;
     if (min_chunks_per_thread < 1) min_chunks_per_thread = 1;
     ns_pool *pool = par->pool;
     int64_t want = par->n_threads;

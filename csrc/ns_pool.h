@@ -58,6 +58,9 @@ typedef struct {
     int n_threads;    /* threads wanted (caller included), >= 1 */
     ns_poll_fn poll;  /* NULL: never interrupted */
     void *poll_ctx;
+    /* 0: each loop's own min_chunks_per_thread; >= 1: this instead (a test
+     * hook, so that small inputs exercise the parallel paths). */
+    int64_t min_chunks_override;
 } ns_par;
 
 /* A pool that can start up to max_workers threads (on demand), or NULL

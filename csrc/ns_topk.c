@@ -480,11 +480,11 @@ static int check_merge(const ns_topk_t *st, int64_t n_rows, int64_t n_cols,
 }
 
 /* Work per chunk of a pool loop: about 65536 scores of a tile, or 16384
- * heap entries to sort; 8 chunks per thread at least (smaller calls stay on
- * the caller's thread). */
+ * heap entries to sort; 32 chunks per thread at least (2 million scores, a
+ * few hundred microseconds; smaller calls stay on the caller's thread). */
 #define NS_TOPK_CHUNK_SCORES 65536
 #define NS_TOPK_CHUNK_ENTRIES 16384
-#define NS_TOPK_MIN_CHUNKS 8
+#define NS_TOPK_MIN_CHUNKS 32
 
 typedef struct {
     ns_topk_t *st;

@@ -13,6 +13,7 @@ cdef extern from "ns_pool.h" nogil:
         int n_threads
         ns_poll_fn poll
         void *poll_ctx
+        int64_t min_chunks_override
     ns_pool *ns_pool_create(int max_workers)
     void ns_pool_destroy(ns_pool *pool)
     void ns_pool_after_fork(ns_pool *pool)

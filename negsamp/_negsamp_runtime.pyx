@@ -57,6 +57,7 @@ CORES = _cores()
 cdef ns_pool *_pool = NULL
 cdef unsigned long _main_ident = PyThread_get_thread_ident()
 cdef int _forks = 0
+cdef int64_t _min_chunks_override = 0
 
 
 cdef void _after_fork_child() noexcept nogil:
@@ -97,6 +98,7 @@ cdef int make_par(ns_par *par, int n_threads) except -1:
     else:
         par.poll = NULL
     par.poll_ctx = NULL
+    par.min_chunks_override = _min_chunks_override
     return 0
 
 
@@ -125,6 +127,17 @@ def forks_seen():
 def poll_interval_ms():
     """How often a long call checks for Ctrl-C, in milliseconds."""
     return NS_POOL_POLL_MS
+
+
+def _set_min_chunks_for_tests(int64_t chunks):
+    """Test hook: every parallel loop uses `chunks` chunks per thread as its
+    threshold (1: any loop of 2+ chunks runs on the pool), 0 restores each
+    kernel's own.  The test suite sets 1, so that small inputs exercise the
+    threaded paths; it never changes a result."""
+    global _min_chunks_override
+    if chunks < 0:
+        raise ValueError(f"chunks must be >= 0, got {chunks}")
+    _min_chunks_override = chunks
 
 
 def _shutdown_for_tests():

@@ -42,11 +42,11 @@ def _inputs():
     sampler = negsamp.NegativeSampler(20_000, positives=lists)
     wsampler = negsamp.NegativeSampler(20_000, weights=rng.random(20_000) + 0.1,
                                        positives=lists)
-    rows = rng.integers(0, 3000, 6000)
+    rows = rng.integers(0, 3000, 12_000)
     triples = np.stack([rng.integers(0, 500, 40_000), rng.integers(0, 20, 40_000),
                         rng.integers(0, 500, 40_000)], axis=1)
     edges = rng.integers(0, 3000, (2, 20_000))
-    scores = rng.standard_normal((300, 4000)).astype(np.float32)
+    scores = rng.standard_normal((1200, 4000)).astype(np.float32)
     q = rng.standard_normal((200, 16)).astype(np.float32)
     c = rng.standard_normal((30_000, 16)).astype(np.float32)
     return dict(table=table, sampler=sampler, wsampler=wsampler, rows=rows,
@@ -54,9 +54,10 @@ def _inputs():
 
 
 def _calls(x):
-    """name -> f(n_threads) for every sampler."""
+    """name -> f(n_threads) for every sampler, each big enough that its
+    kernels use the pool's threads (above the per-thread work thresholds)."""
     return {
-        "alias": lambda t: x["table"].sample(300_000, rng=1, n_threads=t),
+        "alias": lambda t: x["table"].sample(2_000_000, rng=1, n_threads=t),
         "negative": lambda t: x["sampler"].sample(x["rows"], 20, rng=2, n_threads=t),
         "negative_weighted_distinct": lambda t: x["wsampler"].sample(
             x["rows"], 10, rng=3, replace=False, n_threads=t),
@@ -64,7 +65,7 @@ def _calls(x):
                                                      rng=4, n_threads=t),
         "kg_bernoulli": lambda t: negsamp.corrupt_triples(
             x["triples"], 500, 8, mode="bernoulli", known=x["triples"], rng=5, n_threads=t),
-        "edges_global": lambda t: negsamp.negative_edges(x["edges"], 3000, 400_000, rng=6,
+        "edges_global": lambda t: negsamp.negative_edges(x["edges"], 3000, 2_000_000, rng=6,
                                                           n_threads=t, replace=True),
         "edges_per_source": lambda t: negsamp.negative_edges(
             x["edges"], 3000, 5, method="per_source", rng=7, n_threads=t),
@@ -195,7 +196,7 @@ def test_small_calls_never_wake_a_worker():
             s.sample(np.arange(64), 20, rng=1)
             negsamp.topk(np.random.default_rng(0).random((64, 500)), 5)
         print(_runtime.workers_started())
-        t.sample(10**6, rng=1)
+        t.sample(4 * 10**6, rng=1)
         print(_runtime.workers_started())
     """)
     assert out.returncode == 0, out.stderr
@@ -301,18 +302,18 @@ def test_fork_while_another_thread_runs_parallel_calls():
     out = run_child("""
         import os, threading, time, numpy as np, negsamp
         t = negsamp.AliasTable(np.arange(1, 1001.0))
-        want = t.sample(400_000, rng=1, n_threads=1)
+        want = t.sample(2_000_000, rng=1, n_threads=1)
         stop = threading.Event()
         def busy():
             while not stop.is_set():
-                t.sample(400_000, rng=1, n_threads=2)
+                t.sample(2_000_000, rng=1, n_threads=2)
         th = threading.Thread(target=busy)
         th.start()
         bad = 0
         for i in range(20):
             pid = os.fork()
             if pid == 0:
-                ok = all((t.sample(400_000, rng=1, n_threads=2) == want).all() for _ in range(3))
+                ok = all((t.sample(2_000_000, rng=1, n_threads=2) == want).all() for _ in range(3))
                 os._exit(0 if ok else 3)
             deadline = time.monotonic() + 60
             while True:
@@ -339,14 +340,14 @@ def test_nested_fork_grandchild():
     out = run_child("""
         import os, numpy as np, negsamp
         t = negsamp.AliasTable(np.arange(1, 1001.0))
-        want = t.sample(10**6, rng=1, n_threads=1)
-        assert (t.sample(10**6, rng=1, n_threads=2) == want).all()
+        want = t.sample(2 * 10**6, rng=1, n_threads=1)
+        assert (t.sample(2 * 10**6, rng=1, n_threads=2) == want).all()
         pid = os.fork()
         if pid == 0:
-            ok = (t.sample(10**6, rng=1, n_threads=2) == want).all()
+            ok = (t.sample(2 * 10**6, rng=1, n_threads=2) == want).all()
             pid2 = os.fork()
             if pid2 == 0:
-                os._exit(0 if (t.sample(10**6, rng=1, n_threads=2) == want).all() else 3)
+                os._exit(0 if (t.sample(2 * 10**6, rng=1, n_threads=2) == want).all() else 3)
             _, st = os.waitpid(pid2, 0)
             os._exit(0 if ok and os.waitstatus_to_exitcode(st) == 0 else 4)
         _, st = os.waitpid(pid, 0)
@@ -387,7 +388,7 @@ import numpy as np
 t = negsamp.AliasTable(np.arange(1, 2001.0))
 s = negsamp.NegativeSampler(5000, positives=[list(range(i, i + 20)) for i in range(500)])
 rows = np.arange(500).repeat(8)
-want_a = t.sample(10**6, rng=1, n_threads=1)
+want_a = t.sample(2 * 10**6, rng=1, n_threads=1)
 want_s = s.sample(rows, 16, rng=2, n_threads=1)
 torch.set_num_threads(2)
 stop = threading.Event()
@@ -399,10 +400,10 @@ th = threading.Thread(target=torch_work)
 th.start()
 try:
     for _ in range(20):
-        assert (t.sample(10**6, rng=1) == want_a).all()
+        assert (t.sample(2 * 10**6, rng=1) == want_a).all()
         assert (s.sample(rows, 16, rng=2) == want_s).all()
     torch.set_num_threads(1)
-    assert (t.sample(10**6, rng=1, n_threads=2) == want_a).all()
+    assert (t.sample(2 * 10**6, rng=1, n_threads=2) == want_a).all()
 finally:
     stop.set()
     th.join()
