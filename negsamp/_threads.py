@@ -19,7 +19,7 @@ import operator
 import os
 import threading
 import warnings
-from typing import Optional
+from typing import Any, Optional, Set, Tuple
 
 import numpy as np
 
@@ -31,7 +31,7 @@ __all__ = ["resolve_n_threads", "default_n_threads", "set_num_threads",
 _ENV_VARS = ("NEGSAMP_NUM_THREADS", "OMP_NUM_THREADS")
 _override: Optional[int] = None
 _lock = threading.Lock()
-_warned: set = set()
+_warned: Set[Tuple[str, str]] = set()
 
 
 def cores() -> int:
@@ -67,11 +67,11 @@ def default_n_threads() -> int:
     return max(1, min(value, cores()))
 
 
-def _as_count(n_threads: object) -> int:
+def _as_count(n_threads: Any) -> int:
     if isinstance(n_threads, (bool, np.bool_)) or not hasattr(type(n_threads), "__index__"):
         raise TypeError(f"n_threads must be None or an int, got {n_threads!r}")
     try:
-        return operator.index(n_threads)  # type: ignore[call-overload, no-any-return]
+        return operator.index(n_threads)
     except TypeError:
         raise TypeError(f"n_threads must be None or an int, got {n_threads!r}") from None
 
@@ -118,7 +118,7 @@ def _register_threadpoolctl() -> None:
     if not hasattr(threadpoolctl, "register") or not hasattr(threadpoolctl, "LibController"):
         return  # pragma: no cover - threadpoolctl < 3.5
 
-    class NegsampController(threadpoolctl.LibController):  # type: ignore[misc, name-defined]
+    class NegsampController(threadpoolctl.LibController):  # type: ignore[misc, unused-ignore]
         user_api = "negsamp"
         internal_api = "negsamp"
         filename_prefixes = ("_negsamp_runtime",)

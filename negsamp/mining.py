@@ -38,7 +38,7 @@ import math
 import numbers
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -506,7 +506,7 @@ class _TileQueue:
         self.lock = threading.Lock()
         self.next = 0
         self.limit = n_tiles
-        self.errors: dict = {}
+        self.errors: Dict[int, BaseException] = {}
 
     def claim(self) -> Optional[int]:
         with self.lock:
