@@ -68,6 +68,22 @@ NS_INLINE void ns_rng_seed(ns_rng_t *rng, uint64_t k0, uint64_t k1,
     }
 }
 
+/* Keyed row streams ("reproducible by row", see CHANGELOG.md): the output
+ * row whose caller key is `key` (a non-negative int64) draws from stream
+ * (k0, k1 ^ NS_RNG_KEYED_DOMAIN, key), whatever its position, its call or
+ * the thread that runs it.  The constant separates them from the block
+ * streams (k0, k1, b) of the same call key: keyed stream `key` and block
+ * stream b are seeded alike only when key * M ^ b * M == NS_RNG_KEYED_DOMAIN
+ * (M = 0xD1342543DE82EF95, the block multiplier), a 64-bit coincidence.
+ * Part of the stream-stability policy (README): changed only in a minor
+ * version, named in CHANGELOG.md. */
+#define NS_RNG_KEYED_DOMAIN 0x6E73726F776B6579ULL /* "nsrowkey" */
+
+NS_INLINE void ns_rng_seed_keyed(ns_rng_t *rng, uint64_t k0, uint64_t k1,
+                                 int64_t key) {
+    ns_rng_seed(rng, k0, k1 ^ NS_RNG_KEYED_DOMAIN, (uint64_t)key);
+}
+
 /* xoshiro256++ */
 NS_INLINE uint64_t ns_rng_next(ns_rng_t *rng) {
     uint64_t *s = rng->s;
