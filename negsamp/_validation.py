@@ -196,10 +196,10 @@ def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def as_keys(keys: Any, n: int, what: str, name: str = "keys") -> Optional[np.ndarray]:
+def as_keys(keys: Any, n: int, row: str, name: str = "keys") -> Optional[np.ndarray]:
     """Per-row stream keys (see ``NegativeSampler.sample``): None, or a 1-D
     integer array of ``n`` entries, each in ``[0, 2**63)``, as a contiguous
-    int64 copy.  ``what`` names the rows (``"rows"``, ``"triples"``...).
+    int64 copy.  ``row`` names one row (``"row"``, ``"triple"``...).
     TypeError for a non-integer dtype (bool and float included), ValueError
     for a wrong shape or a negative or too large key, each naming ``name``."""
     if keys is None:
@@ -211,11 +211,10 @@ def as_keys(keys: Any, n: int, what: str, name: str = "keys") -> Optional[np.nda
         if not (arr.size == 0 and arr.dtype.kind == "f" and arr.ndim == 1):
             raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
         arr = arr.astype(np.int64)
-    one = what[:-1] if what.endswith("s") else what
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one key per {one}), got shape {arr.shape}")
+        raise ValueError(f"{name} must be 1-D (one key per {row}), got shape {arr.shape}")
     if arr.shape[0] != n:
-        raise ValueError(f"{name} must have one key per {one}: expected {n} keys, "
+        raise ValueError(f"{name} must have one key per {row}: expected {n} keys, "
                          f"got {arr.shape[0]}")
     if arr.size:
         if arr.dtype.kind == "i" and arr.min() < 0:

@@ -174,7 +174,7 @@ class AliasTable:
             if len(shape) != 2:
                 raise ValueError(f"keys (one per row) need a 2-D size (n_rows, k), got "
                                  f"size {describe(size)}")
-            row_keys = as_keys(keys, shape[0], "rows")
+            row_keys = as_keys(keys, shape[0], "row")
             assert row_keys is not None
             k0, k1 = draw_key(rng)
             rows: np.ndarray = _alias.sample_rows(self._table, row_keys, shape[1], k0, k1,

@@ -191,7 +191,7 @@ def negative_edges(
     if keys is not None and method != "per_source":
         raise ValueError('keys (one per edge) need method="per_source", got '
                          f'method={method!r}')
-    row_keys = as_keys(keys, src.shape[0], "edges")
+    row_keys = as_keys(keys, src.shape[0], "edge")
     if method == "global":
         element_count((2, num_samples), f"num_samples={num_samples} pairs of 2 nodes")
     else:

@@ -331,7 +331,7 @@ def corrupt_triples(
     arr = _as_triples(triples, n_entities, "triples")
     known_arr = None if known is None else _as_triples(known, n_entities, "known")
     m = arr.shape[0]
-    row_keys = as_keys(keys, m, "triples")
+    row_keys = as_keys(keys, m, "triple")
     element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
     threads = resolve_n_threads(n_threads)
     gen = as_generator(rng)

@@ -305,7 +305,7 @@ def hard_negatives(
     if keys is not None and t is None:
         raise ValueError("keys (one per query) need temperature: without it the "
                          "result is not random")
-    query_keys = as_keys(keys, n_rows, "queries")
+    query_keys = as_keys(keys, n_rows, "query")
     max_s = _real(max_score, "max_score")
     min_s = _real(min_score, "min_score")
     abs_m = _real(absolute_margin, "absolute_margin", minimum=0.0)

@@ -512,7 +512,7 @@ class NegativeSampler:
             ids = np.zeros(ids.shape[0], dtype=np.int64)
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
-        row_keys = as_keys(keys, ids.shape[0], "rows")
+        row_keys = as_keys(keys, ids.shape[0], "row")
         return _sample_excluding(
             self._table if self._table is not None else self._law.n_items,
             self._csr, ids, k, rng, replace=replace, n_threads=n_threads,
