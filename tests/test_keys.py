@@ -359,3 +359,66 @@ def test_keys_empty_and_k_zero():
     keys = np.array([3, 4], np.int32)
     s.sample([0, 0], 2, rng=0, keys=keys)
     assert keys.tolist() == [3, 4] and keys.dtype == np.int32
+
+
+# ----------------------------------------- the README recipes, in full
+def _collate(batch, sampler, k, seed, epoch):
+    import torch
+
+    idx = np.asarray(batch, dtype=np.int64)
+    neg = sampler.sample(idx % 50, k, rng=seed + epoch, keys=idx)  # dataset i is user i % 50
+    return torch.from_numpy(idx), torch.from_numpy(neg)
+
+
+def test_dataloader_epoch_negatives_any_batch_size_and_workers():
+    """Per-epoch negatives in a shuffling DataLoader (rng=seed + epoch,
+    keys=dataset indices): per index, identical for batch sizes 7 and 64
+    and num_workers 0 and 2; a new epoch gives new negatives."""
+    import functools
+
+    torch = pytest.importorskip("torch")
+    gen = np.random.default_rng(2)
+    sampler = negsamp.NegativeSampler(weights=gen.integers(1, 100, 500), power=0.75,
+                                      positives=[gen.choice(500, 30, replace=False)
+                                                 for _ in range(50)])
+    n, k, seed = 600, 5, 77
+
+    def epoch(e, batch_size, workers):
+        loader = torch.utils.data.DataLoader(
+            np.arange(n), batch_size=batch_size, shuffle=True, num_workers=workers,
+            collate_fn=functools.partial(_collate, sampler=sampler, k=k, seed=seed, epoch=e),
+            generator=torch.Generator().manual_seed(batch_size + workers))
+        out = np.full((n, k), -1, dtype=np.int64)
+        for idx, neg in loader:
+            out[idx.numpy()] = neg.numpy()
+        return out
+
+    ref = epoch(0, 7, 0)
+    assert (ref >= 0).all()
+    for batch_size, workers in ((64, 0), (7, 2), (64, 2)):
+        np.testing.assert_array_equal(epoch(0, batch_size, workers), ref)
+    np.testing.assert_array_equal(ref, sampler.sample(np.arange(n) % 50, k, rng=seed,
+                                                      keys=np.arange(n)))
+    assert (epoch(1, 64, 0) != ref).any()
+
+
+def test_fixed_evaluation_negatives_across_runs_and_splits():
+    """replace=False, rng=seed, keys=user ids: the same per user in a new
+    process and however the users are split into calls."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, negsamp\n"
+            "s = negsamp.NegativeSampler(weights=np.arange(1, 2001), power=0.75,"
+            " positives=[np.arange(u, u + 40) for u in range(100)])\n"
+            "users = np.arange(100)\n"
+            "print(s.sample(users, 20, replace=False, rng=5, keys=users).tolist())\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    first = np.array(eval(run.stdout))
+    s = negsamp.NegativeSampler(weights=np.arange(1, 2001), power=0.75,
+                                positives=[np.arange(u, u + 40) for u in range(100)])
+    perm = np.random.default_rng(1).permutation(100)
+    for part in np.array_split(perm, 7):
+        np.testing.assert_array_equal(
+            s.sample(part, 20, replace=False, rng=5, keys=part), first[part])
