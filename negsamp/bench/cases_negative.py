@@ -77,6 +77,26 @@ def _versus_baseline(n_rows: int, weighted: bool) -> Case:
                 note="goal: >= 10x (uniform), >= 20x (counts^0.75)")
 
 
+def _keyed_case(n_rows: int, weighted: bool) -> Case:
+    """keys= (one stream per row, issue 14) against the block streams, same
+    rows, same sampler, one thread."""
+    def make() -> Dict[str, Callable[[], Any]]:
+        sampler = _sampler(N_ITEMS, weighted, _sparse_positives(n_rows, N_ITEMS))
+        rows = np.arange(n_rows, dtype=np.int64)
+        keys = np.random.default_rng(1).permutation(n_rows)  # dataset indices, shuffled
+        gen = np.random.default_rng(0)
+        return {
+            "negsamp": lambda: sampler.sample(rows, K, gen, keys=keys, n_threads=1),
+            "baseline": lambda: sampler.sample(rows, K, gen, n_threads=1),
+        }
+
+    law = "counts^0.75" if weighted else "uniform"
+    return Case(f"negative.sample keyed {law}",
+                f"rows={n_rows}, {N_POS} positives, n={N_ITEMS:.0e}, k={K}, threads=1",
+                n_rows * K, make, baseline_name="unkeyed",
+                note="goal: keyed <= 1.1x unkeyed time (speed-up >= 0.91)")
+
+
 def _dense_case(n_rows: int, weighted: bool) -> Case:
     def make() -> Dict[str, Callable[[], Any]]:
         sampler0 = _sampler(N_ITEMS, weighted, [np.zeros(0, np.int64)])
@@ -144,7 +164,8 @@ def cases(full: bool) -> List[Case]:
 
     # The issue's case: 10,000 rows of 50 positives among 1e6 items, k = 20.
     n_rows = 10**4
-    out = [_versus_baseline(n_rows, False), _versus_baseline(n_rows, True)]
+    out = [_versus_baseline(n_rows, False), _versus_baseline(n_rows, True),
+           _keyed_case(n_rows, False), _keyed_case(n_rows, True)]
     if full:  # the same at ten times the rows
         out += [_versus_baseline(10**5, False), _versus_baseline(10**5, True)]
     out += [_dense_case(10**4, False), _dense_case(10**4, True),
