@@ -799,6 +799,7 @@ static int sample_block(const sample_job *job, int64_t b) {
     uint32_t pipe_coins[NS_NEG_PIPE];
     int64_t pipe_at[NS_NEG_PIPE];
     ns_rng_t *pipe_rng = NULL; /* keyed: the stream of each pipelined row */
+    ns_rng_t ahead;            /* keyed, not pipelined: row o + 1's stream */
     int64_t pipe_start = start, pipe_end = start;
     const int pipelined = weighted && replace && k <= NS_NEG_PIPE;
     if (pipelined && keys) {
@@ -861,8 +862,16 @@ static int sample_block(const sample_job *job, int64_t b) {
                 pipe_end = o + 1;
             }
         }
-        if (pipe_rng) rng = pipe_rng[o - pipe_start];
-        else if (keys) ns_rng_seed_keyed(&rng, job->k0, job->k1, keys[o]);
+        if (pipe_rng) {
+            rng = pipe_rng[o - pipe_start];
+        } else if (keys) {
+            /* Row o + 1's stream is seeded one row ahead: its SplitMix64
+             * chain then overlaps row o's draws instead of delaying the
+             * start of row o + 1 (same streams either way). */
+            if (o == start) ns_rng_seed_keyed(&rng, job->k0, job->k1, keys[o]);
+            else rng = ahead;
+            if (o + 1 < stop) ns_rng_seed_keyed(&ahead, job->k0, job->k1, keys[o + 1]);
+        }
         const int64_t lo = law->indptr[r];
         const int64_t m = law->indptr[r + 1] - lo;
         const int64_t *ids = law->indices + lo;
