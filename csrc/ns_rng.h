@@ -10,6 +10,9 @@
  *      seeded by SplitMix64 from (k0, k1, b): ns_rng_seed().
  *   3. Threads take whole blocks; a block's output depends only on (key, b),
  *      never on which thread ran it or in what order.
+ *   4. With caller keys (keys= in Python, "reproducible by row"), output
+ *      row i instead gets its own stream ns_rng_seed_keyed(k0, k1, keys[i])
+ *      (below), so it depends only on (key, keys[i]).
  *
  * Generators: xoshiro256++ (Blackman & Vigna 2019, "Scrambled linear
  * pseudorandom number generators"), seeded with SplitMix64 (Steele, Lea &

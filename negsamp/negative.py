@@ -500,7 +500,8 @@ class NegativeSampler:
         Notes
         -----
         Output rows are cut into blocks of a fixed number of rows, each with
-        its own random stream; threads run blocks with the GIL released.
+        its own random stream (with ``keys``, each row its own keyed
+        stream); threads run blocks with the GIL released.
         Cost per draw: see the class notes; ``replace=False`` adds O(k) per
         draw for the chosen list.
         """
