@@ -123,6 +123,21 @@ def test_pinned_weighted_and_temperature_rows():
     assert ids.tolist() == PINNED_TEMPERATURE
 
 
+def test_keyed_streams_are_not_block_streams():
+    """The domain-separation constant: keyed stream `key` is not block
+    stream `key` of the same call key (for the small values both take)."""
+    from _reference import keyed_stream, reference_stream
+
+    k0, k1 = draw_key(3)
+    for b in range(64):
+        s = keyed_stream(k0, k1, b)
+        assert [next(s) for _ in range(4)] != reference_stream(k0, k1, b, 4)
+    # A keyed call is not the unkeyed call, even for key = block index.
+    u = negsamp.NegativeSampler(10**6)
+    assert (u.sample(np.zeros(1, np.int64), 8, rng=3, keys=[0])
+            != u.sample(np.zeros(1, np.int64), 8, rng=3)).any()
+
+
 def test_keys_none_is_todays_streams():
     s = _weighted_sampler()
     rows = np.array([0, 2, 1, 1])
