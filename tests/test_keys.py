@@ -213,6 +213,30 @@ def test_negative_sampler_log_q_and_no_positives():
         np.testing.assert_allclose(lq[i], np.log(w.row_probabilities(r)[neg[i]]), rtol=1e-12)
 
 
+def test_kernel_keyed_rows_for_more_threads_than_cores():
+    """The public n_threads is capped at the cores (2 on small machines);
+    the Cython layer is not: 3, 4 and 7 participants cut the blocks into
+    that many segments, and the keyed rows stay the same."""
+    from negsamp import _negative
+    from negsamp._exclusion import as_exclusion_lists
+
+    gen = np.random.default_rng(9)
+    ex = as_exclusion_lists([gen.choice(5000, 30, replace=False) for _ in range(20)], 5000)
+    rows = gen.integers(0, 20, 4000)
+    keys = gen.choice(2**62, 4000, replace=False)
+    indptr = np.ascontiguousarray(ex.indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(ex.indices, dtype=np.int64)
+
+    def run(threads):
+        out, _ = _negative.sample(5000, None, None, None, indptr, indices, None, None,
+                                  rows, 12, True, 5, 6, threads, False, keys=keys)
+        return out
+
+    one = run(1)
+    for threads in (3, 4, 7):
+        np.testing.assert_array_equal(run(threads), one)
+
+
 @pytest.mark.parametrize("mode", ["tail", "head", "both", "bernoulli"])
 def test_corrupt_triples_rows_independent(mode):
     gen = np.random.default_rng(3)
