@@ -331,6 +331,92 @@ int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                         alias_blocks_i32);
 }
 
+/* Keyed rows: row r of row_len draws from keyed stream keys[r]
+ * (ns_rng_seed_keyed), NS_ALIAS_BATCH columns at a time (column and coin
+ * by ns_alias_column, entries prefetched), then resolved in order
+ * (ns_alias_resolve; a coin tie takes its 21 low bits from the same stream
+ * at that point). */
+typedef struct {
+    const ns_alias_entry *table;
+    int64_t n, n_rows, row_len, rows_per_chunk;
+    uint64_t k0, k1;
+    const int64_t *keys;
+    void *out;
+} alias_rows_job;
+
+#define NS_ALIAS_ROWS_FN(OUT_T, SUFFIX)                                      \
+static int alias_rows_##SUFFIX(void *vjob, int64_t c0, int64_t c1) {         \
+    const alias_rows_job *job = (const alias_rows_job *)vjob;                \
+    const ns_alias_entry *table = job->table;                                \
+    const int64_t row_len = job->row_len;                                    \
+    uint64_t cols[NS_ALIAS_BATCH];                                           \
+    uint32_t coins[NS_ALIAS_BATCH];                                          \
+    for (int64_t c = c0; c < c1; c++) {                                      \
+        int64_t lo, hi;                                                      \
+        ns_chunk_bounds(c, job->rows_per_chunk, job->n_rows, &lo, &hi);      \
+        for (int64_t r = lo; r < hi; r++) {                                  \
+            ns_rng_t rng;                                                    \
+            ns_rng_seed_keyed(&rng, job->k0, job->k1, job->keys[r]);         \
+            OUT_T *dst = (OUT_T *)job->out + r * row_len;                    \
+            for (int64_t j0 = 0; j0 < row_len; j0 += NS_ALIAS_BATCH) {       \
+                const int m = (int)((row_len - j0 < NS_ALIAS_BATCH)          \
+                                        ? row_len - j0 : NS_ALIAS_BATCH);    \
+                for (int t = 0; t < m; t++) {                                \
+                    cols[t] = ns_alias_column((uint64_t)job->n, &rng,        \
+                                              &coins[t]);                    \
+                    NS_PREFETCH(&table[cols[t]]);                            \
+                }                                                            \
+                for (int t = 0; t < m; t++) {                                \
+                    dst[j0 + t] = (OUT_T)ns_alias_resolve(table, cols[t],    \
+                                                          coins[t], &rng);   \
+                }                                                            \
+            }                                                                \
+        }                                                                    \
+    }                                                                        \
+    return NS_OK;                                                            \
+}
+NS_ALIAS_ROWS_FN(int64_t, i64)
+NS_ALIAS_ROWS_FN(int32_t, i32)
+
+static int alias_sample_rows(const ns_alias_entry *table, int64_t n,
+                             uint64_t k0, uint64_t k1, const int64_t *keys,
+                             int64_t n_rows, int64_t row_len, void *out,
+                             const ns_par *par, ns_chunk_fn rows) {
+    if (n <= 0) return NS_ERR_EMPTY;
+    if (n_rows < 0 || row_len < 0) return NS_ERR_VALUE;
+    if (n_rows == 0 || row_len == 0) return NS_OK;
+    alias_rows_job job;
+    job.table = table;
+    job.n = n;
+    job.n_rows = n_rows;
+    job.row_len = row_len;
+    /* About NS_ALIAS_BLOCK draws per chunk (the chunking never changes
+     * the output: each row has its own stream). */
+    job.rows_per_chunk = row_len >= NS_ALIAS_BLOCK ? 1 : NS_ALIAS_BLOCK / row_len;
+    job.k0 = k0;
+    job.k1 = k1;
+    job.keys = keys;
+    job.out = out;
+    return ns_par_for(par, ns_chunk_count(n_rows, job.rows_per_chunk),
+                      NS_ALIAS_MIN_BLOCKS_PER_THREAD, rows, &job);
+}
+
+int ns_alias_sample_rows_i64(const ns_alias_entry *table, int64_t n,
+                             uint64_t k0, uint64_t k1, const int64_t *keys,
+                             int64_t n_rows, int64_t row_len, int64_t *out,
+                             const ns_par *par) {
+    return alias_sample_rows(table, n, k0, k1, keys, n_rows, row_len, out,
+                             par, alias_rows_i64);
+}
+
+int ns_alias_sample_rows_i32(const ns_alias_entry *table, int64_t n,
+                             uint64_t k0, uint64_t k1, const int64_t *keys,
+                             int64_t n_rows, int64_t row_len, int32_t *out,
+                             const ns_par *par) {
+    return alias_sample_rows(table, n, k0, k1, keys, n_rows, row_len, out,
+                             par, alias_rows_i32);
+}
+
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
                            double *out) {
     if (n <= 0) return NS_ERR_EMPTY;

@@ -143,6 +143,21 @@ int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
                         int64_t count, const ns_par *par, int allow_simd);
 
+/* Keyed rows: out[r * row_len + j] for r < n_rows, row r drawn from its
+ * own keyed stream ns_rng_seed_keyed(k0, k1, keys[r]) (keys non-negative),
+ * so row r depends only on (k0, k1, keys[r]) and row_len: never on the
+ * other rows or the thread count.  Per row, draws go NS_ALIAS_BATCH at
+ * a time: first the batch's columns and coins (ns_alias_column), then each
+ * resolved in order (ns_alias_resolve, whose rare tie reads the stream). */
+int ns_alias_sample_rows_i64(const ns_alias_entry *table, int64_t n,
+                             uint64_t k0, uint64_t k1, const int64_t *keys,
+                             int64_t n_rows, int64_t row_len, int64_t *out,
+                             const ns_par *par);
+int ns_alias_sample_rows_i32(const ns_alias_entry *table, int64_t n,
+                             uint64_t k0, uint64_t k1, const int64_t *keys,
+                             int64_t n_rows, int64_t row_len, int32_t *out,
+                             const ns_par *par);
+
 /* The exact law of the table: out[i] = P(i) as above (n doubles). */
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
                            double *out);

@@ -750,13 +750,18 @@ typedef struct {
     int64_t n_out, k;
     int replace, weighted, stream;
     uint64_t k0, k1;
+    const int64_t *keys; /* NULL: block streams; else row o uses keyed stream keys[o] */
     int64_t *out;
     double *log_q;
     const int64_t *tmpl;
     int64_t width, col;
 } sample_job;
 
-/* Block b: rows [b * NS_NEGATIVE_BLOCK_ROWS, ...) with stream (k0, k1, b). */
+/* Block b: rows [b * NS_NEGATIVE_BLOCK_ROWS, ...) with stream (k0, k1, b),
+ * or with keys each row o with its own keyed stream (ns_rng_seed_keyed,
+ * key keys[o]), seeded before the row's first draw (for pipelined rows,
+ * before their columns are drawn ahead): the same per-row code, only the
+ * stream changes. */
 static int sample_block(const sample_job *job, int64_t b) {
     const ns_negative_law *law = job->law;
     const int64_t *rows = job->rows;
@@ -765,6 +770,7 @@ static int sample_block(const sample_job *job, int64_t b) {
     const int replace = job->replace, weighted = job->weighted,
               stream = job->stream;
     const int64_t *tmpl = job->tmpl;
+    const int64_t *keys = job->keys;
     int64_t *out = job->out;
     double *log_q = job->log_q;
     int local = NS_OK;
@@ -792,8 +798,14 @@ static int sample_block(const sample_job *job, int64_t b) {
     uint64_t pipe_cols[NS_NEG_PIPE];
     uint32_t pipe_coins[NS_NEG_PIPE];
     int64_t pipe_at[NS_NEG_PIPE];
+    ns_rng_t *pipe_rng = NULL; /* keyed: the stream of each pipelined row */
+    ns_rng_t ahead;            /* keyed, not pipelined: row o + 1's stream */
     int64_t pipe_start = start, pipe_end = start;
     const int pipelined = weighted && replace && k <= NS_NEG_PIPE;
+    if (pipelined && keys) {
+        pipe_rng = (ns_rng_t *)malloc(NS_NEG_PIPE * sizeof *pipe_rng);
+        if (!pipe_rng) local = NS_ERR_ALLOC;
+    }
     for (int64_t o = start; o < stop && local == NS_OK; o++) {
         const int64_t r = rows[o];
         if (r < 0 || r >= law->n_rows) {
@@ -829,11 +841,16 @@ static int sample_block(const sample_job *job, int64_t b) {
                 const int64_t q = rows[pipe_end];
                 if (q < 0 || q >= law->n_rows) break;
                 pipe_at[pipe_end - pipe_start] = -1;
+                ns_rng_t *row_rng = &rng;
+                if (pipe_rng) {
+                    row_rng = &pipe_rng[pipe_end - pipe_start];
+                    ns_rng_seed_keyed(row_rng, job->k0, job->k1, keys[pipe_end]);
+                }
                 if (uses_base_rejection(law, q)) {
                     pipe_at[pipe_end - pipe_start] = used;
                     for (int64_t t = 0; t < k; t++, used++) {
                         pipe_cols[used] = ns_alias_column(
-                            (uint64_t)law->n_items, &rng, &pipe_coins[used]);
+                            (uint64_t)law->n_items, row_rng, &pipe_coins[used]);
                         NS_NEG_PREFETCH(&law->table[pipe_cols[used]]);
                     }
                 }
@@ -841,8 +858,19 @@ static int sample_block(const sample_job *job, int64_t b) {
             }
             if (pipe_end == o) { /* unreachable: row o is valid */
                 pipe_at[0] = -1;
+                if (pipe_rng) ns_rng_seed_keyed(&pipe_rng[0], job->k0, job->k1, keys[o]);
                 pipe_end = o + 1;
             }
+        }
+        if (pipe_rng) {
+            rng = pipe_rng[o - pipe_start];
+        } else if (keys) {
+            /* Row o + 1's stream is seeded one row ahead: its SplitMix64
+             * chain then overlaps row o's draws instead of delaying the
+             * start of row o + 1 (same streams either way). */
+            if (o == start) ns_rng_seed_keyed(&rng, job->k0, job->k1, keys[o]);
+            else rng = ahead;
+            if (o + 1 < stop) ns_rng_seed_keyed(&ahead, job->k0, job->k1, keys[o + 1]);
         }
         const int64_t lo = law->indptr[r];
         const int64_t m = law->indptr[r + 1] - lo;
@@ -910,6 +938,7 @@ static int sample_block(const sample_job *job, int64_t b) {
         }
     }
     if (stream) NS_NEG_STREAM_FENCE();
+    free(pipe_rng);
     free(row_buf);
     free(chosen);
     free(hole_at);
@@ -929,9 +958,9 @@ static int sample_chunk(void *vjob, int64_t b0, int64_t b1) {
  * width >= 1 writes tuples (see ns_negative_sample_tuples). */
 static int sample_impl(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
-                       uint64_t k1, const ns_par *par, int64_t *out,
-                       double *log_q, const int64_t *tmpl, int64_t width,
-                       int64_t col) {
+                       uint64_t k1, const int64_t *keys, const ns_par *par,
+                       int64_t *out, double *log_q, const int64_t *tmpl,
+                       int64_t width, int64_t col) {
     if (law->n_items <= 0 || k < 0 || n_out < 0) return NS_ERR_VALUE;
     if (width < 0 || (width > 0 && (!tmpl || col < 0 || col >= width || log_q)))
         return NS_ERR_VALUE;
@@ -954,6 +983,7 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
                  n_out >= NS_NEG_STREAM_MIN_BYTES / (int64_t)(24 * k + 1);
     job.k0 = k0;
     job.k1 = k1;
+    job.keys = keys;
     job.out = out;
     job.log_q = log_q;
     job.tmpl = tmpl;
@@ -967,18 +997,56 @@ static int sample_impl(const ns_negative_law *law, const int64_t *rows,
 
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
-                       uint64_t k1, const ns_par *par, int64_t *out,
-                       double *log_q) {
-    return sample_impl(law, rows, n_out, k, replace, k0, k1, par, out,
+                       uint64_t k1, const int64_t *keys, const ns_par *par,
+                       int64_t *out, double *log_q) {
+    return sample_impl(law, rows, n_out, k, replace, k0, k1, keys, par, out,
                        log_q, NULL, 0, 0);
 }
 
 int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                               int64_t n_out, int64_t k, int replace,
-                              uint64_t k0, uint64_t k1, const ns_par *par,
-                              const int64_t *tmpl, int64_t width, int64_t col,
-                              int64_t *out) {
+                              uint64_t k0, uint64_t k1, const int64_t *keys,
+                              const ns_par *par, const int64_t *tmpl,
+                              int64_t width, int64_t col, int64_t *out) {
     if (width < 1) return NS_ERR_VALUE;
-    return sample_impl(law, rows, n_out, k, replace, k0, k1, par, out,
+    return sample_impl(law, rows, n_out, k, replace, k0, k1, keys, par, out,
                        NULL, tmpl, width, col);
+}
+
+typedef struct {
+    uint64_t k0, k1;
+    const int64_t *keys;
+    int64_t n_rows, k;
+    double *out;
+} uniform_job;
+
+static int keyed_uniform_chunk(void *vjob, int64_t c0, int64_t c1) {
+    const uniform_job *job = (const uniform_job *)vjob;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, NS_NEG_ROWS_CHUNK, job->n_rows, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            ns_rng_t rng;
+            ns_rng_seed_keyed(&rng, job->k0, job->k1, job->keys[r]);
+            double *dst = job->out + r * job->k;
+            for (int64_t t = 0; t < job->k; t++) dst[t] = ns_rng_double(&rng);
+        }
+    }
+    return NS_OK;
+}
+
+int ns_keyed_uniform(uint64_t k0, uint64_t k1, const int64_t *keys,
+                     int64_t n_rows, int64_t k, const ns_par *par,
+                     double *out) {
+    if (n_rows < 0 || k < 0) return NS_ERR_VALUE;
+    if (n_rows == 0 || k == 0) return NS_OK;
+    uniform_job job;
+    job.k0 = k0;
+    job.k1 = k1;
+    job.keys = keys;
+    job.n_rows = n_rows;
+    job.k = k;
+    job.out = out;
+    return ns_par_for(par, ns_chunk_count(n_rows, NS_NEG_ROWS_CHUNK), 8,
+                      keyed_uniform_chunk, &job);
 }

@@ -131,15 +131,19 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
  * lists) into out[n_out * k] (row-major), and when log_q is not NULL the
  * log-probability of each under its row's renormalised law.  replace = 0
  * gives k distinct items per row in draw order.  Output rows are cut into
- * blocks of NS_NEGATIVE_BLOCK_ROWS; block b uses stream (k0, k1, b).
+ * blocks of NS_NEGATIVE_BLOCK_ROWS; with keys NULL block b uses stream
+ * (k0, k1, b); with keys (n_out non-negative int64) output row o uses its
+ * own keyed stream (ns_rng_seed_keyed(k0, k1, keys[o])), so that row o
+ * depends only on (k0, k1, keys[o]) and its exclusion row, never on the
+ * other rows, their order, n_out or the thread count.
  * The caller must have checked that every row has an eligible item (k of
  * them when replace = 0); a row without returns NS_ERR_EXHAUSTED.  Without
  * replacement the kernel allocates 3 k int64/double of scratch per block
  * (NS_ERR_ALLOC if that fails). */
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
-                       uint64_t k1, const ns_par *par, int64_t *out,
-                       double *log_q);
+                       uint64_t k1, const int64_t *keys, const ns_par *par,
+                       int64_t *out, double *log_q);
 
 /* ns_negative_sample writing tuples: output row o is a (k, width) block of
  * out (out + o * k * width), each of its k tuples a copy of tmpl[o * width
@@ -152,8 +156,15 @@ int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
  * return). */
 int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                               int64_t n_out, int64_t k, int replace,
-                              uint64_t k0, uint64_t k1, const ns_par *par,
-                              const int64_t *tmpl, int64_t width, int64_t col,
-                              int64_t *out);
+                              uint64_t k0, uint64_t k1, const int64_t *keys,
+                              const ns_par *par, const int64_t *tmpl,
+                              int64_t width, int64_t col, int64_t *out);
+
+/* out[r * k + t] = the t-th ns_rng_double of keyed stream
+ * ns_rng_seed_keyed(k0, k1, keys[r]), for r < n_rows: per-row uniforms
+ * that depend only on (k0, k1, keys[r]) (corrupt_triples' side coins). */
+int ns_keyed_uniform(uint64_t k0, uint64_t k1, const int64_t *keys,
+                     int64_t n_rows, int64_t k, const ns_par *par,
+                     double *out);
 
 #endif /* NS_NEGATIVE_H */

@@ -10,6 +10,9 @@
  *      seeded by SplitMix64 from (k0, k1, b): ns_rng_seed().
  *   3. Threads take whole blocks; a block's output depends only on (key, b),
  *      never on which thread ran it or in what order.
+ *   4. With caller keys (keys= in Python, "reproducible by row"), output
+ *      row i instead gets its own stream ns_rng_seed_keyed(k0, k1, keys[i])
+ *      (below), so it depends only on (key, keys[i]).
  *
  * Generators: xoshiro256++ (Blackman & Vigna 2019, "Scrambled linear
  * pseudorandom number generators"), seeded with SplitMix64 (Steele, Lea &
@@ -66,6 +69,22 @@ NS_INLINE void ns_rng_seed(ns_rng_t *rng, uint64_t k0, uint64_t k1,
     if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0) {
         rng->s[0] = 0x9E3779B97F4A7C15ULL;
     }
+}
+
+/* Keyed row streams ("reproducible by row", see CHANGELOG.md): the output
+ * row whose caller key is `key` (a non-negative int64) draws from stream
+ * (k0, k1 ^ NS_RNG_KEYED_DOMAIN, key), whatever its position, its call or
+ * the thread that runs it.  The constant separates them from the block
+ * streams (k0, k1, b) of the same call key: keyed stream `key` and block
+ * stream b are seeded alike only when key * M ^ b * M == NS_RNG_KEYED_DOMAIN
+ * (M = 0xD1342543DE82EF95, the block multiplier), a 64-bit coincidence.
+ * Part of the stream-stability policy (README): changed only in a minor
+ * version, named in CHANGELOG.md. */
+#define NS_RNG_KEYED_DOMAIN 0x6E73726F776B6579ULL /* "nsrowkey" */
+
+NS_INLINE void ns_rng_seed_keyed(ns_rng_t *rng, uint64_t k0, uint64_t k1,
+                                 int64_t key) {
+    ns_rng_seed(rng, k0, k1 ^ NS_RNG_KEYED_DOMAIN, (uint64_t)key);
 }
 
 /* xoshiro256++ */

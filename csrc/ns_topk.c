@@ -55,13 +55,15 @@ static inline void heap_replace_root(double *keys, double *scores, int64_t *ids,
     heap_sift_down(keys, scores, ids, size, 0);
 }
 
-int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1) {
+int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1,
+                  const int64_t *keys) {
     if (st->n_rows < 0 || st->capacity < 1) return NS_ERR_VALUE;
     /* n_rows * capacity entries must not wrap (the caller allocated them). */
     if (st->n_rows > 0 && st->capacity > (INT64_MAX - 1) / st->n_rows) return NS_ERR_VALUE;
     for (int64_t r = 0; r < st->n_rows; r++) {
         st->sizes[r] = 0;
-        if (st->rngs) ns_rng_seed(&st->rngs[r], k0, k1, (uint64_t)r);
+        if (st->rngs && keys) ns_rng_seed_keyed(&st->rngs[r], k0, k1, keys[r]);
+        else if (st->rngs) ns_rng_seed(&st->rngs[r], k0, k1, (uint64_t)r);
     }
     return NS_OK;
 }

@@ -74,8 +74,10 @@ typedef struct {
 } ns_topk_t;
 
 /* Empties every heap and, when st->rngs is set, seeds rngs[r] with stream
- * (k0, k1, r). */
-int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1);
+ * (k0, k1, r), or with keys (n_rows non-negative int64) with the keyed
+ * stream ns_rng_seed_keyed(k0, k1, keys[r]). */
+int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1,
+                  const int64_t *keys);
 
 /* Merges the tile rows row0 .. row0 + n_rows - 1 (row i at tile + i * ld,
  * n_cols scores of candidates col0 .. col0 + n_cols - 1) into the heaps.

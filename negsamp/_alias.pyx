@@ -10,6 +10,7 @@ from negsamp._c_alias cimport (
     ns_alias_entry, ns_alias_hot, ns_alias_build, ns_alias_make_hot,
     ns_alias_sample_i64, ns_alias_sample_i32, ns_alias_probabilities,
     ns_alias_check, NS_ALIAS_BLOCK, NS_ALIAS_HOT_MAX, ns_alias_settle_tie,
+    ns_alias_sample_rows_i64, ns_alias_sample_rows_i32,
 )
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed
 from negsamp._common import raise_for_status
@@ -123,6 +124,43 @@ def sample(object table, object hot, int64_t count, uint64_t k0, uint64_t k1,
         check_interrupt(status)
     else:
         raise TypeError(f"dtype must be int64 or int32, got {dtype}")
+    raise_for_status(status, "alias sample")
+    return out
+
+
+def sample_rows(object table, const int64_t[::1] keys, int64_t row_len,
+                uint64_t k0, uint64_t k1, int n_threads, object dtype):
+    """(len(keys), row_len) draws of `dtype` (int64 or int32): row i from
+    keyed stream keys[i] under (k0, k1) (keys already validated)."""
+    cdef ns_par par
+    cdef const ns_alias_entry *entries = _entries(table)
+    cdef int64_t n = table.shape[0]
+    cdef int64_t n_rows = keys.shape[0]
+    cdef int status = 0
+    cdef int64_t[:, ::1] out64
+    cdef int32_t[:, ::1] out32
+    if row_len < 0:
+        raise ValueError(f"row_len must be >= 0, got {row_len}")
+    dtype = np.dtype(dtype)
+    if dtype != np.int64 and dtype != np.int32:
+        raise TypeError(f"dtype must be int64 or int32, got {dtype}")
+    if dtype == np.int32 and n > 2147483647:
+        raise ValueError("int32 output needs n <= 2**31 - 1")
+    out = np.empty((n_rows, row_len), dtype=dtype)
+    if n_rows == 0 or row_len == 0:
+        return out
+    make_par(&par, n_threads)
+    if dtype == np.int64:
+        out64 = out
+        with nogil:
+            status = ns_alias_sample_rows_i64(entries, n, k0, k1, &keys[0], n_rows,
+                                              row_len, &out64[0, 0], &par)
+    else:
+        out32 = out
+        with nogil:
+            status = ns_alias_sample_rows_i32(entries, n, k0, k1, &keys[0], n_rows,
+                                              row_len, &out32[0, 0], &par)
+    check_interrupt(status)
     raise_for_status(status, "alias sample")
     return out
 

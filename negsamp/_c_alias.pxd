@@ -23,6 +23,14 @@ cdef extern from "ns_alias.h" nogil:
     int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                             int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
                             int64_t count, const ns_par *par, int allow_simd)
+    int ns_alias_sample_rows_i64(const ns_alias_entry *table, int64_t n,
+                                 uint64_t k0, uint64_t k1, const int64_t *keys,
+                                 int64_t n_rows, int64_t row_len, int64_t *out,
+                                 const ns_par *par)
+    int ns_alias_sample_rows_i32(const ns_alias_entry *table, int64_t n,
+                                 uint64_t k0, uint64_t k1, const int64_t *keys,
+                                 int64_t n_rows, int64_t row_len, int32_t *out,
+                                 const ns_par *par)
     int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
                                double *out)
     int ns_alias_check(const ns_alias_entry *table, int64_t n)

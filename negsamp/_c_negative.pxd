@@ -37,10 +37,13 @@ cdef extern from "ns_negative.h" nogil:
                                      double *row_eligible, const ns_par *par)
     int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                            int64_t n_out, int64_t k, int replace, uint64_t k0,
-                           uint64_t k1, const ns_par *par, int64_t *out,
-                           double *log_q)
+                           uint64_t k1, const int64_t *keys, const ns_par *par,
+                           int64_t *out, double *log_q)
     int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                                   int64_t n_out, int64_t k, int replace,
-                                  uint64_t k0, uint64_t k1, const ns_par *par,
-                                  const int64_t *tmpl, int64_t width, int64_t col,
-                                  int64_t *out)
+                                  uint64_t k0, uint64_t k1, const int64_t *keys,
+                                  const ns_par *par, const int64_t *tmpl,
+                                  int64_t width, int64_t col, int64_t *out)
+    int ns_keyed_uniform(uint64_t k0, uint64_t k1, const int64_t *keys,
+                         int64_t n_rows, int64_t k, const ns_par *par,
+                         double *out)

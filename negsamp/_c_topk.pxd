@@ -21,7 +21,7 @@ cdef extern from "ns_topk.h" nogil:
         ns_rng_t *rngs
         uint64_t *packed
         int allow_simd
-    int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1)
+    int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1, const int64_t *keys)
     int ns_topk_merge_f32(ns_topk_t *st, const float *tile, int64_t n_rows,
                           int64_t n_cols, int64_t ld, int64_t row0,
                           int64_t col0, const ns_par *par)

@@ -41,4 +41,6 @@ def sample(
     bloom: Optional[np.ndarray] = ...,
     tmpl: Optional[np.ndarray] = ...,
     col: int = ...,
+    keys: Optional[np.ndarray] = ...,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]: ...
+def keyed_uniform(keys: np.ndarray, k: int, k0: int, k1: int, n_threads: int) -> np.ndarray: ...

@@ -9,7 +9,7 @@ from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (
     ns_negative_law, ns_negative_row_stats, ns_negative_sample,
-    ns_negative_sample_tuples,
+    ns_negative_sample_tuples, ns_keyed_uniform,
     ns_negative_complement_build, ns_negative_cumulative,
     ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
     NS_NEGATIVE_BLOCK_ROWS,
@@ -143,15 +143,18 @@ def sample(int64_t n_items, object table, object prob, object cum,
            int64_t k, bint replace, uint64_t k0, uint64_t k1, int n_threads,
            bint return_log_q, object comp_ptr=None, object comp_ids=None,
            object comp_table=None, object row_eligible=None, object bloom=None,
-           object tmpl=None, int64_t col=0):
+           object tmpl=None, int64_t col=0, object keys=None):
     """k negatives for each row id of `rows` (already validated).  `table`
     is None for the uniform law, else a TABLE_DTYPE array with its exact law
     `prob`, cumulative sums `cum` (n + 1) and the row statistics.  Optional
     complement tables from complement_build.  With `tmpl` (an (m, w) int64
     array), returns (out, None) with out (m, k, w): tmpl[i] repeated k
     times, column `col` holding the negatives (ns_negative_sample_tuples;
-    no log q)."""
+    no log q).  With `keys` (int64, one non-negative key per row of `rows`,
+    already validated), output row i uses keyed stream keys[i]."""
     cdef ns_par par
+    cdef const int64_t[::1] keys_v
+    cdef const int64_t *keys_ptr = NULL
     cdef ns_negative_law law
     cdef const unsigned char[::1] raw
     cdef const unsigned char[::1] comp_raw
@@ -166,6 +169,12 @@ def sample(int64_t n_items, object table, object prob, object cum,
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
     _check_csr(indptr, indices, n_items)
+    if keys is not None:
+        keys_v = keys
+        if keys_v.shape[0] != m:
+            raise ValueError(f"keys must have len(rows)={m} entries, got {keys_v.shape[0]}")
+        if m:
+            keys_ptr = &keys_v[0]
     law.n_items = n_items
     law.indptr = &indptr[0]
     law.indices = &indices[0] if indices.shape[0] else _EMPTY_I
@@ -246,7 +255,7 @@ def sample(int64_t n_items, object table, object prob, object cum,
         make_par(&par, n_threads)
         with nogil:
             status = ns_negative_sample_tuples(&law, &rows[0], m, k, replace, k0, k1,
-                                               &par, &tmpl_v[0, 0], width, col,
+                                               keys_ptr, &par, &tmpl_v[0, 0], width, col,
                                                &tup_v[0, 0, 0])
         check_interrupt(status)
         raise_for_status(status, "negative sample")
@@ -264,7 +273,28 @@ def sample(int64_t n_items, object table, object prob, object cum,
     make_par(&par, n_threads)
     with nogil:
         status = ns_negative_sample(&law, &rows[0], m, k, replace, k0, k1,
-                                    &par, &out_v[0, 0], lq_ptr)
+                                    keys_ptr, &par, &out_v[0, 0], lq_ptr)
     check_interrupt(status)
     raise_for_status(status, "negative sample")
     return out, log_q
+
+
+def keyed_uniform(const int64_t[::1] keys, int64_t k, uint64_t k0, uint64_t k1,
+                  int n_threads):
+    """float64 (len(keys), k): row i holds the first k uniforms in [0, 1)
+    of keyed stream keys[i] under (k0, k1) (keys already validated)."""
+    cdef ns_par par
+    cdef int64_t m = keys.shape[0]
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    out = np.empty((m, k), dtype=np.float64)
+    if m == 0 or k == 0:
+        return out
+    cdef double[:, ::1] out_v = out
+    cdef int status
+    make_par(&par, n_threads)
+    with nogil:
+        status = ns_keyed_uniform(k0, k1, &keys[0], m, k, &par, &out_v[0, 0])
+    check_interrupt(status)
+    raise_for_status(status, "keyed uniforms")
+    return out

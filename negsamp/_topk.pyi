@@ -20,6 +20,7 @@ class TopkState:
         finite_only: bool = ...,
         packed: bool = ...,
         allow_simd: bool = ...,
+        keys: Optional[npt.NDArray[np.int64]] = ...,
     ) -> None: ...
     @property
     def n_rows(self) -> int: ...

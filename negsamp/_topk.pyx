@@ -30,11 +30,13 @@ cdef class TopkState:
                   excl_indptr=None, excl_indices=None, upper=None,
                   double lower=-INFINITY, double temperature=0.0,
                   uint64_t k0=0, uint64_t k1=0, bint finite_only=False,
-                  bint packed=False, bint allow_simd=True):
+                  bint packed=False, bint allow_simd=True, object keys=None):
         cdef double[::1] keys_v, scores_v, upper_v
         cdef int64_t[::1] ids_v, sizes_v, indptr_v, indices_v
         cdef uint64_t[:, ::1] rngs_v
         cdef uint64_t[::1] packed_v
+        cdef const int64_t[::1] keys_arr
+        cdef const int64_t *keys_ptr = NULL
         if n_rows < 0:
             raise ValueError(f"n_rows must be >= 0, got {n_rows}")
         if capacity < 1:
@@ -110,7 +112,13 @@ cdef class TopkState:
             if not (self.st.inv_temperature > 0.0 and
                     self.st.inv_temperature < INFINITY):
                 raise ValueError(f"1 / temperature must be finite, got temperature={temperature}")
-        raise_for_status(ns_topk_reset(&self.st, k0, k1), "top-k reset")
+        if keys is not None:
+            keys_arr = keys
+            if keys_arr.shape[0] != n_rows:
+                raise ValueError(f"keys must have n_rows={n_rows} entries, got {keys_arr.shape[0]}")
+            if n_rows > 0:
+                keys_ptr = &keys_arr[0]
+        raise_for_status(ns_topk_reset(&self.st, k0, k1, keys_ptr), "top-k reset")
 
     def merge(self, tile, int64_t row0, int64_t col0, int n_threads):
         """Merges `tile` (2-D float32 or float64, rows row0.., columns =

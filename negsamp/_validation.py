@@ -18,6 +18,7 @@ __all__ = [
     "as_size",
     "as_int",
     "as_index_array",
+    "as_keys",
     "as_float_dtype",
     "as_iterable_array",
     "check_output_size",
@@ -193,6 +194,36 @@ def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:
                 f"{name} must be in [0, {n}), got {int(bad)} at flat index {i}"
             )
     return arr.astype(np.int64, copy=False)
+
+
+def as_keys(keys: Any, n: int, row: str, name: str = "keys") -> Optional[np.ndarray]:
+    """Per-row stream keys (see ``NegativeSampler.sample``): None, or a 1-D
+    integer array of ``n`` entries, each in ``[0, 2**63)``, as a contiguous
+    int64 copy.  ``row`` names one row (``"row"``, ``"triple"``...).
+    TypeError for a non-integer dtype (bool and float included), ValueError
+    for a wrong shape or a negative or too large key, each naming ``name``."""
+    if keys is None:
+        return None
+    if isinstance(keys, (str, bytes)):
+        raise TypeError(f"{name} must be a 1-D array of integers, got {describe(keys)}")
+    arr = np.asarray(keys)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        if not (arr.size == 0 and arr.dtype.kind == "f" and arr.ndim == 1):
+            raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one key per {row}), got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} must have one key per {row}: expected {n} keys, "
+                         f"got {arr.shape[0]}")
+    if arr.size:
+        if arr.dtype.kind == "i" and arr.min() < 0:
+            i = int(np.argmin(arr))
+            raise ValueError(f"{name} must be >= 0, got {int(arr[i])} at index {i}")
+        if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
+            i = int(np.argmax(arr))
+            raise ValueError(f"{name} must be < 2**63 (int64), got {int(arr[i])} at index {i}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def as_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:

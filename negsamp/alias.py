@@ -21,7 +21,7 @@ from negsamp import _alias
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
-    as_index_array, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
+    as_index_array, as_keys, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
 )
 
 __all__ = ["AliasTable"]
@@ -130,6 +130,7 @@ class AliasTable:
         *,
         n_threads: Optional[int] = None,
         dtype: Any = np.int64,
+        keys: Any = None,
     ) -> np.ndarray:
         """Independent draws with replacement.
 
@@ -145,6 +146,15 @@ class AliasTable:
             None: the default (:func:`negsamp.set_num_threads`, NEGSAMP_NUM_THREADS, all cores); -1 all cores; capped at the cores.
         dtype : int64 or int32
             int32 requires ``len(self) <= 2**31 - 1``.
+        keys : array_like of int, 1-D, optional
+            With a 2-D ``size = (n_rows, k)``: one non-negative key per row
+            (reproducible by row, see ``NegativeSampler.sample``).  Row ``i``
+            is then drawn from its own stream seeded from the key taken
+            from ``rng`` and ``keys[i]``, so it depends on those and ``k``
+            only: not on the other rows, their order, ``n_rows``,
+            ``n_threads`` or how rows are split into calls.  Equal keys
+            give equal rows.  Same law.  ValueError (naming keys) with a
+            size that is not 2-D or a wrong number of keys.
 
         Returns
         -------
@@ -160,6 +170,16 @@ class AliasTable:
         out_dtype = _as_index_dtype(dtype, len(self))
         count = element_count(shape, f"size {describe(size)}", np.dtype(out_dtype).itemsize)
         threads = resolve_n_threads(n_threads)
+        if keys is not None:
+            if len(shape) != 2:
+                raise ValueError(f"keys (one per row) need a 2-D size (n_rows, k), got "
+                                 f"size {describe(size)}")
+            row_keys = as_keys(keys, shape[0], "row")
+            assert row_keys is not None
+            k0, k1 = draw_key(rng)
+            rows: np.ndarray = _alias.sample_rows(self._table, row_keys, shape[1], k0, k1,
+                                                  threads, out_dtype)
+            return rows
         k0, k1 = draw_key(rng)
         out: np.ndarray = _alias.sample(self._table, self._hot, count, k0, k1, threads, out_dtype)
         return out.reshape(shape)

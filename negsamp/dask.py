@@ -231,20 +231,39 @@ def _partition_rows(series: Any, row_column: str) -> np.ndarray:
     return np.asarray(series.to_numpy(dtype=numpy_dtype))
 
 
+def _partition_keys(frame: Any, key_column: str) -> np.ndarray:
+    """The keys of one partition (a column, or the index for "index")."""
+    if key_column == "index":
+        index = frame.index
+        if index.hasnans:
+            raise ValueError("key_column 'index': the index holds a missing value (NA)")
+        numpy_dtype = getattr(index.dtype, "numpy_dtype", None)
+        return np.asarray(index.to_numpy(dtype=numpy_dtype))
+    return _partition_rows(frame[key_column], key_column)
+
+
 def _partition_negatives(frame: Any, sampler: Any, row_column: str, k: int, rng: Any,
-                         columns: List[str]) -> Any:
+                         columns: List[str], key_column: Optional[str] = None) -> Any:
     rows = _partition_rows(frame[row_column], row_column)
     out = frame.copy()
     if rows.shape[0] == 0:
         for c in columns:
             out[c] = np.empty(0, dtype=np.int64)
         return out
-    try:
-        negatives = np.asarray(sampler.sample(rows, k, rng=rng))
-    except ValueError as exc:  # bad row ids: name the column they come from
-        raise ValueError(f"row_column {row_column!r}: {exc}") from exc
-    except TypeError as exc:
-        raise TypeError(f"row_column {row_column!r}: {exc}") from exc
+    if key_column is not None:
+        keys = _partition_keys(frame, key_column)
+        try:
+            negatives = np.asarray(sampler.sample(rows, k, rng=rng, keys=keys))
+        except (ValueError, TypeError) as exc:  # name both columns
+            raise type(exc)(f"row_column {row_column!r}, key_column {key_column!r}: "
+                            f"{exc}") from exc
+    else:
+        try:
+            negatives = np.asarray(sampler.sample(rows, k, rng=rng))
+        except ValueError as exc:  # bad row ids: name the column they come from
+            raise ValueError(f"row_column {row_column!r}: {exc}") from exc
+        except TypeError as exc:
+            raise TypeError(f"row_column {row_column!r}: {exc}") from exc
     if negatives.shape != (rows.shape[0], k):
         raise ValueError(
             f"sampler.sample returned shape {negatives.shape}, expected {(rows.shape[0], k)}"
@@ -256,7 +275,7 @@ def _partition_negatives(frame: Any, sampler: Any, row_column: str, k: int, rng:
 
 
 def sample_negatives(df: Any, sampler: Any, *, row_column: str, k: int, rng: RNGLike = None,
-                     prefix: str = "neg_") -> Any:
+                     prefix: str = "neg_", key_column: Optional[str] = None) -> Any:
     """Adds ``k`` negatives per row to a dask DataFrame, partition by partition.
 
     Parameters
@@ -274,11 +293,20 @@ def sample_negatives(df: Any, sampler: Any, *, row_column: str, k: int, rng: RNG
         Negatives per row.
     rng : None, int, SeedSequence or Generator
         Partition i draws with the i-th child of ``rng`` (:func:`negsamp.spawn`):
-        the same seed and partitioning give the same negatives.
+        the same seed and partitioning give the same negatives.  With
+        ``key_column``, every partition draws with the same seed (one
+        child of ``rng``) and per-row keys instead.
     prefix : str
         Output columns are ``f"{prefix}{j}"`` for j in 0..k-1, int64 (one
         column per negative: plain int64 columns store and filter well in
         pandas and Parquet; ``df[[...]].to_numpy()`` gives the (n, k) block).
+    key_column : str, optional
+        Reproducible by row: a column of non-negative integer keys, or
+        ``"index"`` for the (integer) index, passed as
+        ``sampler.sample(rows, k, rng=seed, keys=...)``.  Each row's
+        negatives then depend only on ``rng``, its row id and its key: the
+        same whatever the partitioning (rows with equal keys and row ids get
+        equal negatives).  The sampler must accept ``keys=``.
 
     Returns
     -------
@@ -313,10 +341,31 @@ def sample_negatives(df: Any, sampler: Any, *, row_column: str, k: int, rng: RNG
     meta = df._meta.copy()
     for c in columns:
         meta[c] = pd.Series(dtype=np.int64, index=meta.index)
+    if key_column is not None:
+        if not isinstance(key_column, str):
+            raise TypeError(f"key_column must be a column name or 'index', got "
+                            f"{describe(key_column)}")
+        if key_column == "index":
+            key_dtype = df.index.dtype
+        elif key_column in df.columns:
+            key_dtype = df[key_column].dtype
+        else:
+            raise ValueError(f"key_column {key_column!r} is not a column of df "
+                             f"(columns: {list(df.columns)}) nor 'index'")
+        if pd.api.types.is_bool_dtype(key_dtype) or not pd.api.types.is_integer_dtype(key_dtype):
+            raise TypeError(f"key_column {key_column!r} must hold integer keys, got "
+                            f"dtype {key_dtype}")
     parts = df.to_delayed()
-    children = spawn(rng, len(parts))
+    if key_column is None:
+        children: List[Any] = spawn(rng, len(parts))
+    else:
+        # One seed for every partition: an int, so that each task makes the
+        # same call key whatever scheduler runs it.
+        seed = int(spawn(rng, 1)[0].integers(0, 2**63))
+        children = [seed] * len(parts)
     shipped = dask.delayed(sampler, pure=False, traverse=False)
     task = dask.delayed(_partition_negatives, pure=False)
-    out = [task(p, shipped, row_column, k, child, columns) for p, child in zip(parts, children)]
+    out = [task(p, shipped, row_column, k, child, columns, key_column)
+           for p, child in zip(parts, children)]
     return dd.from_delayed(out, meta=meta, divisions=df.divisions)
 

@@ -20,7 +20,7 @@ from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp.kg import _dense_ids
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, describe, element_count
+from negsamp._validation import as_int, as_keys, describe, element_count
 
 __all__ = ["negative_edges"]
 
@@ -108,6 +108,7 @@ def negative_edges(
     replace: bool = False,
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
+    keys: Any = None,
 ) -> npt.NDArray[np.int64]:
     """Node pairs that are not edges of a graph, exactly as many as asked.
 
@@ -142,6 +143,13 @@ def negative_edges(
         Randomness (SPEC 7); the output never depends on ``n_threads``.
     n_threads : int, optional
         Threads of the C kernels (None = all cores).
+    keys : array_like of int, 1-D, optional
+        "per_source" only (ValueError with "global"): one non-negative key
+        per edge, reproducible by row (see ``NegativeSampler.sample``): row
+        ``i`` then depends only on the key taken from ``rng``, ``keys[i]``,
+        its source's out-neighbours and ``num_samples``/``replace``, not on
+        the other edges' rows, their order or ``n_threads``.  Equal keys of
+        edges with the same source give equal rows.  Same law.
 
     Returns
     -------
@@ -180,6 +188,10 @@ def negative_edges(
     threads = resolve_n_threads(n_threads)
     space = _graph.pair_space(n_nodes, undirected, exclude_self_loops)
     src, dst = _as_edge_index(edge_index, n_nodes)
+    if keys is not None and method != "per_source":
+        raise ValueError('keys (one per edge) need method="per_source", got '
+                         f'method={method!r}')
+    row_keys = as_keys(keys, src.shape[0], "edge")
     if method == "global":
         element_count((2, num_samples), f"num_samples={num_samples} pairs of 2 nodes")
     else:
@@ -190,7 +202,7 @@ def negative_edges(
         return _global(n_nodes, src, dst, num_samples, space, exclude_self_loops,
                        undirected, replace, gen, threads)
     return _per_source(n_nodes, src, dst, num_samples, exclude_self_loops,
-                       undirected, replace, gen, threads)
+                       undirected, replace, gen, threads, row_keys)
 
 
 def _global(
@@ -279,7 +291,7 @@ def _distinct_codes(
 def _per_source(
     n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int,
     no_self_loops: bool, undirected: bool, replace: bool,
-    gen: np.random.Generator, threads: int,
+    gen: np.random.Generator, threads: int, keys: Optional[np.ndarray] = None,
 ) -> npt.NDArray[np.int64]:
     from negsamp.negative import _sample_excluding
 
@@ -301,4 +313,4 @@ def _per_source(
     return cast("npt.NDArray[np.int64]",
                 _sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
                                   replace=replace, n_threads=threads,
-                                  row_label="source nodes"))
+                                  row_label="source nodes", keys=keys))

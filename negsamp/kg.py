@@ -14,11 +14,11 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from negsamp import _graph
+from negsamp import _graph, _negative
 from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
-from negsamp._rng import RNGLike, as_generator
+from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, describe, element_count
+from negsamp._validation import as_int, as_keys, describe, element_count
 
 __all__ = ["corrupt_triples"]
 
@@ -260,6 +260,7 @@ def corrupt_triples(
     known: Any = None,
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
+    keys: Any = None,
 ) -> np.ndarray:
     """k corrupted copies of each (head, relation, tail) triple.
 
@@ -286,6 +287,16 @@ def corrupt_triples(
         Randomness (SPEC 7); the output never depends on ``n_threads``.
     n_threads : int, optional
         Threads of the C kernels (None = all cores).
+    keys : array_like of int, 1-D, optional
+        One non-negative key per triple (reproducible by row, see
+        ``NegativeSampler.sample``): ``out[i]`` then depends only on the
+        key taken from ``rng``, ``keys[i]``, ``triples[i]``, ``k``, ``mode``
+        and ``known``, not on the other triples, their order, ``n_threads``
+        or how the triples are split into calls.  In "both" and "bernoulli"
+        the side of each slot is also drawn from a keyed stream of the
+        triple.  Equal keys and triples give equal rows.  Same law.
+        "bernoulli" without ``known`` takes its head probabilities from the
+        call's ``triples``: pass ``known`` for rows independent of the call.
 
     Returns
     -------
@@ -320,6 +331,7 @@ def corrupt_triples(
     arr = _as_triples(triples, n_entities, "triples")
     known_arr = None if known is None else _as_triples(known, n_entities, "known")
     m = arr.shape[0]
+    row_keys = as_keys(keys, m, "triple")
     element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
     threads = resolve_n_threads(n_threads)
     gen = as_generator(rng)
@@ -366,7 +378,7 @@ def corrupt_triples(
         # The kernel writes the triples itself (one pass over the output).
         out = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
                                 n_threads=threads, row_label="triple groups",
-                                _tmpl=arr, _col=0 if head else 2)
+                                keys=row_keys, _tmpl=arr, _col=0 if head else 2)
         assert isinstance(out, np.ndarray)
         return out
 
@@ -381,11 +393,18 @@ def corrupt_triples(
     # Exact and simple: k draws on each side, then each slot keeps the side
     # it picked independently (twice the draws of one side; drawing slot by
     # slot costs more per draw in the row-blocked kernel).
-    is_head = gen.random((m, k)) < p_head[:, None]
+    # With keys: three call keys (tails, heads, sides, in that order,
+    # whatever m) and each triple's sides from its keyed stream under the
+    # third.
+    if row_keys is None:
+        is_head = gen.random((m, k)) < p_head[:, None]
     tails = _sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
-                              n_threads=threads, row_label="triple groups")
+                              n_threads=threads, row_label="triple groups", keys=row_keys)
     heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
-                              n_threads=threads, row_label="triple groups")
+                              n_threads=threads, row_label="triple groups", keys=row_keys)
+    if row_keys is not None:
+        s0, s1 = draw_key(gen)
+        is_head = _negative.keyed_uniform(row_keys, k, s0, s1, threads) < p_head[:, None]
     assert isinstance(tails, np.ndarray) and isinstance(heads, np.ndarray)
     return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 

@@ -46,7 +46,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, check_output_size, describe, numeric_array
+from negsamp._validation import as_int, as_keys, check_output_size, describe, numeric_array
 
 __all__ = ["hard_negatives", "topk"]
 
@@ -154,6 +154,7 @@ def hard_negatives(
     n_threads: Optional[int] = None,
     block_size: Optional[int] = None,
     progress: bool = False,
+    keys: Any = None,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """Hard negatives: the k best-scoring eligible candidates of every query.
 
@@ -219,6 +220,14 @@ def hard_negatives(
     rng : None, int, SeedSequence or Generator
         Randomness for ``temperature`` (one key drawn per call, also when
         not sampling, so that a Generator always advances the same way).
+    keys : array_like of int, 1-D, optional
+        With ``temperature`` only (ValueError otherwise): one non-negative
+        key per query, reproducible by row (see ``NegativeSampler.sample``).
+        Query ``q``'s Gumbel variates then come from a stream seeded from
+        the key taken from ``rng`` and ``keys[q]`` instead of its position,
+        so its result depends on its own row (scores, exclusions, window)
+        and key only, not on the other queries or their order.  Equal keys
+        and rows give equal results.  Same law.
     n_threads : int, optional
         Threads (None = the default, see :func:`negsamp.set_num_threads`;
         -1 all cores, -2 all but one; capped at the cores).  Above 1, the
@@ -293,6 +302,10 @@ def hard_negatives(
                          "window of a random draw is not defined); use one of them")
     if t is not None and not math.isfinite(1.0 / t):
         raise ValueError(f"temperature is too small, got {t}")
+    if keys is not None and t is None:
+        raise ValueError("keys (one per query) need temperature: without it the "
+                         "result is not random")
+    query_keys = as_keys(keys, n_rows, "query")
     max_s = _real(max_score, "max_score")
     min_s = _real(min_score, "min_score")
     abs_m = _real(absolute_margin, "absolute_margin", minimum=0.0)
@@ -364,6 +377,7 @@ def hard_negatives(
             excl_indptr=None if excl is None else excl.indptr,
             excl_indices=None if excl is None else excl.indices,
             upper=upper, lower=lower, temperature=0.0 if t is None else t, k0=k0, k1=k1,
+            keys=query_keys,
             # Queries are finite (checked), so a candidate with a NaN or an
             # infinity gives non-finite scores in every query's row: the
             # merge's scan catches it at no extra cost, instead of a pass over

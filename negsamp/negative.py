@@ -26,7 +26,7 @@ from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
-    as_index_array, as_int, as_weights, describe, element_count, state_field, uninitialised_repr,
+    as_index_array, as_int, as_keys, as_weights, describe, element_count, state_field, uninitialised_repr,
 )
 from negsamp.alias import AliasTable, _as_power
 
@@ -180,6 +180,7 @@ def _sample_excluding(
     n_threads: Optional[int] = None,
     return_log_q: bool = False,
     row_label: str = "rows",
+    keys: Optional[np.ndarray] = None,
     _stats: Optional[_RowStats] = None,
     _tmpl: Optional[np.ndarray] = None,
     _col: int = 0,
@@ -198,6 +199,9 @@ def _sample_excluding(
     (len(rows), w) C-contiguous int64 array) makes it return (len(rows), k,
     w) tuples instead: ``_tmpl[i]`` repeated k times with column ``_col``
     holding the negatives, the same draws written in place (no log q).
+    ``keys`` (validated by as_keys, one per row, or None) gives output row
+    i its own keyed stream (ns_rng_seed_keyed with keys[i]) instead of the
+    row-block streams.
     """
     law = _as_base_law(base)
     k = as_int(k, "k", minimum=0)
@@ -248,7 +252,7 @@ def _sample_excluding(
         out, log_q = _negative.sample(
             law.n_items, None, None, None, indptr, indices, None, None, rows, k,
             bool(replace), k0, k1, threads, bool(return_log_q), *comp,
-            tmpl=_tmpl, col=_col)
+            tmpl=_tmpl, col=_col, keys=keys)
     else:
         if stats is None or stats.row_mass is None:  # nothing is drawn
             stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
@@ -258,7 +262,7 @@ def _sample_excluding(
             law.n_items, law.table, law.prob, law.cum, indptr, indices,
             stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
             threads, bool(return_log_q), *comp,
-            tmpl=_tmpl, col=_col)
+            tmpl=_tmpl, col=_col, keys=keys)
     if return_log_q:
         assert log_q is not None
         return out, log_q
@@ -441,6 +445,7 @@ class NegativeSampler:
         replace: bool = True,
         n_threads: Optional[int] = None,
         return_log_q: bool = False,
+        keys: Any = None,
     ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Exactly ``k`` negatives for each row of ``rows``.
 
@@ -469,6 +474,15 @@ class NegativeSampler:
             hold nearly all of the mass and the row has no complement table,
             the absolute error of log q is about 1e-16 divided by the
             eligible share of the mass (e.g. 1e-10 for a share of 1e-6).
+        keys : array_like of int, 1-D, optional
+            One non-negative key (int64-representable) per row of ``rows``:
+            reproducible by row.  Output row ``i`` is then drawn from its
+            own stream, seeded from the key taken from ``rng`` and
+            ``keys[i]``, so it depends only on those, ``rows[i]``, ``k`` and
+            ``replace``: not on the other rows, their order, the number of
+            rows, ``n_threads`` or how the rows are split into calls.  Equal
+            keys in one call (with the same row id) give equal rows.  Same
+            law as without keys.  None (default): the row-block streams.
 
         Returns
         -------
@@ -479,12 +493,15 @@ class NegativeSampler:
         ------
         ValueError
             Rows with no eligible item (fewer than ``k`` when
-            ``replace=False``) are named; bad ``rows``/``k``.
+            ``replace=False``) are named; bad ``rows``/``k``/``keys``.
+        TypeError
+            ``keys`` of a non-integer dtype (bool, float).
 
         Notes
         -----
         Output rows are cut into blocks of a fixed number of rows, each with
-        its own random stream; threads run blocks with the GIL released.
+        its own random stream (with ``keys``, each row its own keyed
+        stream); threads run blocks with the GIL released.
         Cost per draw: see the class notes; ``replace=False`` adds O(k) per
         draw for the chosen list.
         """
@@ -496,10 +513,12 @@ class NegativeSampler:
             ids = np.zeros(ids.shape[0], dtype=np.int64)
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
+        row_keys = as_keys(keys, ids.shape[0], "row")
         return _sample_excluding(
             self._table if self._table is not None else self._law.n_items,
             self._csr, ids, k, rng, replace=replace, n_threads=n_threads,
-            return_log_q=return_log_q, row_label="rows", _stats=self._stats)
+            return_log_q=return_log_q, row_label="rows", keys=row_keys,
+            _stats=self._stats)
 
     # -- protocol ---------------------------------------------------------
     def __repr__(self) -> str:

@@ -73,3 +73,100 @@ def alias_draws(thresholds, aliases, k0, k1, count):
                 keep = coin < threshold >> 21
             out.append(column if keep else int(aliases[column]))
     return out, redraws, ties
+
+
+# ------------------------------------------------------------ keyed rows
+KEYED_DOMAIN = 0x6E73726F776B6579  # NS_RNG_KEYED_DOMAIN ("nsrowkey")
+
+
+def keyed_stream(k0, k1, key):
+    """Words of the keyed row stream of `key` (ns_rng_seed_keyed)."""
+    return xoshiro_stream(k0, k1 ^ KEYED_DOMAIN, key)
+
+
+def bounded(stream, n):
+    """ns_rng_bounded: Lemire's unbiased integer in [0, n)."""
+    m = next(stream) * n
+    if m & MASK < n:
+        threshold = ((1 << 64) - n) % n
+        while m & MASK < threshold:
+            m = next(stream) * n
+    return m >> 64
+
+
+def keyed_uniform_rows(k0, k1, keys, n, k, replace=True):
+    """NegativeSampler(n).sample(rows, k, keys=keys) without positives (the
+    uniform path of csrc/ns_negative.c, row_uniform with m = 0): with
+    replacement k bounded integers; without, the j-th item not chosen yet
+    for j uniform in [0, n - t)."""
+    out = []
+    for key in keys:
+        s = keyed_stream(k0, k1, int(key))
+        if replace:
+            out.append([bounded(s, n) for _ in range(k)])
+            continue
+        chosen, row = [], []  # chosen sorted
+        for t in range(k):
+            j = bounded(s, n - t)
+            rank = j + sum(1 for i, v in enumerate(chosen) if v - i <= j)
+            chosen.insert(sum(1 for v in chosen if v < rank), rank)
+            row.append(rank)
+        out.append(row)
+    return out
+
+
+def keyed_exclude_one_rows(k0, k1, keys, own, n, k):
+    """Rows excluding exactly one item own[i] (corrupt_triples without
+    known): the short-row rejection of row_uniform, redrawing while the
+    draw is the excluded item."""
+    out = []
+    for key, x_own in zip(keys, own):
+        s = keyed_stream(k0, k1, int(key))
+        row = []
+        for _ in range(k):
+            x = bounded(s, n)
+            while x == x_own:  # 32 rejections in a row would switch method: n > 2 here
+                x = bounded(s, n)
+            row.append(x)
+        out.append(row)
+    return out
+
+
+def keyed_doubles(k0, k1, keys, k):
+    """ns_keyed_uniform: the first k doubles (top 53 bits) of each keyed row."""
+    out = []
+    for key in keys:
+        s = keyed_stream(k0, k1, int(key))
+        out.append([(next(s) >> 11) * 2.0**-53 for _ in range(k)])
+    return out
+
+
+def alias_keyed_rows(thresholds, aliases, k0, k1, keys, k, batch=32):
+    """AliasTable.sample((len(keys), k), keys=keys) for n < 2**32, as
+    documented in csrc/ns_alias.h: per row, batches of 32 columns (32-bit
+    Lemire on a word's high half, the low half the coin), then resolved in
+    order, a coin tie reading the next word."""
+    n = len(thresholds)
+    reject_below = ((1 << 32) - n) % n
+    out = []
+    for key in keys:
+        s = keyed_stream(k0, k1, int(key))
+        row = []
+        for j0 in range(0, k, batch):
+            drawn = []
+            for _ in range(min(batch, k - j0)):
+                while True:
+                    x = next(s)
+                    m = (x >> 32) * n
+                    if (m & 0xFFFFFFFF) >= n or (m & 0xFFFFFFFF) >= reject_below:
+                        break
+                drawn.append((m >> 32, x & 0xFFFFFFFF))
+            for column, coin in drawn:
+                threshold = int(thresholds[column])
+                if coin == threshold >> 21:
+                    keep = (next(s) >> 43) < (threshold & 0x1FFFFF)
+                else:
+                    keep = coin < threshold >> 21
+                row.append(column if keep else int(aliases[column]))
+        out.append(row)
+    return out

@@ -51,11 +51,16 @@ def test_probabilities_equal_exact_law_to_float64(name):
     assert np.all(table.probabilities[p == 0] == 0)
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("name", sorted(LAWS))
-def test_draws_fit_exact_law(name):
+def test_draws_fit_exact_law(name, keyed):
     w = LAWS[name]
     p = exact_law(w.astype(np.float64) / w.max())
-    draws = AliasTable(w).sample(M, rng=12345)
+    if keyed:  # rows of 10 draws, one keyed stream each, consecutive keys
+        draws = AliasTable(w).sample((M // 10, 10), rng=12345,
+                                     keys=np.arange(M // 10)).ravel()
+    else:
+        draws = AliasTable(w).sample(M, rng=12345)
     assert draws.min() >= 0 and draws.max() < w.shape[0]
     assert not np.isin(draws, np.flatnonzero(p == 0)).any(), "a weight-0 item was drawn"
     if (p > 0).sum() == 1:  # one item: nothing to fit, every draw is it

@@ -16,6 +16,10 @@ def test_every_default_case_is_well_formed():
         assert op in operations
     for case in cases:
         assert case.items > 0 and case.sizes and callable(case.make)
+    keyed = {c.operation for c in cases if "keyed" in c.operation}
+    assert {"negative.sample keyed uniform", "negative.sample keyed counts^0.75",
+            "corrupt_triples keyed"} <= keyed
+    assert all(c.baseline_name == "unkeyed" for c in cases if "keyed" in c.operation)
 
 
 def test_report_runs_and_writes_json_and_markdown(tmp_path, capsys):

@@ -186,3 +186,47 @@ def test_sample_negatives_bad_input():
         sample_negatives(df, StandInSampler(5), row_column="user", k=1)
     with pytest.raises(TypeError, match="DataFrame"):
         sample_negatives(df["user"], StandInSampler(5), row_column="user", k=1)
+
+
+@pytest.mark.parametrize("key_column", ["index", "key"])
+def test_sample_negatives_keyed_independent_of_partitioning(client, key_column):
+    import negsamp
+
+    n_users, n_items = 37, 300
+    history = [np.arange(u, u + 25) % n_items for u in range(n_users)]
+    sampler = negsamp.NegativeSampler(weights=np.arange(1, n_items + 1), power=0.75,
+                                      positives=history)
+    gen = np.random.default_rng(0)
+    pdf = pd.DataFrame({"user": gen.integers(0, n_users, 700),
+                        "key": gen.choice(2**40, 700, replace=False)},
+                       index=np.arange(700) * 3 + 1)
+    results = [sample_negatives(dd.from_pandas(pdf, npartitions=p), sampler, row_column="user",
+                                k=6, rng=21, key_column=key_column).compute()
+               for p in (1, 3, 7)]
+    for other in results[1:]:
+        pd.testing.assert_frame_equal(other, results[0])
+    # Each row is the sampler's keyed row, and unkeyed partitioned calls differ.
+    negs = results[0][[f"neg_{j}" for j in range(6)]].to_numpy()
+    keys = pdf.index.to_numpy() if key_column == "index" else pdf["key"].to_numpy()
+    seed = int(negsamp.spawn(21, 1)[0].integers(0, 2**63))
+    direct = sampler.sample(pdf["user"].to_numpy(), 6, rng=seed, keys=keys)
+    np.testing.assert_array_equal(negs, direct)
+    unkeyed = [sample_negatives(dd.from_pandas(pdf, npartitions=p), sampler, row_column="user",
+                                k=6, rng=21).compute() for p in (1, 3)]
+    assert not unkeyed[0].equals(unkeyed[1])
+
+
+def test_sample_negatives_bad_key_column():
+    import negsamp
+
+    sampler = negsamp.NegativeSampler(10)
+    df = dd.from_pandas(pd.DataFrame({"user": [1, 2], "f": [0.5, 1.0], "neg": [-1, 2]}),
+                        npartitions=1)
+    with pytest.raises(ValueError, match="key_column 'nope'"):
+        sample_negatives(df, sampler, row_column="user", k=2, key_column="nope")
+    with pytest.raises(TypeError, match="key_column 'f' must hold integer keys"):
+        sample_negatives(df, sampler, row_column="user", k=2, key_column="f")
+    with pytest.raises(TypeError, match="key_column must be"):
+        sample_negatives(df, sampler, row_column="user", k=2, key_column=3)
+    with pytest.raises(ValueError, match="key_column 'neg'.*keys must be >= 0"):
+        sample_negatives(df, sampler, row_column="user", k=2, key_column="neg").compute()

@@ -179,16 +179,29 @@ def test_per_source_valid(undirected, replace):
             assert len(set(row)) == 12
 
 
-def test_per_source_uniform_and_self_loops():
+def _per_source(keyed, ei, n, k, **kw):
+    """negative_edges(method="per_source"), or its keyed variant: each edge
+    repeated 100 times with consecutive keys, k / 100 draws each, regrouped
+    to the same (E, k) shape (the same law, over many row streams)."""
+    if not keyed:
+        return negsamp.negative_edges(ei, n, k, method="per_source", **kw)
+    reps = np.repeat(ei, 100, axis=1)
+    out = negsamp.negative_edges(reps, n, k // 100, method="per_source",
+                                 keys=np.arange(reps.shape[1]), **kw)
+    return out.reshape(ei.shape[1], k)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_per_source_uniform_and_self_loops(keyed):
     ei = np.array([[0, 0, 0, 2], [1, 2, 0, 0]])
     n = 7
-    out = negsamp.negative_edges(ei, n, 6000, method="per_source", replace=True, rng=8)
+    out = _per_source(keyed, ei, n, 6000, replace=True, rng=8)
     law0 = np.array([0, 0, 0, 1, 1, 1, 1], float)  # 0->0 is an edge too
     assert chisquare_pvalue(np.bincount(out[0], minlength=n), law0) > 1e-4
     law2 = np.array([0, 1, 0, 1, 1, 1, 1], float)
     assert chisquare_pvalue(np.bincount(out[3], minlength=n), law2) > 1e-4
-    out = negsamp.negative_edges(ei, n, 6000, method="per_source", replace=True,
-                                 exclude_self_loops=False, undirected=True, rng=8)
+    out = _per_source(keyed, ei, n, 6000, replace=True, exclude_self_loops=False,
+                      undirected=True, rng=8)
     # Undirected: 2 sees 0 (edge 0-2); self loop 2-2 allowed.
     law2u = np.array([0, 1, 1, 1, 1, 1, 1], float)
     assert chisquare_pvalue(np.bincount(out[3], minlength=n), law2u) > 1e-4

@@ -74,13 +74,26 @@ def test_own_entity_not_known_has_its_own_row():
     assert set(out[1, :, 0].tolist()) == {1, 2, 3}
 
 
+def _corrupt(keyed, tri, n, k, **kw):
+    """corrupt_triples, or its keyed variant: each triple repeated 100 times
+    with consecutive keys, k / 100 corruptions each, regrouped to the same
+    (len(tri), k, 3) shape (the same law, drawn over many row streams)."""
+    if not keyed:
+        return negsamp.corrupt_triples(tri, n, k, **kw)
+    tri = np.asarray(tri)
+    reps = np.repeat(tri, 100, axis=0)
+    out = negsamp.corrupt_triples(reps, n, k // 100, keys=np.arange(reps.shape[0]), **kw)
+    return out.reshape(tri.shape[0], k, 3)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("mode", ["tail", "head"])
-def test_uniform_over_eligible_entities(mode):
+def test_uniform_over_eligible_entities(mode, keyed):
     n = 12
     known = np.array([[0, 0, 3], [0, 0, 4], [0, 0, 5], [0, 1, 3], [6, 0, 4],
                       [7, 0, 3], [1, 0, 3]])
     tri = np.array([[0, 0, 3], [1, 0, 3]])
-    out = negsamp.corrupt_triples(tri, n, 60_000, mode=mode, known=known, rng=11)
+    out = _corrupt(keyed, tri, n, 60_000, mode=mode, known=known, rng=11)
     col = 2 if mode == "tail" else 0
     ks = _known_set(known)
     for i in range(2):
@@ -96,7 +109,8 @@ def test_uniform_over_eligible_entities(mode):
         assert chisquare_pvalue(counts, np.ones(n)) < 1e-4
 
 
-def test_bernoulli_side_frequencies():
+@pytest.mark.parametrize("keyed", [False, True])
+def test_bernoulli_side_frequencies(keyed):
     # Relation 0 is one-to-many (1 head, 6 tails): tph = 6, hpt = 1, so the
     # head is replaced with probability 6/7.  Relation 1 is many-to-one: 1/7.
     one_to_many = [[0, 0, t] for t in range(1, 7)]
@@ -105,7 +119,7 @@ def test_bernoulli_side_frequencies():
     p = head_probability(tri)
     assert np.allclose(p, [6 / 7, 1 / 7])
     k = 4000
-    out = negsamp.corrupt_triples(tri, 20, k, mode="bernoulli", known=tri, rng=2)
+    out = _corrupt(keyed, tri, 20, k, mode="bernoulli", known=tri, rng=2)
     head_replaced = out[..., 0] != tri[:, None, 0]
     n0 = int(head_replaced[:6].sum())
     n1 = int(head_replaced[6:].sum())
@@ -114,33 +128,36 @@ def test_bernoulli_side_frequencies():
     assert stats.binomtest(n0, 6 * k, 0.5).pvalue < 1e-6  # not "both"
 
 
-def test_bernoulli_uses_known_statistics():
+@pytest.mark.parametrize("keyed", [False, True])
+def test_bernoulli_uses_known_statistics(keyed):
     # triples alone would give 0.5; known makes relation 0 one-to-many.
     tri = np.array([[0, 0, 1]])
     known = np.array([[0, 0, t] for t in range(1, 5)])
-    out = negsamp.corrupt_triples(tri, 10, 20_000, mode="bernoulli", known=known, rng=4)
+    out = _corrupt(keyed, tri, 10, 20_000, mode="bernoulli", known=known, rng=4)
     heads = int((out[0, :, 0] != 0).sum())
     assert stats.binomtest(heads, 20_000, 4 / 5).pvalue > 1e-4
     # Relation absent from known: probability 1/2.
-    out = negsamp.corrupt_triples(np.array([[0, 7, 1]]), 10, 20_000, mode="bernoulli",
+    out = _corrupt(keyed, np.array([[0, 7, 1]]), 10, 20_000, mode="bernoulli",
                                   known=known, rng=4)
     heads = int((out[0, :, 0] != 0).sum())
     assert stats.binomtest(heads, 20_000, 0.5).pvalue > 1e-4
 
 
-def test_both_sides_half():
+@pytest.mark.parametrize("keyed", [False, True])
+def test_both_sides_half(keyed):
     tri = _random_kg(4)
-    out = negsamp.corrupt_triples(tri, 30, 400, mode="both", known=tri, rng=9)
+    out = _corrupt(keyed, tri, 30, 400, mode="both", known=tri, rng=9)
     heads = int((out[..., 0] != tri[:, None, 0]).sum())
     assert stats.binomtest(heads, out.shape[0] * 400, 0.5).pvalue > 1e-4
 
 
-def test_both_mode_law_per_side():
+@pytest.mark.parametrize("keyed", [False, True])
+def test_both_mode_law_per_side(keyed):
     # Given the side, the replacement is uniform over that side's eligible ids.
     n = 8
     known = np.array([[0, 0, 1], [0, 0, 2], [3, 0, 1]])
     tri = np.array([[0, 0, 1]])
-    out = negsamp.corrupt_triples(tri, n, 40_000, mode="both", known=known, rng=6)
+    out = _corrupt(keyed, tri, n, 40_000, mode="both", known=known, rng=6)
     tail_slots = out[0, out[0, :, 0] == 0]
     head_slots = out[0, out[0, :, 2] == 1]
     tail_law = np.array([1, 0, 0, 1, 1, 1, 1, 1], float)

@@ -293,7 +293,8 @@ def softmax(x):
     return e / e.sum()
 
 
-def test_temperature_first_pick_is_softmax():
+@pytest.mark.parametrize("keyed", [False, True])
+def test_temperature_first_pick_is_softmax(keyed):
     rng = np.random.default_rng(11)
     N, d, reps, t = 12, 4, 40000, 0.7
     q = rng.standard_normal((1, d))
@@ -307,7 +308,8 @@ def test_temperature_first_pick_is_softmax():
     law[eligible] = softmax(s[eligible] / t)
     for largest, sign in ((True, 1), (False, -1)):
         ids, scores = negsamp.hard_negatives(Q, C, 3, exclude=exclude, temperature=t,
-                                             rng=123, largest=largest)
+                                             rng=123, largest=largest,
+                                             keys=np.arange(reps) if keyed else None)
         counts = np.bincount(ids[:, 0], minlength=N)
         lw = np.zeros(N)
         lw[eligible] = softmax(sign * s[eligible] / t)

@@ -195,15 +195,22 @@ def test_property_never_positive_exactly_k(case):
 
 
 # ------------------------------------------------------ goodness of fit
-def _fit_rows(sampler, row, n, k, law, seed, **kw):
+def _keys(m, keyed):
+    """keys= for a keyed variant of a fit test: consecutive keys (the
+    hardest case for independent streams), else None."""
+    return np.arange(m, dtype=np.int64) if keyed else None
+
+
+def _fit_rows(sampler, row, n, k, law, seed, keyed=False, **kw):
     rows = np.full(n // k, row, dtype=np.int64)
-    out = sampler.sample(rows, k, rng=seed, **kw)
+    out = sampler.sample(rows, k, rng=seed, keys=_keys(rows.shape[0], keyed), **kw)
     return assert_fits(out, law)
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("density", ["sparse", "half", "dense", "dense_mass"])
-def test_chisquare_rows(weighted, density):
+def test_chisquare_rows(weighted, density, keyed):
     n = 200
     gen = np.random.default_rng(7)
     w = zipf(n) if weighted else None
@@ -217,19 +224,20 @@ def test_chisquare_rows(weighted, density):
         pos = np.arange(25) if weighted else gen.choice(n, 180, replace=False)
     s = NegativeSampler(n, weights=w, positives=[pos, []])
     law = exact_law(n, pos, w)
-    _fit_rows(s, 0, 300_000, 30, law, seed=11)
+    _fit_rows(s, 0, 300_000, 30, law, seed=11, keyed=keyed)
     # The test has power: the base law (ignoring exclusion) and the law
     # shifted by one item both fail.
-    out = s.sample(np.zeros(10_000, np.int64), 30, rng=12)
+    out = s.sample(np.zeros(10_000, np.int64), 30, rng=12, keys=_keys(10_000, keyed))
     counts = np.bincount(out.ravel(), minlength=n)
     assert chisquare_pvalue(counts, np.roll(law, 1)) < 1e-6
     base = exact_law(n, [], w)
     assert chisquare_pvalue(counts, base) < 1e-6
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("k", [1, 40])
-def test_chisquare_long_sparse_rows(weighted, k):
+def test_chisquare_long_sparse_rows(weighted, k, keyed):
     """Rows longer than the Bloom filter's limit (128 ids) but far from
     dense: searched without the filter; k=1 skips the filter everywhere."""
     n = 2000
@@ -238,16 +246,18 @@ def test_chisquare_long_sparse_rows(weighted, k):
     pos = [gen.choice(n, 300, replace=False), gen.choice(n, 20, replace=False)]
     s = NegativeSampler(n, weights=w, positives=pos)
     for r in (0, 1):
-        out = s.sample(np.full(400_000 // k, r), k, rng=r)
+        out = s.sample(np.full(400_000 // k, r), k, rng=r, keys=_keys(400_000 // k, keyed))
         assert_fits(out, exact_law(n, pos[r], w))
         ex = as_exclusion_lists(pos, n)
         base = s.table if weighted else n
-        out = _sample_excluding(base, ex, np.full(400_000 // k, r), k, 10 + r)
+        out = _sample_excluding(base, ex, np.full(400_000 // k, r), k, 10 + r,
+                                keys=_keys(400_000 // k, keyed))
         assert_fits(out, exact_law(n, pos[r], w))
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("mass_share", [0.3, 0.7, 0.97, 0.9999])
-def test_chisquare_kernel_rejection_and_inversion(mass_share):
+def test_chisquare_kernel_rejection_and_inversion(mass_share, keyed):
     """_sample_excluding with an AliasTable (no complement tables): rejection
     below 60% excluded mass, inversion of the cumulative law above."""
     n = 300
@@ -260,7 +270,7 @@ def test_chisquare_kernel_rejection_and_inversion(mass_share):
     assert p[pos].sum() >= min(mass_share, 0.98)
     ex = as_exclusion_lists([pos, np.zeros(0, np.int64)], n)
     rows = np.zeros(10_000, np.int64)
-    out = _sample_excluding(table, ex, rows, 30, 5)
+    out = _sample_excluding(table, ex, rows, 30, 5, keys=_keys(rows.shape[0], keyed))
     law = exact_law(n, pos, w)
     assert_fits(out, law)
     assert not np.isin(out, pos).any()
@@ -295,23 +305,26 @@ def _check_distinct_law(out, w_row, k):
     assert_fits(out[:, 1], second)
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("k", [2, 5])
-def test_without_replacement_law(weighted, k):
+def test_without_replacement_law(weighted, k, keyed):
     n = 9
     w = np.array([5.0, 1.0, 0.0, 3.0, 8.0, 2.0, 1.0, 6.0, 4.0]) if weighted else None
     rows_pos = [[2], [0, 4, 7], [1, 2, 3]]
     s = NegativeSampler(n, weights=w, positives=rows_pos)
     for r, pos in enumerate(rows_pos):
-        out = s.sample(np.full(60_000, r), k, rng=100 + r, replace=False)
+        out = s.sample(np.full(60_000, r), k, rng=100 + r, replace=False,
+                       keys=_keys(60_000, keyed))
         assert not np.isin(out, pos).any()
         w_row = (w if weighted else np.ones(n)).copy()
         w_row[pos] = 0
         _check_distinct_law(out, w_row, k)
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_without_replacement_dense_row_complement(weighted):
+def test_without_replacement_dense_row_complement(weighted, keyed):
     """A row excluding most items has a complement table; k = all but one
     of its eligible items exercises rejection of chosen items and the
     switch to inversion with holes."""
@@ -320,7 +333,8 @@ def test_without_replacement_dense_row_complement(weighted):
     pos = [0, 1, 2, 5, 6, 9, 11]
     s = NegativeSampler(n, weights=w, positives=[pos])
     assert s._stats.comp_ptr is not None and s._stats.comp_ptr[-1] == n - len(pos)
-    out = s.sample(np.zeros(60_000, np.int64), 4, rng=6, replace=False)
+    out = s.sample(np.zeros(60_000, np.int64), 4, rng=6, replace=False,
+                   keys=_keys(60_000, keyed))
     assert not np.isin(out, pos).any()
     w_row = (w if weighted else np.ones(n)).copy()
     w_row[pos] = 0

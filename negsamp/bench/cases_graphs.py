@@ -41,6 +41,28 @@ def _kg_case(n_entities: int, n_relations: int, m: int, k: int, mode: str,
                 baseline_name="numpy rejection")
 
 
+def _kg_keyed_case(n_entities: int, n_relations: int, m: int, k: int, mode: str) -> Case:
+    """corrupt_triples with keys= (one stream per triple, issue 14) against
+    the same call without keys, one thread."""
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+
+        tri = synthetic_kg(n_entities, n_relations, m)
+        keys = np.arange(m)
+        gen = np.random.default_rng(0)
+
+        def call(keyed: bool) -> Any:
+            return negsamp.corrupt_triples(tri, n_entities, k, mode=mode, known=tri, rng=gen,
+                                           n_threads=1, keys=keys if keyed else None)
+
+        return {"negsamp": lambda: call(True), "baseline": lambda: call(False)}
+
+    return Case("corrupt_triples keyed", f"entities={n_entities}, relations={n_relations}, "
+                f"m={m:.0e}, k={k}, {mode}, filtered, threads=1", m * k, make,
+                baseline_name="unkeyed",
+                note="goal: keyed <= 1.1x unkeyed time (speed-up >= 0.91)")
+
+
 def _edges_case(n_nodes: int, n_edges: int, num: int, method: str, replace: bool,
                 threads: int) -> Case:
     def make() -> Dict[str, Callable[[], Any]]:
@@ -71,12 +93,15 @@ def cases(full: bool) -> List[Case]:
         out = [_kg_case(15_000, 500, 500_000, 32, "tail", 1),
                _kg_case(15_000, 500, 500_000, 32, "tail", threads),
                _kg_case(15_000, 500, 500_000, 32, "both", threads),
+               _kg_keyed_case(15_000, 500, 100_000, 32, "tail"),
+               _kg_keyed_case(15_000, 500, 100_000, 32, "both"),
                _edges_case(10**6, 10**7, 10**7, "global", False, threads),
                _edges_case(10**6, 10**7, 10**7, "global", True, threads),
                _edges_case(10**5, 10**6, 20, "per_source", True, threads)]
     else:
         out = [_kg_case(15_000, 500, 100_000, 32, "tail", 1),
                _kg_case(15_000, 500, 100_000, 32, "both", threads),
+               _kg_keyed_case(15_000, 500, 100_000, 32, "tail"),
                _edges_case(10**5, 10**6, 10**6, "global", False, threads),
                _edges_case(10**5, 10**6, 10**6, "global", True, threads),
                _edges_case(10**5, 10**5, 20, "per_source", True, threads)]

@@ -100,21 +100,38 @@ def _dense_case(n_rows: int, weighted: bool) -> Case:
                 note="goal: speed-up >= 0.1 (dense row <= 10x the cost of a 50-positive row)")
 
 
-def _threads_case(n_rows: int, weighted: bool, threads: int) -> Case:
+def _against_itself(n_rows: int, weighted: bool, operation: str, baseline_name: str,
+                    note: str, fast: Dict[str, Any], slow: Dict[str, Any],
+                    extra_sizes: str = "") -> Case:
+    """The same sampler and rows (10,000-style sparse rows) timed with the
+    keyword arguments ``fast`` ("negsamp") and ``slow`` ("baseline")."""
     def make() -> Dict[str, Callable[[], Any]]:
         sampler = _sampler(N_ITEMS, weighted, _sparse_positives(n_rows, N_ITEMS))
         rows = np.arange(n_rows, dtype=np.int64)
         gen = np.random.default_rng(0)
         return {
-            "negsamp": lambda: sampler.sample(rows, K, gen, n_threads=threads),
-            "baseline": lambda: sampler.sample(rows, K, gen, n_threads=1),
+            "negsamp": lambda: sampler.sample(rows, K, gen, **fast),
+            "baseline": lambda: sampler.sample(rows, K, gen, **slow),
         }
 
     law = "counts^0.75" if weighted else "uniform"
-    return Case(f"negative.sample threads={threads} {law}",
-                f"rows={n_rows}, {N_POS} positives, n={N_ITEMS:.0e}, k={K}",
-                n_rows * K, make, baseline_name="negsamp threads=1",
-                note="goal: >= 1.7x with 2 threads")
+    return Case(f"{operation} {law}",
+                f"rows={n_rows}, {N_POS} positives, n={N_ITEMS:.0e}, k={K}{extra_sizes}",
+                n_rows * K, make, baseline_name=baseline_name, note=note)
+
+
+def _threads_case(n_rows: int, weighted: bool, threads: int) -> Case:
+    return _against_itself(n_rows, weighted, f"negative.sample threads={threads}",
+                           "negsamp threads=1", "goal: >= 1.7x with 2 threads",
+                           {"n_threads": threads}, {"n_threads": 1})
+
+
+def _keyed_case(n_rows: int, weighted: bool) -> Case:
+    """keys= (one stream per row, issue 14) against the block streams."""
+    keys = np.random.default_rng(1).permutation(n_rows)  # dataset indices, shuffled
+    return _against_itself(n_rows, weighted, "negative.sample keyed", "unkeyed",
+                           "goal: keyed <= 1.1x unkeyed time (speed-up >= 0.91)",
+                           {"keys": keys, "n_threads": 1}, {"n_threads": 1}, ", threads=1")
 
 
 def _without_replacement_case(n_rows: int) -> Case:
@@ -144,7 +161,8 @@ def cases(full: bool) -> List[Case]:
 
     # The issue's case: 10,000 rows of 50 positives among 1e6 items, k = 20.
     n_rows = 10**4
-    out = [_versus_baseline(n_rows, False), _versus_baseline(n_rows, True)]
+    out = [_versus_baseline(n_rows, False), _versus_baseline(n_rows, True),
+           _keyed_case(n_rows, False), _keyed_case(n_rows, True)]
     if full:  # the same at ten times the rows
         out += [_versus_baseline(10**5, False), _versus_baseline(10**5, True)]
     out += [_dense_case(10**4, False), _dense_case(10**4, True),

@@ -21,6 +21,8 @@ def noise_words(counts: npt.NDArray[np.int64], batch: int, k: int, seed: int) ->
     out: npt.NDArray[np.int64] = table.sample((batch, k), rng=rng, n_threads=1)
     small: npt.NDArray[np.int32] = negsamp.AliasTable([1.0, 2.0]).sample(4, children[0], dtype=np.int32)
     assert small.shape == (4,)
+    keyed: npt.NDArray[np.int64] = table.sample((batch, k), rng=seed, keys=np.arange(batch))
+    assert keyed.shape == out.shape
     negsamp.show_config()
     version: str = negsamp.__version__
     assert version
@@ -34,15 +36,20 @@ def recommender_negatives(history: list[npt.NDArray[np.int64]], n_items: int,
     neg = sampler.sample(users, 4, rng=0, replace=False, n_threads=1)
     both = weighted.sample(users, 4, rng=np.random.default_rng(1), return_log_q=True)
     assert isinstance(neg, np.ndarray) and isinstance(both, tuple)
+    keyed = sampler.sample(users, 4, rng=0, keys=np.arange(users.shape[0]), n_threads=1)
+    assert isinstance(keyed, np.ndarray)
     return neg
 
 
 def graph_negatives(triples: npt.NDArray[np.int64], edges: npt.NDArray[np.int64]) -> int:
     corrupted: npt.NDArray[np.int64] = negsamp.corrupt_triples(
-        triples, 100, 3, mode="bernoulli", known=triples, rng=0, n_threads=1)
+        triples, 100, 3, mode="bernoulli", known=triples, rng=0, n_threads=1,
+        keys=np.arange(triples.shape[0]))
     pairs: npt.NDArray[np.int64] = negsamp.negative_edges(
         edges, 50, 10, method="global", undirected=True, rng=np.random.SeedSequence(1))
-    return int(corrupted.shape[0] + pairs.shape[1])
+    per_edge: npt.NDArray[np.int64] = negsamp.negative_edges(
+        edges, 50, 10, method="per_source", rng=0, keys=[0] * edges.shape[1])
+    return int(corrupted.shape[0] + pairs.shape[1] + per_edge.shape[0])
 
 
 def streams(chunks: list[npt.NDArray[np.int64]]) -> tuple[npt.NDArray[np.int64], int]:
@@ -61,7 +68,8 @@ def mining(queries: npt.NDArray[np.float32], corpus: npt.NDArray[np.float32]) ->
     ids, scores = negsamp.hard_negatives(
         queries, corpus, 4, exclude=[np.array([0])] * queries.shape[0], metric="cosine",
         relative_margin=0.1, positives=[np.array([1])] * queries.shape[0],
-        temperature=0.5, rng=0, n_threads=1, block_size=1024, progress=False)
+        temperature=0.5, rng=0, n_threads=1, block_size=1024, progress=False,
+        keys=np.arange(queries.shape[0]))
     top_ids, top_scores = negsamp.topk(queries @ corpus.T, 4, largest=False)
     assert scores.shape == top_scores.shape
     out: npt.NDArray[np.int64] = np.concatenate([ids, top_ids])
@@ -73,4 +81,7 @@ def dask_pipeline(k: int) -> object:
 
     reservoir = nd.reservoir_sample  # signature checked, not run
     negatives = nd.sample_negatives
+    if k < 0:  # type-checked, not run
+        nd.sample_negatives(object(), negsamp.NegativeSampler(10), row_column="user", k=k,
+                            rng=0, key_column="index")
     return (reservoir, negatives, k)
