@@ -44,7 +44,7 @@ def show_config() -> None:
           "sleep, fork children restart them, Ctrl-C stops a call")
     if _threads._override is not None:
         source = "negsamp.set_num_threads / threadpoolctl"
-    elif _threads._from_env() is not None:
+    elif _threads._ENV_DEFAULT is not None:
         source = next(v for v in _threads._ENV_VARS if os.environ.get(v, "").strip())
     else:
         source = "all cores"

@@ -4,7 +4,8 @@
 :func:`negsamp.set_num_threads` (or by threadpoolctl's ``threadpool_limits``),
 else the environment variable ``NEGSAMP_NUM_THREADS``, else
 ``OMP_NUM_THREADS`` (read for compatibility, although negsamp does not use
-OpenMP), else every core the process may run on.  A positive int means that
+OpenMP; both are read once, when negsamp is imported), else every core the
+process may run on.  A positive int means that
 many; -1 means all cores, -2 all but one, and so on (scikit-learn's
 convention); 0 or below -cores is an error.  Every count is capped at the
 cores: negsamp never starts more threads than it can run at once.
@@ -59,9 +60,15 @@ def _from_env() -> Optional[int]:
     return None
 
 
+#: The environment's default (NEGSAMP_NUM_THREADS, else OMP_NUM_THREADS),
+#: read once when negsamp is imported, as BLAS libraries read theirs: the
+#: per-call cost of n_threads=None is then a lookup, not a parse.
+_ENV_DEFAULT: Optional[int] = None
+
+
 def default_n_threads() -> int:
     """Threads used for ``n_threads=None`` (capped at the cores)."""
-    value = _override if _override is not None else _from_env()
+    value = _override if _override is not None else _ENV_DEFAULT
     if value is None:
         return cores()
     return max(1, min(value, cores()))
@@ -137,5 +144,6 @@ def _register_threadpoolctl() -> None:
     threadpoolctl.register(NegsampController)
 
 
+_ENV_DEFAULT = _from_env()
 _register_threadpoolctl()
 
