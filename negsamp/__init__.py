@@ -21,6 +21,7 @@ __all__ = [
     "Reservoir",
     "WeightedReservoir",
     "corrupt_triples",
+    "get_include",
     "get_num_threads",
     "hard_negatives",
     "negative_edges",
@@ -30,6 +31,18 @@ __all__ = [
     "topk",
     "worker_rng",
 ]
+
+
+def get_include() -> str:
+    """The directory of negsamp's C headers (csrc/*.h, installed as
+    negsamp/include/), for downstream Cython code that cimports the
+    declarations of negsamp/_c_*.pxd: pass it in ``include_dirs`` (with
+    ``numpy.get_include()``).  The header-inline functions (the ns_rng_*
+    generators of ns_rng.h) need nothing else; the other kernels live in
+    negsamp's static library, which is not shipped."""
+    import os
+
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 
 def show_config() -> None:
