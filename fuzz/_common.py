@@ -111,6 +111,14 @@ def small_int(fdp: Any, lo: int = 0, hi: int = 8) -> int:
     return int(fdp.ConsumeIntInRange(lo, hi))
 
 
+def count_arg(fdp: Any, lo: int = 0, hi: int = 8) -> int:
+    """An output count (k, num_samples, ...): small, or so large (>= 2**45)
+    that the output cannot be allocated and must fail cleanly.  Counts in
+    between would make the library really allocate gigabytes, legitimately."""
+    v = small_int(fdp, lo, hi)
+    return v if v < 4096 or v >= 2**45 else v % (hi + 1)
+
+
 def real(fdp: Any, lo: float = -2.0, hi: float = 2.0) -> float:
     if fdp.ConsumeIntInRange(0, 5) == 0:
         return float(fdp.PickValueInList(FLOAT_EDGES))

@@ -42,6 +42,11 @@ def _marked_items(dtype: Optional[np.dtype], start: int, m: int) -> Optional[np.
     return None
 
 
+def _keys(a: np.ndarray) -> set:
+    """The items as a set, NaN counted as one value (NaN != NaN)."""
+    return {"nan" if isinstance(v, float) and v != v else v for v in a.tolist()}
+
+
 def _any_items(dtype: Optional[np.dtype], m: int) -> np.ndarray:
     dt = np.dtype(np.int64) if dtype is None else dtype
     return np.zeros(m, dtype=dt)
@@ -101,7 +106,7 @@ def reservoir(r: Any) -> None:
               "update past the int64 count did not fail")
         check(r.to_state_tuple() == before, "a failed update changed the reservoir")
         return
-    old = set(s.tolist()) if _marked_items(r.dtype, 0, 1) is not None else None
+    old = _keys(s) if _marked_items(r.dtype, 0, 1) is not None else None
     _same_future(r, r2, items, w)
     check(r.count == count + m, "count did not grow by the chunk length")
     s_new = r.sample
@@ -110,11 +115,11 @@ def reservoir(r: Any) -> None:
     else:
         check(len(s_new) == min(k, count + m), "uniform sample has the wrong size after update")
     if old is not None:
-        allowed = old | set(items.tolist())
-        check(set(s_new.tolist()) <= allowed, "sample holds an item never fed")
+        allowed = old | _keys(items)
+        check(_keys(s_new) <= allowed, "sample holds an item never fed")
         if weighted:
-            zero = set(items[w == 0].tolist()) - old
-            check(not (set(s_new.tolist()) & zero), "kept an item of weight 0")
+            zero = _keys(items[w == 0]) - old
+            check(not (_keys(s_new) & zero), "kept an item of weight 0")
     # merge with a fresh reservoir of the same k and dtype.
     other = cls(k, rng=3)
     more = _marked_items(r.dtype, 5000, 25)
@@ -133,7 +138,7 @@ def reservoir(r: Any) -> None:
     if not weighted:
         check(len(ms) == min(k, merged.count), "merged sample has the wrong size")
     if old is not None:
-        check(set(ms.tolist()) <= set(r.sample.tolist()) | set(more.tolist()),
+        check(_keys(ms) <= _keys(r.sample) | _keys(more),
               "merged sample holds an item of neither side")
     if weighted:
         merged.update(more[:5], np.ones(5))

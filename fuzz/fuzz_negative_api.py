@@ -45,7 +45,7 @@ def sampler(fdp):
     pos = positives_arg(fdp, n if isinstance(n, int) and n < 64 else 10)
     s = c.expect(negsamp.NegativeSampler, n_arg, weights=weights, power=power, positives=pos)
     rows = c.any_array(fdp) if fdp.ConsumeIntInRange(0, 3) == 0 else c.int_array(fdp, fdp.ConsumeIntInRange(0, 6), 0, 5)
-    k = c.small_int(fdp, 0, 5)
+    k = c.count_arg(fdp, 0, 5)
     replace = fdp.PickValueInList([True, False, 1, None])
     out = c.call(s.sample, rows, k, rng=c.rng_arg(fdp), replace=replace,
                  n_threads=c.threads_arg(fdp), return_log_q=fdp.ConsumeBool())
@@ -70,7 +70,7 @@ def triples(fdp):
     if fdp.ConsumeBool():
         mk = fdp.ConsumeIntInRange(0, 10)
         known = c.int_array(fdp, 3 * mk, 0, 7).reshape(mk, 3) if fdp.ConsumeIntInRange(0, 5) else c.any_array(fdp)
-    k = c.small_int(fdp, 0, 4)
+    k = c.count_arg(fdp, 0, 4)
     mode = fdp.PickValueInList(["tail", "head", "both", "bernoulli", "HEAD", None, 1])
     out = c.call(negsamp.corrupt_triples, t, n_ent, k, mode=mode, known=known,
                  rng=c.rng_arg(fdp), n_threads=c.threads_arg(fdp))
@@ -98,7 +98,7 @@ def edges(fdp):
     e = fdp.ConsumeIntInRange(0, 8)
     ei = c.int_array(fdp, 2 * e, 0, 6)
     ei = ei.reshape(2, e) if fdp.ConsumeIntInRange(0, 5) else ei
-    num = c.small_int(fdp, 0, 6)
+    num = c.count_arg(fdp, 0, 6)
     method = fdp.PickValueInList(["global", "per_source", "global", "x", None])
     self_loops = fdp.PickValueInList([True, False, 0])
     undirected = fdp.PickValueInList([False, True, None])
