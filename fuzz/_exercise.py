@@ -175,7 +175,7 @@ def negative_sampler(s: negsamp.NegativeSampler) -> None:
     a = call(s.sample, rows, 4, rng=11)
     if a is not None:
         check(np.array_equal(a, s2.sample(rows, 4, rng=11)), "unpickled sampler draws differently")
-    if n_rows is not None:
+    if n_rows is not None and n <= 10**6:  # O(n_items) by design
         p = call(s.row_probabilities, 0)
         if p is not None:
             check(abs(float(p.sum()) - 1.0) < 1e-9, "row_probabilities does not sum to 1")

@@ -113,6 +113,14 @@ def body(fdp):
             cnt = state.get("count")
             if isinstance(cnt, (int, np.integer)) and not isinstance(cnt, bool) and int(cnt) > _NEVER:
                 return
+        # known: issue 11 finding 2 (zero-size item dtype: a Reservoir restored
+        # with dtype V0 writes bytes that from_bytes cannot read back)
+        if which in (2, 3):
+            try:
+                if np.dtype(state.get("dtype")).itemsize == 0 and state.get("dtype") is not None:
+                    return
+            except Exception:
+                pass
         # known: issue 11 finding 4 (Reservoir state with next >= 2**63 or w=NaN)
         if which == 2:
             nxt, w = state.get("next"), state.get("w")
