@@ -42,7 +42,7 @@ def sampler(fdp):
         length = n if fdp.ConsumeIntInRange(0, 4) and n <= 12 else fdp.ConsumeIntInRange(0, 11)
         weights = c.float_array(fdp, length, 0.0, 3.0)
     power = fdp.PickValueInList([1.0, 1.0, 0.75, 0.0, -1.0, float("inf"), None, "1"])
-    pos = positives_arg(fdp, n if isinstance(n, int) and n < 64 else 10)
+    pos = positives_arg(fdp, n if isinstance(n, int) and 1 <= n < 64 else 10)
     s = c.expect(negsamp.NegativeSampler, n_arg, weights=weights, power=power, positives=pos)
     rows = c.any_array(fdp) if fdp.ConsumeIntInRange(0, 3) == 0 else c.int_array(fdp, fdp.ConsumeIntInRange(0, 6), 0, 5)
     k = c.count_arg(fdp, 0, 5)
