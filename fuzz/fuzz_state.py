@@ -107,12 +107,13 @@ def body(fdp):
         # known: issue 11 finding 3 (NegativeSampler.__setstate__ KeyError without 'indices')
         if which == 1 and "indptr" in state and "indices" not in state:
             return
-        # new finding (reported with issue 11): WeightedReservoir.__setstate__
-        # accepts count >= 2**63 and to_bytes() then raises struct.error.
-        if which == 3:
-            cnt = state.get("count")
-            if isinstance(cnt, (int, np.integer)) and not isinstance(cnt, bool) and int(cnt) > _NEVER:
-                return
+        # new finding (reported with issue 11): the reservoirs' __setstate__
+        # accepts k or count >= 2**63 and to_bytes() then raises struct.error.
+        if which in (2, 3):
+            for key in ("k", "count"):
+                v = state.get(key)
+                if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and int(v) > _NEVER:
+                    return
         # known: issue 11 finding 2 (zero-size item dtype: a Reservoir restored
         # with dtype V0 writes bytes that from_bytes cannot read back)
         if which in (2, 3):
