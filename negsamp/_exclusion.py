@@ -18,6 +18,8 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from negsamp._validation import c_array
+
 __all__ = ["ExclusionLists", "as_exclusion_lists", "from_pairs", "sorted_unique"]
 
 
@@ -130,13 +132,13 @@ def from_pairs(rows: np.ndarray, ids: np.ndarray, n_rows: int, n_items: int) -> 
     if n_rows * int(n) < 2**62:
         keys = sorted_unique(rows * n + ids)  # one sort of row-offset keys
         key_rows = keys // n
-        new_indices = np.ascontiguousarray(keys - key_rows * n)
+        new_indices = c_array(keys - key_rows * n)
     else:  # keys would overflow int64
         order = np.lexsort((ids, rows))
         r_sorted, i_sorted = rows[order], ids[order]
         keep = np.ones(i_sorted.shape[0], dtype=bool)
         keep[1:] = (i_sorted[1:] != i_sorted[:-1]) | (r_sorted[1:] != r_sorted[:-1])
-        key_rows, new_indices = r_sorted[keep], np.ascontiguousarray(i_sorted[keep])
+        key_rows, new_indices = r_sorted[keep], c_array(i_sorted[keep])
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
     return ExclusionLists(indptr, new_indices)

@@ -17,6 +17,7 @@ __all__ = [
     "as_weights",
     "as_size",
     "as_int",
+    "c_array",
     "as_index_array",
     "as_keys",
     "as_float_dtype",
@@ -29,6 +30,14 @@ __all__ = [
     "uninitialised_repr",
     "numeric_array",
 ]
+
+
+def c_array(arr: Any, dtype: Any = None) -> np.ndarray:
+    """``np.ascontiguousarray(arr, dtype)``, also aligned: a buffer at an odd
+    address (``np.frombuffer(..., offset=1)``, a packed record field) is
+    copied, since the C kernels load its elements as aligned values."""
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    return out if out.flags.aligned else out.copy()
 
 #: Requests below this many bytes skip the memory check (it costs two
 #: system calls).
@@ -84,7 +93,7 @@ def as_weights(weights: Any, name: str = "weights") -> np.ndarray:
         if arr.dtype.kind == "i" and arr.min() < 0:
             i = int(np.argmin(arr))
             raise ValueError(f"{name} must be non-negative, got {arr[i]} at index {i}")
-    out = np.ascontiguousarray(arr, dtype=np.float64)
+    out = c_array(arr, np.float64)
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(out)
         if bad.any():
@@ -223,7 +232,7 @@ def as_keys(keys: Any, n: int, row: str, name: str = "keys") -> Optional[np.ndar
         if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
             i = int(np.argmax(arr))
             raise ValueError(f"{name} must be < 2**63 (int64), got {int(arr[i])} at index {i}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return c_array(arr, np.int64)
 
 
 def as_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:

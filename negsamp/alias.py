@@ -21,6 +21,7 @@ from negsamp import _alias
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
+    c_array,
     as_index_array, as_keys, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
 )
 
@@ -282,7 +283,7 @@ class AliasTable:
 def _checked_table(table: Any) -> np.ndarray:
     if not isinstance(table, np.ndarray) or table.dtype != _alias.TABLE_DTYPE or table.ndim != 1:
         raise ValueError("state is not a valid AliasTable table")
-    checked: np.ndarray = np.ascontiguousarray(table).copy()
+    checked: np.ndarray = c_array(table).copy()
     _alias.check(checked)
     return checked
 

@@ -20,7 +20,7 @@ from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp.kg import _dense_ids
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, as_keys, describe, element_count
+from negsamp._validation import c_array, as_int, as_keys, describe, element_count
 
 __all__ = ["negative_edges"]
 
@@ -56,8 +56,8 @@ def _as_edge_index(edge_index: Any, n_nodes: int) -> Tuple[np.ndarray, np.ndarra
                 f"edge_index must hold node ids in [0, {n_nodes}), got "
                 f"{int(bad)} in edge {col} ({int(arr[0, col])}, {int(arr[1, col])})"
             )
-    src = np.ascontiguousarray(arr[0], dtype=np.int64)
-    dst = np.ascontiguousarray(arr[1], dtype=np.int64)
+    src = c_array(arr[0], dtype=np.int64)
+    dst = c_array(arr[1], dtype=np.int64)
     return src, dst
 
 
@@ -70,7 +70,7 @@ def _edge_gaps(
     codes = _graph.encode(n_nodes, undirected, no_self_loops, src, dst, n_threads)
     codes = sorted_unique(codes[codes >= 0])
     gaps = codes - np.arange(codes.shape[0], dtype=np.int64)
-    return np.ascontiguousarray(gaps), int(codes.shape[0])
+    return c_array(gaps), int(codes.shape[0])
 
 
 def _out_neighbours(
@@ -230,7 +230,7 @@ def _global(
         ranks = gen.choice(n_free, size=num_samples, replace=False).astype(np.int64)
         starts, shift = _graph.free_index(gaps, n_free)
         codes = _graph.rank_to_code(gaps, n_free, starts, shift,
-                                    np.ascontiguousarray(ranks), threads)
+                                    c_array(ranks), threads)
     else:
         codes = _distinct_codes(gaps, n_free, num_samples, gen, threads)
     return _graph.decode(n_nodes, undirected, no_self_loops, codes, threads)
@@ -285,7 +285,7 @@ def _distinct_codes(
         taken += new.shape[0]
         if taken < count:
             seen = np.sort(np.concatenate(parts))
-    return np.ascontiguousarray(np.concatenate(parts))
+    return c_array(np.concatenate(parts))
 
 
 def _per_source(

@@ -18,7 +18,7 @@ from negsamp import _graph, _negative
 from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, as_keys, describe, element_count
+from negsamp._validation import c_array, as_int, as_keys, describe, element_count
 
 __all__ = ["corrupt_triples"]
 
@@ -56,7 +56,7 @@ def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
         if neg.any():
             i = int(np.flatnonzero(neg)[0])
             raise ValueError(f"{name}[{i}] = {arr[i].tolist()} has a negative relation id")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return c_array(arr, dtype=np.int64)
 
 
 def _sort_with_order(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -184,7 +184,7 @@ def _side_exclusions(
     indptr, indices = _with_extra_rows(base_indptr, base_indices, extra_group, extra_own,
                                        n_entities)
     rows[~present] = n_groups + extra_of
-    return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
+    return ExclusionLists(indptr, c_array(indices)), rows
 
 
 def _side_exclusions_by_keys(
@@ -222,7 +222,7 @@ def _side_exclusions_by_keys(
         indptr, indices = base_indptr, base_indices
     rows = np.empty(anchors.shape[0], dtype=np.int64)
     rows[order] = row_sorted
-    return ExclusionLists(indptr, np.ascontiguousarray(indices)), rows
+    return ExclusionLists(indptr, c_array(indices)), rows
 
 
 def head_probability(triples: np.ndarray, n_relations: Optional[int] = None) -> np.ndarray:

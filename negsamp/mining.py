@@ -46,7 +46,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, as_keys, check_output_size, describe, numeric_array
+from negsamp._validation import as_int, as_keys, c_array, check_output_size, describe, numeric_array
 
 __all__ = ["hard_negatives", "topk"]
 
@@ -677,8 +677,9 @@ def topk(
     excl = None
     if exclude is not None:
         excl = as_exclusion_lists(exclude, n_items, name="exclude", n_rows=n_rows)
-    if s.strides[1] != s.itemsize or (n_rows > 1 and s.strides[0] < s.itemsize * n_items):
-        s = np.ascontiguousarray(s)
+    if (s.strides[1] != s.itemsize or (n_rows > 1 and s.strides[0] < s.itemsize * n_items)
+            or not s.flags.aligned):
+        s = c_array(s)
     from negsamp._topk import TopkState
 
     state = TopkState(n_rows, k, bool(largest),

@@ -26,6 +26,7 @@ from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
+    c_array,
     as_index_array, as_int, as_keys, as_weights, describe, element_count, state_field, uninitialised_repr,
 )
 from negsamp.alias import AliasTable, _as_power
@@ -79,7 +80,7 @@ def _law_of_table(table: AliasTable) -> _BaseLaw:
         hit = _LAW_CACHE.get(key)
         if hit is not None and hit[0]() is table:
             return hit[1]
-    prob = np.ascontiguousarray(table.probabilities, dtype=np.float64)
+    prob = c_array(table.probabilities, dtype=np.float64)
     cum = _negative.cumulative(prob)
     law = _BaseLaw(len(table), table._table, prob, _readonly(cum),
                    int(np.count_nonzero(prob)), math.fsum(prob))
@@ -206,14 +207,14 @@ def _sample_excluding(
     law = _as_base_law(base)
     k = as_int(k, "k", minimum=0)
     threads = resolve_n_threads(n_threads)
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    rows = c_array(rows, dtype=np.int64)
     if rows.ndim != 1:
         raise ValueError(f"{row_label} must be 1-D, got shape {rows.shape}")
     dims = (rows.shape[0], k) if _tmpl is None else (rows.shape[0], k, _tmpl.shape[1])
     element_count(dims, f"k={k} negatives for each of {rows.shape[0]} {row_label}",
                   16 if return_log_q else 8)
-    indptr = np.ascontiguousarray(exclusions.indptr, dtype=np.int64)
-    indices = np.ascontiguousarray(exclusions.indices, dtype=np.int64)
+    indptr = c_array(exclusions.indptr, dtype=np.int64)
+    indices = c_array(exclusions.indices, dtype=np.int64)
     n_rows = indptr.shape[0] - 1
     if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
         bad = rows[(rows < 0) | (rows >= n_rows)][0]
@@ -381,8 +382,8 @@ class NegativeSampler:
             self._exclusions: Optional[ExclusionLists] = None
             csr = exclusions
         else:
-            csr = ExclusionLists(_readonly(np.ascontiguousarray(exclusions.indptr)),
-                                 _readonly(np.ascontiguousarray(exclusions.indices)))
+            csr = ExclusionLists(_readonly(c_array(exclusions.indptr)),
+                                 _readonly(c_array(exclusions.indices)))
             self._exclusions = csr
         self._table = table
         self._power = power
@@ -577,4 +578,4 @@ def _as_row_ids(rows: Any, n_rows: Optional[int]) -> np.ndarray:
         arr = as_index_array(rows, n_rows, "rows")
     if arr.ndim != 1:
         raise ValueError(f"rows must be 1-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return c_array(arr, dtype=np.int64)

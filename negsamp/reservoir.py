@@ -27,7 +27,7 @@ import numpy as np
 
 from negsamp import _reservoir
 from negsamp._rng import RNGLike, draw_key
-from negsamp._validation import as_int, as_iterable_array, describe, state_field, uninitialised_repr
+from negsamp._validation import c_array, as_int, as_iterable_array, describe, state_field, uninitialised_repr
 
 __all__ = ["Reservoir", "WeightedReservoir"]
 
@@ -896,4 +896,4 @@ def _as_chunk_weights(weights: Any) -> np.ndarray:
         raise TypeError(f"weights must have an integer or floating dtype, got dtype {arr.dtype}")
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         raise TypeError(f"weights dtype {arr.dtype} is not supported (use float64)")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return c_array(arr, dtype=np.float64)
