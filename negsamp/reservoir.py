@@ -47,6 +47,14 @@ _STATE = struct.Struct("<4Q")
 
 
 # -- input conversion -------------------------------------------------------
+def _items_key(items: Optional[np.ndarray]) -> Any:
+    """The held items as a comparable value: no items (never fed, or a
+    merge that kept none) is one value, whatever its array."""
+    if items is None or items.shape[0] == 0:
+        return None
+    return items.tolist() if items.dtype.hasobject else items.tobytes()
+
+
 def _as_items(items: Any, dtype: Optional[np.dtype], name: str = "items") -> Optional[np.ndarray]:
     """``items`` as a 1-D array of the reservoir's dtype (a view, never
     modified), or None for an empty non-array chunk.
@@ -528,10 +536,8 @@ class Reservoir(_Base):
         """(k, count, w, next, rng words, dtype, item bytes): everything that
         determines the future of the reservoir (for tests and equality)."""
         d = self.__getstate__()
-        items = d["items"]
         return (d["k"], d["count"], d["w"], d["next"], tuple(_state_words(d["rng_state"])),
-                str(d["dtype"]), None if items is None else
-                (items.tolist() if items.dtype.hasobject else items.tobytes()))
+                str(d["dtype"]), _items_key(d["items"]))
 
     def _restore(self, state: Dict[str, Any]) -> None:
         k = _get(state, "k", int, 1)
@@ -778,12 +784,10 @@ class WeightedReservoir(_Base):
     def to_state_tuple(self) -> Tuple[Any, ...]:
         """Everything that determines the future of the reservoir."""
         d = self.__getstate__()
-        items = d["items"]
         return (d["k"], d["count"], d["size"], d["remaining"], d["total_weight"],
                 d["heap_keys"].tobytes(), d["heap_slots"].tobytes(),
                 tuple(_state_words(d["rng_state"])), str(d["dtype"]),
-                None if items is None else
-                (items.tolist() if items.dtype.hasobject else items.tobytes()))
+                _items_key(d["items"]))
 
     def _restore(self, state: Dict[str, Any]) -> None:
         # Pickles of negsamp 0.1.0 have no "format": format 1.

@@ -79,7 +79,7 @@ def assert_same(a: Any, b: Any) -> None:
 
 
 LAYOUTS = ("list", "strided", "negative_stride", "big_endian", "read_only", "memmap",
-           "fortran")
+           "fortran", "misaligned")
 
 
 def layout(arr: np.ndarray, kind: str, tmp_path: Any) -> Any:
@@ -109,4 +109,11 @@ def layout(arr: np.ndarray, kind: str, tmp_path: Any) -> Any:
         return np.memmap(path, dtype=arr.dtype, mode="r", shape=arr.shape)
     if kind == "fortran":
         return np.asfortranarray(arr)
+    if kind == "misaligned":  # C-contiguous at an odd address (a packed buffer)
+        raw = np.zeros(arr.nbytes + 1, dtype=np.uint8)
+        view = raw[1:].view(arr.dtype).reshape(arr.shape) if arr.size else arr.copy()
+        view[...] = arr
+        assert view.flags.c_contiguous and (not view.flags.aligned or arr.itemsize == 1
+                                            or arr.size == 0)
+        return view
     raise AssertionError(kind)

@@ -919,3 +919,15 @@ def test_weighted_long_chunk_is_fed_in_segments_like_two_updates():
     # Every kept item is one of the chunk's, at the position its key came from.
     assert set((one.sample // 3).tolist()) <= set(range(n))
     assert (one.sample % 3 == 0).all() and (one.sample >= seg * 3).any()
+
+
+def test_merge_that_keeps_nothing_equals_its_pickled_copy():
+    # Found by fuzzing: a merged WeightedReservoir holding no item (all
+    # weights 0) had items None, its pickled copy an empty array: unequal.
+    import pickle
+
+    a = WeightedReservoir(4, rng=0)
+    a.update(np.zeros(3, np.uint8), np.zeros(3))
+    m = a.merge(WeightedReservoir(4, rng=1))
+    assert pickle.loads(pickle.dumps(m)) == m
+    assert WeightedReservoir.from_bytes(m.to_bytes()) == m
