@@ -79,7 +79,8 @@ def reservoir(r: Any) -> None:
     if weighted:
         check(len(s) <= min(k, count), f"weighted sample of {len(s)} items, k={k}, count={count}")
         keys = r.keys
-        check(keys.shape == (len(s),) and not np.isnan(keys).any() and (keys <= 0).all(), "bad keys")
+        # Keys are log(w) - log(E): finite for every positive weight (issue 11).
+        check(keys.shape == (len(s),) and np.isfinite(keys).all(), "bad keys")
         check(r.total_weight >= 0, "negative total weight")
     else:
         check(len(s) == min(k, count), f"sample of {len(s)} items, k={k}, count={count}")
@@ -140,6 +141,8 @@ def reservoir(r: Any) -> None:
     if old is not None:
         check(_keys(ms) <= _keys(r.sample) | _keys(more),
               "merged sample holds an item of neither side")
+    if merged.count > 2**63 - 2 - 5:
+        return  # a further update would overflow the int64 count (a ValueError)
     if weighted:
         merged.update(more[:5], np.ones(5))
     else:

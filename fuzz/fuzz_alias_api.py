@@ -29,16 +29,6 @@ def size_arg(fdp):
     return fdp.ConsumeIntInRange(0, 300)
 
 
-def known_size_issue(size):
-    # known: issue 11 finding 6 (AliasTable.sample: the size product overflows int64)
-    if isinstance(size, (tuple, list)) and all(isinstance(s, (int, np.integer)) and s >= 0 for s in size):
-        prod = 1
-        for s in size:
-            prod *= int(s)
-        return prod >= 2**63 or any(int(s) >= 2**63 for s in size)
-    return False
-
-
 def body(fdp):
     if fdp.ConsumeBool():
         w = c.float_array(fdp, fdp.ConsumeIntInRange(0, 10), 0.0, 5.0) if fdp.ConsumeBool() else c.any_array(fdp)
@@ -49,8 +39,6 @@ def body(fdp):
         t = c.expect(negsamp.AliasTable.from_counts, counts, power)
     for _ in range(fdp.ConsumeIntInRange(1, 3)):
         size = size_arg(fdp)
-        if known_size_issue(size):
-            continue
         dtype = fdp.PickValueInList([np.int64, np.int32, "int64", np.float64, "bogus", None, np.uint32])
         out = c.call(t.sample, size, rng=c.rng_arg(fdp), n_threads=c.threads_arg(fdp), dtype=dtype)
         if out is not None:

@@ -76,9 +76,9 @@ def hard(fdp):
         if fdp.ConsumeIntInRange(0, 3) == 0:
             kwargs[name] = c.real(fdp, -1.0, 2.0) if fdp.ConsumeIntInRange(0, 5) else fdp.PickValueInList(["1", None, True])
     if fdp.ConsumeIntInRange(0, 3) == 0:
-        # known: issue 11 finding 1 (skip_top=2**62 overflows; skip_top is not
-        # clamped to N, so skip_top=2**31-1 with N=6 allocates 16 GiB): kept small
-        kwargs["skip_top"] = c.small_int(fdp, 0, 5) % 64
+        # Any size (issue 11 finding 1: heaps hold at most min(k + skip_top, N)).
+        kwargs["skip_top"] = (c.small_int(fdp, 0, 5) % 64 if fdp.ConsumeBool() else
+                              fdp.PickValueInList([2**31 - 1, 2**62, 2**63 - 2, 2**63 - 1, 10**30]))
     if fdp.ConsumeIntInRange(0, 3) == 0:
         kwargs["block_size"] = fdp.PickValueInList([1, 2, 3, 0, -1, None, 2.5])
     metric = fdp.PickValueInList(["dot", "cosine", "dot", "l2"])

@@ -537,7 +537,7 @@ class Reservoir(_Base):
         determines the future of the reservoir (for tests and equality)."""
         d = self.__getstate__()
         return (d["k"], d["count"], d["w"], d["next"], tuple(_state_words(d["rng_state"])),
-                str(d["dtype"]), _items_key(d["items"]))
+                d["dtype"], _items_key(d["items"]))
 
     def _restore(self, state: Dict[str, Any]) -> None:
         k = _get(state, "k", int, 1)
@@ -786,7 +786,7 @@ class WeightedReservoir(_Base):
         d = self.__getstate__()
         return (d["k"], d["count"], d["size"], d["remaining"], d["total_weight"],
                 d["heap_keys"].tobytes(), d["heap_slots"].tobytes(),
-                tuple(_state_words(d["rng_state"])), str(d["dtype"]),
+                tuple(_state_words(d["rng_state"])), d["dtype"],
                 _items_key(d["items"]))
 
     def _restore(self, state: Dict[str, Any]) -> None:
