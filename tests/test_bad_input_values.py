@@ -352,9 +352,9 @@ def test_memory_error_under_ulimit(call: str, name: str) -> None:
     import os
 
     code = _CHILD.format(limit=2 << 30, call=call)
-    env = dict(os.environ, OMP_NUM_THREADS="2")
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=120, env=env)
+    from _child import run_python
+
+    proc = run_python(code, timeout=120)
     assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
     assert name in proc.stdout and "more than the 2 GiB" in proc.stdout, proc.stdout
 

@@ -452,8 +452,9 @@ def test_fixed_evaluation_negatives_across_runs_and_splits():
             " positives=[np.arange(u, u + 40) for u in range(100)])\n"
             "users = np.arange(100)\n"
             "print(s.sample(users, 20, replace=False, rng=5, keys=users).tolist())\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    from _child import run_python
+
+    run = run_python(code, check=True)
     first = np.array(eval(run.stdout))
     s = negsamp.NegativeSampler(weights=np.arange(1, 2001), power=0.75,
                                 positives=[np.arange(u, u + 40) for u in range(100)])

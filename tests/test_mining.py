@@ -888,8 +888,9 @@ def test_skip_top_2_62_with_1000_candidates_does_not_crash():
             "ids, s = negsamp.hard_negatives(np.ones((4, 8), np.float32), "
             "np.ones((1000, 8), np.float32), k=1, skip_top=2**62)\n"
             "assert ids.shape == (4, 1) and (ids == -1).all(), ids\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    from _child import run_python
+
+    proc = run_python(code, timeout=120)
     assert proc.returncode == 0, proc.stderr
 
 

@@ -20,17 +20,14 @@ import negsamp
 from negsamp import _negsamp_runtime as _runtime
 from negsamp._threads import cores, default_n_threads, resolve_n_threads
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(negsamp.__file__)))
-CHILD_ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-for var in ("NEGSAMP_NUM_THREADS", "OMP_NUM_THREADS"):
-    CHILD_ENV.pop(var, None)
+from _child import child_env, popen_python, run_python
+
+CHILD_ENV = child_env()
 
 
 def run_child(code, timeout=120, env=None, **kw):
     """Runs `code` in a fresh interpreter (importing this negsamp)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          env=env or CHILD_ENV, capture_output=True, text=True,
-                          timeout=timeout, **kw)
+    return run_python(code, timeout=timeout, env=env, **kw)
 
 
 # -- the calls every test runs: one per sampler, big enough to use threads --
@@ -468,8 +465,7 @@ else:
 {after}
 print("after-ok", flush=True)
 """
-    proc = subprocess.Popen([sys.executable, "-c", code], env=CHILD_ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_python(code)
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         time.sleep(0.3)
