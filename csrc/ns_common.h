@@ -1,5 +1,6 @@
 /*
- * ns_common.h -- status codes and CPU dispatch shared by every kernel.
+ * ns_common.h -- what every kernel shares: status codes, NS_INLINE, named
+ * constants, the prefetch hint and CPU dispatch.
  */
 #ifndef NS_COMMON_H
 #define NS_COMMON_H
@@ -14,6 +15,29 @@
 #define NS_ERR_CORRUPT (-4)   /* a serialised structure is inconsistent */
 #define NS_ERR_EXHAUSTED (-5) /* fewer eligible items than requested */
 #define NS_ERR_INTERRUPTED (-6) /* the caller asked to stop (ns_pool.h) */
+
+/* Force-inlined helpers: the inner loops of every kernel call them. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define NS_INLINE static __forceinline
+#else
+#define NS_INLINE static inline __attribute__((always_inline))
+#endif
+
+/* 2**53 and its inverse: a double holds 53 significant bits, so the top 53
+ * bits of a 64-bit random word map exactly onto [0, 1) (ns_rng.h) and an
+ * alias threshold is a 53-bit fixed-point probability (ns_alias.h). */
+#define NS_TWO53 9007199254740992.0
+#define NS_INV_TWO53 (1.0 / 9007199254740992.0)
+
+/* Read prefetch of the cache line holding *p.  `locality` is the
+ * __builtin_prefetch hint (0: used once, do not keep; 3: keep in every
+ * level); a no-op where the compiler has no such builtin. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NS_PREFETCH(p, locality) __builtin_prefetch((p), 0, (locality))
+#else
+#define NS_PREFETCH(p, locality) ((void)(p))
+#endif
 
 /* Run-time dispatch without -march=native: with GCC or clang on x86, hot
  * loops are compiled a second time with NS_TARGET_AVX2 and that copy runs

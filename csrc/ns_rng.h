@@ -29,12 +29,7 @@
 #include <stdint.h>
 #include <math.h>
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#include <intrin.h>
-#define NS_INLINE static __forceinline
-#else
-#define NS_INLINE static inline __attribute__((always_inline))
-#endif
+#include "ns_common.h" /* NS_INLINE, NS_INV_TWO53 */
 
 typedef struct {
     uint64_t s[4];
@@ -163,13 +158,13 @@ NS_INLINE void ns_rng_lanes_fill(ns_rng_lanes_t *restrict lanes,
 
 /* Uniform double in [0, 1) with 53 random bits. */
 NS_INLINE double ns_rng_double(ns_rng_t *rng) {
-    return (double)(ns_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+    return (double)(ns_rng_next(rng) >> 11) * NS_INV_TWO53;
 }
 
 /* Uniform double in (0, 1]: safe to take the log of. */
 NS_INLINE double ns_rng_double_open0(ns_rng_t *rng) {
     return ((double)(ns_rng_next(rng) >> 11) + 1.0) *
-           (1.0 / 9007199254740992.0);
+           NS_INV_TWO53;
 }
 
 /* Standard exponential variate, -log(U) with U in (0, 1]. */
