@@ -310,3 +310,15 @@ def check_output_size(shape: Tuple[int, ...], itemsize: int, what: str) -> None:
             f"{what} needs at least {nbytes} bytes ({_human(nbytes)}) for a result of "
             f"shape {tuple(int(s) for s in shape)}{have}"
         )
+
+
+def as_power(power: Any) -> float:
+    """The exponent of ``weights ** power`` (AliasTable.from_counts,
+    NegativeSampler): a finite real >= 0, not a bool."""
+    try:
+        value = float(power)
+    except (TypeError, ValueError):
+        raise TypeError(f"power must be a real number, got {describe(power)}") from None
+    if isinstance(power, (bool, np.bool_)) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"power must be finite and >= 0, got {describe(power)}")
+    return value

@@ -22,7 +22,7 @@ from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
     c_array,
-    as_index_array, as_keys, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
+    as_index_array, as_keys, as_power, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
 )
 
 __all__ = ["AliasTable"]
@@ -113,7 +113,7 @@ class AliasTable:
         large powers do not overflow.
         """
         c = as_weights(counts, "counts")
-        power = _as_power(power)
+        power = as_power(power)
         scaled = c / c.max()
         w = np.zeros_like(scaled)
         nz = scaled > 0
@@ -288,14 +288,11 @@ def _checked_table(table: Any) -> np.ndarray:
     return checked
 
 
-def _as_power(power: Any) -> float:
-    try:
-        value = float(power)
-    except (TypeError, ValueError):
-        raise TypeError(f"power must be a real number, got {describe(power)}") from None
-    if isinstance(power, (bool, np.bool_)) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"power must be finite and >= 0, got {describe(power)}")
-    return value
+def table_entries(table: AliasTable) -> np.ndarray:
+    """The read-only TABLE_DTYPE entries of ``table``, as the C kernels read
+    them (internal to negsamp: the sampling law of NegativeSampler holds
+    them; not part of the public API)."""
+    return table._table
 
 
 def _as_index_dtype(dtype: Any, n: int) -> np.dtype:

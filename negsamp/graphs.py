@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from negsamp import _graph
-from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
-from negsamp.kg import _dense_ids
+from negsamp._excluding import sample_excluding
+from negsamp._exclusion import ExclusionLists, dense_ids, from_pairs, sorted_unique
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import c_array, as_int, as_keys, describe, element_count
@@ -82,7 +82,7 @@ def _out_neighbours(
     The row of source u holds the sorted unique v with (u, v) an edge (or
     (v, u) when undirected), plus u itself when self loops are excluded.
     Memory is O(E), whatever n_nodes."""
-    sources, row_of_edge = _dense_ids(src)
+    sources, row_of_edge = dense_ids(src)
     n_rows = sources.shape[0]
     if undirected:
         src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
@@ -293,8 +293,6 @@ def _per_source(
     no_self_loops: bool, undirected: bool, replace: bool,
     gen: np.random.Generator, threads: int, keys: Optional[np.ndarray] = None,
 ) -> npt.NDArray[np.int64]:
-    from negsamp.negative import _sample_excluding
-
     if src.shape[0] == 0 or num_samples == 0:
         return np.zeros((src.shape[0], num_samples), dtype=np.int64)
     exclusions, rows = _out_neighbours(n_nodes, src, dst, undirected, no_self_loops)
@@ -311,6 +309,6 @@ def _per_source(
         )
     # return_log_q=False: a single array.
     return cast("npt.NDArray[np.int64]",
-                _sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
-                                  replace=replace, n_threads=threads,
-                                  row_label="source nodes", keys=keys))
+                sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
+                                 replace=replace, n_threads=threads,
+                                 row_label="source nodes", keys=keys))

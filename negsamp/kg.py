@@ -14,8 +14,11 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from negsamp import _graph, _negative
-from negsamp._exclusion import ExclusionLists, from_pairs, sorted_unique
+from negsamp import _graph, _law
+from negsamp._excluding import sample_excluding
+from negsamp._exclusion import (
+    ExclusionLists, dense_ids, from_pairs, sort_with_order, sorted_unique,
+)
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import c_array, as_int, as_keys, describe, element_count
@@ -57,39 +60,6 @@ def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
             i = int(np.flatnonzero(neg)[0])
             raise ValueError(f"{name}[{i}] = {arr[i].tolist()} has a negative relation id")
     return c_array(arr, dtype=np.int64)
-
-
-def _sort_with_order(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(sorted keys, order) with ``keys[order]`` sorted, for non-negative
-    int64 keys.  When a key and its position fit together in 63 bits, sorts
-    ``key << bits | position`` instead of calling argsort: numpy's vectorised
-    sort is many times faster than its argsort, and the sorted keys come
-    without a gather."""
-    count = keys.shape[0]
-    if count == 0:
-        return keys.copy(), np.zeros(0, dtype=np.int64)
-    bits = max(1, int(count - 1).bit_length())
-    if keys.min() >= 0 and int(keys.max()) < (1 << (62 - bits)):
-        packed = np.sort((keys << bits) | np.arange(count, dtype=np.int64))
-        return packed >> bits, packed & ((1 << bits) - 1)
-    order = np.argsort(keys, kind="stable")
-    return keys[order], order
-
-
-def _argsort(keys: np.ndarray) -> np.ndarray:
-    """np.argsort(keys, kind="stable") of non-negative int64 keys, fast."""
-    return _sort_with_order(keys)[1]
-
-
-def _dense_ids(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(sorted unique keys, position of each key among them).  One sort
-    (np.searchsorted of unsorted queries is several times slower)."""
-    ordered, order = _sort_with_order(keys)
-    head = np.ones(ordered.shape[0], dtype=bool)
-    head[1:] = ordered[1:] != ordered[:-1]
-    ids = np.empty(keys.shape[0], dtype=np.int64)
-    ids[order] = np.cumsum(head) - 1
-    return ordered[head], ids
 
 
 def _with_extra_rows(
@@ -138,7 +108,7 @@ def _side_exclusions(
         if n_entities <= 4 * m:
             ents = np.arange(n_entities, dtype=np.int64)
             return ExclusionLists(np.arange(n_entities + 1, dtype=np.int64), ents), own
-        ents, rows = _dense_ids(own)
+        ents, rows = dense_ids(own)
         indptr = np.arange(ents.shape[0] + 1, dtype=np.int64)
         return ExclusionLists(indptr, ents.astype(np.int64)), rows.astype(np.int64)
     assert known_items is not None
@@ -148,7 +118,7 @@ def _side_exclusions(
                                         n_entities)
 
     # Groups: the distinct anchors of triples and known triples together.
-    groups, ids = _dense_ids(np.concatenate([anchors, known_anchors]))
+    groups, ids = dense_ids(np.concatenate([anchors, known_anchors]))
     group_of, known_group = ids[:m], ids[m:]
     n_groups = groups.shape[0]
     if (n_groups + m) * n_entities >= _KEY_LIMIT:
@@ -168,7 +138,7 @@ def _side_exclusions(
 
     # present[i]: own[i] is among the known items of its group.
     own_keys = group_of * np.int64(n_entities) + own
-    uniq, both_ids = _dense_ids(np.concatenate([base_keys, own_keys]))
+    uniq, both_ids = dense_ids(np.concatenate([base_keys, own_keys]))
     is_base = np.zeros(uniq.shape[0], dtype=bool)
     is_base[both_ids[: base_keys.shape[0]]] = True
     present = is_base[both_ids[base_keys.shape[0]:]]
@@ -178,7 +148,7 @@ def _side_exclusions(
 
     # Extra rows: one per distinct (group, own entity) not known, holding the
     # group's known entities plus that entity.
-    extra_keys, extra_of = _dense_ids(own_keys[~present])
+    extra_keys, extra_of = dense_ids(own_keys[~present])
     extra_group = extra_keys // n_entities
     extra_own = extra_keys - extra_group * n_entities
     indptr, indices = _with_extra_rows(base_indptr, base_indices, extra_group, extra_own,
@@ -198,7 +168,7 @@ def _side_exclusions_by_keys(
     then has sorted queries (cache friendly)."""
     n = np.int64(n_entities)
     known_keys = sorted_unique(known_anchors * n + known_items)
-    sorted_keys, order = _sort_with_order(anchors * n + own)
+    sorted_keys, order = sort_with_order(anchors * n + own)
     # One merge pass in C: rows 0..n_base-1 hold the known entities of each
     # distinct known anchor, row n_base is empty; the row of each sorted
     # key's anchor, and whether the key itself is known.
@@ -322,8 +292,6 @@ def corrupt_triples(
     sorted exclusions (or drawn from the complement of a row that excludes
     most entities) in C with the GIL released.
     """
-    from negsamp.negative import _sample_excluding
-
     n_entities = as_int(n_entities, "n_entities", minimum=1)
     k = as_int(k, "k", minimum=0)
     if not isinstance(mode, str) or mode not in _MODES:
@@ -343,7 +311,7 @@ def corrupt_triples(
     rel_all = arr[:, 1] if known_arr is None else np.concatenate([arr[:, 1], known_arr[:, 1]])
     n_rel = int(rel_all.max()) + 1
     if n_rel > max(2 * rel_all.shape[0], 1 << 16) or n_rel * n_entities >= _KEY_LIMIT:
-        relations, rel_all = _dense_ids(rel_all)
+        relations, rel_all = dense_ids(rel_all)
         n_rel = relations.shape[0]
     if n_rel * n_entities >= _KEY_LIMIT:
         raise ValueError(f"n_entities={n_entities} x {n_rel} relations is too large "
@@ -376,9 +344,9 @@ def corrupt_triples(
         excl, rows = side(head)
         check(excl, rows, "head" if head else "tail")
         # The kernel writes the triples itself (one pass over the output).
-        out = _sample_excluding(n_entities, excl, rows, k, gen, replace=True,
-                                n_threads=threads, row_label="triple groups",
-                                keys=row_keys, _tmpl=arr, _col=0 if head else 2)
+        out = sample_excluding(n_entities, excl, rows, k, gen, replace=True,
+                               n_threads=threads, row_label="triple groups",
+                               keys=row_keys, tmpl=arr, col=0 if head else 2)
         assert isinstance(out, np.ndarray)
         return out
 
@@ -398,13 +366,13 @@ def corrupt_triples(
     # third.
     if row_keys is None:
         is_head = gen.random((m, k)) < p_head[:, None]
-    tails = _sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
-                              n_threads=threads, row_label="triple groups", keys=row_keys)
-    heads = _sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
-                              n_threads=threads, row_label="triple groups", keys=row_keys)
+    tails = sample_excluding(n_entities, tail_excl, tail_rows, k, gen, replace=True,
+                             n_threads=threads, row_label="triple groups", keys=row_keys)
+    heads = sample_excluding(n_entities, head_excl, head_rows, k, gen, replace=True,
+                             n_threads=threads, row_label="triple groups", keys=row_keys)
     if row_keys is not None:
         s0, s1 = draw_key(gen)
-        is_head = _negative.keyed_uniform(row_keys, k, s0, s1, threads) < p_head[:, None]
+        is_head = _law.keyed_uniform(row_keys, k, s0, s1, threads) < p_head[:, None]
     assert isinstance(tails, np.ndarray) and isinstance(heads, np.ndarray)
     return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 

@@ -13,265 +13,28 @@ False
 """
 from __future__ import annotations
 
-import math
 import numbers
-import threading
-import weakref
-from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from negsamp import _negative
+from negsamp._excluding import build_law, draw
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
-from negsamp._rng import RNGLike, draw_key
+from negsamp._rng import RNGLike
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
     c_array,
-    as_index_array, as_int, as_keys, as_weights, describe, element_count, state_field, uninitialised_repr,
+    as_index_array, as_int, as_keys, as_power, as_weights, describe, state_field,
+    uninitialised_repr,
 )
-from negsamp.alias import AliasTable, _as_power
+from negsamp.alias import AliasTable
 
 __all__ = ["NegativeSampler"]
-
-
-class _BaseLaw(NamedTuple):
-    """What the C kernel needs of a base law (weighted: all arrays set)."""
-
-    n_items: int
-    table: Optional[np.ndarray]  # TABLE_DTYPE, or None for uniform
-    prob: Optional[np.ndarray]  # exact law of the table
-    cum: Optional[np.ndarray]  # n + 1 cumulative sums of prob
-    n_nonzero: int  # items of positive probability
-    total: float  # sum of prob, correctly rounded
-
-
-class _RowStats(NamedTuple):
-    """Per exclusion row under a weighted base law (see ns_negative.h), and
-    optional complement tables (NegativeSampler builds them)."""
-
-    row_mass: Optional[np.ndarray]  # float64 (n_rows,), weighted only
-    row_nonzero: Optional[np.ndarray]  # int64 (n_rows,), weighted only
-    prefix: Optional[np.ndarray]  # float64 (nnz,), weighted only
-    comp_ptr: Optional[np.ndarray] = None  # int64 (n_rows + 1,)
-    comp_ids: Optional[np.ndarray] = None
-    comp_table: Optional[np.ndarray] = None  # TABLE_DTYPE, weighted only
-    row_eligible: Optional[np.ndarray] = None  # float64 (n_rows,), weighted only
-    bloom: Optional[np.ndarray] = None  # uint64 (n_rows, 8) per-row filters
-
-#: Weighted rows whose positives hold at least this share of the mass get a
-#: complement table while the total fits in the budget (see _with_complements).
-_DENSE_MASS = 0.6
-
-
-_LAW_LOCK = threading.Lock()
-_LAW_CACHE: Dict[int, Tuple["weakref.ref[AliasTable]", _BaseLaw]] = {}
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
-
-
-def _law_of_table(table: AliasTable) -> _BaseLaw:
-    """The kernel's view of an AliasTable, computed once per table (cached
-    while the table lives: the cumulative array costs O(n))."""
-    key = id(table)
-    with _LAW_LOCK:
-        hit = _LAW_CACHE.get(key)
-        if hit is not None and hit[0]() is table:
-            return hit[1]
-    prob = c_array(table.probabilities, dtype=np.float64)
-    cum = _negative.cumulative(prob)
-    law = _BaseLaw(len(table), table._table, prob, _readonly(cum),
-                   int(np.count_nonzero(prob)), math.fsum(prob))
-
-    def _drop(_ref: Any, key: int = key) -> None:
-        with _LAW_LOCK:
-            entry = _LAW_CACHE.get(key)
-            if entry is not None and entry[0] is _ref:
-                del _LAW_CACHE[key]
-
-    with _LAW_LOCK:
-        _LAW_CACHE[key] = (weakref.ref(table, _drop), law)
-    return law
-
-
-def _as_base_law(base: Union[int, AliasTable]) -> _BaseLaw:
-    if isinstance(base, AliasTable):
-        return _law_of_table(base)
-    n = as_int(base, "n_items", minimum=1)
-    return _BaseLaw(n, None, None, None, n, 1.0)
-
-
-def _row_stats(law: _BaseLaw, exclusions: ExclusionLists, n_threads: int) -> Optional[_RowStats]:
-    if law.table is None or law.prob is None:
-        return None
-    mass, nonzero, prefix = _negative.row_stats(
-        law.prob, exclusions.indptr, exclusions.indices, n_threads)
-    # Eligible mass for log q: total - P_r, relative error ~ 1e-16 / (1 - P_r);
-    # rows with complement tables get the direct sum instead.
-    eligible = np.maximum(law.total - mass, 0.0)
-    return _RowStats(_readonly(mass), _readonly(nonzero), _readonly(prefix),
-                     row_eligible=eligible)
-
-
-def _with_complements(law: _BaseLaw, exclusions: ExclusionLists,
-                      stats: Optional[_RowStats], n_threads: int) -> Optional[_RowStats]:
-    """Adds complement tables (eligible ids, and an alias table of their
-    masses for a weighted law) for the rows where searching the positives
-    would be slow: rows excluding at least half the items (the complement is
-    then no larger than the row, so memory stays O(nnz)), and weighted rows
-    whose positives hold >= 60% of the mass, most excluded mass first, while
-    their complements total at most n_items entries."""
-    n = law.n_items
-    lengths = np.diff(exclusions.indptr)
-    size = n - lengths
-    if law.table is None:
-        use = (size <= lengths) & (size > 0)
-    else:
-        assert stats is not None and stats.row_nonzero is not None
-        assert stats.row_mass is not None and law.cum is not None
-        has = (law.n_nonzero - stats.row_nonzero) > 0
-        use = (size <= lengths) & has
-        share = stats.row_mass / law.cum[-1]
-        extra = np.flatnonzero((share >= _DENSE_MASS) & ~use & has)
-        if extra.size:
-            extra = extra[np.argsort(-share[extra], kind="stable")]
-            fits = np.cumsum(size[extra]) <= n
-            use[extra[fits]] = True
-    if not use.any():
-        return stats
-    comp_ptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.where(use, size, 0), out=comp_ptr[1:])
-    eligible = None
-    if stats is not None and stats.row_eligible is not None:
-        eligible = stats.row_eligible.copy()
-    comp_ids, comp_table = _negative.complement_build(
-        n, law.prob, exclusions.indptr, exclusions.indices, comp_ptr, n_threads,
-        eligible)
-    if comp_table is not None:
-        comp_table = _readonly(comp_table)
-    base = stats if stats is not None else _RowStats(None, None, None)
-    return base._replace(comp_ptr=_readonly(comp_ptr), comp_ids=_readonly(comp_ids),
-                         comp_table=comp_table,
-                         row_eligible=None if eligible is None else _readonly(eligible))
-
-
-def _with_filters(exclusions: ExclusionLists, stats: Optional[_RowStats],
-                  n_threads: int) -> Optional[_RowStats]:
-    """Adds per-row 64-byte Bloom filters (they let most candidates skip
-    the binary search) when they cost no more memory than the positives
-    themselves, or at most 1 MiB."""
-    n_rows = exclusions.n_rows
-    if n_rows == 0 or 64 * n_rows > max(8 * exclusions.indices.shape[0], 2**20):
-        return stats
-    bloom = _readonly(_negative.bloom_build(exclusions.indptr, exclusions.indices, n_threads))
-    base = stats if stats is not None else _RowStats(None, None, None)
-    return base._replace(bloom=bloom)
-
-
-def _sample_excluding(
-    base: Union[int, AliasTable],
-    exclusions: ExclusionLists,
-    rows: np.ndarray,
-    k: int,
-    rng: RNGLike,
-    *,
-    replace: bool = True,
-    n_threads: Optional[int] = None,
-    return_log_q: bool = False,
-    row_label: str = "rows",
-    keys: Optional[np.ndarray] = None,
-    _stats: Optional[_RowStats] = None,
-    _tmpl: Optional[np.ndarray] = None,
-    _col: int = 0,
-) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
-    """k negatives for each exclusion row id in ``rows`` (internal; shared by
-    NegativeSampler, corrupt_triples and negative_edges).
-
-    ``base`` is ``n_items`` (uniform law) or an AliasTable; ``exclusions``
-    sorted unique CSR lists (from as_exclusion_lists); ``rows`` a validated
-    int64 1-D array of row ids.  Returns int64 ``(len(rows), k)`` (and the
-    float64 log q of the same shape).  Raises ValueError naming the rows
-    (``row_label``) that have no eligible item, or fewer than ``k`` when
-    ``replace`` is False, before any draw.  ``_stats`` may carry
-    precomputed row statistics (NegativeSampler keeps them); otherwise a
-    weighted base costs O(nnz) per call to compute them.  ``_tmpl`` (an
-    (len(rows), w) C-contiguous int64 array) makes it return (len(rows), k,
-    w) tuples instead: ``_tmpl[i]`` repeated k times with column ``_col``
-    holding the negatives, the same draws written in place (no log q).
-    ``keys`` (validated by as_keys, one per row, or None) gives output row
-    i its own keyed stream (ns_rng_seed_keyed with keys[i]) instead of the
-    row-block streams.
-    """
-    law = _as_base_law(base)
-    k = as_int(k, "k", minimum=0)
-    threads = resolve_n_threads(n_threads)
-    rows = c_array(rows, dtype=np.int64)
-    if rows.ndim != 1:
-        raise ValueError(f"{row_label} must be 1-D, got shape {rows.shape}")
-    dims = (rows.shape[0], k) if _tmpl is None else (rows.shape[0], k, _tmpl.shape[1])
-    element_count(dims, f"k={k} negatives for each of {rows.shape[0]} {row_label}",
-                  16 if return_log_q else 8)
-    indptr = c_array(exclusions.indptr, dtype=np.int64)
-    indices = c_array(exclusions.indices, dtype=np.int64)
-    n_rows = indptr.shape[0] - 1
-    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
-        bad = rows[(rows < 0) | (rows >= n_rows)][0]
-        raise ValueError(f"{row_label} must be in [0, {n_rows}), got {int(bad)}")
-    stats = _stats
-    if law.table is not None and (stats is None or stats.row_mass is None) and k > 0 and rows.size:
-        stats = _row_stats(law, ExclusionLists(indptr, indices), threads)
-
-    if k > 0 and rows.size:
-        if law.table is None:
-            eligible = law.n_items - (indptr[rows + 1] - indptr[rows])
-        else:
-            assert stats is not None and stats.row_nonzero is not None
-            eligible = law.n_nonzero - stats.row_nonzero[rows]
-        need = 1 if replace else k
-        short = eligible < need
-        if short.any():
-            bad_rows = np.unique(rows[short])
-            shown = ", ".join(str(int(r)) for r in bad_rows[:10])
-            more = f" and {bad_rows.size - 10} more" if bad_rows.size > 10 else ""
-            if replace:
-                what = "have no eligible item (every item of positive weight is excluded)"
-            else:
-                what = (f"have fewer than k={k} eligible items, as replace=False needs "
-                        f"(eligible counts: {', '.join(str(int(c)) for c in np.unique(eligible[short])[:10])})")
-            label = row_label if bad_rows.size > 1 else _singular(row_label)
-            if bad_rows.size == 1:
-                what = what.replace("have ", "has ", 1)
-            raise ValueError(f"{label} {shown}{more} {what}")
-
-    k0, k1 = draw_key(rng)
-    comp = ((None, None, None, None, None) if stats is None else
-            (stats.comp_ptr, stats.comp_ids, stats.comp_table, stats.row_eligible,
-             stats.bloom))
-    if law.table is None:
-        out, log_q = _negative.sample(
-            law.n_items, None, None, None, indptr, indices, None, None, rows, k,
-            bool(replace), k0, k1, threads, bool(return_log_q), *comp,
-            tmpl=_tmpl, col=_col, keys=keys)
-    else:
-        if stats is None or stats.row_mass is None:  # nothing is drawn
-            stats = _RowStats(np.zeros(n_rows), np.zeros(n_rows, np.int64),
-                              np.zeros(indices.shape[0]))
-            comp = (None, None, None, None, None)
-        out, log_q = _negative.sample(
-            law.n_items, law.table, law.prob, law.cum, indptr, indices,
-            stats.row_mass, stats.prefix, rows, k, bool(replace), k0, k1,
-            threads, bool(return_log_q), *comp,
-            tmpl=_tmpl, col=_col, keys=keys)
-    if return_log_q:
-        assert log_q is not None
-        return out, log_q
-    return out
-
-
-def _singular(label: str) -> str:
-    return label[:-1] if label.endswith("s") else label
 
 
 def _as_bool(value: Any, name: str) -> bool:
@@ -347,7 +110,7 @@ class NegativeSampler:
     the rest is rebuilt on load).
     """
 
-    __slots__ = ("_law", "_table", "_power", "_exclusions", "_csr", "_stats", "__weakref__")
+    __slots__ = ("_law", "_table", "_power", "_exclusions", "__weakref__")
 
     def __init__(
         self,
@@ -357,7 +120,7 @@ class NegativeSampler:
         power: float = 1.0,
         positives: Any = None,
     ) -> None:
-        power = _as_power(power)
+        power = as_power(power)
         if n_items is not None:
             n_items = as_int(n_items, "n_items", minimum=1)
         table: Optional[AliasTable] = None
@@ -387,12 +150,10 @@ class NegativeSampler:
             self._exclusions = csr
         self._table = table
         self._power = power
-        self._law = _as_base_law(table if table is not None else n_items)
-        threads = resolve_n_threads(None)
-        stats = _row_stats(self._law, csr, threads)
-        stats = _with_complements(self._law, csr, stats, threads)
-        self._stats = _with_filters(csr, stats, threads)
-        self._csr = csr
+        # Built once (complement tables and Bloom filters included) and
+        # never changed: threads share it, draws only read it.
+        self._law = build_law(table if table is not None else n_items, csr,
+                              n_threads=resolve_n_threads(None), row_tables=True)
 
     # -- properties -------------------------------------------------------
     @property
@@ -425,10 +186,10 @@ class NegativeSampler:
             if row >= self._exclusions.n_rows:
                 raise ValueError(f"row must be in [0, {self._exclusions.n_rows}), got {row}")
             ids = self._exclusions.row(row)
-        if self._law.prob is None:
+        if self._table is None:
             p = np.full(self.n_items, 1.0 / self.n_items)
         else:
-            p = self._law.prob.copy()
+            p = self._table.probabilities.copy()
         p[ids] = 0.0
         total = p.sum()
         if not total > 0:
@@ -515,11 +276,8 @@ class NegativeSampler:
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
         row_keys = as_keys(keys, ids.shape[0], "row")
-        return _sample_excluding(
-            self._table if self._table is not None else self._law.n_items,
-            self._csr, ids, k, rng, replace=replace, n_threads=n_threads,
-            return_log_q=return_log_q, row_label="rows", keys=row_keys,
-            _stats=self._stats)
+        return draw(self._law, ids, k, rng, replace=replace, n_threads=n_threads,
+                    return_log_q=return_log_q, row_label="rows", keys=row_keys)
 
     # -- protocol ---------------------------------------------------------
     def __repr__(self) -> str:
@@ -545,7 +303,7 @@ class NegativeSampler:
         what = "NegativeSampler state"
         state_field(state, "version", int, 1, 1, what=what)
         n_items = state_field(state, "n_items", int, 1, what=what)
-        power = _as_power(state_field(state, "power", object, what=what))
+        power = as_power(state_field(state, "power", object, what=what))
         table = None
         table_state = state_field(state, "table", object, what=what)
         if table_state is not None:

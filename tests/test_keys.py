@@ -217,8 +217,8 @@ def test_kernel_keyed_rows_for_more_threads_than_cores():
     """The public n_threads is capped at the cores (2 on small machines);
     the Cython layer is not: 3, 4 and 7 participants cut the blocks into
     that many segments, and the keyed rows stay the same."""
-    from negsamp import _negative
     from negsamp._exclusion import as_exclusion_lists
+    from negsamp._law import SamplingLaw
 
     gen = np.random.default_rng(9)
     ex = as_exclusion_lists([gen.choice(5000, 30, replace=False) for _ in range(20)], 5000)
@@ -227,9 +227,10 @@ def test_kernel_keyed_rows_for_more_threads_than_cores():
     indptr = np.ascontiguousarray(ex.indptr, dtype=np.int64)
     indices = np.ascontiguousarray(ex.indices, dtype=np.int64)
 
+    law = SamplingLaw(5000, indptr, indices)
+
     def run(threads):
-        out, _ = _negative.sample(5000, None, None, None, indptr, indices, None, None,
-                                  rows, 12, True, 5, 6, threads, False, keys=keys)
+        out, _ = law.sample(rows, 12, True, 5, 6, threads, False, keys=keys)
         return out
 
     one = run(1)

@@ -1,4 +1,4 @@
-"""Tests of NegativeSampler and the shared kernel _sample_excluding."""
+"""Tests of NegativeSampler and the shared kernel sample_excluding."""
 from __future__ import annotations
 
 import pickle
@@ -10,13 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import negsamp
+from negsamp._excluding import sample_excluding as _sample_excluding
 from negsamp._exclusion import as_exclusion_lists
 from negsamp.baselines import (
     negatives_rejection,
     negatives_without_replacement,
     positive_keys,
 )
-from negsamp.negative import NegativeSampler, _sample_excluding
+from negsamp.negative import NegativeSampler
 
 from _stats import assert_fits, chisquare_pvalue, without_replacement_inclusion
 
@@ -332,7 +333,7 @@ def test_without_replacement_dense_row_complement(weighted, keyed):
     w = np.array([3.0, 9.0, 1.0, 4.0, 7.0, 2.0, 8.0, 5.0, 6.0, 1.0, 2.0, 3.0]) if weighted else None
     pos = [0, 1, 2, 5, 6, 9, 11]
     s = NegativeSampler(n, weights=w, positives=[pos])
-    assert s._stats.comp_ptr is not None and s._stats.comp_ptr[-1] == n - len(pos)
+    assert s._law.comp_ptr is not None and s._law.comp_ptr[-1] == n - len(pos)
     out = s.sample(np.zeros(60_000, np.int64), 4, rng=6, replace=False,
                    keys=_keys(60_000, keyed))
     assert not np.isin(out, pos).any()
@@ -577,7 +578,7 @@ def test_kernel_errors_name_row_label():
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("replace", [True, False])
 def test_kernel_tuples_match_plain_draws(weighted, replace):
-    """_tmpl writes the same draws as the plain kernel, in place into tuples
+    """tmpl writes the same draws as the plain kernel, in place into tuples
     (the fused path of corrupt_triples), for every row method."""
     gen = np.random.default_rng(3)
     n = 300
@@ -589,7 +590,7 @@ def test_kernel_tuples_match_plain_draws(weighted, replace):
     for col in (0, 3):
         plain = _sample_excluding(base, ex, rows, 7, 11, replace=replace, n_threads=1)
         tup = _sample_excluding(base, ex, rows, 7, 11, replace=replace, n_threads=2,
-                                _tmpl=tmpl, _col=col)
+                                tmpl=tmpl, col=col)
         assert isinstance(tup, np.ndarray) and tup.shape == (rows.shape[0], 7, 4)
         np.testing.assert_array_equal(tup[:, :, col], plain)
         others = [c for c in range(4) if c != col]
@@ -606,7 +607,7 @@ def test_kernel_tuples_large_output_streaming():
     rows = gen.integers(0, 4, 180_000)
     tmpl = gen.integers(0, n, (rows.shape[0], 3))
     plain = _sample_excluding(n, ex, rows, 4, 8, n_threads=1)
-    tup = _sample_excluding(n, ex, rows, 4, 8, n_threads=2, _tmpl=tmpl, _col=2)
+    tup = _sample_excluding(n, ex, rows, 4, 8, n_threads=2, tmpl=tmpl, col=2)
     assert isinstance(tup, np.ndarray) and tup.nbytes >= 1 << 24
     np.testing.assert_array_equal(tup[:, :, 2], plain)
     np.testing.assert_array_equal(tup[:, :, :2],

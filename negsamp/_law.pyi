@@ -1,0 +1,60 @@
+from typing import Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+DENSE_MASS: float
+
+class SamplingLaw:
+    def __init__(
+        self,
+        n_items: int,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        table: Optional[npt.NDArray[np.void]] = ...,
+        prob: Optional[npt.NDArray[np.float64]] = ...,
+        *,
+        n_threads: int = ...,
+        complements: bool = ...,
+        filters: bool = ...,
+    ) -> None: ...
+    @property
+    def n_items(self) -> int: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def n_nonzero(self) -> int: ...
+    @property
+    def total(self) -> float: ...
+    @property
+    def weighted(self) -> bool: ...
+    @property
+    def comp_ptr(self) -> Optional[npt.NDArray[np.int64]]: ...
+    def eligible(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+    def sample(
+        self,
+        rows: npt.NDArray[np.int64],
+        k: int,
+        replace: bool,
+        k0: int,
+        k1: int,
+        n_threads: int,
+        return_log_q: bool = ...,
+        keys: Optional[npt.NDArray[np.int64]] = ...,
+    ) -> Tuple[npt.NDArray[np.int64], Optional[npt.NDArray[np.float64]]]: ...
+    def sample_tuples(
+        self,
+        rows: npt.NDArray[np.int64],
+        k: int,
+        replace: bool,
+        k0: int,
+        k1: int,
+        n_threads: int,
+        tmpl: npt.NDArray[np.int64],
+        col: int,
+        keys: Optional[npt.NDArray[np.int64]] = ...,
+    ) -> npt.NDArray[np.int64]: ...
+
+def keyed_uniform(
+    keys: npt.NDArray[np.int64], k: int, k0: int, k1: int, n_threads: int
+) -> npt.NDArray[np.float64]: ...
