@@ -48,19 +48,11 @@ def get_include() -> str:
 def show_config() -> None:
     """Prints the version, the threading runtime and the default thread
     count (and where that default comes from)."""
-    import os
-
     from negsamp import _negsamp_runtime as _runtime, _threads
 
     print(f"negsamp {__version__}")
     print("  threads: negsamp's own thread pool (csrc/ns_pool.c; no OpenMP): idle workers "
           "sleep, fork children restart them, Ctrl-C stops a call")
-    if _threads._override is not None:
-        source = "negsamp.set_num_threads / threadpoolctl"
-    elif _threads._ENV_DEFAULT is not None:
-        source = next(v for v in _threads._ENV_VARS if os.environ.get(v, "").strip())
-    else:
-        source = "all cores"
-    print(f"  default threads: {_threads.default_n_threads()} ({source})")
+    print(f"  default threads: {_threads.default_n_threads()} ({_threads.default_source()})")
     print(f"  cores seen: {_threads.cores()}")
     print(f"  workers started: {_runtime.workers_started()}")

@@ -26,7 +26,7 @@ import numpy as np
 
 from negsamp import _negsamp_runtime as _runtime
 
-__all__ = ["resolve_n_threads", "default_n_threads", "set_num_threads",
+__all__ = ["resolve_n_threads", "default_n_threads", "default_source", "set_num_threads",
            "get_num_threads", "cores"]
 
 _ENV_VARS = ("NEGSAMP_NUM_THREADS", "OMP_NUM_THREADS")
@@ -110,6 +110,17 @@ def set_num_threads(n_threads: Optional[int]) -> None:
 def get_num_threads() -> int:
     """The current default thread count (what ``n_threads=None`` uses)."""
     return default_n_threads()
+
+
+def default_source() -> str:
+    """Where the default thread count comes from (negsamp.show_config):
+    set_num_threads or threadpoolctl, the environment variable that set
+    it, or all cores."""
+    if _override is not None:
+        return "negsamp.set_num_threads / threadpoolctl"
+    if _ENV_DEFAULT is not None:
+        return next(v for v in _ENV_VARS if os.environ.get(v, "").strip())
+    return "all cores"
 
 
 def _register_threadpoolctl() -> None:
