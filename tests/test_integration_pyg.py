@@ -289,3 +289,12 @@ def test_empty_graphs():
     assert out.shape == (2, 4) and distinct_columns(out)
     i, j, k = pyg.structured_negative_sampling(empty, num_nodes=3)
     assert k.shape == (0,)
+
+
+def test_gae_link_prediction_example_learns():
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "pyg_gae.py"
+    before, after = runpy.run_path(str(path), run_name="example")["main"](epochs=60)
+    assert after > 0.75 and after > before + 0.1
