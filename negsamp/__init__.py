@@ -8,7 +8,7 @@ from negsamp._version import __version__
 from negsamp._rng import spawn, worker_rng
 from negsamp._threads import get_num_threads, set_num_threads
 from negsamp.alias import AliasTable
-from negsamp.graphs import negative_edges
+from negsamp.graphs import count_non_edges, negative_edges
 from negsamp.kg import corrupt_triples
 from negsamp.mining import hard_negatives, topk
 from negsamp.negative import NegativeSampler
@@ -21,6 +21,7 @@ __all__ = [
     "Reservoir",
     "WeightedReservoir",
     "corrupt_triples",
+    "count_non_edges",
     "get_include",
     "get_num_threads",
     "hard_negatives",

@@ -1,7 +1,9 @@
 """The one place where ``rng=`` arguments are normalised (SPEC 7).
 
 Every sampler in negsamp takes ``rng``: None (fresh OS entropy), an int, a
-``numpy.random.SeedSequence`` or a ``numpy.random.Generator``.  A call draws
+``numpy.random.SeedSequence`` or a ``numpy.random.Generator`` -- and, for
+torch programs, a ``torch.Generator``, from which a 128-bit seed is drawn
+(so it advances, and a seeded torch generator reproduces the call).  A call draws
 ONE 128-bit key from that generator (so a passed Generator advances and two
 calls differ); the C kernels derive one xoshiro256++ stream per fixed-size
 block of work from (key, block index), which makes the output independent of
@@ -13,6 +15,8 @@ import numbers
 from typing import Tuple, Union
 
 import numpy as np
+
+from negsamp._torch import is_torch_generator, seed_from_torch
 
 RNGLike = Union[None, int, np.integer, np.random.SeedSequence, np.random.Generator]
 
@@ -31,9 +35,11 @@ def as_generator(rng: RNGLike) -> np.random.Generator:
         if int(rng) < 0:
             raise ValueError(f"rng seed must be non-negative, got {int(rng)}")
         return np.random.default_rng(int(rng))
+    if is_torch_generator(rng):
+        return np.random.default_rng(seed_from_torch(rng))
     raise TypeError(
-        "rng must be None, an int, a numpy.random.SeedSequence or a "
-        f"numpy.random.Generator, got {type(rng).__name__}"
+        "rng must be None, an int, a numpy.random.SeedSequence, a "
+        f"numpy.random.Generator or a torch.Generator, got {type(rng).__name__}"
     )
 
 

@@ -10,7 +10,7 @@ Example
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, cast
+from typing import Any, Optional, Tuple, Union, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +22,7 @@ from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import c_array, as_int, as_keys, describe, element_count
 
-__all__ = ["negative_edges"]
+__all__ = ["count_non_edges", "negative_edges"]
 
 _METHODS = ("global", "per_source")
 
@@ -33,8 +33,12 @@ def _as_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def _as_edge_index(edge_index: Any, n_nodes: int) -> Tuple[np.ndarray, np.ndarray]:
-    """(sources, destinations) as contiguous int64 copies of edge_index."""
+def _as_edge_index(
+    edge_index: Any, n_nodes: int, n_dst: Optional[int] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """(sources, destinations) as contiguous int64 copies of edge_index;
+    sources in [0, n_nodes), destinations in [0, n_dst) (n_dst defaults to
+    n_nodes)."""
     if isinstance(edge_index, (str, bytes)):
         raise TypeError(f"edge_index must be a (2, E) integer array, got {describe(edge_index)}")
     try:
@@ -47,13 +51,18 @@ def _as_edge_index(edge_index: Any, n_nodes: int) -> Tuple[np.ndarray, np.ndarra
         raise TypeError(f"edge_index must have an integer dtype, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), got shape {arr.shape}")
-    if arr.size:
-        lo, hi = arr.min(), arr.max()
-        if lo < 0 or hi >= n_nodes:
+    bounds = (n_nodes, n_nodes if n_dst is None else n_dst)
+    for side, bound in enumerate(bounds):
+        ids = arr[side]
+        if not ids.size:
+            continue
+        lo, hi = ids.min(), ids.max()
+        if lo < 0 or hi >= bound:
             bad = lo if lo < 0 else hi
-            col = int(np.flatnonzero((arr == bad).any(axis=0))[0])
+            col = int(np.flatnonzero(ids == bad)[0])
+            what = "node ids" if n_dst is None else ("source ids", "destination ids")[side]
             raise ValueError(
-                f"edge_index must hold node ids in [0, {n_nodes}), got "
+                f"edge_index must hold {what} in [0, {bound}), got "
                 f"{int(bad)} in edge {col} ({int(arr[0, col])}, {int(arr[1, col])})"
             )
     src = c_array(arr[0], dtype=np.int64)
@@ -61,23 +70,79 @@ def _as_edge_index(edge_index: Any, n_nodes: int) -> Tuple[np.ndarray, np.ndarra
     return src, dst
 
 
-def _edge_gaps(
-    n_nodes: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
-    no_self_loops: bool, n_threads: int,
-) -> Tuple[np.ndarray, int]:
-    """Gaps d_i = e_i - i of the sorted unique edge codes, and the number of
-    distinct edges in the pair space (see csrc/ns_graph.h)."""
-    codes = _graph.encode(n_nodes, undirected, no_self_loops, src, dst, n_threads)
-    codes = sorted_unique(codes[codes >= 0])
-    gaps = codes - np.arange(codes.shape[0], dtype=np.int64)
-    return c_array(gaps), int(codes.shape[0])
+class _PairSpace:
+    """The candidate pairs of one call, coded as integers in [0, size).
+
+    One graph of ``n_nodes`` nodes (codes of csrc/ns_graph.h, which leave
+    out self loops and, undirected, the pairs u > v), or a bipartite graph
+    of ``n_src`` sources and ``n_dst`` destinations (code u * n_dst + v)."""
+
+    def __init__(self, n_nodes: Any, undirected: bool, no_self_loops: bool) -> None:
+        if isinstance(n_nodes, tuple):
+            if len(n_nodes) != 2:
+                raise ValueError(
+                    "n_nodes must be an int or a pair (n_src, n_dst), got a tuple "
+                    f"of length {len(n_nodes)}")
+            if undirected:
+                raise ValueError(
+                    "undirected=True needs one node set; a bipartite graph "
+                    f"(n_nodes={n_nodes!r}) has directed pairs (source, destination)")
+            self.bipartite = True
+            self.n_src = as_int(n_nodes[0], "n_nodes[0] (sources)", minimum=1)
+            self.n_dst = as_int(n_nodes[1], "n_nodes[1] (destinations)", minimum=1)
+            if self.n_src > (2**63 - 1) // self.n_dst:
+                raise ValueError(
+                    f"n_nodes={n_nodes!r} is too large: n_src * n_dst must fit in int64")
+            self.undirected = self.no_self_loops = False
+            self.size = self.n_src * self.n_dst
+        else:
+            self.bipartite = False
+            self.n_src = self.n_dst = as_int(n_nodes, "n_nodes", minimum=1)
+            self.undirected, self.no_self_loops = undirected, no_self_loops
+            self.size = _graph.pair_space(self.n_src, undirected, no_self_loops)
+
+    def describe(self) -> str:
+        if self.bipartite:
+            return f"{self.n_src} x {self.n_dst} bipartite nodes"
+        return f"{self.n_src} nodes"
+
+    def edges(self, edge_index: Any) -> Tuple[np.ndarray, np.ndarray]:
+        return _as_edge_index(edge_index, self.n_src,
+                              self.n_dst if self.bipartite else None)
+
+    def encode(self, src: np.ndarray, dst: np.ndarray, n_threads: int) -> np.ndarray:
+        """Codes of the pairs (src[i], dst[i]); -1 for pairs outside the
+        space (self loops when they are excluded)."""
+        if self.bipartite:
+            return src * self.n_dst + dst
+        return _graph.encode(self.n_src, self.undirected, self.no_self_loops,
+                             src, dst, n_threads)
+
+    def decode(self, codes: np.ndarray, n_threads: int) -> npt.NDArray[np.int64]:
+        if self.bipartite:
+            out = np.empty((2, codes.shape[0]), dtype=np.int64)
+            np.divmod(codes, self.n_dst, out=(out[0], out[1]))
+            return out
+        return _graph.decode(self.n_src, self.undirected, self.no_self_loops,
+                             codes, n_threads)
+
+    def edge_gaps(
+        self, src: np.ndarray, dst: np.ndarray, n_threads: int,
+    ) -> Tuple[np.ndarray, int]:
+        """Gaps d_i = e_i - i of the sorted unique edge codes, and the number
+        of distinct edges in the pair space (see csrc/ns_graph.h)."""
+        codes = self.encode(src, dst, n_threads)
+        codes = sorted_unique(codes[codes >= 0])
+        gaps = codes - np.arange(codes.shape[0], dtype=np.int64)
+        return c_array(gaps), int(codes.shape[0])
 
 
 def _out_neighbours(
-    n_nodes: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
+    n_items: int, src: np.ndarray, dst: np.ndarray, undirected: bool,
     no_self_loops: bool,
 ) -> Tuple[ExclusionLists, np.ndarray]:
-    """Exclusion rows of the distinct sources, and the row of each edge.
+    """Exclusion rows of the distinct sources over destinations
+    [0, n_items), and the row of each edge.
 
     The row of source u holds the sorted unique v with (u, v) an edge (or
     (v, u) when undirected), plus u itself when self loops are excluded.
@@ -93,19 +158,20 @@ def _out_neighbours(
     if no_self_loops:
         rows = np.concatenate([rows, np.arange(n_rows, dtype=np.int64)])
         items = np.concatenate([items, sources])
-    exclusions = from_pairs(rows, items, n_rows, n_nodes)
+    exclusions = from_pairs(rows, items, n_rows, n_items)
     return exclusions, row_of_edge
 
 
 def negative_edges(
     edge_index: Any,
-    n_nodes: int,
+    n_nodes: Union[int, Tuple[int, int]],
     num_samples: int,
     *,
     method: str = "global",
     exclude_self_loops: bool = True,
     undirected: bool = False,
     replace: bool = False,
+    up_to: bool = False,
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
     keys: Any = None,
@@ -118,8 +184,13 @@ def negative_edges(
         Edge ``i`` goes from ``edge_index[0, i]`` to ``edge_index[1, i]``;
         node ids in ``[0, n_nodes)``.  Duplicated edges are allowed.  Not
         modified.
-    n_nodes : int
-        Number of nodes (``n_nodes**2`` must fit in int64).
+    n_nodes : int or (int, int)
+        Number of nodes (``n_nodes**2`` must fit in int64), or a pair
+        ``(n_src, n_dst)`` for a bipartite graph: sources
+        ``edge_index[0]`` in ``[0, n_src)``, destinations ``edge_index[1]``
+        in ``[0, n_dst)``, and the candidate pairs are the ``n_src * n_dst``
+        (source, destination) pairs (``exclude_self_loops`` does not apply;
+        ``undirected=True`` is a ValueError).
     num_samples : int
         "global": number of pairs to return; "per_source": negatives per
         edge.
@@ -139,6 +210,13 @@ def negative_edges(
     replace : bool
         False (default): "global" pairs are distinct and "per_source" rows
         hold distinct destinations.  True: independent draws.
+    up_to : bool
+        "global" only (ValueError with "per_source").  False (default): a
+        graph with fewer non-edge pairs than asked is a ValueError.  True:
+        return ``min(num_samples, count_non_edges(...))`` distinct pairs
+        (``replace=False``; with ``replace=True`` only a graph without any
+        non-edge returns fewer: none), so the output has shape
+        ``(2, m)`` with ``m <= num_samples``.
     rng : None, int, SeedSequence or Generator
         Randomness (SPEC 7); the output never depends on ``n_threads``.
     n_threads : int, optional
@@ -154,6 +232,7 @@ def negative_edges(
     Returns
     -------
     numpy.ndarray of int64, shape (2, num_samples) or (E, num_samples)
+        (``(2, m)``, ``m <= num_samples``, with ``up_to=True``).
 
     Raises
     ------
@@ -178,16 +257,21 @@ def negative_edges(
     ``NegativeSampler``'s exact per-row method (rejection against the
     sorted out-neighbours, or the complement when they are most nodes).
     """
-    n_nodes = as_int(n_nodes, "n_nodes", minimum=1)
+    if not isinstance(n_nodes, tuple):
+        as_int(n_nodes, "n_nodes", minimum=1)
     num_samples = as_int(num_samples, "num_samples", minimum=0)
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {describe(method)}")
     exclude_self_loops = _as_bool(exclude_self_loops, "exclude_self_loops")
     undirected = _as_bool(undirected, "undirected")
     replace = _as_bool(replace, "replace")
+    up_to = _as_bool(up_to, "up_to")
+    if up_to and method != "global":
+        raise ValueError('up_to=True needs method="global" (per_source rows have '
+                         f'num_samples columns each), got method={method!r}')
     threads = resolve_n_threads(n_threads)
-    space = _graph.pair_space(n_nodes, undirected, exclude_self_loops)
-    src, dst = _as_edge_index(edge_index, n_nodes)
+    space = _PairSpace(n_nodes, undirected, exclude_self_loops)
+    src, dst = space.edges(edge_index)
     if keys is not None and method != "per_source":
         raise ValueError('keys (one per edge) need method="per_source", got '
                          f'method={method!r}')
@@ -199,25 +283,54 @@ def negative_edges(
                       f"num_samples={num_samples} negatives for each of {src.shape[0]} edges")
     gen = as_generator(rng)
     if method == "global":
-        return _global(n_nodes, src, dst, num_samples, space, exclude_self_loops,
-                       undirected, replace, gen, threads)
-    return _per_source(n_nodes, src, dst, num_samples, exclude_self_loops,
-                       undirected, replace, gen, threads, row_keys)
+        return _global(space, src, dst, num_samples, replace, up_to, gen, threads)
+    return _per_source(space, src, dst, num_samples, replace, gen, threads, row_keys)
+
+
+def count_non_edges(
+    edge_index: Any,
+    n_nodes: Union[int, Tuple[int, int]],
+    *,
+    exclude_self_loops: bool = True,
+    undirected: bool = False,
+    n_threads: Optional[int] = None,
+) -> int:
+    """Number of candidate pairs that are not edges: what
+    ``negative_edges(..., replace=False)`` can return at most.
+
+    Parameters are those of ``negative_edges``: the candidate pairs are the
+    ordered pairs of ``n_nodes`` nodes (unordered with ``undirected=True``;
+    without ``(u, u)`` when ``exclude_self_loops``), or the ``n_src * n_dst``
+    pairs of a bipartite ``n_nodes=(n_src, n_dst)``.  Duplicated edges count
+    once; self-loop edges do not count when self loops are excluded.
+
+    Cost: O(E log E) (the edges are coded and sorted once).
+    """
+    if not isinstance(n_nodes, tuple):
+        as_int(n_nodes, "n_nodes", minimum=1)
+    exclude_self_loops = _as_bool(exclude_self_loops, "exclude_self_loops")
+    undirected = _as_bool(undirected, "undirected")
+    threads = resolve_n_threads(n_threads)
+    space = _PairSpace(n_nodes, undirected, exclude_self_loops)
+    src, dst = space.edges(edge_index)
+    _, n_edges = space.edge_gaps(src, dst, threads)
+    return int(space.size - n_edges)
 
 
 def _global(
-    n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int, space: int,
-    no_self_loops: bool, undirected: bool, replace: bool,
-    gen: np.random.Generator, threads: int,
+    space: _PairSpace, src: np.ndarray, dst: np.ndarray, num_samples: int,
+    replace: bool, up_to: bool, gen: np.random.Generator, threads: int,
 ) -> npt.NDArray[np.int64]:
-    gaps, n_edges = _edge_gaps(n_nodes, src, dst, undirected, no_self_loops, threads)
-    n_free = space - n_edges
+    gaps, n_edges = space.edge_gaps(src, dst, threads)
+    n_free = space.size - n_edges
+    if up_to:
+        num_samples = (0 if n_free == 0 else num_samples) if replace else min(num_samples, n_free)
     if num_samples == 0:
         return np.zeros((2, 0), dtype=np.int64)
     if n_free == 0 or (not replace and num_samples > n_free):
         raise ValueError(
-            f"graph too dense: {n_free} non-edge pairs among {space} candidate pairs "
-            f"of {n_nodes} nodes, cannot return num_samples={num_samples} "
+            f"graph too dense: {n_free} non-edge pairs among {space.size} candidate pairs "
+            f"of {space.describe()}, cannot return num_samples={num_samples} "
             f"{'pairs' if replace else 'distinct pairs'}"
         )
     if replace:
@@ -233,7 +346,7 @@ def _global(
                                     c_array(ranks), threads)
     else:
         codes = _distinct_codes(gaps, n_free, num_samples, gen, threads)
-    return _graph.decode(n_nodes, undirected, no_self_loops, codes, threads)
+    return space.decode(codes, threads)
 
 
 def _first_occurrences(draws: np.ndarray) -> np.ndarray:
@@ -289,14 +402,16 @@ def _distinct_codes(
 
 
 def _per_source(
-    n_nodes: int, src: np.ndarray, dst: np.ndarray, num_samples: int,
-    no_self_loops: bool, undirected: bool, replace: bool,
-    gen: np.random.Generator, threads: int, keys: Optional[np.ndarray] = None,
+    space: _PairSpace, src: np.ndarray, dst: np.ndarray, num_samples: int,
+    replace: bool, gen: np.random.Generator, threads: int,
+    keys: Optional[np.ndarray] = None,
 ) -> npt.NDArray[np.int64]:
     if src.shape[0] == 0 or num_samples == 0:
         return np.zeros((src.shape[0], num_samples), dtype=np.int64)
-    exclusions, rows = _out_neighbours(n_nodes, src, dst, undirected, no_self_loops)
-    eligible = n_nodes - exclusions.lengths()[rows]
+    n_dst = space.n_dst
+    exclusions, rows = _out_neighbours(n_dst, src, dst, space.undirected,
+                                       space.no_self_loops)
+    eligible = n_dst - exclusions.lengths()[rows]
     need = 1 if replace else num_samples
     short = eligible < need
     if short.any():
@@ -304,11 +419,12 @@ def _per_source(
         u = int(src[i])
         raise ValueError(
             f"graph too dense: source node {u} (edge {i}) has {int(eligible[i])} "
-            f"non-neighbours among {n_nodes} nodes, cannot draw num_samples="
+            f"non-neighbours among {n_dst} {'destinations' if space.bipartite else 'nodes'}, "
+            f"cannot draw num_samples="
             f"{num_samples} {'destinations' if replace else 'distinct destinations'}"
         )
     # return_log_q=False: a single array.
     return cast("npt.NDArray[np.int64]",
-                sample_excluding(n_nodes, exclusions, rows, num_samples, gen,
+                sample_excluding(n_dst, exclusions, rows, num_samples, gen,
                                  replace=replace, n_threads=threads,
                                  row_label="source nodes", keys=keys))
