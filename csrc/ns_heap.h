@@ -7,8 +7,9 @@
  * entry that comes first, i.e. the worst kept one of a top-k heap (the
  * order says "a is worse than b").  Ties are part of that order:
  * ns_topk.c breaks equal keys on the id (lower id better), the packed
- * top-k heap has distinct keys, and the weighted reservoir's keys tie only
- * with probability 0 (their order then follows the heap positions).
+ * top-k heap has distinct keys, and the weighted reservoir orders by key
+ * alone (equal keys, such as those of its rounding guard, stay where the
+ * sifts leave them).
  *
  * Before including, define
  *   NS_HEAP_PREFIX  prefix of the generated names (e.g. topk_heap gives

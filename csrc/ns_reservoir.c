@@ -118,7 +118,7 @@ static inline void wheap_set(wheap h, int64_t i, wheap_entry e) {
     h.slots[i] = e.slot;
 }
 
-/* Smaller key first; equal keys (probability 0) keep their places. */
+/* Smaller key first; equal keys are not reordered. */
 static inline int wheap_before(wheap_entry a, wheap_entry b) {
     return a.key < b.key;
 }
