@@ -28,6 +28,8 @@ from setuptools.command.build_ext import build_ext
 
 C_SOURCES = sorted(glob(os.path.join("csrc", "*.c")))
 C_HEADERS = sorted(glob(os.path.join("csrc", "*.h")))
+# template bodies that csrc/*.c include (not needed by a downstream cimport)
+C_TEMPLATES = sorted(glob(os.path.join("csrc", "*.inc")))
 PYX_SOURCES = sorted(glob(os.path.join("negsamp", "*.pyx")))
 CORE_LIB = "negsamp_core"
 # clock_gettime and pthread_atfork under -std=c99
@@ -100,7 +102,7 @@ def _extensions():
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
             + POSIX_MACROS,
             # relink when a kernel or a header changes
-            depends=C_SOURCES + C_HEADERS,
+            depends=C_SOURCES + C_HEADERS + C_TEMPLATES,
         ))
     return cythonize(exts, compiler_directives={"language_level": "3"},
                      include_path=["negsamp"])
@@ -112,7 +114,7 @@ setup(
         "include_dirs": ["csrc"],
         "macros": POSIX_MACROS,
         # recompile every kernel when a header changes
-        "obj_deps": {"": C_HEADERS},
+        "obj_deps": {"": C_HEADERS + C_TEMPLATES},
     })],
     ext_modules=_extensions(),
     cmdclass={"build_clib": BuildClib, "build_ext": BuildExt},

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ns_sum.h"
+
 /* While building, the threshold field holds the scaled column q_i = n p_i
  * as the bits of a double (memcpy is the well-defined way to pun). */
 static inline double get_q(const ns_alias_entry *e) {
@@ -20,7 +22,7 @@ static inline void set_q(ns_alias_entry *e, double q) {
 static inline uint64_t threshold_of(double q) {
     if (!(q > 0.0)) return 0;
     if (q >= 1.0) return NS_ALIAS_ONE;
-    return (uint64_t)ceil(q * 9007199254740992.0);
+    return (uint64_t)ceil(q * NS_TWO53);
 }
 
 int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
@@ -37,15 +39,9 @@ int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
 
     /* Neumaier-compensated sum of w / wmax: every term is in [0, 1], so the
      * sum is in [1, n] whatever the magnitude of the weights. */
-    double sum = 0.0, comp = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        const double x = weights[i] / wmax;
-        const double t = sum + x;
-        if (fabs(sum) >= fabs(x)) comp += (sum - t) + x;
-        else comp += (x - t) + sum;
-        sum = t;
-    }
-    sum += comp;
+    ns_sum acc = NS_SUM_ZERO;
+    for (int64_t i = 0; i < n; i++) ns_sum_add(&acc, weights[i] / wmax);
+    const double sum = ns_sum_value(&acc);
     if (max_weight) *max_weight = wmax;
     if (total_scaled) *total_scaled = sum;
 
@@ -113,103 +109,59 @@ int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
     return NS_OK;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define NS_PREFETCH(p) __builtin_prefetch((p), 0, 0)
-#else
-#define NS_PREFETCH(p) ((void)0)
-#endif
-
-/* The window loops below are plain C that compilers vectorise; they are
- * also compiled for AVX2 (ns_common.h), and that copy is picked at run time
- * when the CPU has it.  Both copies compute the same integers, so the
- * output does not depend on the CPU. */
+/* The window loops (ns_alias_window.inc) are plain C that compilers
+ * vectorise; they are also compiled for AVX2 (ns_common.h), and that copy
+ * is picked at run time when the CPU has it.  Both copies compute the same
+ * integers, so the output does not depend on the CPU. */
 /* Windows of tables with at least this many entries prefetch their entries
  * first: smaller tables sit in L2, where out-of-order execution already
  * overlaps the loads of a window. */
 #define NS_ALIAS_WINDOW_PREFETCH_MIN ((int64_t)1 << 21)
 
-/* One window of m <= NS_ALIAS_WINDOW draws from a table of n < 2^32
- * entries, in passes that each do one simple thing over the window:
- *   1. one word per draw from the lanes (vectorised);
- *   2. column = (high half * n) >> 32, Lemire's 32-bit method; note whether
- *      any column must be rejected (vectorised);
- *   3. rare: redraw rejected columns in order from `redraw`; the coin is
- *      the low half of the accepted word;
- *   4. large tables: prefetch every entry of the window;
- *   5. keep the column if coin < t_hi, else its alias; note ties
- *      (vectorised, a gather);
- *   6. rare (2^-32 a draw): settle ties in order from `tie`.
- * ENTRY_T is ns_alias_hot or ns_alias_entry; HI(e) is its 32-bit-coin
- * threshold (t_hi, or threshold >> 21). */
-#define NS_ALIAS_WINDOW_FN(NAME, ATTR, OUT_T, ENTRY_T, HI_T, HI)              \
-    static ATTR void NAME(ns_rng_lanes_t *restrict lanes,                     \
-                          ns_rng_t *restrict redraw, ns_rng_t *restrict tie,  \
-                          const ns_alias_entry *table,                        \
-                          const ENTRY_T *entries, uint32_t n, int prefetch,   \
-                          OUT_T *restrict dst, int m) {                       \
-        uint64_t words[NS_ALIAS_WINDOW];                                      \
-        uint32_t cols[NS_ALIAS_WINDOW];                                       \
-        ns_rng_lanes_fill(lanes, words, NS_ALIAS_WINDOW / NS_RNG_LANES);      \
-        const uint32_t reject_below = (uint32_t)(0u - n) % n; /* 2^32 mod n */ \
-        uint32_t rejected = 0;                                                \
-        for (int t = 0; t < m; t++) {                                         \
-            const uint64_t mm = (words[t] >> 32) * (uint64_t)n;               \
-            cols[t] = (uint32_t)(mm >> 32);                                   \
-            rejected |= (uint32_t)((uint32_t)mm < reject_below);              \
-        }                                                                     \
-        if (rejected) {                                                       \
-            for (int t = 0; t < m; t++) {                                     \
-                uint64_t x = words[t];                                        \
-                uint64_t mm = (x >> 32) * (uint64_t)n;                        \
-                while ((uint32_t)mm < reject_below) {                         \
-                    x = ns_rng_next(redraw);                                  \
-                    mm = (x >> 32) * (uint64_t)n;                             \
-                }                                                             \
-                words[t] = x;                                                 \
-                cols[t] = (uint32_t)(mm >> 32);                               \
-            }                                                                 \
-        }                                                                     \
-        if (prefetch) {                                                       \
-            for (int t = 0; t < m; t++) NS_PREFETCH(&entries[cols[t]]);       \
-        }                                                                     \
-        uint32_t ties = 0;                                                    \
-        for (int t = 0; t < m; t++) {                                         \
-            const uint32_t i = cols[t];                                       \
-            const HI_T coin = (HI_T)(uint32_t)words[t];                       \
-            const ENTRY_T e = entries[i];                                     \
-            const HI_T hi = (HI_T)(HI(e));                                    \
-            ties |= (uint32_t)(coin == hi);                                   \
-            dst[t] = coin < hi ? (OUT_T)i : (OUT_T)e.alias;                   \
-        }                                                                     \
-        if (ties) {                                                           \
-            for (int t = 0; t < m; t++) {                                     \
-                const uint32_t i = cols[t];                                   \
-                const uint32_t coin = (uint32_t)words[t];                     \
-                if ((HI_T)coin != (HI_T)(HI(entries[i]))) continue;           \
-                const ns_alias_entry full = table[i];                         \
-                dst[t] = ns_alias_settle_tie(full.threshold, coin, tie)                \
-                             ? (OUT_T)i : (OUT_T)full.alias;                  \
-            }                                                                 \
-        }                                                                     \
-    }
+/* The threshold a 32-bit coin is compared with: t_hi of a compact entry,
+ * threshold >> 21 of a full one. */
+NS_INLINE uint32_t hot_hi(ns_alias_hot e) { return e.t_hi; }
+NS_INLINE uint64_t full_hi(ns_alias_entry e) { return e.threshold >> 21; }
 
-#define NS_HOT_HI(e) ((e).t_hi)
-#define NS_FULL_HI(e) ((e).threshold >> 21)
-NS_ALIAS_WINDOW_FN(window_hot_i64, , int64_t, ns_alias_hot, uint32_t, NS_HOT_HI)
-NS_ALIAS_WINDOW_FN(window_hot_i32, , int32_t, ns_alias_hot, uint32_t, NS_HOT_HI)
-NS_ALIAS_WINDOW_FN(window_full_i64, , int64_t, ns_alias_entry, uint64_t, NS_FULL_HI)
-NS_ALIAS_WINDOW_FN(window_full_i32, , int32_t, ns_alias_entry, uint64_t, NS_FULL_HI)
+#define NS_WINDOW_NAME window_hot
+#define NS_WINDOW_ATTR
+#define NS_WINDOW_ENTRY ns_alias_hot
+#define NS_WINDOW_HI_T uint32_t
+#define NS_WINDOW_HI hot_hi
+#include "ns_alias_window.inc"
+
+#define NS_WINDOW_NAME window_full
+#define NS_WINDOW_ATTR
+#define NS_WINDOW_ENTRY ns_alias_entry
+#define NS_WINDOW_HI_T uint64_t
+#define NS_WINDOW_HI full_hi
+#include "ns_alias_window.inc"
+
 #if NS_AVX2_CLONES
-NS_ALIAS_WINDOW_FN(window_hot_i64_avx2, NS_TARGET_AVX2, int64_t, ns_alias_hot, uint32_t, NS_HOT_HI)
-NS_ALIAS_WINDOW_FN(window_hot_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_hot, uint32_t, NS_HOT_HI)
-NS_ALIAS_WINDOW_FN(window_full_i64_avx2, NS_TARGET_AVX2, int64_t, ns_alias_entry, uint64_t, NS_FULL_HI)
-NS_ALIAS_WINDOW_FN(window_full_i32_avx2, NS_TARGET_AVX2, int32_t, ns_alias_entry, uint64_t, NS_FULL_HI)
+#define NS_WINDOW_NAME window_hot_avx2
+#define NS_WINDOW_ATTR NS_TARGET_AVX2
+#define NS_WINDOW_ENTRY ns_alias_hot
+#define NS_WINDOW_HI_T uint32_t
+#define NS_WINDOW_HI hot_hi
+#include "ns_alias_window.inc"
+
+#define NS_WINDOW_NAME window_full_avx2
+#define NS_WINDOW_ATTR NS_TARGET_AVX2
+#define NS_WINDOW_ENTRY ns_alias_entry
+#define NS_WINDOW_HI_T uint64_t
+#define NS_WINDOW_HI full_hi
+#include "ns_alias_window.inc"
 #else
-#define window_hot_i64_avx2 window_hot_i64
-#define window_hot_i32_avx2 window_hot_i32
-#define window_full_i64_avx2 window_full_i64
-#define window_full_i32_avx2 window_full_i32
+#define window_hot_avx2 window_hot
+#define window_full_avx2 window_full
 #endif
+
+/* Draws are made as int64; an int32 output receives each window or batch
+ * from a small buffer (in L1), narrowed in one pass, so that every loop
+ * exists once. */
+static inline void store_i32(const int64_t *src, int32_t *dst, int m) {
+    for (int t = 0; t < m; t++) dst[t] = (int32_t)src[t];
+}
 
 /* Tables of 2^32 entries or more draw one at a time (64-bit Lemire column,
  * a second word for the coin), NS_ALIAS_BATCH columns at a time with their
@@ -227,70 +179,71 @@ typedef struct {
     const ns_alias_hot *hot;
     int64_t n, count;
     uint64_t k0, k1;
-    void *out;
+    int64_t *out64; /* the output: exactly one of out64 and out32 is set */
+    int32_t *out32;
     int windowed, avx2, prefetch;
 } alias_job;
 
-#define NS_ALIAS_BLOCK_FN(OUT_T, SUFFIX)                                     \
-static int alias_blocks_##SUFFIX(void *vjob, int64_t b0, int64_t b1) {       \
-    const alias_job *job = (const alias_job *)vjob;                          \
-    const ns_alias_entry *table = job->table;                                \
-    const ns_alias_hot *hot = job->hot;                                      \
-    const int64_t n = job->n, count = job->count;                            \
-    const uint64_t k0 = job->k0, k1 = job->k1;                               \
-    const int windowed = job->windowed, avx2 = job->avx2;                    \
-    const int prefetch = job->prefetch;                                      \
-    OUT_T *restrict dst = (OUT_T *)job->out;                                 \
-    for (int64_t b = b0; b < b1; b++) {                                      \
-        const uint64_t first = (uint64_t)b * NS_ALIAS_STREAMS;               \
-        const int64_t start = b * NS_ALIAS_BLOCK;                            \
-        const int64_t stop = (start + NS_ALIAS_BLOCK < count)                \
-                                 ? start + NS_ALIAS_BLOCK : count;           \
-        if (windowed) {                                                      \
-            ns_rng_lanes_t lanes;                                            \
-            ns_rng_t redraw, tie;                                            \
-            ns_rng_lanes_seed(&lanes, k0, k1, first);                        \
-            ns_rng_seed(&redraw, k0, k1, first + NS_RNG_LANES);              \
-            ns_rng_seed(&tie, k0, k1, first + NS_RNG_LANES + 1);             \
-            for (int64_t j0 = start; j0 < stop; j0 += NS_ALIAS_WINDOW) {     \
-                const int m = (int)((stop - j0 < NS_ALIAS_WINDOW)            \
-                                        ? stop - j0 : NS_ALIAS_WINDOW);      \
-                if (hot && avx2)                                             \
-                    window_hot_##SUFFIX##_avx2(&lanes, &redraw, &tie, table, \
-                        hot, (uint32_t)n, prefetch, dst + j0, m);            \
-                else if (hot)                                                \
-                    window_hot_##SUFFIX(&lanes, &redraw, &tie, table, hot,   \
-                        (uint32_t)n, prefetch, dst + j0, m);                 \
-                else if (avx2)                                               \
-                    window_full_##SUFFIX##_avx2(&lanes, &redraw, &tie,       \
-                        table, table, (uint32_t)n, prefetch, dst + j0, m);   \
-                else                                                         \
-                    window_full_##SUFFIX(&lanes, &redraw, &tie, table,       \
-                        table, (uint32_t)n, prefetch, dst + j0, m);          \
-            }                                                                \
-            continue;                                                        \
-        }                                                                    \
-        ns_rng_t rng;                                                        \
-        ns_rng_seed(&rng, k0, k1, first);                                    \
-        uint64_t cols[NS_ALIAS_BATCH];                                       \
-        uint32_t coins[NS_ALIAS_BATCH];                                      \
-        for (int64_t j0 = start; j0 < stop; j0 += NS_ALIAS_BATCH) {          \
-            const int m = (int)((stop - j0 < NS_ALIAS_BATCH)                 \
-                                    ? stop - j0 : NS_ALIAS_BATCH);           \
-            for (int t = 0; t < m; t++) {                                    \
-                cols[t] = ns_alias_column((uint64_t)n, &rng, &coins[t]);     \
-                NS_PREFETCH(&table[cols[t]]);                                \
-            }                                                                \
-            for (int t = 0; t < m; t++) {                                    \
-                dst[j0 + t] =                                                \
-                    (OUT_T)ns_alias_resolve(table, cols[t], coins[t], &rng); \
-            }                                                                \
-        }                                                                    \
-    }                                                                        \
-    return NS_OK;                                                            \
+static int alias_blocks(void *vjob, int64_t b0, int64_t b1) {
+    const alias_job *job = (const alias_job *)vjob;
+    const ns_alias_entry *table = job->table;
+    const ns_alias_hot *hot = job->hot;
+    const int64_t n = job->n, count = job->count;
+    const uint64_t k0 = job->k0, k1 = job->k1;
+    const int windowed = job->windowed, avx2 = job->avx2;
+    const int prefetch = job->prefetch;
+    int64_t buf[NS_ALIAS_WINDOW]; /* int32 output only */
+    for (int64_t b = b0; b < b1; b++) {
+        const uint64_t first = (uint64_t)b * NS_ALIAS_STREAMS;
+        const int64_t start = b * NS_ALIAS_BLOCK;
+        const int64_t stop =
+            (start + NS_ALIAS_BLOCK < count) ? start + NS_ALIAS_BLOCK : count;
+        if (windowed) {
+            ns_rng_lanes_t lanes;
+            ns_rng_t redraw, tie;
+            ns_rng_lanes_seed(&lanes, k0, k1, first);
+            ns_rng_seed(&redraw, k0, k1, first + NS_RNG_LANES);
+            ns_rng_seed(&tie, k0, k1, first + NS_RNG_LANES + 1);
+            for (int64_t j0 = start; j0 < stop; j0 += NS_ALIAS_WINDOW) {
+                const int m =
+                    (int)((stop - j0 < NS_ALIAS_WINDOW) ? stop - j0
+                                                        : NS_ALIAS_WINDOW);
+                int64_t *dst = job->out32 ? buf : job->out64 + j0;
+                if (hot && avx2)
+                    window_hot_avx2(&lanes, &redraw, &tie, table, hot,
+                                    (uint32_t)n, prefetch, dst, m);
+                else if (hot)
+                    window_hot(&lanes, &redraw, &tie, table, hot, (uint32_t)n,
+                               prefetch, dst, m);
+                else if (avx2)
+                    window_full_avx2(&lanes, &redraw, &tie, table, table,
+                                     (uint32_t)n, prefetch, dst, m);
+                else
+                    window_full(&lanes, &redraw, &tie, table, table,
+                                (uint32_t)n, prefetch, dst, m);
+                if (job->out32) store_i32(buf, job->out32 + j0, m);
+            }
+            continue;
+        }
+        ns_rng_t rng;
+        ns_rng_seed(&rng, k0, k1, first);
+        uint64_t cols[NS_ALIAS_BATCH];
+        uint32_t coins[NS_ALIAS_BATCH];
+        for (int64_t j0 = start; j0 < stop; j0 += NS_ALIAS_BATCH) {
+            const int m = (int)((stop - j0 < NS_ALIAS_BATCH) ? stop - j0
+                                                             : NS_ALIAS_BATCH);
+            for (int t = 0; t < m; t++) {
+                cols[t] = ns_alias_column((uint64_t)n, &rng, &coins[t]);
+                NS_PREFETCH(&table[cols[t]], 0);
+            }
+            int64_t *dst = job->out32 ? buf : job->out64 + j0;
+            for (int t = 0; t < m; t++)
+                dst[t] = ns_alias_resolve(table, cols[t], coins[t], &rng);
+            if (job->out32) store_i32(buf, job->out32 + j0, m);
+        }
+    }
+    return NS_OK;
 }
-NS_ALIAS_BLOCK_FN(int64_t, i64)
-NS_ALIAS_BLOCK_FN(int32_t, i32)
 
 /* Blocks per thread below which a call stays on the caller's thread: 32
  * blocks (524288 draws) are 0.8 ms of draws or more.  Waking a worker costs
@@ -300,35 +253,42 @@ NS_ALIAS_BLOCK_FN(int32_t, i32)
 #define NS_ALIAS_MIN_BLOCKS_PER_THREAD 32
 
 static int alias_sample(const ns_alias_entry *table, const ns_alias_hot *hot,
-                        int64_t n, uint64_t k0, uint64_t k1, void *out,
-                        int64_t count, const ns_par *par, int allow_simd,
-                        ns_chunk_fn blocks) {
+                        int64_t n, uint64_t k0, uint64_t k1, int64_t *out64,
+                        int32_t *out32, int64_t count, const ns_par *par,
+                        int allow_simd) {
     if (n <= 0) return NS_ERR_EMPTY;
     if (count <= 0) return NS_OK;
     const int windowed = n <= (int64_t)0xFFFFFFFF;
     alias_job job = {
-        .table = table, .hot = hot, .n = n, .count = count, .k0 = k0, .k1 = k1,
-        .out = out, .windowed = windowed,
+        .table = table,
+        .hot = hot,
+        .n = n,
+        .count = count,
+        .k0 = k0,
+        .k1 = k1,
+        .out64 = out64,
+        .out32 = out32,
+        .windowed = windowed,
         .avx2 = windowed && allow_simd && ns_cpu_has_avx2(),
         .prefetch = n >= NS_ALIAS_WINDOW_PREFETCH_MIN,
     };
     const int64_t n_blocks = (count + NS_ALIAS_BLOCK - 1) / NS_ALIAS_BLOCK;
-    return ns_par_for(par, n_blocks, NS_ALIAS_MIN_BLOCKS_PER_THREAD, blocks,
-                      &job);
+    return ns_par_for(par, n_blocks, NS_ALIAS_MIN_BLOCKS_PER_THREAD,
+                      alias_blocks, &job);
 }
 
 int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int64_t *out,
                         int64_t count, const ns_par *par, int allow_simd) {
-    return alias_sample(table, hot, n, k0, k1, out, count, par, allow_simd,
-                        alias_blocks_i64);
+    return alias_sample(table, hot, n, k0, k1, out, NULL, count, par,
+                        allow_simd);
 }
 
 int ns_alias_sample_i32(const ns_alias_entry *table, const ns_alias_hot *hot,
                         int64_t n, uint64_t k0, uint64_t k1, int32_t *out,
                         int64_t count, const ns_par *par, int allow_simd) {
-    return alias_sample(table, hot, n, k0, k1, out, count, par, allow_simd,
-                        alias_blocks_i32);
+    return alias_sample(table, hot, n, k0, k1, NULL, out, count, par,
+                        allow_simd);
 }
 
 /* Keyed rows: row r of row_len draws from keyed stream keys[r]
@@ -341,91 +301,95 @@ typedef struct {
     int64_t n, n_rows, row_len, rows_per_chunk;
     uint64_t k0, k1;
     const int64_t *keys;
-    void *out;
+    int64_t *out64; /* exactly one of out64 and out32 is set */
+    int32_t *out32;
 } alias_rows_job;
 
-#define NS_ALIAS_ROWS_FN(OUT_T, SUFFIX)                                      \
-static int alias_rows_##SUFFIX(void *vjob, int64_t c0, int64_t c1) {         \
-    const alias_rows_job *job = (const alias_rows_job *)vjob;                \
-    const ns_alias_entry *table = job->table;                                \
-    const int64_t row_len = job->row_len;                                    \
-    uint64_t cols[NS_ALIAS_BATCH];                                           \
-    uint32_t coins[NS_ALIAS_BATCH];                                          \
-    for (int64_t c = c0; c < c1; c++) {                                      \
-        int64_t lo, hi;                                                      \
-        ns_chunk_bounds(c, job->rows_per_chunk, job->n_rows, &lo, &hi);      \
-        for (int64_t r = lo; r < hi; r++) {                                  \
-            ns_rng_t rng;                                                    \
-            ns_rng_seed_keyed(&rng, job->k0, job->k1, job->keys[r]);         \
-            OUT_T *dst = (OUT_T *)job->out + r * row_len;                    \
-            for (int64_t j0 = 0; j0 < row_len; j0 += NS_ALIAS_BATCH) {       \
-                const int m = (int)((row_len - j0 < NS_ALIAS_BATCH)          \
-                                        ? row_len - j0 : NS_ALIAS_BATCH);    \
-                for (int t = 0; t < m; t++) {                                \
-                    cols[t] = ns_alias_column((uint64_t)job->n, &rng,        \
-                                              &coins[t]);                    \
-                    NS_PREFETCH(&table[cols[t]]);                            \
-                }                                                            \
-                for (int t = 0; t < m; t++) {                                \
-                    dst[j0 + t] = (OUT_T)ns_alias_resolve(table, cols[t],    \
-                                                          coins[t], &rng);   \
-                }                                                            \
-            }                                                                \
-        }                                                                    \
-    }                                                                        \
-    return NS_OK;                                                            \
+static int alias_rows(void *vjob, int64_t c0, int64_t c1) {
+    const alias_rows_job *job = (const alias_rows_job *)vjob;
+    const ns_alias_entry *table = job->table;
+    const int64_t row_len = job->row_len;
+    uint64_t cols[NS_ALIAS_BATCH];
+    uint32_t coins[NS_ALIAS_BATCH];
+    int64_t buf[NS_ALIAS_BATCH]; /* int32 output only */
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t lo, hi;
+        ns_chunk_bounds(c, job->rows_per_chunk, job->n_rows, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            ns_rng_t rng;
+            ns_rng_seed_keyed(&rng, job->k0, job->k1, job->keys[r]);
+            for (int64_t j0 = 0; j0 < row_len; j0 += NS_ALIAS_BATCH) {
+                const int m =
+                    (int)((row_len - j0 < NS_ALIAS_BATCH) ? row_len - j0
+                                                          : NS_ALIAS_BATCH);
+                for (int t = 0; t < m; t++) {
+                    cols[t] =
+                        ns_alias_column((uint64_t)job->n, &rng, &coins[t]);
+                    NS_PREFETCH(&table[cols[t]], 0);
+                }
+                const int64_t at = r * row_len + j0;
+                int64_t *dst = job->out32 ? buf : job->out64 + at;
+                for (int t = 0; t < m; t++)
+                    dst[t] = ns_alias_resolve(table, cols[t], coins[t], &rng);
+                if (job->out32) store_i32(buf, job->out32 + at, m);
+            }
+        }
+    }
+    return NS_OK;
 }
-NS_ALIAS_ROWS_FN(int64_t, i64)
-NS_ALIAS_ROWS_FN(int32_t, i32)
 
 static int alias_sample_rows(const ns_alias_entry *table, int64_t n,
                              uint64_t k0, uint64_t k1, const int64_t *keys,
-                             int64_t n_rows, int64_t row_len, void *out,
-                             const ns_par *par, ns_chunk_fn rows) {
+                             int64_t n_rows, int64_t row_len, int64_t *out64,
+                             int32_t *out32, const ns_par *par) {
     if (n <= 0) return NS_ERR_EMPTY;
     if (n_rows < 0 || row_len < 0) return NS_ERR_VALUE;
     if (n_rows == 0 || row_len == 0) return NS_OK;
-    alias_rows_job job;
-    job.table = table;
-    job.n = n;
-    job.n_rows = n_rows;
-    job.row_len = row_len;
-    /* About NS_ALIAS_BLOCK draws per chunk (the chunking never changes
-     * the output: each row has its own stream). */
-    job.rows_per_chunk = row_len >= NS_ALIAS_BLOCK ? 1 : NS_ALIAS_BLOCK / row_len;
-    job.k0 = k0;
-    job.k1 = k1;
-    job.keys = keys;
-    job.out = out;
+    alias_rows_job job = {
+        .table = table,
+        .n = n,
+        .n_rows = n_rows,
+        .row_len = row_len,
+        /* About NS_ALIAS_BLOCK draws per chunk (the chunking never changes
+         * the output: each row has its own stream). */
+        .rows_per_chunk =
+            row_len >= NS_ALIAS_BLOCK ? 1 : NS_ALIAS_BLOCK / row_len,
+        .k0 = k0,
+        .k1 = k1,
+        .keys = keys,
+        .out64 = out64,
+        .out32 = out32,
+    };
     return ns_par_for(par, ns_chunk_count(n_rows, job.rows_per_chunk),
-                      NS_ALIAS_MIN_BLOCKS_PER_THREAD, rows, &job);
+                      NS_ALIAS_MIN_BLOCKS_PER_THREAD, alias_rows, &job);
 }
 
 int ns_alias_sample_rows_i64(const ns_alias_entry *table, int64_t n,
                              uint64_t k0, uint64_t k1, const int64_t *keys,
                              int64_t n_rows, int64_t row_len, int64_t *out,
                              const ns_par *par) {
-    return alias_sample_rows(table, n, k0, k1, keys, n_rows, row_len, out,
-                             par, alias_rows_i64);
+    return alias_sample_rows(table, n, k0, k1, keys, n_rows, row_len, out, NULL,
+                             par);
 }
 
 int ns_alias_sample_rows_i32(const ns_alias_entry *table, int64_t n,
                              uint64_t k0, uint64_t k1, const int64_t *keys,
                              int64_t n_rows, int64_t row_len, int32_t *out,
                              const ns_par *par) {
-    return alias_sample_rows(table, n, k0, k1, keys, n_rows, row_len, out,
-                             par, alias_rows_i32);
+    return alias_sample_rows(table, n, k0, k1, keys, n_rows, row_len, NULL, out,
+                             par);
 }
 
 int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
                            double *out) {
     if (n <= 0) return NS_ERR_EMPTY;
     /* threshold / 2^53 and 1 - threshold / 2^53 are exact in float64. */
-    const double unit = 1.0 / 9007199254740992.0;
+    const double unit = NS_INV_TWO53;
     for (int64_t i = 0; i < n; i++) out[i] = (double)table[i].threshold * unit;
     for (int64_t i = 0; i < n; i++) {
         const uint64_t t = table[i].threshold;
-        if (t < NS_ALIAS_ONE) out[table[i].alias] += (double)(NS_ALIAS_ONE - t) * unit;
+        if (t < NS_ALIAS_ONE)
+            out[table[i].alias] += (double)(NS_ALIAS_ONE - t) * unit;
     }
     const double inv_n = 1.0 / (double)n;
     for (int64_t i = 0; i < n; i++) out[i] *= inv_n;

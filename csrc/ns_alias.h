@@ -61,19 +61,20 @@ typedef struct {
 int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
                    int64_t *work, double *max_weight, double *total_scaled);
 
-/* Resolves column i with 53 coin bits split as the 32 bits `coin_hi` and,
- * only on a tie of those (probability 2^-32), 21 more bits from rng: the
- * decision is exactly "53-bit uniform < threshold". */
-/* The coin decision when its 32 high bits coin_hi equal threshold >> 21
- * (or the clipped t_hi of a compact entry of threshold 2^53): "53-bit
- * uniform < threshold", the 21 low coin bits drawn from rng only when
- * they matter. */
+/* The coin decision "53-bit uniform < threshold" from its 32 high bits
+ * coin_hi, called when they equal the entry's 32-bit threshold (threshold
+ * >> 21, or the clipped t_hi of a compact entry of threshold 2^53): the 21
+ * low coin bits are drawn from rng only when coin_hi == threshold >> 21. */
 NS_INLINE int ns_alias_settle_tie(uint64_t threshold, uint32_t coin_hi,
                                   ns_rng_t *rng) {
-    if ((uint64_t)coin_hi != threshold >> 21) return (uint64_t)coin_hi < (threshold >> 21);
+    if ((uint64_t)coin_hi != threshold >> 21)
+        return (uint64_t)coin_hi < (threshold >> 21);
     return (ns_rng_next(rng) >> 43) < (threshold & 0x1FFFFF);
 }
 
+/* Resolves column i with 53 coin bits split as the 32 bits `coin_hi` and,
+ * only on a tie of those (probability 2^-32), 21 more bits from rng: the
+ * decision is exactly "53-bit uniform < threshold". */
 NS_INLINE int64_t ns_alias_resolve(const ns_alias_entry *table, uint64_t i,
                                    uint32_t coin_hi, ns_rng_t *rng) {
     const ns_alias_entry e = table[i];
@@ -98,7 +99,8 @@ NS_INLINE uint64_t ns_alias_column(uint64_t n, ns_rng_t *rng,
             const uint64_t x = ns_rng_next(rng);
             const uint64_t m = (x >> 32) * n;
             const uint32_t lo = (uint32_t)m;
-            if (lo >= (uint32_t)n || lo >= (uint32_t)(-(uint32_t)n) % (uint32_t)n) {
+            if (lo >= (uint32_t)n ||
+                lo >= (uint32_t)(-(uint32_t)n) % (uint32_t)n) {
                 *coin_hi = (uint32_t)x;
                 return m >> 32;
             }
@@ -124,8 +126,9 @@ int ns_alias_make_hot(const ns_alias_entry *table, int64_t n,
 /* Fills out[0..count) with independent draws.  `hot` is NULL or the
  * compact copy made by ns_alias_make_hot(); the output is the same either
  * way.  Runs on par's threads (NULL: the caller's only); returns
- * NS_ERR_INTERRUPTED when par->poll asked to stop.  allow_simd = 0 forces the baseline-ISA copy of the
- * window loops (a test hook: every copy gives the same output).
+ * NS_ERR_INTERRUPTED when par->poll asked to stop.  allow_simd = 0
+ * forces the baseline-ISA copy of the window loops (a test hook: every copy
+ * gives the same output).
  *
  * Streams: block b of NS_ALIAS_BLOCK draws uses streams
  * (k0, k1, b * NS_ALIAS_STREAMS + s).  For n < 2^32 the block is drawn in
@@ -159,8 +162,7 @@ int ns_alias_sample_rows_i32(const ns_alias_entry *table, int64_t n,
                              const ns_par *par);
 
 /* The exact law of the table: out[i] = P(i) as above (n doubles). */
-int ns_alias_probabilities(const ns_alias_entry *table, int64_t n,
-                           double *out);
+int ns_alias_probabilities(const ns_alias_entry *table, int64_t n, double *out);
 
 /* Checks a table read from untrusted bytes: every threshold in [0, 2^53]
  * and every alias in [0, n), so that no later draw can index out of range.

@@ -1,6 +1,6 @@
 /*
- * ns_common.h -- what every kernel shares: status codes, NS_INLINE, named
- * constants, the prefetch hint and CPU dispatch.
+ * ns_common.h -- what every kernel shares: status codes and how to collect
+ * them, NS_INLINE, named constants, the prefetch hint and CPU dispatch.
  */
 #ifndef NS_COMMON_H
 #define NS_COMMON_H
@@ -23,6 +23,12 @@
 #else
 #define NS_INLINE static inline __attribute__((always_inline))
 #endif
+
+/* The status of several pieces of work (rows, chunks) taken together: the
+ * lower code, so that any error beats NS_OK and the answer does not depend
+ * on the order in which the pieces ran.  Collect with
+ * `status = ns_status_worst(status, s);` from status = NS_OK. */
+NS_INLINE int ns_status_worst(int a, int b) { return b < a ? b : a; }
 
 /* 2**53 and its inverse: a double holds 53 significant bits, so the top 53
  * bits of a 64-bit random word map exactly onto [0, 1) (ns_rng.h) and an

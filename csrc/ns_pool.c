@@ -112,11 +112,11 @@ struct ns_pool {
     int max_workers, n_started, quit;
     ns_thread *threads;
     /* The current loop (fields written under lock before it is published). */
-    int in_use;       /* a loop is running: other callers run inline */
-    int64_t gen;      /* its generation */
-    int n_parts;      /* participants (segments), caller included */
-    int next_part;    /* next participant number handed to a worker */
-    int max_parts;    /* segments initialised so far */
+    int in_use;    /* a loop is running: other callers run inline */
+    int64_t gen;   /* its generation */
+    int n_parts;   /* participants (segments), caller included */
+    int next_part; /* next participant number handed to a worker */
+    int max_parts; /* segments initialised so far */
     ns_chunk_fn fn;
     void *ctx;
     at_int stop;           /* set on error or interrupt */
@@ -161,8 +161,8 @@ static int64_t claim(ns_pool *pool, int s, int64_t gen) {
 
 /* A worker's share of loop `gen`: its own segment p first, then the
  * others'.  busy is held from before each claim to the end of its chunk. */
-static void work(ns_pool *pool, int64_t gen, int p, int n_parts,
-                 ns_chunk_fn fn, void *ctx) {
+static void work(ns_pool *pool, int64_t gen, int p, int n_parts, ns_chunk_fn fn,
+                 void *ctx) {
     for (int i = 0; i < n_parts; i++) {
         const int s = (p + i) % n_parts;
         for (;;) {
@@ -193,9 +193,8 @@ static void *worker_main(void *arg) {
     int64_t seen = -1;
     mutex_lock(&pool->lock);
     for (;;) {
-        while (!pool->quit &&
-               !(pool->in_use && pool->gen != seen &&
-                 pool->next_part < pool->n_parts))
+        while (!pool->quit && !(pool->in_use && pool->gen != seen &&
+                                pool->next_part < pool->n_parts))
             cond_wait(&pool->wake, &pool->lock);
         if (pool->quit) break;
         seen = pool->gen;
@@ -236,10 +235,12 @@ static int start_workers(ns_pool *pool, int want) {
 
 ns_pool *ns_pool_create(int max_workers) {
     if (max_workers < 0) max_workers = 0;
-    if (max_workers > NS_POOL_MAX_THREADS - 1) max_workers = NS_POOL_MAX_THREADS - 1;
+    if (max_workers > NS_POOL_MAX_THREADS - 1)
+        max_workers = NS_POOL_MAX_THREADS - 1;
     ns_pool *pool = (ns_pool *)calloc(1, sizeof *pool);
     if (!pool) return NULL;
-    pool->threads = (ns_thread *)calloc((size_t)max_workers + 1, sizeof *pool->threads);
+    pool->threads =
+        (ns_thread *)calloc((size_t)max_workers + 1, sizeof *pool->threads);
     if (!pool->threads) {
         free(pool);
         return NULL;
@@ -314,10 +315,15 @@ static int run_inline(const ns_par *par, int64_t n_chunks, ns_chunk_fn fn,
 
 int ns_par_for(const ns_par *par, int64_t n_chunks,
                int64_t min_chunks_per_thread, ns_chunk_fn fn, void *ctx) {
-    static const ns_par serial = {NULL, 1, NULL, NULL, 0};
+    static const ns_par serial = {.pool = NULL,
+                                  .n_threads = 1,
+                                  .poll = NULL,
+                                  .poll_ctx = NULL,
+                                  .min_chunks_override = 0};
     if (!par) par = &serial;
     if (n_chunks <= 0) return NS_OK;
-    if (par->min_chunks_override >= 1) min_chunks_per_thread = par->min_chunks_override;
+    if (par->min_chunks_override >= 1)
+        min_chunks_per_thread = par->min_chunks_override;
     if (min_chunks_per_thread < 1) min_chunks_per_thread = 1;
     ns_pool *pool = par->pool;
     int64_t want = par->n_threads;
@@ -342,7 +348,8 @@ int ns_par_for(const ns_par *par, int64_t n_chunks,
     pool->gen = gen;
     for (int s = 0; s < n_parts; s++) {
         at_store64(&pool->seg[s].end, n_chunks * (s + 1) / n_parts);
-        at_store64(&pool->seg[s].word, (gen << GEN_SHIFT) | (n_chunks * s / n_parts));
+        at_store64(&pool->seg[s].word,
+                   (gen << GEN_SHIFT) | (n_chunks * s / n_parts));
     }
     for (int s = n_parts; s < pool->max_parts; s++) {
         at_store64(&pool->seg[s].end, 0);

@@ -55,8 +55,8 @@ typedef int (*ns_poll_fn)(void *poll_ctx);
  * chunk on the caller's thread. */
 typedef struct {
     ns_pool *pool;
-    int n_threads;    /* threads wanted (caller included), >= 1 */
-    ns_poll_fn poll;  /* NULL: never interrupted */
+    int n_threads;   /* threads wanted (caller included), >= 1 */
+    ns_poll_fn poll; /* NULL: never interrupted */
     void *poll_ctx;
     /* 0: each loop's own min_chunks_per_thread; >= 1: this instead (a test
      * hook, so that small inputs exercise the parallel paths). */

@@ -2,19 +2,17 @@
  * ns_reservoir.c -- Algorithm L (Li 1994) and A-ExpJ (Efraimidis & Spirakis
  * 2006) over a stream fed in chunks; see ns_reservoir.h.
  */
+#include "ns_reservoir.h"
+
 #include <math.h>
 #include <stdint.h>
-
-#include "ns_reservoir.h"
 
 #define NS_NEVER INT64_MAX
 
 /* Records that the item at chunk position `pos` went to `slot`. */
 static inline void record(int64_t *slot_pos, int64_t *touched, int64_t *nt,
                           int64_t slot, int64_t pos) {
-    if (slot_pos[slot] < 0) {
-        touched[(*nt)++] = slot;
-    }
+    if (slot_pos[slot] < 0) touched[(*nt)++] = slot;
     slot_pos[slot] = pos;
 }
 
@@ -23,16 +21,12 @@ static inline void record(int64_t *slot_pos, int64_t *touched, int64_t *nt,
  * floor(log U / log(1 - w)), U in (0, 1]); log1p keeps it exact for the
  * tiny w of long streams. */
 static int64_t next_after(ns_rng_t *rng, int64_t pos, double w) {
-    double lu = log(ns_rng_double_open0(rng));
-    double denom = log1p(-w);
-    double gap;
-    if (!(denom < 0.0)) {
-        return NS_NEVER; /* w underflowed to 0: no item will ever be kept */
-    }
-    gap = floor(lu / denom); /* >= 0; +inf only if denom is -0 */
-    if (!(gap < (double)(NS_NEVER - 1 - pos))) {
-        return NS_NEVER;
-    }
+    const double lu = log(ns_rng_double_open0(rng));
+    const double denom = log1p(-w);
+    /* w underflowed to 0: no item will ever be kept */
+    if (!(denom < 0.0)) return NS_NEVER;
+    const double gap = floor(lu / denom); /* >= 0; +inf only if denom is -0 */
+    if (!(gap < (double)(NS_NEVER - 1 - pos))) return NS_NEVER;
     return pos + 1 + (int64_t)gap;
 }
 
@@ -45,14 +39,14 @@ static inline double shrink(ns_rng_t *rng, double w, int64_t k) {
 int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
                         int64_t *next, int64_t length, int64_t *slot_pos,
                         int64_t *touched, int64_t *n_touched) {
-    int64_t start = *count, end, pos, nt = 0;
+    const int64_t start = *count;
+    int64_t nt = 0;
     *n_touched = 0;
-    if (k < 1 || length < 0 || start < 0 || start > INT64_MAX - 1 - length) {
+    if (k < 1 || length < 0 || start < 0 || start > INT64_MAX - 1 - length)
         return NS_ERR_VALUE;
-    }
-    end = start + length;
+    const int64_t end = start + length;
     /* Fill phase: the first k items go to slots 0..k-1 in order. */
-    for (pos = start; pos < end && pos < k; pos++) {
+    for (int64_t pos = start; pos < end && pos < k; pos++) {
         record(slot_pos, touched, &nt, pos, pos - start);
         if (pos == k - 1) {
             *w = shrink(rng, 1.0, k);
@@ -62,7 +56,7 @@ int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
     /* Skip phase: only accepted items cost anything. */
     if (end > k) {
         while (*next < end) {
-            int64_t slot = (int64_t)ns_rng_bounded(rng, (uint64_t)k);
+            const int64_t slot = (int64_t)ns_rng_bounded(rng, (uint64_t)k);
             record(slot_pos, touched, &nt, slot, *next - start);
             *w = shrink(rng, *w, k);
             *next = next_after(rng, *next, *w);
@@ -79,92 +73,69 @@ int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
      * loop vectorises and has no long dependency chain.  The culprit is
      * located only on failure. */
     double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0, j;
+    int64_t i = 0;
     int bad = 0;
     for (; i + 8 <= length; i += 8) {
-        for (j = 0; j < 8; j++) {
-            double x = weights[i + j];
+        for (int j = 0; j < 8; j++) {
+            const double x = weights[i + j];
             bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
             part[j] += x;
         }
     }
     for (; i < length; i++) {
-        double x = weights[i];
+        const double x = weights[i];
         bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
         part[0] += x;
     }
     *total = ((part[0] + part[1]) + (part[2] + part[3])) +
              ((part[4] + part[5]) + (part[6] + part[7]));
-    if (!bad) {
-        return -1;
-    }
+    if (!bad) return -1;
     for (i = 0; i < length; i++) {
-        double x = weights[i];
-        if (!(x >= 0.0 && x <= 1.7976931348623157e308)) {
-            return i;
-        }
+        const double x = weights[i];
+        if (!(x >= 0.0 && x <= 1.7976931348623157e308)) return i;
     }
     return -1; /* not reached */
 }
 
-/* Min-heap on keys, carrying slots along. */
-static void sift_up(double *keys, int64_t *slots, int64_t i) {
-    double key = keys[i];
-    int64_t slot = slots[i];
-    while (i > 0) {
-        int64_t parent = (i - 1) / 2;
-        if (!(keys[parent] > key)) {
-            break;
-        }
-        keys[i] = keys[parent];
-        slots[i] = slots[parent];
-        i = parent;
-    }
-    keys[i] = key;
-    slots[i] = slot;
+/* The A-ExpJ heap (ns_heap.h): a min-heap of log keys, the slot of each
+ * carried along; its root is the threshold key T. */
+typedef struct {
+    double *keys;
+    int64_t *slots;
+} wheap;
+
+typedef struct {
+    double key;
+    int64_t slot;
+} wheap_entry;
+
+static inline wheap_entry wheap_get(wheap h, int64_t i) {
+    return (wheap_entry){.key = h.keys[i], .slot = h.slots[i]};
 }
 
-static void sift_down(double *keys, int64_t *slots, int64_t n, int64_t i) {
-    double key = keys[i];
-    int64_t slot = slots[i];
-    for (;;) {
-        int64_t child = 2 * i + 1;
-        if (child >= n) {
-            break;
-        }
-        if (child + 1 < n && keys[child + 1] < keys[child]) {
-            child++;
-        }
-        if (!(keys[child] < key)) {
-            break;
-        }
-        keys[i] = keys[child];
-        slots[i] = slots[child];
-        i = child;
-    }
-    keys[i] = key;
-    slots[i] = slot;
+static inline void wheap_set(wheap h, int64_t i, wheap_entry e) {
+    h.keys[i] = e.key;
+    h.slots[i] = e.slot;
 }
+
+/* Smaller key first; equal keys are not reordered. */
+static inline int wheap_before(wheap_entry a, wheap_entry b) {
+    return a.key < b.key;
+}
+
+#define NS_HEAP_PREFIX wheap
+#define NS_HEAP_T wheap
+#define NS_HEAP_ENTRY wheap_entry
+#include "ns_heap.h"
 
 void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
-    int64_t i;
-    for (i = n / 2 - 1; i >= 0; i--) {
-        sift_down(heap_keys, heap_slots, n, i);
-    }
-}
-
-/* Exp(1) variate -log(U) with U in the open interval (0, 1): in
- * [5.5e-17, 37.5], so log(E) is finite. */
-static inline double exp_open(ns_rng_t *rng) {
-    return -log(((double)(ns_rng_next(rng) >> 11) + 0.5) * 0x1p-53);
+    wheap_heapify((wheap){.keys = heap_keys, .slots = heap_slots}, n);
 }
 
 /* The key of an item of weight w > 0 and variate E: log(w) - log(E), i.e.
  * -log(-log(u) / w) for u = exp(-E).  Finite for every positive finite
  * double w (within [-748, 748]), where -E / w overflows for w < ~1e-308. */
-static inline double wkey(double w, double e_log) {
-    return log(w) - e_log;
-}
+static inline double wkey(double w, double e_log) { return log(w) - e_log; }
 
 /* The rate of the threshold key t, exp(-t) = E_T / w_T, as pre * rate with
  * rate in [e^-700, e^700]: the exposure of an item of weight w is
@@ -184,29 +155,24 @@ static inline void threshold_rate(double t, double *pre, double *rate) {
 }
 
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
-                         int64_t length, double *heap_keys,
-                         int64_t *heap_slots, int64_t *size,
-                         double *remaining, int64_t *slot_pos,
+                         int64_t length, double *heap_keys, int64_t *heap_slots,
+                         int64_t *size, double *remaining, int64_t *slot_pos,
                          int64_t *touched, int64_t *n_touched,
                          int64_t pos_offset) {
+    const wheap heap = {.keys = heap_keys, .slots = heap_slots};
     int64_t i = 0, nt = 0, n = *size;
     double rem = *remaining;
     *n_touched = 0;
-    if (k < 1 || length < 0 || n < 0 || n > k) {
-        return NS_ERR_VALUE;
-    }
+    if (k < 1 || length < 0 || n < 0 || n > k) return NS_ERR_VALUE;
     /* Fill phase: every item of positive weight enters with its key. */
     for (; i < length && n < k; i++) {
-        double wi = weights[i];
+        const double wi = weights[i];
         if (wi > 0.0) {
-            heap_keys[n] = wkey(wi, log(exp_open(rng)));
-            heap_slots[n] = n;
+            const double key = wkey(wi, log(ns_rng_exponential_open(rng)));
             record(slot_pos, touched, &nt, n, i + pos_offset);
-            sift_up(heap_keys, heap_slots, n);
+            wheap_push(heap, n, (wheap_entry){.key = key, .slot = n});
             n++;
-            if (n == k) {
-                rem = exp_open(rng);
-            }
+            if (n == k) rem = ns_rng_exponential_open(rng);
         }
     }
     /* Jump phase.  An item of weight w beats the threshold key T when its
@@ -216,19 +182,15 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
      * (it has positive weight) is accepted with E drawn conditionally on
      * E < its exposure. */
     double pre = 1.0, rate = 1.0;
-    if (n == k) {
-        threshold_rate(heap_keys[0], &pre, &rate);
-    }
+    if (n == k) threshold_rate(heap_keys[0], &pre, &rate);
     while (i < length) {
-        double wi, p, c, cv, e_log, key;
-        int64_t slot;
         /* Whole blocks of 8 whose mass does not use up the jump are
          * skipped with one comparison (a short dependency chain); the
          * block where it runs out is scanned item by item. */
         while (i + 8 <= length) {
             const double *b = weights + i;
-            double s = ((b[0] + b[1]) + (b[2] + b[3])) +
-                       ((b[4] + b[5]) + (b[6] + b[7]));
+            const double s = ((b[0] + b[1]) + (b[2] + b[3])) +
+                             ((b[4] + b[5]) + (b[6] + b[7]));
             const double x = (s * pre) * rate;
             if (rem - x > 0.0) {
                 rem -= x;
@@ -239,33 +201,25 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
         }
         for (; i < length; i++) {
             rem -= (weights[i] * pre) * rate;
-            if (rem <= 0.0 && weights[i] > 0.0) {
-                break;
-            }
+            if (rem <= 0.0 && weights[i] > 0.0) break;
         }
-        if (i == length) {
-            break;
-        }
-        wi = weights[i];
-        p = (wi * pre) * rate; /* > 0: rem was > 0 before it */
+        if (i == length) break;
+        const double wi = weights[i];
+        const double p = (wi * pre) * rate; /* > 0: rem was > 0 before it */
         /* E on (0, p): E = -log(1 - c v) with c = 1 - e^-p, v in (0, 1);
          * log E = log(c) + log(v) (to first order) where c v is tiny. */
-        c = -expm1(-p);
-        {
-            const double v = ((double)(ns_rng_next(rng) >> 11) + 0.5) * 0x1p-53;
-            cv = c * v;
-            e_log = cv > 0x1p-900 ? log(-log1p(-cv)) : log(c) + log(v);
-        }
-        key = wkey(wi, e_log);
-        if (!(key >= heap_keys[0])) {
-            key = heap_keys[0]; /* rounding guard: the new key is above T */
-        }
-        slot = heap_slots[0];
-        heap_keys[0] = key;
-        sift_down(heap_keys, heap_slots, n, 0);
+        const double c = -expm1(-p);
+        const double v = ns_rng_double_open(rng);
+        const double cv = c * v;
+        const double e_log = cv > 0x1p-900 ? log(-log1p(-cv)) : log(c) + log(v);
+        double key = wkey(wi, e_log);
+        /* rounding guard: the new key is above T */
+        if (!(key >= heap_keys[0])) key = heap_keys[0];
+        const int64_t slot = heap_slots[0];
+        wheap_replace_top(heap, n, (wheap_entry){.key = key, .slot = slot});
         record(slot_pos, touched, &nt, slot, i + pos_offset);
         threshold_rate(heap_keys[0], &pre, &rate);
-        rem = exp_open(rng);
+        rem = ns_rng_exponential_open(rng);
         i++;
     }
     *size = n;
@@ -275,10 +229,9 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
 }
 
 void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n) {
-    int64_t i;
-    for (i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)(i + 1));
-        int64_t t = idx[i];
+    for (int64_t i = n - 1; i > 0; i--) {
+        const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)(i + 1));
+        const int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
     }
@@ -288,13 +241,10 @@ void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n) {
  * replacement (partial Fisher-Yates). */
 static void partial_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n,
                             int64_t take) {
-    int64_t i;
-    for (i = 0; i < n; i++) {
-        idx[i] = i;
-    }
-    for (i = 0; i < take; i++) {
-        int64_t j = i + (int64_t)ns_rng_bounded(rng, (uint64_t)(n - i));
-        int64_t t = idx[i];
+    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    for (int64_t i = 0; i < take; i++) {
+        const int64_t j = i + (int64_t)ns_rng_bounded(rng, (uint64_t)(n - i));
+        const int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
     }
@@ -303,20 +253,16 @@ static void partial_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n,
 int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
                             int64_t n2, int64_t m2, int64_t *pick1,
                             int64_t *pick2, int64_t *x1) {
-    int64_t m, x = 0, j;
-    uint64_t total;
     if (k < 1 || n1 < 0 || n2 < 0 || m1 != (n1 < k ? n1 : k) ||
-        m2 != (n2 < k ? n2 : k) || n1 > INT64_MAX - n2) {
+        m2 != (n2 < k ? n2 : k) || n1 > INT64_MAX - n2)
         return NS_ERR_VALUE;
-    }
-    total = (uint64_t)n1 + (uint64_t)n2;
-    m = total < (uint64_t)k ? (int64_t)total : k;
+    const uint64_t total = (uint64_t)n1 + (uint64_t)n2;
+    const int64_t m = total < (uint64_t)k ? (int64_t)total : k;
     /* Hypergeometric: draw the m slots of a uniform subset one by one; the
      * j-th comes from side 1 with probability (n1 - x) / (total - j). */
-    for (j = 0; j < m; j++) {
-        if (ns_rng_bounded(rng, total - (uint64_t)j) < (uint64_t)(n1 - x)) {
-            x++;
-        }
+    int64_t x = 0;
+    for (int64_t j = 0; j < m; j++) {
+        if (ns_rng_bounded(rng, total - (uint64_t)j) < (uint64_t)(n1 - x)) x++;
     }
     /* x <= m1 and m - x <= m2 always hold: a side that saw fewer than k
      * items holds all of them. */
@@ -326,47 +272,14 @@ int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
     return NS_OK;
 }
 
-/* Standard normal (Marsaglia's polar method; the spare value is dropped so
- * the function keeps no state). */
-static double normal(ns_rng_t *rng) {
-    double x, y, r;
-    do {
-        x = 2.0 * ns_rng_double(rng) - 1.0;
-        y = 2.0 * ns_rng_double(rng) - 1.0;
-        r = x * x + y * y;
-    } while (r >= 1.0 || r == 0.0);
-    return x * sqrt(-2.0 * log(r) / r);
-}
-
-/* Gamma(a, 1) for a >= 1 (Marsaglia & Tsang 2000, "A simple method for
- * generating gamma variables"). */
-static double gamma_ge1(ns_rng_t *rng, double a) {
-    const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
-    for (;;) {
-        double x = normal(rng), v = 1.0 + c * x, u;
-        if (v <= 0.0) {
-            continue;
-        }
-        v = v * v * v;
-        u = ns_rng_double_open0(rng);
-        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) {
-            return d * v;
-        }
-    }
-}
-
 int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                         int64_t *next) {
-    double x, y;
-    if (k < 1 || n < k) {
-        return NS_ERR_VALUE;
-    }
-    x = gamma_ge1(rng, (double)k);
-    y = gamma_ge1(rng, (double)(n - k) + 1.0);
+    if (k < 1 || n < k) return NS_ERR_VALUE;
+    /* Beta(k, n - k + 1) as X / (X + Y), X ~ Gamma(k), Y ~ Gamma(n - k + 1) */
+    const double x = ns_rng_gamma(rng, (double)k);
+    const double y = ns_rng_gamma(rng, (double)(n - k) + 1.0);
     *w = x / (x + y);
-    if (!(*w > 0.0)) {
-        *w = 0x1p-1074; /* underflow guard: W stays positive */
-    }
+    if (!(*w > 0.0)) *w = 0x1p-1074; /* underflow guard: W stays positive */
     *next = next_after(rng, n - 1, *w);
     return NS_OK;
 }

@@ -64,9 +64,8 @@ int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
  * in segments passes each segment's start, and touched just past the slots
  * the earlier segments recorded). */
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
-                         int64_t length, double *heap_keys,
-                         int64_t *heap_slots, int64_t *size,
-                         double *remaining, int64_t *slot_pos,
+                         int64_t length, double *heap_keys, int64_t *heap_slots,
+                         int64_t *size, double *remaining, int64_t *slot_pos,
                          int64_t *touched, int64_t *n_touched,
                          int64_t pos_offset);
 

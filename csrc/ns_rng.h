@@ -18,7 +18,9 @@
  * pseudorandom number generators"), seeded with SplitMix64 (Steele, Lea &
  * Flood 2014) as its authors recommend.  Bounded integers: Lemire 2019,
  * "Fast random integer generation in an interval" (unbiased, one
- * multiplication in the common case).  Doubles: the top 53 bits.
+ * multiplication in the common case).  Doubles: the top 53 bits.  Every
+ * continuous variate a kernel draws (uniform, exponential, normal, gamma)
+ * is defined here once.
  *
  * Header-only (static inline) so that the inner loops inline it.  No globals:
  * all state lives in an ns_rng_t owned by the caller.
@@ -26,8 +28,8 @@
 #ifndef NS_RNG_H
 #define NS_RNG_H
 
-#include <stdint.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "ns_common.h" /* NS_INLINE, NS_INV_TWO53 */
 
@@ -126,8 +128,7 @@ NS_INLINE void ns_rng_lanes_seed(ns_rng_lanes_t *lanes, uint64_t k0,
  * state is copied into locals so that it stays in registers. */
 NS_INLINE void ns_rng_lanes_fill(ns_rng_lanes_t *restrict lanes,
                                  uint64_t *restrict out, int64_t steps) {
-    uint64_t a[NS_RNG_LANES], b[NS_RNG_LANES], c[NS_RNG_LANES],
-        d[NS_RNG_LANES];
+    uint64_t a[NS_RNG_LANES], b[NS_RNG_LANES], c[NS_RNG_LANES], d[NS_RNG_LANES];
     for (int l = 0; l < NS_RNG_LANES; l++) {
         a[l] = lanes->s0[l];
         b[l] = lanes->s1[l];
@@ -163,13 +164,53 @@ NS_INLINE double ns_rng_double(ns_rng_t *rng) {
 
 /* Uniform double in (0, 1]: safe to take the log of. */
 NS_INLINE double ns_rng_double_open0(ns_rng_t *rng) {
-    return ((double)(ns_rng_next(rng) >> 11) + 1.0) *
-           NS_INV_TWO53;
+    return ((double)(ns_rng_next(rng) >> 11) + 1.0) * NS_INV_TWO53;
 }
 
 /* Standard exponential variate, -log(U) with U in (0, 1]. */
 NS_INLINE double ns_rng_exponential(ns_rng_t *rng) {
     return -log(ns_rng_double_open0(rng));
+}
+
+/* Uniform double in the open interval (0, 1), (k + 1/2) / 2^53 for a 53-bit
+ * k: log(u) and log(-log(u)) are both finite (Gumbel variates, the
+ * exponentials below). */
+NS_INLINE double ns_rng_double_open(ns_rng_t *rng) {
+    return ((double)(ns_rng_next(rng) >> 11) + 0.5) * NS_INV_TWO53;
+}
+
+/* Standard exponential variate -log(U) with U in the open interval (0, 1):
+ * in [5.5e-17, 37.5], so its log is finite as well. */
+NS_INLINE double ns_rng_exponential_open(ns_rng_t *rng) {
+    return -log(ns_rng_double_open(rng));
+}
+
+/* Standard normal variate by Marsaglia's polar method (Marsaglia & Bray
+ * 1964): pairs of uniforms on (-1, 1) until one falls inside the unit disc.
+ * The second normal of the pair is dropped, so the generator keeps no
+ * state besides the stream. */
+NS_INLINE double ns_rng_normal(ns_rng_t *rng) {
+    double x, y, r;
+    do {
+        x = 2.0 * ns_rng_double(rng) - 1.0;
+        y = 2.0 * ns_rng_double(rng) - 1.0;
+        r = x * x + y * y;
+    } while (r >= 1.0 || r == 0.0);
+    return x * sqrt(-2.0 * log(r) / r);
+}
+
+/* Gamma(a, 1) variate for shape a >= 1 (Marsaglia & Tsang 2000, "A simple
+ * method for generating gamma variables"); a < 1 is not supported. */
+NS_INLINE double ns_rng_gamma(ns_rng_t *rng, double a) {
+    const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        const double x = ns_rng_normal(rng);
+        double v = 1.0 + c * x;
+        if (v <= 0.0) continue;
+        v = v * v * v;
+        const double u = ns_rng_double_open0(rng);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+    }
 }
 
 /* 64x64 -> 128 multiplication: returns the high word, stores the low word. */

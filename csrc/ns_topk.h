@@ -76,8 +76,7 @@ typedef struct {
 /* Empties every heap and, when st->rngs is set, seeds rngs[r] with stream
  * (k0, k1, r), or with keys (n_rows non-negative int64) with the keyed
  * stream ns_rng_seed_keyed(k0, k1, keys[r]). */
-int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1,
-                  const int64_t *keys);
+int ns_topk_reset(ns_topk_t *st, uint64_t k0, uint64_t k1, const int64_t *keys);
 
 /* Merges the tile rows row0 .. row0 + n_rows - 1 (row i at tile + i * ld,
  * n_cols scores of candidates col0 .. col0 + n_cols - 1) into the heaps.
@@ -95,9 +94,9 @@ int ns_topk_merge_f64(ns_topk_t *st, const double *tile, int64_t n_rows,
  * entries and writes the next k ids and raw scores per row into
  * out_ids / out_scores (n_rows * k, row-major); missing entries are id -1
  * and score NaN. */
-int ns_topk_finish_f32(ns_topk_t *st, int64_t skip, int64_t k,
-                       int64_t *out_ids, float *out_scores, const ns_par *par);
-int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k,
-                       int64_t *out_ids, double *out_scores, const ns_par *par);
+int ns_topk_finish_f32(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
+                       float *out_scores, const ns_par *par);
+int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
+                       double *out_scores, const ns_par *par);
 
 #endif /* NS_TOPK_H */
