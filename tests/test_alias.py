@@ -473,11 +473,31 @@ def test_coin_tie_rule_against_the_reference():
                 outcomes.add(want)
             assert got == want, (t, coin, i)
     assert outcomes == {0, 1}  # both sides of a tie were exercised
-    # A compact entry clips threshold 2**53 to t_hi = 2**32 - 1; its tie is
-    # settled from the full threshold: always kept.
-    assert all(_alias._settle_tie_py(2**53, 2**32 - 1, 1, 2, s) == 1 for s in range(64))
-    table = negsamp.AliasTable([1.0, 1.0, 2.0])
+
+
+def test_compact_threshold_is_clipped_and_its_tie_settled_from_the_full_entry():
+    # ns_alias_make_hot: t_hi = min(threshold >> 21, 2**32 - 1).  Only a
+    # probability-1 column (threshold 2**53, whose >> 21 is 2**32) is
+    # clipped; a coin equal to the clipped t_hi is settled from the full
+    # threshold, so that column is always kept, while threshold 2**53 - 1
+    # (t_hi 2**32 - 1 unclipped) keeps it unless the 21 low bits are all ones.
+    from negsamp import _alias
+
+    from _reference import reference_stream
+
+    table = negsamp.AliasTable([1.0, 1.0, 2.0, 0.0, 4.0, 1e-9])
     hot = _alias.make_hot(table._table)
-    full = table._table["threshold"]
-    assert (hot["t_hi"] == np.minimum(full >> 21, 2**32 - 1)).all()
-    assert (hot["t_hi"][full == 2**53] == 2**32 - 1).all()
+    full = table._table["threshold"].astype(np.uint64)
+    assert (full == 2**53).any() and (full < 2**53).any()
+    np.testing.assert_array_equal(hot["t_hi"], np.minimum(full >> np.uint64(21), 2**32 - 1))
+    np.testing.assert_array_equal(hot["t_hi"][full == 2**53], 2**32 - 1)
+    np.testing.assert_array_equal(hot["alias"], table._table["alias"])
+    for s in range(64):
+        assert _alias._settle_tie_py(2**53, 2**32 - 1, 1, 2, s) == 1
+        low = reference_stream(1, 2, s, 1)[0] >> 43
+        assert _alias._settle_tie_py(2**53 - 1, 2**32 - 1, 1, 2, s) == int(low < 2**21 - 1)
+    # Draws read the compact copy: the same as the full entries.
+    ref = _alias.sample(table._table, None, 5000, 3, 4, 1, np.int64, allow_simd=False)
+    for simd in (False, True):
+        got = _alias.sample(table._table, hot, 5000, 3, 4, 1, np.int64, allow_simd=simd)
+        np.testing.assert_array_equal(got, ref)
