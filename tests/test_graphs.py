@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import negsamp
 from negsamp import _graph
 from negsamp.baselines import negative_edges_numpy
 
+from _helpers import assert_threads_match_serial, assert_untouched
 from _stats import chisquare_pvalue
 
 
@@ -246,11 +246,9 @@ def test_rng_reproducible_and_advances():
 def test_caller_arrays_untouched():
     ei = _random_graph(7, 30, 100)
     ei32 = np.asfortranarray(ei.astype(np.int32))
-    before = ei.copy(), ei32.copy()
-    negsamp.negative_edges(ei, 30, 40, undirected=True, rng=0)
-    negsamp.negative_edges(ei32, 30, 4, method="per_source", undirected=True, rng=0)
-    np.testing.assert_array_equal(ei, before[0])
-    np.testing.assert_array_equal(ei32, before[1])
+    with assert_untouched(ei, ei32):
+        negsamp.negative_edges(ei, 30, 40, undirected=True, rng=0)
+        negsamp.negative_edges(ei32, 30, 4, method="per_source", undirected=True, rng=0)
 
 
 @pytest.mark.parametrize(
@@ -293,19 +291,7 @@ def test_empty_graph():
 
 def test_python_threads():
     ei = _random_graph(8, 500, 5000)
-    expected = [negsamp.negative_edges(ei, 500, 3000, rng=s) for s in range(4)]
-    results = [None] * 4
-
-    def work(s):
-        results[s] = negsamp.negative_edges(ei, 500, 3000, rng=s)
-
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for a, b in zip(expected, results):
-        np.testing.assert_array_equal(a, b)
+    assert_threads_match_serial(lambda s: negsamp.negative_edges(ei, 500, 3000, rng=s), 4)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 40, 3037000499])

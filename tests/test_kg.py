@@ -1,7 +1,6 @@
 """corrupt_triples: exact filtered corruption of knowledge-graph triples."""
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import negsamp
 from negsamp.baselines import corrupt_triples_numpy
 from negsamp.kg import head_probability
 
+from _helpers import assert_threads_match_serial, assert_untouched
 from _stats import chisquare_pvalue
 
 
@@ -230,12 +230,9 @@ def test_caller_arrays_untouched():
     tri = _random_kg(3)
     known = tri[::2].copy()
     tri_f = np.asfortranarray(tri.astype(np.int32))
-    before = (tri.copy(), known.copy(), tri_f.copy())
-    negsamp.corrupt_triples(tri, 30, 7, mode="both", known=known, rng=0)
-    negsamp.corrupt_triples(tri_f, 30, 7, mode="bernoulli", known=known, rng=0)
-    np.testing.assert_array_equal(tri, before[0])
-    np.testing.assert_array_equal(known, before[1])
-    np.testing.assert_array_equal(tri_f, before[2])
+    with assert_untouched(tri, known, tri_f):
+        negsamp.corrupt_triples(tri, 30, 7, mode="both", known=known, rng=0)
+        negsamp.corrupt_triples(tri_f, 30, 7, mode="bernoulli", known=known, rng=0)
 
 
 @pytest.mark.parametrize(
@@ -342,20 +339,8 @@ def test_key_rows_merge(n_known, n):
 
 def test_python_threads_share_inputs():
     tri = _random_kg(10, n_entities=100, m=2000)
-    expected = [negsamp.corrupt_triples(tri, 100, 8, known=tri, rng=s, mode="both")
-                for s in range(4)]
-    results = [None] * 4
-
-    def work(s):
-        results[s] = negsamp.corrupt_triples(tri, 100, 8, known=tri, rng=s, mode="both")
-
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for a, b in zip(expected, results):
-        np.testing.assert_array_equal(a, b)
+    assert_threads_match_serial(
+        lambda s: negsamp.corrupt_triples(tri, 100, 8, known=tri, rng=s, mode="both"), 4)
 
 
 def test_baseline_is_valid():

@@ -7,7 +7,6 @@ many ties, which exercises the rule "lower id first on equal scores".
 """
 from __future__ import annotations
 
-import threading
 import tracemalloc
 
 import numpy as np
@@ -20,6 +19,7 @@ import negsamp
 from negsamp import mining
 from negsamp._exclusion import as_exclusion_lists
 from negsamp.baselines import hard_negatives_numpy, topk_numpy
+from _helpers import assert_untouched, run_in_threads
 from _stats import chisquare_pvalue, without_replacement_inclusion
 
 
@@ -519,12 +519,8 @@ def test_blas_threads_restored_after_shards():
     after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert after == before
     # Overlapping calls from several Python threads: the last one out restores.
-    threads = [threading.Thread(target=lambda: [negsamp.hard_negatives(
-        Q, C, 5, n_threads=2, block_size=100) for _ in range(20)]) for _ in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_in_threads(lambda i: [negsamp.hard_negatives(Q, C, 5, n_threads=2, block_size=100)
+                              for _ in range(20)], 4)
     after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert after == before
 
@@ -535,30 +531,22 @@ def test_concurrent_python_threads():
     exclude = random_exclusion(rng, 64, 3000)
     want = negsamp.hard_negatives(Q, C, 10, exclude=exclude, temperature=0.5, rng=5)
     want_exact = ref_select(Q @ C.T, 10, eligible=mask_of(exclude, 64, 3000))
-    results, errors = [], []
+    results = []
 
     def work(i):
-        try:
-            for _ in range(3):
-                results.append(("t", negsamp.hard_negatives(
-                    Q, C, 10, exclude=exclude, temperature=0.5, rng=5, n_threads=2,
-                    block_size=100 + i)))
-                results.append(("e", negsamp.hard_negatives(Q, C, 10, exclude=exclude,
-                                                            block_size=50 + i)))
-                # errors raised in one thread stay in that thread
-                try:
-                    negsamp.hard_negatives(Q, C[:, :3], 1)
-                except ValueError:
-                    results.append(("err", None))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(3):
+            results.append(("t", negsamp.hard_negatives(
+                Q, C, 10, exclude=exclude, temperature=0.5, rng=5, n_threads=2,
+                block_size=100 + i)))
+            results.append(("e", negsamp.hard_negatives(Q, C, 10, exclude=exclude,
+                                                        block_size=50 + i)))
+            # errors raised in one thread stay in that thread
+            try:
+                negsamp.hard_negatives(Q, C[:, :3], 1)
+            except ValueError:
+                results.append(("err", None))
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    run_in_threads(work, 4)
     assert len(results) == 4 * 3 * 3
     for kind, res in results:
         if kind == "t":
@@ -697,11 +685,9 @@ def test_caller_arrays_untouched_cosine():
     for dt in (np.float32, np.float64):
         Q = rng.standard_normal((5, 4)).astype(dt) * 3
         C = rng.standard_normal((50, 4)).astype(dt) * 3
-        q0, c0 = Q.copy(), C.copy()
-        negsamp.hard_negatives(Q, C, 3, metric="cosine", positives=[[1]] * 5,
-                               relative_margin=0.1)
-        np.testing.assert_array_equal(Q, q0)
-        np.testing.assert_array_equal(C, c0)
+        with assert_untouched(Q, C):
+            negsamp.hard_negatives(Q, C, 3, metric="cosine", positives=[[1]] * 5,
+                                   relative_margin=0.1)
 
 
 def test_progress_flag_is_harmless(monkeypatch, capsys):

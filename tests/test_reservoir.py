@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 import pickle
-import threading
 
 import numpy as np
 import pytest
@@ -23,6 +22,7 @@ from negsamp import Reservoir, WeightedReservoir
 from negsamp._common import _rng_stream_py
 from negsamp._rng import draw_key
 from negsamp.baselines import UniformKeysReservoir, WeightedKeysReservoir
+from _helpers import assert_untouched, run_in_threads
 from _stats import chisquare_pvalue, without_replacement_inclusion
 
 ALPHA = 1e-4
@@ -586,15 +586,14 @@ def test_weighted_bad_input_leaves_the_reservoir_unchanged():
 def test_caller_arrays_are_not_modified():
     items = np.arange(100)
     weights = np.linspace(0, 1, 100)
-    ci, cw = items.copy(), weights.copy()
-    r = Reservoir(5, rng=0)
-    r.update(items)
-    wr = WeightedReservoir(5, rng=0)
-    wr.update(items, weights)
+    with assert_untouched(items, weights):
+        r = Reservoir(5, rng=0)
+        r.update(items)
+        wr = WeightedReservoir(5, rng=0)
+        wr.update(items, weights)
     s = r.sample
     s[:] = -1  # the sample is a copy
     assert -1 not in r.sample
-    assert np.array_equal(items, ci) and np.array_equal(weights, cw)
 
 
 def test_iterables_generators_and_empty_chunks():
@@ -657,25 +656,16 @@ def test_threads_sharing_one_reservoir():
     res = Reservoir(50, rng=0)
     wres = WeightedReservoir(50, rng=0)
     n_threads, chunks, size = 4, 60, 1000
-    errors = []
 
     def work(t):
-        try:
-            for c in range(chunks):
-                start = (t * chunks + c) * size
-                items = np.arange(start, start + size)
-                res.update(items)
-                wres.update(items, np.ones(size))
-                _ = res.sample, wres.sample, res.to_bytes()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for c in range(chunks):
+            start = (t * chunks + c) * size
+            items = np.arange(start, start + size)
+            res.update(items)
+            wres.update(items, np.ones(size))
+            _ = res.sample, wres.sample, res.to_bytes()
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_in_threads(work, n_threads)
     total = n_threads * chunks * size
     for r in (res, wres):
         assert r.count == total
@@ -691,22 +681,14 @@ def test_threads_merging_concurrently():
     b = Reservoir(10, rng=2)
     b.update(np.arange(1000, 2000))
     expected = a.merge(b)
-    results, errors = [], []
+    results = []
 
-    def work():
-        try:
-            for _ in range(50):
-                results.append(a.merge(b))
-                results.append(b.merge(a).count)
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
+    def work(_):
+        for _ in range(50):
+            results.append(a.merge(b))
+            results.append(b.merge(a).count)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_in_threads(work, 4)
     assert all(r == expected for r in results if isinstance(r, Reservoir))
 
 
