@@ -657,3 +657,28 @@ def corrupt_triples(triples, n_entities, k, seed, mode="tail", known=None):
         out.append([[heads[i][s], r, t] if is_head[i, s] else [h, r, tails[i][s]]
                     for s in range(k)])
     return out
+
+
+# ----------------------------------------------------------- reservoirs
+def reference_algorithm_l(stream, k, seed):
+    """Reservoir(k, rng=seed) fed `stream`: Li 1994, Algorithm L, item by
+    item, on block stream 0 of the call key (csrc/ns_reservoir.c: skips
+    from open-interval doubles (0, 1], replacements at a bounded slot)."""
+    words = xoshiro_stream(*draw_key(seed), 0)
+
+    def open0():
+        return ((next(words) >> 11) + 1) * (1.0 / 9007199254740992.0)
+
+    out = []
+    w, nxt = 1.0, None
+    for pos, item in enumerate(stream):
+        if pos < k:
+            out.append(item)
+            if pos == k - 1:
+                w = math.exp(math.log(open0()) / k)
+                nxt = pos + 1 + math.floor(math.log(open0()) / math.log1p(-w))
+        elif pos == nxt:
+            out[bounded(words, k)] = item
+            w = w * math.exp(math.log(open0()) / k)
+            nxt = pos + 1 + math.floor(math.log(open0()) / math.log1p(-w))
+    return out

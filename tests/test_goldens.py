@@ -1,8 +1,8 @@
 """Golden vectors computed by the pure-Python reference (tests/_reference.py
 via tests/data/make_goldens.py), compared exactly with the implementation:
 at 1 and 2 threads, with the suite's forced thread pool and with the real
-work thresholds.  A change of output, by a refactor or a new kernel path,
-fails here."""
+work thresholds (reservoirs are sequential: one thread).  A change of
+output, by a refactor or a new kernel path, fails here."""
 import json
 import os
 
@@ -82,3 +82,12 @@ def test_negative_edges(case, n_threads):
                                  undirected=case["undirected"], replace=case["replace"],
                                  rng=case["seed"], n_threads=n_threads)
     assert got.tolist() == case["expected"]
+
+
+@pytest.mark.parametrize("case", _cases("reservoir"))
+def test_reservoir(case):
+    res = negsamp.Reservoir(case["k"], rng=case["seed"])
+    for start in range(0, case["n"], case["chunk"]):
+        res.update(np.arange(start, min(start + case["chunk"], case["n"])))
+    assert res.count == case["n"]
+    assert res.sample.tolist() == case["expected"]

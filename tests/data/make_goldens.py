@@ -155,11 +155,25 @@ def negative_edges_cases():
     return out
 
 
+def reservoir_cases():
+    """Reservoir (Algorithm L) fed in chunks; the sample does not depend on
+    the chunking."""
+    out = []
+    for name, n, k, seed, chunk in (("million_in_tenths", 10**6, 5, 12345, 10**5),
+                                    ("short_stream", 100, 3, 1, 7),
+                                    ("fewer_than_k", 4, 10, 3, 3),
+                                    ("k_1000", 50_000, 1000, 9, 4096)):
+        out.append(dict(name=name, n=n, k=k, seed=seed, chunk=chunk,
+                        expected=R.reference_algorithm_l(range(n), k, seed)))
+    return out
+
+
 SAMPLERS = {
     "negative_sampler": negative_sampler_cases,
     "alias_table": alias_table_cases,
     "corrupt_triples": corrupt_triples_cases,
     "negative_edges": negative_edges_cases,
+    "reservoir": reservoir_cases,
 }
 
 
