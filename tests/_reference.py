@@ -720,3 +720,17 @@ def hard_negatives(queries, candidates, k, seed=None, temperature=None, exclude=
         ids_out.append(order + [-1] * (k - len(order)))
         scores_out.append([scores[j] for j in order] + [None] * (k - len(order)))
     return ids_out, scores_out
+
+
+def topk(scores, k, exclude=None, largest=True):
+    """topk of a precomputed score matrix: per row the k best entries not
+    excluded, lower id first on equal scores, padded with -1 / None."""
+    sign = 1.0 if largest else -1.0
+    ids_out, scores_out = [], []
+    for r, row in enumerate(scores):
+        banned = set() if exclude is None else {int(x) for x in exclude[r]}
+        order = [j for j in sorted(range(len(row)), key=lambda j: (-sign * float(row[j]), j))
+                 if j not in banned][:k]
+        ids_out.append(order + [-1] * (k - len(order)))
+        scores_out.append([float(row[j]) for j in order] + [None] * (k - len(order)))
+    return ids_out, scores_out

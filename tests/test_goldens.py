@@ -102,7 +102,20 @@ def test_hard_negatives(case, n_threads, block_size):
     C = np.array(case["candidates"], dtype=np.float32)
     ids, scores = negsamp.hard_negatives(Q, C, case["k"], rng=case.get("seed"),
                                          n_threads=n_threads, block_size=block_size, **kw)
+    _assert_selection(ids, scores, case, np.float32)
+
+
+def _assert_selection(ids, scores, case, dtype):
     assert ids.tolist() == case["expected_ids"]
     want = np.array([[np.nan if s is None else s for s in row]
-                     for row in case["expected_scores"]], dtype=np.float32)
+                     for row in case["expected_scores"]], dtype=dtype)
+    assert scores.dtype == want.dtype
     np.testing.assert_array_equal(scores, want)
+
+
+@pytest.mark.parametrize("case", _cases("topk"))
+def test_topk(case, n_threads):
+    kw = {name: case[name] for name in ("exclude", "largest") if name in case}
+    scores = np.array(case["scores"], dtype=case["dtype"])
+    ids, vals = negsamp.topk(scores, case["k"], n_threads=n_threads, **kw)
+    _assert_selection(ids, vals, case, np.dtype(case["dtype"]))

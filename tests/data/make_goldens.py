@@ -195,6 +195,22 @@ def hard_negatives_cases():
     return out
 
 
+def topk_cases():
+    out = []
+    gen = np.random.default_rng(77)
+    scores = (gen.integers(-40, 40, (30, 500)) / 8.0)  # many ties
+    exclude = [sorted(gen.choice(500, int(gen.integers(0, 20)), replace=False).tolist())
+               for _ in range(30)]
+    for name, kw in (("largest", dict(k=12)), ("smallest_excluded", dict(k=7, largest=False,
+                                                                         exclude=exclude)),
+                     ("padded", dict(k=5, exclude=[list(range(497))] * 30))):
+        for dtype in ("float64", "float32"):
+            ids, vals = R.topk(scores, **kw)
+            out.append(dict(name=f"{name}_{dtype}", scores=scores.tolist(), dtype=dtype, **kw,
+                            expected_ids=ids, expected_scores=vals))
+    return out
+
+
 SAMPLERS = {
     "negative_sampler": negative_sampler_cases,
     "alias_table": alias_table_cases,
@@ -202,6 +218,7 @@ SAMPLERS = {
     "negative_edges": negative_edges_cases,
     "reservoir": reservoir_cases,
     "hard_negatives": hard_negatives_cases,
+    "topk": topk_cases,
 }
 
 
