@@ -177,8 +177,8 @@ def _dyadic(gen, shape, scale=16, span=4):
 def hard_negatives_cases():
     out = []
     gen = np.random.default_rng(2024)
-    Q, C = _dyadic(gen, (12, 6)) / 4, _dyadic(gen, (700, 6)) / 4
-    exclude = [sorted(gen.choice(700, int(gen.integers(0, 30)), replace=False).tolist())
+    Q, C = _dyadic(gen, (12, 6)) / 4, _dyadic(gen, (300, 6)) / 4
+    exclude = [sorted(gen.choice(300, int(gen.integers(0, 30)), replace=False).tolist())
                for _ in range(12)]
     for name, kw in (("exact_top", dict(k=9)),
                      ("exact_bottom_excluded", dict(k=9, largest=False, exclude=exclude)),
@@ -188,7 +188,7 @@ def hard_negatives_cases():
                      ("temperature_bottom", dict(k=6, temperature=0.5, seed=7, largest=False,
                                                  max_score=1.5)),
                      ("temperature_many_queries", dict(k=4, temperature=0.2, seed=3))):
-        queries = Q if name != "temperature_many_queries" else _dyadic(gen, (300, 6)) / 4
+        queries = Q if name != "temperature_many_queries" else _dyadic(gen, (100, 6)) / 4
         ids, scores = R.hard_negatives(queries, C, **kw)
         out.append(dict(name=name, queries=queries.tolist(), candidates=C.tolist(), **kw,
                         expected_ids=ids, expected_scores=scores))
@@ -198,12 +198,12 @@ def hard_negatives_cases():
 def topk_cases():
     out = []
     gen = np.random.default_rng(77)
-    scores = (gen.integers(-40, 40, (30, 500)) / 8.0)  # many ties
-    exclude = [sorted(gen.choice(500, int(gen.integers(0, 20)), replace=False).tolist())
-               for _ in range(30)]
+    scores = (gen.integers(-40, 40, (20, 200)) / 8.0)  # many ties
+    exclude = [sorted(gen.choice(200, int(gen.integers(0, 20)), replace=False).tolist())
+               for _ in range(20)]
     for name, kw in (("largest", dict(k=12)), ("smallest_excluded", dict(k=7, largest=False,
                                                                          exclude=exclude)),
-                     ("padded", dict(k=5, exclude=[list(range(497))] * 30))):
+                     ("padded", dict(k=5, exclude=[list(range(197))] * 20))):
         for dtype in ("float64", "float32"):
             ids, vals = R.topk(scores, **kw)
             out.append(dict(name=f"{name}_{dtype}", scores=scores.tolist(), dtype=dtype, **kw,
