@@ -331,19 +331,29 @@ def test_baseline_is_valid():
         assert len(set(row)) == 8 and all((u, v) not in edges and v != u for v in row)
 
 
+def _graph_cases(max_edges, max_num):
+    """Strategies of the property tests: n <= 8 nodes, edges (taken mod n),
+    the sample size and every option."""
+    return dict(
+        n=st.integers(1, 8),
+        edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=max_edges),
+        num=st.integers(0, max_num),
+        undirected=st.booleans(),
+        exclude_self_loops=st.booleans(),
+        replace=st.booleans(),
+        seed=st.integers(0, 2**32 - 1),
+    )
+
+
+def _edge_index(edges, n):
+    return np.array([[u % n for u, _ in edges], [v % n for _, v in edges]],
+                    dtype=np.int64).reshape(2, -1)
+
+
 @settings(max_examples=80, deadline=None)
-@given(
-    n=st.integers(1, 8),
-    edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=40),
-    num=st.integers(0, 70),
-    undirected=st.booleans(),
-    exclude_self_loops=st.booleans(),
-    replace=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**_graph_cases(max_edges=40, max_num=70))
 def test_property_global(n, edges, num, undirected, exclude_self_loops, replace, seed):
-    ei = np.array([[u % n for u, _ in edges], [v % n for _, v in edges]],
-                  dtype=np.int64).reshape(2, -1)
+    ei = _edge_index(edges, n)
     cands = set(_non_edges(ei, n, undirected, exclude_self_loops))
     too_dense = num > 0 and (not cands or (not replace and num > len(cands)))
     if too_dense:
@@ -370,18 +380,9 @@ def test_property_global(n, edges, num, undirected, exclude_self_loops, replace,
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    n=st.integers(1, 8),
-    edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=30),
-    num=st.integers(0, 9),
-    undirected=st.booleans(),
-    exclude_self_loops=st.booleans(),
-    replace=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**_graph_cases(max_edges=30, max_num=9))
 def test_property_per_source(n, edges, num, undirected, exclude_self_loops, replace, seed):
-    ei = np.array([[u % n for u, _ in edges], [v % n for _, v in edges]],
-                  dtype=np.int64).reshape(2, -1)
+    ei = _edge_index(edges, n)
     eset = _edge_set(ei, undirected)
 
     def allowed(u):
