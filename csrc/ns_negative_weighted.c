@@ -5,7 +5,6 @@
  * positives (and of the items already chosen, without replacement), and
  * the O(n) exact scan that backs both up on rounding edges.
  */
-#include <math.h>
 #include <string.h>
 
 #include "ns_negative_impl.h"
