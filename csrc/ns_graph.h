@@ -8,6 +8,7 @@
  *     f_j = j + #{i : d_i <= j},
  * one binary search: a uniform j gives a uniform non-edge whatever the
  * density, with no rejection loop that could run long on dense graphs.
+ * Knowledge-graph corruption is in ns_kg.h.
  */
 #ifndef NS_GRAPH_H
 #define NS_GRAPH_H
@@ -41,14 +42,12 @@ int ns_graph_decode(int64_t n, int undirected, int no_self_loops,
                     const int64_t *codes, int64_t *u, int64_t *v,
                     int64_t count, const ns_par *par);
 
-/* Bucket index of the gaps, so that a rank costs one short search instead
- * of log2(E) cache misses: bucket_start[b] = #{i : gaps[i] < b << shift}
- * for b in [0, n_free >> shift] + 1 (the caller builds it with
- * searchsorted).  */
-
 /* out[i] = the ranks[i]-th free code, given the gaps d[0..n_edges) of the
  * sorted edge codes (d_i = e_i - i) and their bucket index.  Ranks must be
- * in [0, n_free). */
+ * in [0, n_free).  The bucket index makes a rank one short search instead
+ * of log2(E) cache misses: bucket_start[b] = #{i : gaps[i] < b << shift}
+ * for b in [0, ((n_free - 1) >> shift) + 1] (negsamp/_graph.pyx's
+ * free_index builds it). */
 int ns_graph_rank_to_code(const int64_t *gaps, int64_t n_edges,
                           const int64_t *bucket_start, int shift,
                           const int64_t *ranks, int64_t *out, int64_t count,
@@ -63,31 +62,5 @@ int ns_graph_sample_free(const int64_t *gaps, int64_t n_edges,
                          int64_t n_free, uint64_t k0, uint64_t k1,
                          uint64_t first_block, int64_t *out, int64_t count,
                          const ns_par *par);
-
-/* Corrupted triples: out[i, s, :] = triples[i, :] with the head (column 0)
- * replaced by head_repl[i * k + s] where is_head[i * k + s] != 0, else the
- * tail (column 2) replaced by tail_repl[i * k + s].  is_head == NULL means
- * "always the head" when tail_repl == NULL and "always the tail" when
- * head_repl == NULL.  triples is (m, 3), the replacements (m, k) and out
- * (m, k, 3), all C-contiguous int64. */
-int ns_graph_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
-                          const int64_t *head_repl, const int64_t *tail_repl,
-                          const uint8_t *is_head, int64_t *out, const ns_par *par);
-
-/* Exclusion rows of knowledge-graph corruption from (anchor, entity) keys
- * key = anchor * n + entity (0 <= entity < n), in one merge pass:
- *   - known_keys[0..n_known): sorted, unique, >= 0.  Each distinct anchor
- *     becomes a row b in [0, *n_base) of base_indices (the entities, in
- *     order; base_indices[i] = known_keys[i] % n) with offsets
- *     base_indptr[b .. b + 1]; row *n_base is empty (base_indptr has
- *     n_known + 2 slots, the first *n_base + 2 are set).
- *   - keys[0..count): sorted, >= 0.  row_of[i] = the row of the anchor of
- *     keys[i] (*n_base when no known key has it) and present[i] = 1 when
- *     keys[i] is among known_keys.
- * NS_ERR_VALUE for n < 1 or unsorted input.  O(n_known + count). */
-int ns_graph_key_rows(int64_t n, const int64_t *known_keys, int64_t n_known,
-                      const int64_t *keys, int64_t count,
-                      int64_t *base_indptr, int64_t *base_indices,
-                      int64_t *n_base, int64_t *row_of, uint8_t *present);
 
 #endif /* NS_GRAPH_H */

@@ -39,8 +39,10 @@
 #define NS_NEGATIVE_H
 
 #include <stdint.h>
-#include "ns_common.h"
+
 #include "ns_alias.h"
+#include "ns_bloom.h"
+#include "ns_common.h"
 #include "ns_pool.h"
 
 /* Output rows per RNG block (see ns_rng.h): fixed, so the output does not
@@ -90,8 +92,10 @@ typedef struct {
     const uint64_t *bloom;
 } ns_negative_law;
 
-#define NS_NEGATIVE_BLOOM_WORDS 8
-#define NS_NEGATIVE_BLOOM_MAX 128
+/* The filters of ns_bloom.h: one cache line each, used for rows of at most
+ * NS_NEGATIVE_BLOOM_MAX ids. */
+#define NS_NEGATIVE_BLOOM_WORDS NS_BLOOM_WORDS
+#define NS_NEGATIVE_BLOOM_MAX NS_BLOOM_MAX_IDS
 
 /* Fills bloom[n_rows * NS_NEGATIVE_BLOOM_WORDS] with the filters of the
  * rows (every row; the kernel ignores those of rows longer than
@@ -138,8 +142,9 @@ int ns_negative_complement_build(int64_t n_items, const double *prob,
  * other rows, their order, n_out or the thread count.
  * The caller must have checked that every row has an eligible item (k of
  * them when replace = 0); a row without returns NS_ERR_EXHAUSTED.  Without
- * replacement the kernel allocates 3 k int64/double of scratch per block
- * (NS_ERR_ALLOC if that fails). */
+ * replacement the kernel allocates 3 k int64/double of scratch per block,
+ * and with keys, a weighted law, replacement and k <= 256 it allocates 256
+ * RNG states per block (NS_ERR_ALLOC if either fails). */
 int ns_negative_sample(const ns_negative_law *law, const int64_t *rows,
                        int64_t n_out, int64_t k, int replace, uint64_t k0,
                        uint64_t k1, const int64_t *keys, const ns_par *par,
@@ -159,12 +164,5 @@ int ns_negative_sample_tuples(const ns_negative_law *law, const int64_t *rows,
                               uint64_t k0, uint64_t k1, const int64_t *keys,
                               const ns_par *par, const int64_t *tmpl,
                               int64_t width, int64_t col, int64_t *out);
-
-/* out[r * k + t] = the t-th ns_rng_double of keyed stream
- * ns_rng_seed_keyed(k0, k1, keys[r]), for r < n_rows: per-row uniforms
- * that depend only on (k0, k1, keys[r]) (corrupt_triples' side coins). */
-int ns_keyed_uniform(uint64_t k0, uint64_t k1, const int64_t *keys,
-                     int64_t n_rows, int64_t k, const ns_par *par,
-                     double *out);
 
 #endif /* NS_NEGATIVE_H */

@@ -44,6 +44,3 @@ cdef extern from "ns_negative.h" nogil:
                                   uint64_t k0, uint64_t k1, const int64_t *keys,
                                   const ns_par *par, const int64_t *tmpl,
                                   int64_t width, int64_t col, int64_t *out)
-    int ns_keyed_uniform(uint64_t k0, uint64_t k1, const int64_t *keys,
-                         int64_t n_rows, int64_t k, const ns_par *par,
-                         double *out)

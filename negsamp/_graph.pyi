@@ -1,4 +1,4 @@
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
@@ -15,8 +15,3 @@ def rank_to_code(gaps: np.ndarray, n_free: int, bucket_start: np.ndarray, shift:
 def sample_free(gaps: np.ndarray, n_free: int, bucket_start: np.ndarray, shift: int,
                 count: int, k0: int, k1: int, first_block: int,
                 n_threads: int) -> np.ndarray: ...
-def corrupt_fill(triples: np.ndarray, head_repl: Optional[np.ndarray],
-                 tail_repl: Optional[np.ndarray], is_head: Optional[np.ndarray],
-                 k: int, n_threads: int) -> np.ndarray: ...
-def key_rows(n: int, known_keys: np.ndarray,
-             keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...

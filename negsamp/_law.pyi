@@ -54,7 +54,3 @@ class SamplingLaw:
         col: int,
         keys: Optional[npt.NDArray[np.int64]] = ...,
     ) -> npt.NDArray[np.int64]: ...
-
-def keyed_uniform(
-    keys: npt.NDArray[np.int64], k: int, k0: int, k1: int, n_threads: int
-) -> npt.NDArray[np.float64]: ...

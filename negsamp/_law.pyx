@@ -15,7 +15,7 @@ from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from negsamp._c_alias cimport ns_alias_entry
 from negsamp._c_negative cimport (
     ns_negative_law, ns_negative_row_stats, ns_negative_sample,
-    ns_negative_sample_tuples, ns_keyed_uniform,
+    ns_negative_sample_tuples,
     ns_negative_complement_build, ns_negative_cumulative,
     ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
 )
@@ -395,24 +395,3 @@ cdef class SamplingLaw:
         raise_for_status(status, "negative sample")
         return out
 
-
-def keyed_uniform(const int64_t[::1] keys, int64_t k, uint64_t k0, uint64_t k1,
-                  int n_threads):
-    """float64 (len(keys), k): row i holds the first k uniforms in [0, 1)
-    of keyed stream keys[i] under (k0, k1) (keys already validated;
-    corrupt_triples' side coins)."""
-    cdef ns_par par
-    cdef int64_t m = keys.shape[0]
-    if k < 0:
-        raise ValueError(f"k must be >= 0, got {k}")
-    out = np.empty((m, k), dtype=np.float64)
-    if m == 0 or k == 0:
-        return out
-    cdef double[:, ::1] out_v = out
-    cdef int status
-    make_par(&par, n_threads)
-    with nogil:
-        status = ns_keyed_uniform(k0, k1, &keys[0], m, k, &par, &out_v[0, 0])
-    check_interrupt(status)
-    raise_for_status(status, "keyed uniforms")
-    return out

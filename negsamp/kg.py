@@ -14,7 +14,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from negsamp import _graph, _law
+from negsamp import _kg
 from negsamp._excluding import sample_excluding
 from negsamp._exclusion import (
     ExclusionLists, dense_ids, from_pairs, sort_with_order, sorted_unique,
@@ -172,7 +172,7 @@ def _side_exclusions_by_keys(
     # One merge pass in C: rows 0..n_base-1 hold the known entities of each
     # distinct known anchor, row n_base is empty; the row of each sorted
     # key's anchor, and whether the key itself is known.
-    base_indptr, base_indices, row_sorted, present = _graph.key_rows(
+    base_indptr, base_indices, row_sorted, present = _kg.key_rows(
         n_entities, known_keys, sorted_keys)
     n_base = base_indptr.shape[0] - 2
 
@@ -372,9 +372,9 @@ def corrupt_triples(
                              n_threads=threads, row_label="triple groups", keys=row_keys)
     if row_keys is not None:
         s0, s1 = draw_key(gen)
-        is_head = _law.keyed_uniform(row_keys, k, s0, s1, threads) < p_head[:, None]
+        is_head = _kg.keyed_uniform(row_keys, k, s0, s1, threads) < p_head[:, None]
     assert isinstance(tails, np.ndarray) and isinstance(heads, np.ndarray)
-    return _graph.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
+    return _kg.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
 
 
 def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.ndarray,

@@ -19,8 +19,9 @@ from negsamp import _common
 pytest.importorskip("Cython")
 pytest.importorskip("setuptools")
 
-HEADERS = ["ns_alias.h", "ns_common.h", "ns_csr.h", "ns_graph.h", "ns_negative.h",
-           "ns_pool.h", "ns_reservoir.h", "ns_rng.h", "ns_topk.h"]
+HEADERS = ["ns_alias.h", "ns_bloom.h", "ns_common.h", "ns_csr.h", "ns_graph.h", "ns_kg.h",
+           "ns_negative.h", "ns_pool.h", "ns_reservoir.h", "ns_rng.h", "ns_search.h",
+           "ns_topk.h"]
 
 EXAMPLE_PYX = textwrap.dedent('''
     # cython: language_level=3

@@ -311,7 +311,7 @@ def test_grouping_paths_agree(seed):
 def test_key_rows_merge(n_known, n):
     # The C merge of sorted (anchor, entity) keys against an independent
     # dictionary reference, including empty inputs; unsorted keys are refused.
-    from negsamp import _graph
+    from negsamp import _kg
 
     gen = np.random.default_rng(n_known)
     # Keys within a few anchors (some shared) and entities; n up to 2^58
@@ -320,7 +320,7 @@ def test_key_rows_merge(n_known, n):
         return gen.integers(0, 30, size) * n + gen.integers(0, min(n, 9), size)
     known = np.unique(draw(n_known)).astype(np.int64)
     keys = np.sort(draw(300)).astype(np.int64)
-    indptr, indices, row_of, present = _graph.key_rows(n, known, keys)
+    indptr, indices, row_of, present = _kg.key_rows(n, known, keys)
     by_anchor = {}
     for key in known.tolist():
         by_anchor.setdefault(key // n, []).append(key % n)
@@ -334,7 +334,7 @@ def test_key_rows_merge(n_known, n):
         assert p == (key in set(known.tolist()))
     if keys.size > 1:
         with pytest.raises(ValueError, match="NS_ERR_VALUE"):
-            _graph.key_rows(n, known, keys[::-1].copy())
+            _kg.key_rows(n, known, keys[::-1].copy())
 
 
 def test_python_threads_share_inputs():
