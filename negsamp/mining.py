@@ -46,7 +46,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, as_keys, c_array, check_output_size, describe, numeric_array
+from negsamp._validation import as_bool, as_int, as_keys, c_array, check_output_size, describe, numeric_array
 
 __all__ = ["hard_negatives", "topk"]
 
@@ -286,15 +286,12 @@ def hard_negatives(
         )
     if dim == 0:
         raise ValueError("queries and candidates must have at least one dimension")
-    k = as_int(k, "k", minimum=1)
-    if k > n_items:
-        raise ValueError(f"k must be <= the number of candidates {n_items}, got {k}")
+    k = as_int(k, "k", minimum=1, maximum=n_items, maximum_is="the number of candidates")
     # ids and scores of the result, and a heap entry (24 bytes) per slot.
     check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
     if not isinstance(metric, str) or metric not in _METRICS:
         raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
-    if not isinstance(largest, (bool, np.bool_)):
-        raise TypeError(f"largest must be a bool, got {describe(largest)}")
+    largest = as_bool(largest, "largest")
     skip_top = as_int(skip_top, "skip_top", minimum=0)
     t = _real(temperature, "temperature", positive=True)
     if t is not None and skip_top:
@@ -313,8 +310,7 @@ def hard_negatives(
     n_threads = resolve_n_threads(n_threads)
     if block_size is not None:
         block_size = as_int(block_size, "block_size", minimum=1)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {describe(progress)}")
+    progress = as_bool(progress, "progress")
     if positive_scores is not None and positives is not None:
         raise ValueError("give positive_scores or positives, not both")
     margins = abs_m is not None or rel_m is not None
@@ -668,11 +664,8 @@ def topk(
     elif not s.dtype.isnative:  # big-endian float32 stays float32
         s = s.astype(s.dtype.newbyteorder("="))
     n_rows, n_items = s.shape
-    k = as_int(k, "k", minimum=1)
-    if k > n_items:
-        raise ValueError(f"k must be <= the number of columns {n_items}, got {k}")
-    if not isinstance(largest, (bool, np.bool_)):
-        raise TypeError(f"largest must be a bool, got {describe(largest)}")
+    k = as_int(k, "k", minimum=1, maximum=n_items, maximum_is="the number of columns")
+    largest = as_bool(largest, "largest")
     n_threads = resolve_n_threads(n_threads)
     excl = None
     if exclude is not None:

@@ -27,7 +27,9 @@ import numpy as np
 from negsamp import _reservoir
 from negsamp._format import Reader, as_bytes, check_crc, frame, open_frame
 from negsamp._rng import RNGLike, draw_key
-from negsamp._validation import c_array, as_int, as_iterable_array, describe, state_field, uninitialised_repr
+from negsamp._validation import (
+    c_array, as_int, as_iterable_array, describe, require_kind, state_field, uninitialised_repr,
+)
 
 __all__ = ["Reservoir", "WeightedReservoir"]
 
@@ -103,10 +105,6 @@ def _check_item_size(dtype: np.dtype, name: str) -> None:
                         "items of at least one byte")
 
 
-def _as_k(k: Any) -> int:
-    return as_int(k, "k", minimum=1)
-
-
 def _state_words(state: np.ndarray) -> List[int]:
     return [int(x) for x in state]
 
@@ -152,7 +150,7 @@ class _Base:
     )
 
     def _init_common(self, k: Any, rng: RNGLike) -> None:
-        k = _as_k(k)  # checked before the caller's generator is touched
+        k = as_int(k, "k", minimum=1)  # checked before the caller's generator is touched
         k0, k1 = draw_key(rng)
         self._init_state(k, _reservoir.seed_state(k0, k1))
 
@@ -842,8 +840,5 @@ def _as_chunk_weights(weights: Any) -> np.ndarray:
         raise ValueError(f"weights must be 1-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-        raise TypeError(f"weights must have an integer or floating dtype, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
-        raise TypeError(f"weights dtype {arr.dtype} is not supported (use float64)")
+    require_kind(arr, "weights", integer=False)
     return c_array(arr, dtype=np.float64)
