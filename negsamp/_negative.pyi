@@ -2,8 +2,6 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-BLOCK_ROWS: int
-
 def row_stats(
     prob: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_threads: int
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...

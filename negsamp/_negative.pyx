@@ -12,13 +12,9 @@ from negsamp._c_negative cimport (
     ns_negative_sample_tuples, ns_keyed_uniform,
     ns_negative_complement_build, ns_negative_cumulative,
     ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
-    NS_NEGATIVE_BLOCK_ROWS,
 )
 from negsamp._common import raise_for_status
 from negsamp._alias import TABLE_DTYPE
-
-#: Output rows per RNG block (fixed: output does not depend on the thread count).
-BLOCK_ROWS = NS_NEGATIVE_BLOCK_ROWS
 
 cdef double _EMPTY_D[1]
 cdef int64_t _EMPTY_I[1]

@@ -46,7 +46,7 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_bool, as_int, as_keys, c_array, check_output_size, describe, numeric_array
+from negsamp._validation import as_bool, as_int, as_keys, check_output_size, describe, numeric_array
 from negsamp.topk import packable, topk
 
 # topk() lives in negsamp/topk.py; negsamp.mining.topk is kept for
