@@ -2,13 +2,19 @@
 
 The workloads (sizes, data, the baseline each is compared with, the peers)
 are defined once, in ``negsamp/bench/cases_*.py``, and timed both by
-``python -m negsamp.bench`` and here.  A test module sets ``CASES`` (a list
-of ``negsamp.bench.Case``) and defines a test taking the ``timed`` fixture:
-it becomes one pytest-benchmark group per case, one test per callable of the
-case ("negsamp", "baseline" and each peer the case can offer).  A case's
-inputs are built once for all its callables and freed before the next case.
+``python -m negsamp.bench`` and here.  A test module sets ``CASES`` to the
+``cases`` function of one of those modules and defines a test taking the
+``timed`` fixture: it becomes one pytest-benchmark group per case (the
+default sizes of ``python -m negsamp.bench``; NEGSAMP_BENCH_FULL=1 for its
+``--full`` sizes), one test per callable of the case ("negsamp",
+"baseline" and each peer the case can offer).  A case's inputs are built
+once for all its callables and freed before the next case.
+
+Run: pytest benchmarks --benchmark-enable
 """
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -20,7 +26,7 @@ def _names(case):
 def pytest_generate_tests(metafunc):
     if "bench_case" not in metafunc.fixturenames:
         return
-    cases = metafunc.module.CASES
+    cases = metafunc.module.CASES(full=os.environ.get("NEGSAMP_BENCH_FULL") == "1")
     # Two parametrisations, so that pytest runs all the callables of a case
     # after one another, with its inputs built once (module scope).
     metafunc.parametrize("bench_case", cases, indirect=True, scope="module",
@@ -55,6 +61,7 @@ def timed(request, bench_case, impl):
     case, fns = bench_case
     if impl not in fns:
         pytest.skip(f"{impl!r} is not installed")
+    pytest.importorskip("pytest_benchmark")
     benchmark = request.getfixturevalue("benchmark")
     benchmark.group = f"{case.operation} {case.sizes}"
     benchmark.extra_info["compared_with"] = case.baseline_name

@@ -1,20 +1,8 @@
-"""pytest-benchmark groups of corrupt_triples and negative_edges: negsamp, its NumPy
-baseline and its peers side by side, one group per case of
-negsamp/bench/cases_graphs.py (the workloads are defined there; see
-benchmarks/conftest.py).  The sizes are the default ones of
-``python -m negsamp.bench``; its ``--full`` sizes: NEGSAMP_BENCH_FULL=1.
+"""pytest-benchmark groups of corrupt_triples and negative_edges: one per case of
+negsamp/bench/cases_graphs.py, where the workloads are defined (benchmarks/conftest.py)."""
+from negsamp.bench import cases_graphs
 
-Run: pytest benchmarks/test_bench_graphs.py --benchmark-enable
-"""
-import os
-
-import pytest
-
-pytest.importorskip("pytest_benchmark")
-
-from negsamp.bench import cases_graphs  # noqa: E402
-
-CASES = cases_graphs.cases(full=os.environ.get("NEGSAMP_BENCH_FULL") == "1")
+CASES = cases_graphs.cases
 
 
 def test_graphs(timed):
