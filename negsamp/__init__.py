@@ -10,9 +10,10 @@ from negsamp._threads import get_num_threads, set_num_threads
 from negsamp.alias import AliasTable
 from negsamp.graphs import count_non_edges, negative_edges
 from negsamp.kg import corrupt_triples
-from negsamp.mining import hard_negatives, topk
+from negsamp.mining import hard_negatives
 from negsamp.negative import NegativeSampler
 from negsamp.reservoir import Reservoir, WeightedReservoir
+from negsamp.topk import topk  # the function: it shadows the module of the same name
 
 __all__ = [
     "__version__",

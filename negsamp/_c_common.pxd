@@ -13,6 +13,7 @@ cdef extern from "ns_common.h" nogil:
 cdef extern from "ns_rng.h" nogil:
     ctypedef struct ns_rng_t:
         uint64_t s[4]
+    uint64_t ns_splitmix64(uint64_t *state)
     void ns_rng_seed(ns_rng_t *rng, uint64_t k0, uint64_t k1, uint64_t block)
     uint64_t ns_rng_next(ns_rng_t *rng)
     double ns_rng_double(ns_rng_t *rng)

@@ -21,6 +21,3 @@ cdef extern from "ns_reservoir.h" nogil:
     void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n)
     int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                             int64_t *next)
-
-cdef extern from "ns_rng.h" nogil:
-    double ns_rng_double_open0(ns_rng_t *rng)

@@ -10,15 +10,13 @@ import numpy as np
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
-from libc.math cimport log
 from libc.stdint cimport int64_t, uint64_t
-from negsamp._c_common cimport ns_rng_t, ns_rng_seed
+from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
 from negsamp._c_reservoir cimport (
     ns_reservoir_update, ns_reservoir_check_weights, ns_wreservoir_update,
     ns_reservoir_merge_plan, ns_reservoir_shuffle, ns_reservoir_resume,
     ns_wreservoir_heapify,
 )
-from negsamp._c_reservoir cimport ns_rng_double_open0
 from negsamp._common import raise_for_status
 
 
@@ -49,15 +47,6 @@ cdef inline void _check_state(uint64_t[::1] state) except *:
 MERGE_PLAN, MERGE_SHUFFLE, MERGE_STATE, MERGE_RESUME = 0, 1, 2, 3
 
 
-cdef inline uint64_t _splitmix(uint64_t *x) noexcept nogil:
-    cdef uint64_t z
-    x[0] += <uint64_t>0x9E3779B97F4A7C15
-    z = x[0]
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
-    return z ^ (z >> 31)
-
-
 def derive_key(uint64_t[::1] state_a, uint64_t[::1] state_b, int64_t count_a,
                int64_t count_b, int64_t k):
     """A merge key that is a deterministic function of both reservoirs'
@@ -75,9 +64,9 @@ def derive_key(uint64_t[::1] state_a, uint64_t[::1] state_b, int64_t count_a,
     words[10] = <uint64_t>k
     for i in range(11):
         h0 ^= words[i]
-        h0 = _splitmix(&h0)
+        h0 = ns_splitmix64(&h0)
         h1 += words[i]
-        h1 = _splitmix(&h1) ^ h0
+        h1 = ns_splitmix64(&h1) ^ h0
     return int(h0), int(h1)
 
 
@@ -269,7 +258,7 @@ def exponential(uint64_t k0, uint64_t k1):
     """One Exp(1) variate from stream (k0, k1, MERGE_RESUME)."""
     cdef ns_rng_t rng
     ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
-    return -log(ns_rng_double_open0(&rng))
+    return ns_rng_exponential(&rng)
 
 
 def heapify(double[::1] heap_keys, int64_t[::1] heap_slots):

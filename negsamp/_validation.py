@@ -14,13 +14,14 @@ from typing import Any, Iterable, Optional, Tuple
 import numpy as np
 
 __all__ = [
+    "as_array",
+    "as_bool",
     "as_weights",
     "as_size",
     "as_int",
     "c_array",
     "as_index_array",
     "as_keys",
-    "as_float_dtype",
     "as_iterable_array",
     "check_output_size",
     "describe",
@@ -29,6 +30,7 @@ __all__ = [
     "state_field",
     "uninitialised_repr",
     "numeric_array",
+    "require_kind",
 ]
 
 
@@ -50,32 +52,63 @@ def describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """``value`` as a Python int (rejecting bools, floats and strings)."""
+def as_bool(value: Any, name: str) -> bool:
+    """``value`` (a bool or a NumPy bool) as a bool, else TypeError."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {describe(value)}")
+
+
+def as_int(value: Any, name: str, *, minimum: int | None = None,
+           maximum: int | None = None, maximum_is: str = "") -> int:
+    """``value`` as a Python int (rejecting bools, floats and strings): the
+    one check of counts and sizes (k, n_items, ...).  ``maximum_is`` says
+    what the maximum is in the message ("the number of columns")."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
     result = int(value)
     if minimum is not None and result < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {result}")
+    if maximum is not None and result > maximum:
+        bound = f"{maximum_is} {maximum}" if maximum_is else str(maximum)
+        raise ValueError(f"{name} must be <= {bound}, got {result}")
     return result
 
 
-def numeric_array(values: Any, name: str, what: str = "an array of numbers") -> np.ndarray:
-    """``values`` as a NumPy array of an integer or floating dtype (not
-    copied), else TypeError naming ``name``; ``what`` describes the expected
-    value in the message."""
+def as_array(values: Any, name: str, what: str) -> np.ndarray:
+    """``np.asarray(values)`` (not copied), or TypeError naming ``name`` for
+    strings and bytes and for what NumPy cannot convert (ragged lists and
+    the like); ``what`` describes the expected value in the message."""
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{name} must be {what}, got {describe(values)}")
     try:
-        arr = np.asarray(values)
+        return np.asarray(values)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be {what}: {exc}") from None
+
+
+def require_kind(arr: np.ndarray, name: str, integer: bool) -> None:
+    """TypeError naming ``name`` unless ``arr`` has an integer dtype (or,
+    when not ``integer``, an integer or a float32/float64 dtype); bool is
+    neither."""
+    if integer:
+        if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+            raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
+        return
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
         raise TypeError(
             f"{name} must have an integer or floating dtype, got dtype {arr.dtype}"
         )
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         raise TypeError(f"{name} dtype {arr.dtype} is not supported (use float32 or float64)")
+
+
+def numeric_array(values: Any, name: str, what: str = "an array of numbers") -> np.ndarray:
+    """``values`` as a NumPy array of an integer or floating dtype (not
+    copied), else TypeError naming ``name``; ``what`` describes the expected
+    value in the message."""
+    arr = as_array(values, name, what)
+    require_kind(arr, name, integer=False)
     return arr
 
 
@@ -186,14 +219,10 @@ def uninitialised_repr(obj: Any, attr: str) -> Any:
 
 def as_index_array(ids: Any, n: int, name: str) -> np.ndarray:
     """Integer ids in [0, n) as an int64 array (any shape)."""
-    if isinstance(ids, (str, bytes)):
-        raise TypeError(f"{name} must be integer ids, got {describe(ids)}")
-    arr = np.asarray(ids)
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
-        if arr.size == 0 and arr.dtype.kind == "f":
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
+    arr = as_array(ids, name, "integer ids")
+    if arr.size == 0 and arr.dtype.kind == "f":
+        arr = arr.astype(np.int64)  # [] and other empty float arrays
+    require_kind(arr, name, integer=True)
     if arr.size:
         lo, hi = arr.min(), arr.max()
         if lo < 0 or hi >= n:
@@ -213,13 +242,10 @@ def as_keys(keys: Any, n: int, row: str, name: str = "keys") -> Optional[np.ndar
     for a wrong shape or a negative or too large key, each naming ``name``."""
     if keys is None:
         return None
-    if isinstance(keys, (str, bytes)):
-        raise TypeError(f"{name} must be a 1-D array of integers, got {describe(keys)}")
-    arr = np.asarray(keys)
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
-        if not (arr.size == 0 and arr.dtype.kind == "f" and arr.ndim == 1):
-            raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
-        arr = arr.astype(np.int64)
+    arr = as_array(keys, name, "a 1-D array of integers")
+    if arr.size == 0 and arr.dtype.kind == "f" and arr.ndim == 1:
+        arr = arr.astype(np.int64)  # []
+    require_kind(arr, name, integer=True)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one key per {row}), got shape {arr.shape}")
     if arr.shape[0] != n:
@@ -233,14 +259,6 @@ def as_keys(keys: Any, n: int, row: str, name: str = "keys") -> Optional[np.ndar
             i = int(np.argmax(arr))
             raise ValueError(f"{name} must be < 2**63 (int64), got {int(arr[i])} at index {i}")
     return c_array(arr, np.int64)
-
-
-def as_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
-    try:
-        dt: np.dtype = np.dtype(dtype)
-        return dt
-    except TypeError:
-        raise TypeError(f"{name} is not a numpy dtype: {describe(dtype)}") from None
 
 
 def as_iterable_array(values: Any, name: str, what: str) -> np.ndarray:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import struct
 import threading
-import zlib
 from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from negsamp import _alias
+from negsamp._format import CRC, PREFIX, Reader, as_bytes, check_crc, frame, open_frame
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
@@ -29,8 +29,7 @@ __all__ = ["AliasTable"]
 
 _MAGIC = b"NSALIAS\x00"
 _FORMAT_VERSION = 1
-_HEADER = struct.Struct("<8sIQ")  # magic, version, n
-_CRC = struct.Struct("<I")
+_HEADER = struct.Struct("<Q")  # n, after the framing's magic and version
 _INT32_MAX = 2**31 - 1
 
 
@@ -247,37 +246,24 @@ class AliasTable:
 
     def to_bytes(self) -> bytes:
         """Compact serialisation: a header, the 16-byte entries, a CRC-32."""
-        body = _HEADER.pack(_MAGIC, _FORMAT_VERSION, len(self)) + self._table.tobytes()
-        return body + _CRC.pack(zlib.crc32(body))
+        return frame(_MAGIC, _FORMAT_VERSION, _HEADER.pack(len(self)), self._table.tobytes())
 
     @classmethod
     def from_bytes(cls, data: Any) -> "AliasTable":
         """Inverse of :meth:`to_bytes`.  Truncated, corrupted or foreign bytes
         raise ValueError; a table that loads can never draw out of range."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data must be bytes, got {type(data).__name__}")
-        data = bytes(data)
-        entry = _alias.TABLE_DTYPE.itemsize
-        if len(data) < _HEADER.size + _CRC.size:
-            raise ValueError(f"data is truncated: {len(data)} bytes is shorter than the header")
-        magic, version, n = _HEADER.unpack_from(data, 0)
-        if magic != _MAGIC:
-            raise ValueError("data is not a serialised AliasTable (bad magic bytes)")
-        if version != _FORMAT_VERSION:
-            raise ValueError(f"data has unsupported format version {version}")
-        expected = _HEADER.size + n * entry + _CRC.size
+        data = as_bytes(data)
+        open_frame(data, _MAGIC, "AliasTable", (_FORMAT_VERSION,), _HEADER.size)
+        reader = Reader(data, "table")
+        (n,) = reader.unpack(_HEADER)
+        expected = PREFIX.size + _HEADER.size + n * _alias.TABLE_DTYPE.itemsize + CRC.size
         if n == 0 or len(data) != expected:
             raise ValueError(
                 f"data is truncated or padded: header says n={n} "
                 f"({expected} bytes), got {len(data)} bytes"
             )
-        (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
-        if zlib.crc32(data[: -_CRC.size]) != crc:
-            raise ValueError("data is corrupted: CRC-32 mismatch")
-        table = np.frombuffer(
-            data, dtype=_alias.TABLE_DTYPE, count=n, offset=_HEADER.size
-        ).copy()
-        return cls._from_table(_checked_table(table))
+        check_crc(data, length_checked=True)
+        return cls._from_table(_checked_table(reader.array(_alias.TABLE_DTYPE, n)))
 
 
 def _checked_table(table: Any) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from negsamp._rng import RNGLike, spawn
-from negsamp._validation import as_int, check_output_size, describe
+from negsamp._validation import as_int, check_output_size, describe, numeric_array
 from negsamp.reservoir import Reservoir, WeightedReservoir
 
 __all__ = ["reservoir_sample", "sample_negatives"]
@@ -192,9 +192,7 @@ def _weight_partitions(weights: Any, collection: Any, kind: str, n_parts: int) -
         import dask.array as da  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         if wkind == "":
-            weights = np.asarray(weights)
-            if weights.dtype == np.bool_ or weights.dtype.kind not in "iuf":
-                raise TypeError(f"weights must be numeric, got dtype {weights.dtype}")
+            weights = numeric_array(weights, "weights")
         elif wkind != "array":
             raise TypeError(f"weights of a dask array must be an array, got {type(weights).__name__}")
         if weights.ndim != 1 or weights.shape[0] != collection.shape[0]:

@@ -46,8 +46,11 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_int, as_keys, c_array, check_output_size, describe, numeric_array
+from negsamp._validation import as_bool, as_int, as_keys, check_output_size, describe, numeric_array
+from negsamp.topk import packable, topk
 
+# topk() lives in negsamp/topk.py; negsamp.mining.topk is kept for
+# compatibility.
 __all__ = ["hard_negatives", "topk"]
 
 #: Bytes of the score buffer of one tile when block_size is None.  Small
@@ -286,15 +289,12 @@ def hard_negatives(
         )
     if dim == 0:
         raise ValueError("queries and candidates must have at least one dimension")
-    k = as_int(k, "k", minimum=1)
-    if k > n_items:
-        raise ValueError(f"k must be <= the number of candidates {n_items}, got {k}")
+    k = as_int(k, "k", minimum=1, maximum=n_items, maximum_is="the number of candidates")
     # ids and scores of the result, and a heap entry (24 bytes) per slot.
     check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
     if not isinstance(metric, str) or metric not in _METRICS:
         raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
-    if not isinstance(largest, (bool, np.bool_)):
-        raise TypeError(f"largest must be a bool, got {describe(largest)}")
+    largest = as_bool(largest, "largest")
     skip_top = as_int(skip_top, "skip_top", minimum=0)
     t = _real(temperature, "temperature", positive=True)
     if t is not None and skip_top:
@@ -313,8 +313,7 @@ def hard_negatives(
     n_threads = resolve_n_threads(n_threads)
     if block_size is not None:
         block_size = as_int(block_size, "block_size", minimum=1)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {describe(progress)}")
+    progress = as_bool(progress, "progress")
     if positive_scores is not None and positives is not None:
         raise ValueError("give positive_scores or positives, not both")
     margins = abs_m is not None or rel_m is not None
@@ -383,7 +382,7 @@ def hard_negatives(
             # merge's scan catches it at no extra cost, instead of a pass over
             # the candidates before each tile product.
             finite_only=True,
-            packed=_packable(dtype, t, n_items),
+            packed=packable(dtype, t, n_items),
         )
 
     result: Tuple[np.ndarray, np.ndarray]
@@ -611,12 +610,6 @@ def _blas_one_thread() -> Any:
         return _ONE_THREAD_BLAS or None
 
 
-def _packable(dtype: np.dtype, temperature: Optional[float], n_items: int) -> bool:
-    """Whether the merge can keep its heaps packed (one uint64 an entry:
-    float32 scores, exact top-k, ids below 2**32): same result, faster."""
-    return dtype == np.float32 and temperature is None and n_items <= 2**32
-
-
 #: Heaps larger than this make the exact merge worth several threads.
 _HEAVY_CAPACITY = 256
 
@@ -635,57 +628,3 @@ def _positive_scores(q: np.ndarray, c_arr: np.ndarray, pos_lists: ExclusionLists
     pos = np.full(n_rows, np.inf)
     np.minimum.at(pos, rows, s)
     return pos
-
-
-def topk(
-    scores: Any,
-    k: int,
-    *,
-    exclude: Any = None,
-    largest: bool = True,
-    n_threads: Optional[int] = None,
-) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
-    """The k best entries of every row of a precomputed (B, N) score matrix.
-
-    Same selection and tie rule as :func:`hard_negatives` (the same C heap
-    code, negsamp's threads over rows): ``ids`` int64 (B, k) best first, lower id first
-    on equal scores, and ``scores`` (B, k) in the matrix's dtype (float32 or
-    float64; integer matrices are converted to float64, a copy).  Ids in
-    ``exclude`` (per-row lists, formats as in ``hard_negatives``) are never
-    returned; rows with fewer than k eligible entries are padded with id -1
-    and score NaN.  NaN scores raise ValueError; -inf / inf are ordinary
-    values.  Rows must have unit stride (otherwise the matrix is copied).
-
-    Complexity: one pass over the matrix (O(B N) comparisons, most of them
-    branch-free) plus O(log k) per entry that enters a heap.  Extra memory
-    O(B k).
-    """
-    s = numeric_array(scores, "scores", "a 2-D array of numbers")
-    if s.ndim != 2:
-        raise ValueError(f"scores must be 2-D (rows x candidates), got shape {s.shape}")
-    if s.dtype.kind in "iu" or s.dtype.itemsize not in (4, 8):
-        s = s.astype(np.float64)
-    elif not s.dtype.isnative:  # big-endian float32 stays float32
-        s = s.astype(s.dtype.newbyteorder("="))
-    n_rows, n_items = s.shape
-    k = as_int(k, "k", minimum=1)
-    if k > n_items:
-        raise ValueError(f"k must be <= the number of columns {n_items}, got {k}")
-    if not isinstance(largest, (bool, np.bool_)):
-        raise TypeError(f"largest must be a bool, got {describe(largest)}")
-    n_threads = resolve_n_threads(n_threads)
-    excl = None
-    if exclude is not None:
-        excl = as_exclusion_lists(exclude, n_items, name="exclude", n_rows=n_rows)
-    if (s.strides[1] != s.itemsize or (n_rows > 1 and s.strides[0] < s.itemsize * n_items)
-            or not s.flags.aligned):
-        s = c_array(s)
-    from negsamp._topk import TopkState
-
-    state = TopkState(n_rows, k, bool(largest),
-                      excl_indptr=None if excl is None else excl.indptr,
-                      excl_indices=None if excl is None else excl.indices,
-                      packed=_packable(s.dtype, None, n_items))
-    if n_rows:
-        state.merge(s, 0, 0, n_threads)
-    return state.finish(0, k, s.dtype, n_threads)

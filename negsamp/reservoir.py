@@ -20,14 +20,16 @@ import ast
 import math
 import struct
 import threading
-import zlib
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 
 from negsamp import _reservoir
+from negsamp._format import Reader, as_bytes, check_crc, frame, open_frame
 from negsamp._rng import RNGLike, draw_key
-from negsamp._validation import c_array, as_int, as_iterable_array, describe, state_field, uninitialised_repr
+from negsamp._validation import (
+    c_array, as_int, as_iterable_array, describe, require_kind, state_field, uninitialised_repr,
+)
 
 __all__ = ["Reservoir", "WeightedReservoir"]
 
@@ -37,10 +39,8 @@ _FORMAT_VERSION = 1  # Reservoir
 #: units of Exp(1); 1 (negsamp 0.1.0) kept log keys -E / w and the jump in
 #: units of weight, and is converted on load.
 _WEIGHTED_FORMAT = 2
-_CRC = struct.Struct("<I")
 _MAGIC_UNIFORM = b"NSRESV\x00\x01"
 _MAGIC_WEIGHTED = b"NSRESV\x00\x02"
-_PREFIX = struct.Struct("<8sI")  # magic, version
 _UNIFORM_HEADER = struct.Struct("<qqqdI")  # k, count, next, w, dtype length
 _WEIGHTED_HEADER = struct.Struct("<qqqddI")  # k, count, size, remaining, total, dtype length
 _STATE = struct.Struct("<4Q")
@@ -105,10 +105,6 @@ def _check_item_size(dtype: np.dtype, name: str) -> None:
                         "items of at least one byte")
 
 
-def _as_k(k: Any) -> int:
-    return as_int(k, "k", minimum=1)
-
-
 def _state_words(state: np.ndarray) -> List[int]:
     return [int(x) for x in state]
 
@@ -146,56 +142,6 @@ def _dtype_from_text(text: bytes) -> Optional[np.dtype]:
     return dtype
 
 
-def _as_bytes(data: Any) -> bytes:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    return bytes(data)
-
-
-def _check_crc(data: bytes, magic: bytes, what: str, versions: Tuple[int, ...] = (1,)) -> int:
-    """Checks the magic bytes, the format version (one of ``versions``) and
-    the CRC-32; returns the version."""
-    if len(data) < _PREFIX.size + _CRC.size:
-        raise ValueError(f"data is truncated: {len(data)} bytes is shorter than the header")
-    got_magic, version = _PREFIX.unpack_from(data, 0)
-    if got_magic != magic:
-        raise ValueError(f"data is not a serialised {what} (bad magic bytes)")
-    if version not in versions:
-        raise ValueError(f"data has unsupported format version {version} (this negsamp "
-                         f"reads {what} format versions {', '.join(map(str, versions))})")
-    (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
-    if zlib.crc32(data[: -_CRC.size]) != crc:
-        raise ValueError("data is corrupted or truncated: CRC-32 mismatch")
-    return int(version)
-
-
-class _Reader:
-    """Sequential reads of a CRC-checked body; running short is ValueError."""
-
-    def __init__(self, data: bytes, offset: int) -> None:
-        self.data, self.offset, self.end = data, offset, len(data) - _CRC.size
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.offset + n > self.end:
-            raise ValueError("data is truncated or inconsistent with its header")
-        out = self.data[self.offset : self.offset + n]
-        self.offset += n
-        return out
-
-    def unpack(self, st: struct.Struct) -> Tuple[Any, ...]:
-        return st.unpack(self.take(st.size))
-
-    def array(self, dtype: Any, n: int) -> np.ndarray:
-        dt = np.dtype(dtype)
-        if n < 0 or n * dt.itemsize > self.end - self.offset:
-            raise ValueError("data is truncated or inconsistent with its header")
-        return np.frombuffer(self.take(n * dt.itemsize), dtype=dt, count=n).copy()
-
-    def done(self) -> None:
-        if self.offset != self.end:
-            raise ValueError("data has trailing bytes after the reservoir")
-
-
 # -- shared machinery -------------------------------------------------------
 class _Base:
     __slots__ = (
@@ -204,7 +150,7 @@ class _Base:
     )
 
     def _init_common(self, k: Any, rng: RNGLike) -> None:
-        k = _as_k(k)  # checked before the caller's generator is touched
+        k = as_int(k, "k", minimum=1)  # checked before the caller's generator is touched
         k0, k1 = draw_key(rng)
         self._init_state(k, _reservoir.seed_state(k0, k1))
 
@@ -566,23 +512,22 @@ class Reservoir(_Base):
             dtext = _dtype_to_text(self._dtype)
             n = self._filled()
             body = [
-                _PREFIX.pack(_MAGIC_UNIFORM, _FORMAT_VERSION),
                 _UNIFORM_HEADER.pack(self._k, self._count, self._next, self._w, len(dtext)),
                 _STATE.pack(*_state_words(self._state)),
                 dtext,
             ]
             if self._items is not None:
                 body.append(self._items[:n].tobytes())
-            raw = b"".join(body)
-            return raw + _CRC.pack(zlib.crc32(raw))
+            return frame(_MAGIC_UNIFORM, _FORMAT_VERSION, *body)
 
     @classmethod
     def from_bytes(cls, data: Any) -> "Reservoir":
         """Inverse of :meth:`to_bytes`.  Truncated, corrupted or foreign
         bytes raise ValueError."""
-        data = _as_bytes(data)
-        _check_crc(data, _MAGIC_UNIFORM, "Reservoir")
-        r = _Reader(data, _PREFIX.size)
+        data = as_bytes(data)
+        open_frame(data, _MAGIC_UNIFORM, "Reservoir", (_FORMAT_VERSION,))
+        check_crc(data)
+        r = Reader(data, "reservoir")
         k, count, nxt, w, dlen = r.unpack(_UNIFORM_HEADER)
         words = r.unpack(_STATE)
         dtype = _dtype_from_text(r.take(dlen))
@@ -833,7 +778,6 @@ class WeightedReservoir(_Base):
             dtext = _dtype_to_text(self._dtype)
             n = self._size
             body = [
-                _PREFIX.pack(_MAGIC_WEIGHTED, _WEIGHTED_FORMAT),
                 _WEIGHTED_HEADER.pack(self._k, self._count, n, self._remaining,
                                       self._total, len(dtext)),
                 _STATE.pack(*_state_words(self._state)),
@@ -843,15 +787,15 @@ class WeightedReservoir(_Base):
             ]
             if self._items is not None:
                 body.append(self._items[:n].tobytes())
-            raw = b"".join(body)
-            return raw + _CRC.pack(zlib.crc32(raw))
+            return frame(_MAGIC_WEIGHTED, _WEIGHTED_FORMAT, *body)
 
     @classmethod
     def from_bytes(cls, data: Any) -> "WeightedReservoir":
         """Inverse of :meth:`to_bytes`; bad bytes raise ValueError."""
-        data = _as_bytes(data)
-        fmt = _check_crc(data, _MAGIC_WEIGHTED, "WeightedReservoir", (1, _WEIGHTED_FORMAT))
-        r = _Reader(data, _PREFIX.size)
+        data = as_bytes(data)
+        fmt = open_frame(data, _MAGIC_WEIGHTED, "WeightedReservoir", (1, _WEIGHTED_FORMAT))
+        check_crc(data)
+        r = Reader(data, "reservoir")
         k, count, size, remaining, total, dlen = r.unpack(_WEIGHTED_HEADER)
         words = r.unpack(_STATE)
         dtype = _dtype_from_text(r.take(dlen))
@@ -896,8 +840,5 @@ def _as_chunk_weights(weights: Any) -> np.ndarray:
         raise ValueError(f"weights must be 1-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-        raise TypeError(f"weights must have an integer or floating dtype, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
-        raise TypeError(f"weights dtype {arr.dtype} is not supported (use float64)")
+    require_kind(arr, "weights", integer=False)
     return c_array(arr, dtype=np.float64)

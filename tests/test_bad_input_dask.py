@@ -86,7 +86,7 @@ def test_sample_negatives_bad_frame_column_sampler():
     (lambda: da.arange(4, chunks=2), dict(k=0), ValueError, "k must be >= 1, got 0"),
     (lambda: da.arange(4, chunks=2), dict(split_every=1), ValueError, "split_every must be >= 2, got 1"),
     (lambda: da.arange(4, chunks=2), dict(weights=np.ones(3)), ValueError, r"weights has shape \(3,\)"),
-    (lambda: da.arange(4, chunks=2), dict(weights=np.array(["a"] * 4)), TypeError, "weights must be numeric"),
+    (lambda: da.arange(4, chunks=2), dict(weights=np.array(["a"] * 4)), TypeError, "weights must have an integer or floating dtype, got dtype <U1"),
     (lambda: db.from_sequence(range(4), npartitions=2), dict(weights=[1.0] * 4), TypeError, "weights of a bag must be a callable or a bag"),
 ])
 def test_reservoir_sample_bad_input(make, kwargs, exc, match):

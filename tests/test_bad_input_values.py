@@ -187,7 +187,7 @@ CASES = [
     bad("hn-skip_top-neg", hard_negatives, Q, C, 2, skip_top=-1, match="skip_top must be >= 0, got -1"),
     bad("hn-skip_top-temperature", hard_negatives, Q, C, 2, skip_top=1, temperature=1.0, match="skip_top cannot be combined"),
     bad("hn-block_size", hard_negatives, Q, C, 2, block_size=0, match="block_size must be >= 1, got 0"),
-    bad("hn-largest", hard_negatives, Q, C, 2, largest="yes", exc=TypeError, match="largest must be a bool"),
+    bad("hn-largest", hard_negatives, Q, C, 2, largest="yes", exc=TypeError, match="largest must be True or False, got 'yes'"),
     bad("hn-k-huge", hard_negatives, np.ones((10**6, 1), np.float32), np.ones((10**6, 1), np.float32), 10**6, exc=MemoryError, match=r"k=1000000 \(for 1000000 queries\)"),
     bad("topk-k-above-n", topk, np.ones((2, 3)), 4, match="k must be <= the number of columns 3, got 4"),
     bad("topk-nan", topk, np.array([[0.0, np.nan, 1.0]]), 1, match="NaN"),

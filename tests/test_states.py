@@ -12,13 +12,14 @@ import pytest
 import negsamp
 from negsamp import AliasTable, NegativeSampler, Reservoir, WeightedReservoir
 from negsamp import reservoir as rmod
+from negsamp._format import PREFIX
 
 ZERO_SIZE = np.dtype([("f0", "<U")])
 
 
 def _uniform_bytes(k, count, nxt, w, dtype, items=b""):
     dtext = repr(np.lib.format.dtype_to_descr(dtype)).encode()
-    raw = b"".join([rmod._PREFIX.pack(rmod._MAGIC_UNIFORM, 1),
+    raw = b"".join([PREFIX.pack(rmod._MAGIC_UNIFORM, 1),
                     rmod._UNIFORM_HEADER.pack(k, count, nxt, w, len(dtext)),
                     rmod._STATE.pack(1, 2, 3, 4), dtext, items])
     return raw + struct.pack("<I", zlib.crc32(raw))

@@ -19,7 +19,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __all__ = ["Case", "Result", "time_call", "collect_cases", "run", "main"]
 
@@ -32,7 +32,13 @@ class Case:
     ``{"negsamp": f, "baseline": g, "<peer name>": h, ...}``; it is called
     only when the case runs, so that its memory is freed afterwards.
     ``items`` is the number of items one call produces or processes (for
-    ns/item)."""
+    ns/item).  ``peers`` names the other callables ``make`` may return
+    (some only when their package is installed), so that the pytest-benchmark
+    groups of ``benchmarks/`` can list them before any case is built.
+
+    These cases are the one definition of every workload: the report
+    command times them, and ``benchmarks/test_bench_*.py`` turns each into a
+    pytest-benchmark group."""
 
     operation: str
     sizes: str
@@ -40,6 +46,7 @@ class Case:
     make: Callable[[], Dict[str, Callable[[], Any]]]
     baseline_name: str = "numpy"
     note: str = ""
+    peers: Tuple[str, ...] = ()
 
 
 @dataclass

@@ -45,7 +45,8 @@ def _sample_case(n: int, m: int, threads: int) -> Case:
         return fns
 
     return Case("alias.sample", f"n={n:.0e}, M={m:.0e}, threads={threads}", m, make,
-                baseline_name="rng.choice(p=)")
+                baseline_name="rng.choice(p=)",
+                peers=("numpy.integers (uniform)", "vose", "torch.multinomial"))
 
 
 def _build_case(n: int) -> Case:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from negsamp.bench import Case
 
 D, K, N_EXCLUDED = 128, 32, 10
+_FAISS = "faiss IndexFlatIP k+10 + filter"
 
 
 def _peak_mb(fn: Callable[[], Any]) -> Tuple[float, float]:
@@ -100,7 +101,8 @@ def _gemm_only(q: np.ndarray, c: np.ndarray) -> Callable[[], None]:
 
 def _mining_case(b: int, n: int, with_faiss: bool = True, memory: bool = True) -> Case:
     case = Case("mining.hard_negatives", f"B={b}, N={n:.0e}, d={D}, k={K}, 10 excluded",
-                b * n, lambda: {}, baseline_name="matmul+argpartition")
+                b * n, lambda: {}, baseline_name="matmul+argpartition",
+                peers=("tile GEMM only",) + ((_FAISS,) if with_faiss else ()))
 
     def make() -> Dict[str, Callable[[], Any]]:
         import negsamp
@@ -115,7 +117,7 @@ def _mining_case(b: int, n: int, with_faiss: bool = True, memory: bool = True) -
         if with_faiss:
             peer = _faiss_peer(q, c, exclude, K)
             if peer is not None:
-                fns["faiss IndexFlatIP k+10 + filter"] = peer
+                fns[_FAISS] = peer
         if memory:
             m_neg, r_neg = _peak_mb(fns["negsamp"])
             m_base, r_base = _peak_mb(fns["baseline"])
