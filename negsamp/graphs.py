@@ -20,17 +20,13 @@ from negsamp._excluding import sample_excluding
 from negsamp._exclusion import ExclusionLists, dense_ids, from_pairs, sorted_unique
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import c_array, as_int, as_keys, describe, element_count
+from negsamp._validation import (
+    c_array, as_array, as_bool, as_int, as_keys, describe, element_count, require_kind,
+)
 
 __all__ = ["count_non_edges", "negative_edges"]
 
 _METHODS = ("global", "per_source")
-
-
-def _as_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {describe(value)}")
-    return bool(value)
 
 
 def _as_edge_index(
@@ -39,16 +35,10 @@ def _as_edge_index(
     """(sources, destinations) as contiguous int64 copies of edge_index;
     sources in [0, n_nodes), destinations in [0, n_dst) (n_dst defaults to
     n_nodes)."""
-    if isinstance(edge_index, (str, bytes)):
-        raise TypeError(f"edge_index must be a (2, E) integer array, got {describe(edge_index)}")
-    try:
-        arr = np.asarray(edge_index)
-    except Exception as exc:
-        raise TypeError(f"edge_index must be a (2, E) integer array: {exc}") from None
+    arr = as_array(edge_index, "edge_index", "a (2, E) integer array")
     if arr.ndim == 2 and arr.shape[0] == 2 and arr.size == 0:
         arr = arr.astype(np.int64)
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
-        raise TypeError(f"edge_index must have an integer dtype, got dtype {arr.dtype}")
+    require_kind(arr, "edge_index", integer=True)
     if arr.ndim != 2 or arr.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), got shape {arr.shape}")
     bounds = (n_nodes, n_nodes if n_dst is None else n_dst)
@@ -262,10 +252,10 @@ def negative_edges(
     num_samples = as_int(num_samples, "num_samples", minimum=0)
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {describe(method)}")
-    exclude_self_loops = _as_bool(exclude_self_loops, "exclude_self_loops")
-    undirected = _as_bool(undirected, "undirected")
-    replace = _as_bool(replace, "replace")
-    up_to = _as_bool(up_to, "up_to")
+    exclude_self_loops = as_bool(exclude_self_loops, "exclude_self_loops")
+    undirected = as_bool(undirected, "undirected")
+    replace = as_bool(replace, "replace")
+    up_to = as_bool(up_to, "up_to")
     if up_to and method != "global":
         raise ValueError('up_to=True needs method="global" (per_source rows have '
                          f'num_samples columns each), got method={method!r}')
@@ -308,8 +298,8 @@ def count_non_edges(
     """
     if not isinstance(n_nodes, tuple):
         as_int(n_nodes, "n_nodes", minimum=1)
-    exclude_self_loops = _as_bool(exclude_self_loops, "exclude_self_loops")
-    undirected = _as_bool(undirected, "undirected")
+    exclude_self_loops = as_bool(exclude_self_loops, "exclude_self_loops")
+    undirected = as_bool(undirected, "undirected")
     threads = resolve_n_threads(n_threads)
     space = _PairSpace(n_nodes, undirected, exclude_self_loops)
     src, dst = space.edges(edge_index)

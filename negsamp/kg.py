@@ -21,7 +21,9 @@ from negsamp._exclusion import (
 )
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import c_array, as_int, as_keys, describe, element_count
+from negsamp._validation import (
+    c_array, as_array, as_int, as_keys, describe, element_count, require_kind,
+)
 
 __all__ = ["corrupt_triples"]
 
@@ -31,16 +33,10 @@ _KEY_LIMIT = 2**62
 
 def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
     """Validated (m, 3) C-contiguous int64 copy-if-needed of ``triples``."""
-    if isinstance(triples, (str, bytes)):
-        raise TypeError(f"{name} must be an (m, 3) integer array, got {describe(triples)}")
-    try:
-        arr = np.asarray(triples)
-    except Exception as exc:
-        raise TypeError(f"{name} must be an (m, 3) integer array: {exc}") from None
+    arr = as_array(triples, name, "an (m, 3) integer array")
     if arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 3)):
         return np.zeros((0, 3), dtype=np.int64)  # [] or an empty (0, 3) array
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must have an integer dtype, got dtype {arr.dtype}")
+    require_kind(arr, name, integer=True)
     if arr.ndim != 2 or arr.shape[1] != 3:
         raise ValueError(f"{name} must have shape (m, 3) (head, relation, tail), "
                          f"got shape {arr.shape}")

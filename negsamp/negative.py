@@ -24,7 +24,7 @@ from negsamp._rng import RNGLike
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
     c_array,
-    as_index_array, as_int, as_keys, as_power, as_weights, describe, state_field,
+    as_bool, as_index_array, as_int, as_keys, as_power, as_weights, describe, state_field,
     uninitialised_repr,
 )
 from negsamp.alias import AliasTable
@@ -37,10 +37,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _as_bool(value: Any, name: str) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{name} must be True or False, got {describe(value)}")
 
 
 class NegativeSampler:
@@ -267,8 +263,8 @@ class NegativeSampler:
         Cost per draw: see the class notes; ``replace=False`` adds O(k) per
         draw for the chosen list.
         """
-        replace = _as_bool(replace, "replace")
-        return_log_q = _as_bool(return_log_q, "return_log_q")
+        replace = as_bool(replace, "replace")
+        return_log_q = as_bool(return_log_q, "return_log_q")
         k = as_int(k, "k", minimum=0)
         if self._exclusions is None:
             ids = _as_row_ids(rows, None)

@@ -159,7 +159,7 @@ CASES = [
     bad("ne-shape", negative_edges, np.zeros((3, 2), np.int64), 5, 2, match=r"edge_index must have shape \(2, E\), got shape \(3, 2\)"),
     bad("ne-float", negative_edges, [[0.0], [1.0]], 5, 2, exc=TypeError, match="edge_index must have an integer dtype"),
     bad("ne-method", negative_edges, EDGES, 5, 2, method="local", match="method must be one of"),
-    bad("ne-bool-flag", negative_edges, EDGES, 5, 2, undirected="no", exc=TypeError, match="undirected must be a bool"),
+    bad("ne-bool-flag", negative_edges, EDGES, 5, 2, undirected="no", exc=TypeError, match="undirected must be True or False, got 'no'"),
     bad("ne-too-dense", negative_edges, EDGES, 3, 5, match=r"graph too dense: 4 non-edge pairs .* num_samples=5"),
     bad("ne-per-source-too-dense", negative_edges, [[0, 0], [1, 2]], 3, 1, method="per_source", match="source node 0 .* 0 non-neighbours"),
     bad("ne-num_samples-neg", negative_edges, EDGES, 5, -1, match="num_samples must be >= 0, got -1"),

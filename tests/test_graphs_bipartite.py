@@ -156,7 +156,7 @@ def test_up_to_with_replacement_keeps_the_count():
     (dict(n_nodes=(2, 4)), r"edge_index must hold source ids in \[0, 2\), got 2 "
                            r"in edge 3 \(2, 3\)"),
     (dict(n_nodes=4, method="per_source", up_to=True), r'up_to=True needs method="global"'),
-    (dict(n_nodes=4, up_to=1), r"up_to must be a bool, got 1"),
+    (dict(n_nodes=4, up_to=1), r"up_to must be True or False, got 1"),
 ])
 def test_bad_bipartite_and_up_to_arguments(kwargs, match):
     edge_index = np.array([[0, 0, 1, 2], [0, 1, 2, 3]])
@@ -171,5 +171,5 @@ def test_bad_bipartite_and_up_to_arguments(kwargs, match):
 def test_count_non_edges_bad_input():
     with pytest.raises(ValueError, match=r"edge_index must have shape \(2, E\), got shape \(3,\)"):
         negsamp.count_non_edges(np.array([0, 1, 2]), 3)
-    with pytest.raises(TypeError, match=r"exclude_self_loops must be a bool, got None"):
+    with pytest.raises(TypeError, match=r"exclude_self_loops must be True or False, got None"):
         negsamp.count_non_edges(np.array([[0], [1]]), 3, exclude_self_loops=None)
