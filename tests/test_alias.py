@@ -1,7 +1,6 @@
 """AliasTable: exact law, reproducibility, serialisation, bad input."""
 import pickle
 import struct
-import threading
 import zlib
 
 import numpy as np
@@ -15,6 +14,7 @@ import negsamp
 from negsamp import AliasTable, _alias, baselines
 from negsamp._rng import draw_key
 
+from _helpers import assert_untouched, run_in_threads
 from _reference import alias_draws
 from _stats import assert_fits, chisquare_pvalue
 
@@ -334,10 +334,9 @@ def test_bad_sample_arguments():
 
 def test_callers_array_is_untouched():
     w = np.array([3.0, 0.0, 1.0, 2.5])
-    before = w.copy()
-    AliasTable(w)
-    AliasTable.from_counts(w)
-    assert np.array_equal(w, before) and w.flags.writeable
+    with assert_untouched(w):
+        AliasTable(w)
+        AliasTable.from_counts(w)
 
 
 @settings(max_examples=60, deadline=None)
@@ -381,24 +380,17 @@ def test_property_bad_weights_give_clean_errors(w):
 
 def test_many_python_threads_share_one_table():
     table = AliasTable((1.0 / np.arange(1, 100_001)) ** 0.75)
-    errors, results = [], {}
+    results = {}
 
     def work(seed):
-        try:
-            for i in range(20):
-                out = table.sample(50_000, rng=seed * 100 + i, n_threads=2)
-                assert out.min() >= 0 and out.max() < len(table)
-                results[seed * 100 + i] = out
-            table.probabilities  # concurrent lazy initialisation
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(20):
+            out = table.sample(50_000, rng=seed * 100 + i, n_threads=2)
+            assert out.min() >= 0 and out.max() < len(table)
+            results[seed * 100 + i] = out
+        table.probabilities  # concurrent lazy initialisation
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and len(results) == 160
+    run_in_threads(work, 8)
+    assert len(results) == 160
     # Every concurrent result equals the same call made alone.
     for seed in (0, 305, 719):
         assert np.array_equal(results[seed], table.sample(50_000, rng=seed, n_threads=1))
@@ -473,11 +465,31 @@ def test_coin_tie_rule_against_the_reference():
                 outcomes.add(want)
             assert got == want, (t, coin, i)
     assert outcomes == {0, 1}  # both sides of a tie were exercised
-    # A compact entry clips threshold 2**53 to t_hi = 2**32 - 1; its tie is
-    # settled from the full threshold: always kept.
-    assert all(_alias._settle_tie_py(2**53, 2**32 - 1, 1, 2, s) == 1 for s in range(64))
-    table = negsamp.AliasTable([1.0, 1.0, 2.0])
+
+
+def test_compact_threshold_is_clipped_and_its_tie_settled_from_the_full_entry():
+    # ns_alias_make_hot: t_hi = min(threshold >> 21, 2**32 - 1).  Only a
+    # probability-1 column (threshold 2**53, whose >> 21 is 2**32) is
+    # clipped; a coin equal to the clipped t_hi is settled from the full
+    # threshold, so that column is always kept, while threshold 2**53 - 1
+    # (t_hi 2**32 - 1 unclipped) keeps it unless the 21 low bits are all ones.
+    from negsamp import _alias
+
+    from _reference import reference_stream
+
+    table = negsamp.AliasTable([1.0, 1.0, 2.0, 0.0, 4.0, 1e-9])
     hot = _alias.make_hot(table._table)
-    full = table._table["threshold"]
-    assert (hot["t_hi"] == np.minimum(full >> 21, 2**32 - 1)).all()
-    assert (hot["t_hi"][full == 2**53] == 2**32 - 1).all()
+    full = table._table["threshold"].astype(np.uint64)
+    assert (full == 2**53).any() and (full < 2**53).any()
+    np.testing.assert_array_equal(hot["t_hi"], np.minimum(full >> np.uint64(21), 2**32 - 1))
+    np.testing.assert_array_equal(hot["t_hi"][full == 2**53], 2**32 - 1)
+    np.testing.assert_array_equal(hot["alias"], table._table["alias"])
+    for s in range(64):
+        assert _alias._settle_tie_py(2**53, 2**32 - 1, 1, 2, s) == 1
+        low = reference_stream(1, 2, s, 1)[0] >> 43
+        assert _alias._settle_tie_py(2**53 - 1, 2**32 - 1, 1, 2, s) == int(low < 2**21 - 1)
+    # Draws read the compact copy: the same as the full entries.
+    ref = _alias.sample(table._table, None, 5000, 3, 4, 1, np.int64, allow_simd=False)
+    for simd in (False, True):
+        got = _alias.sample(table._table, hot, 5000, 3, 4, 1, np.int64, allow_simd=simd)
+        np.testing.assert_array_equal(got, ref)

@@ -19,7 +19,8 @@ import negsamp
 from negsamp import (AliasTable, NegativeSampler, Reservoir, WeightedReservoir,
                      corrupt_triples, hard_negatives, negative_edges, topk)
 
-from _bad_input import LAYOUTS, assert_same, assert_untouched, layout
+from _bad_input import LAYOUTS, assert_same, layout
+from _helpers import assert_untouched
 
 
 def _table_result(table: AliasTable) -> Tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,8 @@ pd = pytest.importorskip("pandas")
 from negsamp import NegativeSampler  # noqa: E402
 from negsamp.dask import reservoir_sample, sample_negatives  # noqa: E402
 
-from _bad_input import assert_same, assert_untouched  # noqa: E402
+from _bad_input import assert_same  # noqa: E402
+from _helpers import assert_untouched  # noqa: E402
 
 SAMPLER = NegativeSampler(10, positives=[[0, 1], [2], []])
 

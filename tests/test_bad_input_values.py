@@ -23,7 +23,8 @@ import negsamp
 from negsamp import (AliasTable, NegativeSampler, Reservoir, WeightedReservoir,
                      corrupt_triples, hard_negatives, negative_edges, topk)
 
-from _bad_input import assert_same, assert_untouched
+from _bad_input import assert_same
+from _helpers import assert_untouched
 
 
 TABLE = AliasTable([1.0, 2.0, 3.0, 0.0, 4.0])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import negsamp
 from negsamp import _graph
 from negsamp.baselines import negative_edges_numpy
 
+from _helpers import assert_threads_match_serial, assert_untouched
 from _stats import chisquare_pvalue
 
 
@@ -239,29 +239,16 @@ def test_rng_reproducible_and_advances():
                               negsamp.negative_edges(ei, 100, 50, rng=gen))
 
 
-def test_golden_values():
-    ei = np.array([[0, 1, 2], [1, 2, 0]])
-    assert negsamp.negative_edges(ei, 5, 6, rng=0).tolist() == GOLDEN_GLOBAL
-    assert negsamp.negative_edges(ei, 5, 4, replace=True, undirected=True,
-                                  rng=1).tolist() == GOLDEN_GLOBAL_UNDIRECTED
-    assert negsamp.negative_edges(ei, 5, 3, method="per_source",
-                                  rng=2).tolist() == GOLDEN_PER_SOURCE
-
-
-# Pinned once for the seeds above.
-GOLDEN_GLOBAL = [[3, 1, 4, 3, 4, 3], [4, 0, 3, 2, 2, 1]]
-GOLDEN_GLOBAL_UNDIRECTED = [[1, 1, 1, 1], [3, 4, 4, 3]]
-GOLDEN_PER_SOURCE = [[3, 2, 4], [0, 4, 3], [1, 3, 4]]
+# Golden values: tests/data/golden_negative_edges.json, computed by the
+# pure-Python reference (tests/test_goldens.py).
 
 
 def test_caller_arrays_untouched():
     ei = _random_graph(7, 30, 100)
     ei32 = np.asfortranarray(ei.astype(np.int32))
-    before = ei.copy(), ei32.copy()
-    negsamp.negative_edges(ei, 30, 40, undirected=True, rng=0)
-    negsamp.negative_edges(ei32, 30, 4, method="per_source", undirected=True, rng=0)
-    np.testing.assert_array_equal(ei, before[0])
-    np.testing.assert_array_equal(ei32, before[1])
+    with assert_untouched(ei, ei32):
+        negsamp.negative_edges(ei, 30, 40, undirected=True, rng=0)
+        negsamp.negative_edges(ei32, 30, 4, method="per_source", undirected=True, rng=0)
 
 
 @pytest.mark.parametrize(
@@ -304,19 +291,7 @@ def test_empty_graph():
 
 def test_python_threads():
     ei = _random_graph(8, 500, 5000)
-    expected = [negsamp.negative_edges(ei, 500, 3000, rng=s) for s in range(4)]
-    results = [None] * 4
-
-    def work(s):
-        results[s] = negsamp.negative_edges(ei, 500, 3000, rng=s)
-
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for a, b in zip(expected, results):
-        np.testing.assert_array_equal(a, b)
+    assert_threads_match_serial(lambda s: negsamp.negative_edges(ei, 500, 3000, rng=s), 4)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 40, 3037000499])
@@ -356,19 +331,29 @@ def test_baseline_is_valid():
         assert len(set(row)) == 8 and all((u, v) not in edges and v != u for v in row)
 
 
+def _graph_cases(max_edges, max_num):
+    """Strategies of the property tests: n <= 8 nodes, edges (taken mod n),
+    the sample size and every option."""
+    return dict(
+        n=st.integers(1, 8),
+        edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=max_edges),
+        num=st.integers(0, max_num),
+        undirected=st.booleans(),
+        exclude_self_loops=st.booleans(),
+        replace=st.booleans(),
+        seed=st.integers(0, 2**32 - 1),
+    )
+
+
+def _edge_index(edges, n):
+    return np.array([[u % n for u, _ in edges], [v % n for _, v in edges]],
+                    dtype=np.int64).reshape(2, -1)
+
+
 @settings(max_examples=80, deadline=None)
-@given(
-    n=st.integers(1, 8),
-    edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=40),
-    num=st.integers(0, 70),
-    undirected=st.booleans(),
-    exclude_self_loops=st.booleans(),
-    replace=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**_graph_cases(max_edges=40, max_num=70))
 def test_property_global(n, edges, num, undirected, exclude_self_loops, replace, seed):
-    ei = np.array([[u % n for u, _ in edges], [v % n for _, v in edges]],
-                  dtype=np.int64).reshape(2, -1)
+    ei = _edge_index(edges, n)
     cands = set(_non_edges(ei, n, undirected, exclude_self_loops))
     too_dense = num > 0 and (not cands or (not replace and num > len(cands)))
     if too_dense:
@@ -395,18 +380,9 @@ def test_property_global(n, edges, num, undirected, exclude_self_loops, replace,
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    n=st.integers(1, 8),
-    edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=30),
-    num=st.integers(0, 9),
-    undirected=st.booleans(),
-    exclude_self_loops=st.booleans(),
-    replace=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**_graph_cases(max_edges=30, max_num=9))
 def test_property_per_source(n, edges, num, undirected, exclude_self_loops, replace, seed):
-    ei = np.array([[u % n for u, _ in edges], [v % n for _, v in edges]],
-                  dtype=np.int64).reshape(2, -1)
+    ei = _edge_index(edges, n)
     eset = _edge_set(ei, undirected)
 
     def allowed(u):

@@ -21,6 +21,7 @@ from negsamp import _negsamp_runtime as _runtime
 from negsamp._threads import cores, default_n_threads, resolve_n_threads
 
 from _child import child_env, popen_python, run_python
+from _helpers import run_in_threads
 
 CHILD_ENV = child_env()
 
@@ -210,20 +211,12 @@ def test_python_threads_share_the_pool(reference):
     errors = []
 
     def work(i):
-        try:
-            for j in range(6):
-                name = names[(i + j) % len(names)]
-                if not _same(calls[name](2), want[name]):
-                    errors.append(name)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(repr(exc))
+        for j in range(6):
+            name = names[(i + j) % len(names)]
+            if not _same(calls[name](2), want[name]):
+                errors.append(name)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
+    run_in_threads(work, 4, timeout=120)
     assert errors == []
 
 
