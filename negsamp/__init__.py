@@ -9,7 +9,7 @@ from negsamp._rng import spawn, worker_rng
 from negsamp._threads import get_num_threads, set_num_threads
 from negsamp.alias import AliasTable
 from negsamp.graphs import count_non_edges, negative_edges
-from negsamp.kg import corrupt_triples
+from negsamp.kg import KGSampler, corrupt_triples
 from negsamp.mining import hard_negatives
 from negsamp.negative import NegativeSampler
 from negsamp.reservoir import Reservoir, WeightedReservoir
@@ -18,6 +18,7 @@ from negsamp.topk import topk  # the function: it shadows the module of the same
 __all__ = [
     "__version__",
     "AliasTable",
+    "KGSampler",
     "NegativeSampler",
     "Reservoir",
     "WeightedReservoir",

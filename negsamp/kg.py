@@ -15,17 +15,18 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from negsamp import _kg
-from negsamp._excluding import sample_excluding
+from negsamp._excluding import build_law, draw, sample_excluding
 from negsamp._exclusion import (
     ExclusionLists, dense_ids, from_pairs, sort_with_order, sorted_unique,
 )
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
+from negsamp._torch import as_numpy
 from negsamp._validation import (
     c_array, as_array, as_int, as_keys, describe, element_count, require_kind,
 )
 
-__all__ = ["corrupt_triples"]
+__all__ = ["KGSampler", "corrupt_triples"]
 
 _MODES = ("head", "tail", "both", "bernoulli")
 _KEY_LIMIT = 2**62
@@ -58,14 +59,14 @@ def _as_triples(triples: Any, n_entities: int, name: str) -> np.ndarray:
     return c_array(arr, dtype=np.int64)
 
 
-def _with_extra_rows(
+def _extra_rows(
     base_indptr: np.ndarray, base_indices: np.ndarray, extra_base: np.ndarray,
-    extra_own: np.ndarray, n_entities: int,
+    extra_own: np.ndarray, n_items: int,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """CSR rows ``base`` followed by one extra row per ``extra_base[j]``: a
-    copy of base row ``extra_base[j]`` plus entity ``extra_own[j]`` (which is
-    not in it), sorted.  Vectorised: one gather, one sort of row-offset keys."""
-    n = np.int64(n_entities)
+    """CSR (indptr from 0, indices) of one row per ``extra_base[j]``: a copy
+    of base row ``extra_base[j]`` plus item ``extra_own[j]`` (which is not in
+    it), sorted.  Vectorised: one gather, one sort of row-offset keys."""
+    n = np.int64(n_items)
     n_extra = extra_base.shape[0]
     lengths = base_indptr[extra_base + 1] - base_indptr[extra_base]
     total = int(lengths.sum())
@@ -77,9 +78,19 @@ def _with_extra_rows(
     row_of_copy = np.repeat(np.arange(n_extra, dtype=np.int64), lengths)
     keys = np.concatenate([row_of_copy * n + base_indices[src],
                            np.arange(n_extra, dtype=np.int64) * n + extra_own])
-    keys.sort()  # the own entity is not among the copied ones: no duplicates
-    indptr = np.concatenate([base_indptr, base_indptr[-1] + out_start[1:]])
-    indices = np.concatenate([base_indices, keys - (keys // n) * n])
+    keys.sort()  # the own item is not among the copied ones: no duplicates
+    return out_start, keys - (keys // n) * n
+
+
+def _with_extra_rows(
+    base_indptr: np.ndarray, base_indices: np.ndarray, extra_base: np.ndarray,
+    extra_own: np.ndarray, n_entities: int,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """CSR rows ``base`` followed by the rows of :func:`_extra_rows`."""
+    extra_indptr, extra_indices = _extra_rows(base_indptr, base_indices, extra_base,
+                                              extra_own, n_entities)
+    indptr = np.concatenate([base_indptr, base_indptr[-1] + extra_indptr[1:]])
+    indices = np.concatenate([base_indices, extra_indices])
     return indptr, indices
 
 
@@ -385,3 +396,271 @@ def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.n
     per_relation = head_probability(source, n_rel)
     out: np.ndarray = per_relation[rel_t]
     return out
+
+
+_SIDES = ("head", "relation", "tail")
+_COLUMN = {"head": 0, "relation": 1, "tail": 2}
+_KG_MODES = ("uniform", "bernoulli")
+
+
+class _Side:
+    """One corruptible side of the known triples, grouped once: the known
+    items (entities, or relations) of every anchor (the two other ids of a
+    triple), as the exclusion rows of one prepared law, plus one empty row
+    for anchors that no known triple has."""
+
+    def __init__(self, side: str, known: np.ndarray, n_entities: int, n_relations: int,
+                 threads: int) -> None:
+        self.column = _COLUMN[side]
+        self.n_items = n_relations if side == "relation" else n_entities
+        anchor_keys = self.anchor_keys(known, n_entities, n_relations)
+        self.anchors, group = dense_ids(anchor_keys)
+        n_groups = self.anchors.shape[0]
+        items = known[:, self.column]
+        rows = from_pairs(group, items, n_groups + 1, self.n_items)  # last row: empty
+        self.exclusions = rows
+        self.known_keys = sorted_unique(group * np.int64(self.n_items) + items)
+        self.law = build_law(self.n_items, rows, n_threads=threads, row_tables=True)
+
+    def anchor_keys(self, triples: np.ndarray, n_entities: int, n_relations: int) -> np.ndarray:
+        h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
+        n = np.int64(n_entities)
+        if self.column == 0:
+            return r * n + t
+        if self.column == 2:
+            return r * n + h
+        return h * n + t
+
+    def rows_of(self, triples: np.ndarray, n_entities: int, n_relations: int,
+                threads: int) -> Tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
+        """(row of each triple in the prepared law, whether that row already
+        excludes the triple's own item, the law of the extra rows (None when
+        every own item is excluded), extra row of each triple or -1)."""
+        keys = self.anchor_keys(triples, n_entities, n_relations)
+        n_groups = self.anchors.shape[0]
+        pos = np.searchsorted(self.anchors, keys)
+        found = pos < n_groups
+        found[found] = self.anchors[pos[found]] == keys[found]
+        rows = np.where(found, pos, n_groups)
+        own = triples[:, self.column]
+        full = rows * np.int64(self.n_items) + own
+        at = np.minimum(np.searchsorted(self.known_keys, full), self.known_keys.shape[0] - 1)
+        present = found & (self.known_keys[at] == full) if self.known_keys.size else found
+        extra_of = np.full(triples.shape[0], -1, dtype=np.int64)
+        if present.all():
+            return rows, present, None, extra_of
+        # One extra row per distinct (row, own item) not known: the row's
+        # known items plus the own item (the original is never a negative).
+        missing_keys, which = dense_ids(full[~present])
+        extra_base = missing_keys // self.n_items
+        extra_own = missing_keys - extra_base * self.n_items
+        indptr, indices = _extra_rows(self.exclusions.indptr, self.exclusions.indices,
+                                      extra_base, extra_own, self.n_items)
+        extra = build_law(self.n_items, ExclusionLists(indptr, c_array(indices)),
+                          n_threads=threads)
+        extra_of[~present] = which
+        return rows, present, extra, extra_of
+
+
+class KGSampler:
+    """Corrupted triples of a knowledge graph whose true triples are known
+    in advance: the filtered setting of knowledge-graph embedding training,
+    prepared once and drawn from per batch.
+
+    Parameters
+    ----------
+    known : array_like of int, shape (M, 3)
+        Every true (head, relation, tail) triple (usually the training
+        triples, or all splits): no corrupted triple is one of them.
+        Grouped once here (O(M log M)); not modified.
+    n_entities : int
+        Entities are ``[0, n_entities)``.
+    n_relations : int, optional
+        Relations are ``[0, n_relations)`` (default: the largest relation
+        of ``known`` + 1).
+    n_threads : int, optional
+        Threads used to prepare (None = all cores).
+
+    Notes
+    -----
+    For each corruptible side, the known items of every anchor (for a tail
+    corruption of (h, r, t), the tails known for (h, r)) are sorted
+    exclusion rows of one prepared law (negsamp's exact exclusion sampler:
+    rejection against the sorted row, or its complement when the row holds
+    most items).  A batch then costs O(m log M) to find its rows, plus the
+    draws; triples that are not themselves known get a row of their own for
+    the call.  ``head_probability`` of ``known`` gives the "bernoulli"
+    side law.  Memory: O(M) per side.
+    """
+
+    def __init__(self, known: Any, n_entities: int, n_relations: Optional[int] = None, *,
+                 n_threads: Optional[int] = None) -> None:
+        n_entities = as_int(n_entities, "n_entities", minimum=1)
+        arr = _as_triples(known, n_entities, "known")
+        top = int(arr[:, 1].max()) + 1 if arr.shape[0] else 1
+        if n_relations is None:
+            n_relations = top
+        n_relations = as_int(n_relations, "n_relations", minimum=1)
+        if top > n_relations:
+            i = int(np.flatnonzero(arr[:, 1] >= n_relations)[0])
+            raise ValueError(f"known[{i}] = {arr[i].tolist()} has a relation outside "
+                             f"[0, n_relations={n_relations})")
+        if n_entities > (2**62) // max(n_entities, n_relations):
+            raise ValueError(f"n_entities={n_entities} is too large to key pairs of "
+                             "entities in int64")
+        threads = resolve_n_threads(n_threads)
+        self.n_entities, self.n_relations = n_entities, n_relations
+        self.n_known = int(arr.shape[0])
+        self._sides = {side: _Side(side, arr, n_entities, n_relations, threads)
+                       for side in _SIDES}
+        self._p_head = head_probability(arr, n_relations)
+
+    def __repr__(self) -> str:
+        return (f"KGSampler(n_known={self.n_known}, n_entities={self.n_entities}, "
+                f"n_relations={self.n_relations})")
+
+    def head_probability(self) -> np.ndarray:
+        """Per relation, the probability of corrupting the head in
+        "bernoulli" mode (``tph / (tph + hpt)`` over ``known``)."""
+        return self._p_head.copy()
+
+    def corrupt(self, triples: Any, k: int, *, corrupt: Any = ("head", "tail"),
+                mode: str = "uniform", rng: RNGLike = None,
+                n_threads: Optional[int] = None) -> np.ndarray:
+        """k corrupted copies of each triple, none of them known.
+
+        Parameters
+        ----------
+        triples : array_like of int, shape (..., 3)
+            (head, relation, tail) triples, any leading shape (PyKEEN passes
+            ``(*batch, 3)``); ids in range.  Not modified.
+        k : int
+            Corruptions per triple.
+        corrupt : str or sequence of {"head", "relation", "tail"}
+            The sides a corruption may replace.
+        mode : {"uniform", "bernoulli"}
+            How each corruption picks its side: uniformly among the sides of
+            ``corrupt`` that have a valid replacement, or ("bernoulli", Wang
+            et al. 2014; ``corrupt`` must be head and tail) the head with
+            probability ``head_probability()[relation]``, renormalised to
+            the sides that have a valid replacement.
+        rng : None, int, SeedSequence, Generator or torch.Generator
+            Randomness (SPEC 7); the output never depends on ``n_threads``.
+        n_threads : int, optional
+            Threads of the C kernels (None = all cores).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (..., k, 3)
+            ``out[..., s, :]`` is the triple with one side replaced.
+
+        Raises
+        ------
+        ValueError
+            For ids out of range or bad arguments, and, naming it, for a
+            triple that has no valid replacement on any side of ``corrupt``.
+
+        Notes
+        -----
+        The exact law: each corruption independently picks its side as
+        above, then a replacement uniformly among the items ``x`` of that
+        side such that the corrupted triple is neither known nor the
+        original.  A side with no such item is never picked, so every
+        triple gets its k valid negatives unless it has none on any side.
+        """
+        sides = self._sides_of(corrupt)
+        if not isinstance(mode, str) or mode not in _KG_MODES:
+            raise ValueError(f"mode must be one of {_KG_MODES}, got {describe(mode)}")
+        if mode == "bernoulli" and set(sides) != {"head", "tail"}:
+            raise ValueError('mode="bernoulli" chooses between head and tail: corrupt must be '
+                             f'("head", "tail"), got {describe(corrupt)}')
+        k = as_int(k, "k", minimum=0)
+        shape, arr = self._batch(triples)
+        m = arr.shape[0]
+        element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
+        threads = resolve_n_threads(n_threads)
+        gen = as_generator(rng)
+        out = np.repeat(arr[:, None, :], k, axis=1)
+        if m == 0 or k == 0:
+            return out.reshape(shape + (k, 3))
+        located = {s: self._sides[s].rows_of(arr, self.n_entities, self.n_relations, threads)
+                   for s in sides}
+        weights = np.empty((m, len(sides)))
+        for j, s in enumerate(sides):
+            rows, present, extra, extra_of = located[s]
+            eligible = self._sides[s].law.eligible(rows)
+            if extra is not None:
+                eligible[~present] = extra.eligible(extra_of[~present])
+            if mode == "bernoulli":
+                p = self._p_head[arr[:, 1]]
+                w = p if s == "head" else 1.0 - p
+            else:
+                w = np.ones(m)
+            weights[:, j] = np.where(eligible > 0, w, 0.0)
+        total = weights.sum(axis=1)
+        if not (total > 0).all():
+            i = int(np.flatnonzero(~(total > 0))[0])
+            where = np.unravel_index(i, shape) if shape else ()
+            raise ValueError(
+                f"triples{list(map(int, where))} = {arr[i].tolist()} has no valid "
+                f"replacement on any side of corrupt={tuple(sides)}: every candidate "
+                "is a known triple or the original")
+        # Side of every corruption, then k draws on each side for the triples
+        # that may use it (exact: the side law times the per-side law).
+        cum = np.cumsum(weights / total[:, None], axis=1)
+        u = gen.random((m, k))
+        side_of = (u[:, :, None] >= cum[:, None, :-1]).sum(axis=2)
+        for j, s in enumerate(sides):
+            use = weights[:, j] > 0
+            if not use.any():
+                continue
+            draws = self._draw_side(s, located[s], use, k, gen, threads)
+            chosen = side_of[use] == j
+            block = out[use]
+            block[:, :, _COLUMN[s]] = np.where(chosen, draws, block[:, :, _COLUMN[s]])
+            out[use] = block
+        return out.reshape(shape + (k, 3))
+
+    def _draw_side(self, side: str, located: Tuple[np.ndarray, np.ndarray, Any, np.ndarray],
+                   use: np.ndarray, k: int, gen: np.random.Generator,
+                   threads: int) -> np.ndarray:
+        rows, present, extra, extra_of = located
+        result = np.empty((int(use.sum()), k), dtype=np.int64)
+        here = present[use]
+        known_rows = rows[use][here]
+        if known_rows.size:
+            result[here] = draw(self._sides[side].law, known_rows, k, gen, n_threads=threads,
+                                row_label="triple groups")
+        if extra is not None and (~here).any():
+            result[~here] = draw(extra, extra_of[use][~here], k, gen, n_threads=threads,
+                                 row_label="triple groups")
+        return result
+
+    def _sides_of(self, corrupt: Any) -> Tuple[str, ...]:
+        if isinstance(corrupt, str):
+            corrupt = (corrupt,)
+        try:
+            sides = tuple(corrupt)
+        except TypeError:
+            raise TypeError(f"corrupt must be a side or a sequence of sides {_SIDES}, "
+                            f"got {describe(corrupt)}") from None
+        if not sides or any(not isinstance(s, str) or s not in _SIDES for s in sides) \
+                or len(set(sides)) != len(sides):
+            raise ValueError(f"corrupt must name distinct sides among {_SIDES}, "
+                             f"got {describe(corrupt)}")
+        return tuple(s for s in _SIDES if s in sides)  # canonical order
+
+    def _batch(self, triples: Any) -> Tuple[Tuple[int, ...], np.ndarray]:
+        """(leading shape, validated (m, 3) int64 triples)."""
+        triples, _ = as_numpy(triples)
+        arr = as_array(triples, "triples", "an (..., 3) integer array")
+        if arr.ndim == 0 or arr.shape[-1] != 3:
+            raise ValueError(f"triples must have shape (..., 3) (head, relation, tail), "
+                             f"got shape {arr.shape}")
+        shape = tuple(int(d) for d in arr.shape[:-1])
+        flat = _as_triples(arr.reshape(-1, 3), self.n_entities, "triples")
+        if flat.shape[0] and int(flat[:, 1].max()) >= self.n_relations:
+            i = int(np.flatnonzero(flat[:, 1] >= self.n_relations)[0])
+            raise ValueError(f"triples[{i}] = {flat[i].tolist()} has a relation outside "
+                             f"[0, n_relations={self.n_relations})")
+        return shape, flat
