@@ -52,27 +52,22 @@ def sample_excluding(
     rows: Any,
     k: int,
     rng: RNGLike,
-    *,
-    replace: bool = True,
-    n_threads: Optional[int] = None,
-    return_log_q: bool = False,
-    row_label: str = "rows",
-    keys: Optional[np.ndarray] = None,
-    tmpl: Optional[np.ndarray] = None,
-    col: int = 0,
+    **options: Any,
 ) -> Drawn:
     """k negatives for each exclusion row id in ``rows``, from a law built
     for this call (see :func:`build_law`, without row tables: a weighted
-    base costs O(n + nnz) per call).  Arguments and result as :func:`draw`;
-    ``base`` is ``n_items`` (uniform law) or an AliasTable and
-    ``exclusions`` sorted unique CSR lists (from as_exclusion_lists)."""
+    base costs O(n + nnz) per call).  ``options`` and the result are those
+    of :func:`draw`; ``base`` is ``n_items`` (uniform law) or an AliasTable
+    and ``exclusions`` sorted unique CSR lists (from as_exclusion_lists).
+    The rows and ``k`` are checked before the law is built."""
     if not isinstance(base, AliasTable):
         base = as_int(base, "n_items", minimum=1)
     k = as_int(k, "k", minimum=0)
-    threads = resolve_n_threads(n_threads)
-    ids = _checked_rows(rows, k, exclusions.n_rows, row_label, return_log_q, tmpl)
+    _checked_rows(rows, k, exclusions.n_rows, options.get("row_label", "rows"),
+                  options.get("return_log_q", False), options.get("tmpl"))
+    threads = resolve_n_threads(options.pop("n_threads", None))
     law = build_law(base, exclusions, n_threads=threads)
-    return _draw(law, ids, k, rng, replace, threads, return_log_q, row_label, keys, tmpl, col)
+    return draw(law, rows, k, rng, n_threads=threads, **options)
 
 
 def draw(

@@ -104,7 +104,8 @@ class _PairSpace:
         """Codes of the pairs (src[i], dst[i]); -1 for pairs outside the
         space (self loops when they are excluded)."""
         if self.bipartite:
-            return src * self.n_dst + dst
+            codes: np.ndarray = src * self.n_dst + dst
+            return codes
         return _graph.encode(self.n_src, self.undirected, self.no_self_loops,
                              src, dst, n_threads)
 

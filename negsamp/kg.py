@@ -425,11 +425,9 @@ class _Side:
     def anchor_keys(self, triples: np.ndarray, n_entities: int, n_relations: int) -> np.ndarray:
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
         n = np.int64(n_entities)
-        if self.column == 0:
-            return r * n + t
-        if self.column == 2:
-            return r * n + h
-        return h * n + t
+        first, second = {0: (r, t), 2: (r, h), 1: (h, t)}[self.column]
+        keys: np.ndarray = first * n + second
+        return keys
 
     def rows_of(self, triples: np.ndarray, n_entities: int, n_relations: int,
                 threads: int) -> Tuple[np.ndarray, np.ndarray, Any, np.ndarray]:

@@ -37,16 +37,20 @@ torch.Size([2, 4])
 """
 from __future__ import annotations
 
+import importlib
 import numbers
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
-import torch
 
 from negsamp._rng import RNGLike, as_generator
 from negsamp._torch import as_numpy, from_numpy, seed_from_torch
 from negsamp._validation import describe
 from negsamp.graphs import negative_edges
+
+# Imported by name: the package type-checks where torch is not installed
+# (results are typed Any: torch.Tensor LongTensors).
+torch: Any = importlib.import_module("torch")
 
 __all__ = [
     "batched_negative_sampling",
@@ -153,7 +157,7 @@ def negative_sampling(
     *,
     rng: Optional[RNGLike] = None,
     n_threads: Optional[int] = None,
-) -> torch.Tensor:
+) -> Any:
     """``torch_geometric.utils.negative_sampling``, exact.
 
     Returns a ``(2, m)`` LongTensor on ``edge_index``'s device of distinct
@@ -180,7 +184,7 @@ def batched_negative_sampling(
     *,
     rng: Optional[RNGLike] = None,
     n_threads: Optional[int] = None,
-) -> torch.Tensor:
+) -> Any:
     """``torch_geometric.utils.batched_negative_sampling``, exact.
 
     ``batch`` assigns each node to its graph (the nodes of a graph are
@@ -232,7 +236,7 @@ def structured_negative_sampling(
     *,
     rng: Optional[RNGLike] = None,
     n_threads: Optional[int] = None,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> Tuple[Any, Any, Any]:
     """``torch_geometric.utils.structured_negative_sampling``, exact.
 
     For every edge ``(i, j)`` a node ``k`` drawn uniformly among the nodes
