@@ -85,6 +85,79 @@ def _edges_case(n_nodes: int, n_edges: int, num: int, method: str, replace: bool
                 baseline_name="numpy rejection")
 
 
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _pyg_case(n_nodes: int, n_edges: int) -> Case:
+    """PyG's negative_sampling (E pairs of a directed graph) through
+    negsamp.integrations.pyg, against the NumPy baseline and PyG itself."""
+    def make() -> Dict[str, Callable[[], Any]]:
+        import torch
+
+        from negsamp.baselines import negative_edges_numpy
+        from negsamp.integrations import pyg
+
+        gen = np.random.default_rng(0)
+        ei = gen.integers(0, n_nodes, (2, n_edges))
+        tensor = torch.from_numpy(ei)
+        calls: Dict[str, Callable[[], Any]] = {
+            "negsamp": lambda: pyg.negative_sampling(tensor, n_nodes, rng=gen),
+            "baseline": lambda: negative_edges_numpy(ei, n_nodes, n_edges, rng=gen),
+        }
+        if _installed("torch_geometric"):
+            from torch_geometric.utils import negative_sampling
+
+            calls["pyg"] = lambda: negative_sampling(tensor, n_nodes)
+        return calls
+
+    return Case("pyg negative_sampling", f"nodes={n_nodes:.0e}, E={n_edges:.0e}, "
+                f"num=E, all cores", n_edges, make, baseline_name="numpy rejection",
+                note="goal: >= 10x PyG", peers=("pyg",))
+
+
+def _kg_sampler_case(n_entities: int, n_relations: int, n_known: int, batch: int,
+                     k: int) -> Case:
+    """A prepared KGSampler per training batch (distinct batches in turn),
+    against corrupt_triples regrouping `known` each call, and PyKEEN's
+    BasicNegativeSampler with its Bloom filter (which drops the negatives it
+    flags instead of keeping k valid ones)."""
+    def make() -> Dict[str, Callable[[], Any]]:
+        import itertools
+
+        import negsamp
+
+        known = synthetic_kg(n_entities, n_relations, n_known)
+        order = np.random.default_rng(1).permutation(n_known)
+        batches = [np.ascontiguousarray(known[order[i:i + batch]])
+                   for i in range(0, n_known - batch + 1, batch)][:256]
+        gen = np.random.default_rng(0)
+        sampler = negsamp.KGSampler(known, n_entities, n_relations)
+        turn = itertools.cycle(range(len(batches)))
+        calls: Dict[str, Callable[[], Any]] = {
+            "negsamp": lambda: sampler.corrupt(batches[next(turn)], k, rng=gen),
+            "baseline": lambda: negsamp.corrupt_triples(batches[next(turn)], n_entities, k,
+                                                        mode="both", known=known, rng=gen),
+        }
+        if _installed("pykeen"):
+            import torch
+            from pykeen.sampling import BasicNegativeSampler
+
+            peer = BasicNegativeSampler(mapped_triples=torch.from_numpy(known),
+                                        num_entities=n_entities, num_relations=n_relations,
+                                        num_negs_per_pos=k, filtered=True, filterer="bloom")
+            tensors = [torch.from_numpy(b) for b in batches]
+            calls["pykeen"] = lambda: peer.sample(tensors[next(turn)])
+        return calls
+
+    return Case("KGSampler.corrupt", f"entities={n_entities}, relations={n_relations}, "
+                f"known={n_known:.1e}, batch={batch}x{k}, head+tail, filtered",
+                batch * k, make, baseline_name="corrupt_triples (regroups known)",
+                note="goal: <= 0.7x PyKEEN's Bloom-filtered time", peers=("pykeen",))
+
+
 def cases(full: bool) -> List[Case]:
     from negsamp._threads import default_n_threads
 
@@ -98,6 +171,9 @@ def cases(full: bool) -> List[Case]:
                _edges_case(10**6, 10**7, 10**7, "global", False, threads),
                _edges_case(10**6, 10**7, 10**7, "global", True, threads),
                _edges_case(10**5, 10**6, 20, "per_source", True, threads)]
+        if _installed("torch"):
+            out += [_pyg_case(10**5, 10**6), _pyg_case(10**6, 10**7)]
+        out.append(_kg_sampler_case(14_505, 237, 272_115, 256, 8))
     else:
         out = [_kg_case(15_000, 500, 100_000, 32, "tail", 1),
                _kg_case(15_000, 500, 100_000, 32, "both", threads),
@@ -105,4 +181,7 @@ def cases(full: bool) -> List[Case]:
                _edges_case(10**5, 10**6, 10**6, "global", False, threads),
                _edges_case(10**5, 10**6, 10**6, "global", True, threads),
                _edges_case(10**5, 10**5, 20, "per_source", True, threads)]
+        if _installed("torch"):
+            out.append(_pyg_case(10**5, 10**6))
+        out.append(_kg_sampler_case(14_505, 237, 272_115, 256, 8))
     return out
