@@ -407,51 +407,70 @@ class _Side:
     """One corruptible side of the known triples, grouped once: the known
     items (entities, or relations) of every anchor (the two other ids of a
     triple), as the exclusion rows of one prepared law, plus one empty row
-    for anchors that no known triple has."""
+    for anchors that no known triple has.
+
+    The known triples of the side are kept as one sorted array of keys
+    ``anchor * n_items + item``, so a batch finds each triple's row and
+    whether the triple itself is known with one binary search (the lookups,
+    not the draws, dominate a small batch: they miss the caches)."""
 
     def __init__(self, side: str, known: np.ndarray, n_entities: int, n_relations: int,
                  threads: int) -> None:
         self.column = _COLUMN[side]
-        self.n_items = n_relations if side == "relation" else n_entities
-        anchor_keys = self.anchor_keys(known, n_entities, n_relations)
-        self.anchors, group = dense_ids(anchor_keys)
-        n_groups = self.anchors.shape[0]
-        items = known[:, self.column]
-        rows = from_pairs(group, items, n_groups + 1, self.n_items)  # last row: empty
-        self.exclusions = rows
-        self.known_keys = sorted_unique(group * np.int64(self.n_items) + items)
-        self.law = build_law(self.n_items, rows, n_threads=threads, row_tables=True)
+        self.n_items = n = n_relations if side == "relation" else n_entities
+        full = sorted_unique(self.anchor_keys(known, n_entities) * np.int64(n)
+                             + known[:, self.column])
+        anchor = full // n
+        head = np.ones(full.shape[0], dtype=bool)
+        head[1:] = anchor[1:] != anchor[:-1]
+        starts = np.flatnonzero(head)
+        self.n_groups = int(starts.shape[0])
+        indptr = np.empty(self.n_groups + 2, dtype=np.int64)  # last row: empty
+        indptr[:-2] = starts
+        indptr[-2:] = full.shape[0]
+        self.exclusions = ExclusionLists(indptr, c_array(full - anchor * n))
+        self.full_keys = full
+        self.row_of_key = np.cumsum(head) - 1
+        self.law = build_law(n, self.exclusions, n_threads=threads, row_tables=True)
 
-    def anchor_keys(self, triples: np.ndarray, n_entities: int, n_relations: int) -> np.ndarray:
+    def anchor_keys(self, triples: np.ndarray, n_entities: int) -> np.ndarray:
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
-        n = np.int64(n_entities)
         first, second = {0: (r, t), 2: (r, h), 1: (h, t)}[self.column]
-        keys: np.ndarray = first * n + second
+        keys: np.ndarray = first * np.int64(n_entities) + second
         return keys
 
-    def rows_of(self, triples: np.ndarray, n_entities: int, n_relations: int,
+    def rows_of(self, triples: np.ndarray, n_entities: int,
                 threads: int) -> Tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
         """(row of each triple in the prepared law, whether that row already
         excludes the triple's own item, the law of the extra rows (None when
         every own item is excluded), extra row of each triple or -1)."""
-        keys = self.anchor_keys(triples, n_entities, n_relations)
-        n_groups = self.anchors.shape[0]
-        pos = np.searchsorted(self.anchors, keys)
-        found = pos < n_groups
-        found[found] = self.anchors[pos[found]] == keys[found]
-        rows = np.where(found, pos, n_groups)
+        n = np.int64(self.n_items)
+        anchor = self.anchor_keys(triples, n_entities)
         own = triples[:, self.column]
-        full = rows * np.int64(self.n_items) + own
-        at = np.minimum(np.searchsorted(self.known_keys, full), self.known_keys.shape[0] - 1)
-        present = found & (self.known_keys[at] == full) if self.known_keys.size else found
-        extra_of = np.full(triples.shape[0], -1, dtype=np.int64)
+        query = anchor * n + own
+        full = self.full_keys
+        m = triples.shape[0]
+        rows = np.full(m, self.n_groups, dtype=np.int64)
+        present = np.zeros(m, dtype=bool)
+        if full.shape[0]:
+            pos = np.searchsorted(full, query)
+            # The anchor's keys, if any, hold position pos or end just before.
+            right = np.minimum(pos, full.shape[0] - 1)
+            left = np.maximum(pos - 1, 0)
+            right_key, left_key = full[right], full[left]
+            present = right_key == query
+            on_right = right_key // n == anchor
+            on_left = (pos > 0) & (left_key // n == anchor)
+            rows = np.where(on_right, self.row_of_key[right],
+                            np.where(on_left, self.row_of_key[left], self.n_groups))
+        extra_of = np.full(m, -1, dtype=np.int64)
         if present.all():
             return rows, present, None, extra_of
         # One extra row per distinct (row, own item) not known: the row's
         # known items plus the own item (the original is never a negative).
-        missing_keys, which = dense_ids(full[~present])
-        extra_base = missing_keys // self.n_items
-        extra_own = missing_keys - extra_base * self.n_items
+        missing_keys, which = dense_ids(rows[~present] * n + own[~present])
+        extra_base = missing_keys // n
+        extra_own = missing_keys - extra_base * n
         indptr, indices = _extra_rows(self.exclusions.indptr, self.exclusions.indices,
                                       extra_base, extra_own, self.n_items)
         extra = build_law(self.n_items, ExclusionLists(indptr, c_array(indices)),
@@ -503,9 +522,9 @@ class KGSampler:
             i = int(np.flatnonzero(arr[:, 1] >= n_relations)[0])
             raise ValueError(f"known[{i}] = {arr[i].tolist()} has a relation outside "
                              f"[0, n_relations={n_relations})")
-        if n_entities > (2**62) // max(n_entities, n_relations):
-            raise ValueError(f"n_entities={n_entities} is too large to key pairs of "
-                             "entities in int64")
+        if n_relations * n_entities * n_entities >= 2**62:
+            raise ValueError(f"n_entities={n_entities} x n_entities x n_relations={n_relations} "
+                             "is too large to key (anchor, item) pairs in int64")
         threads = resolve_n_threads(n_threads)
         self.n_entities, self.n_relations = n_entities, n_relations
         self.n_known = int(arr.shape[0])
@@ -581,8 +600,7 @@ class KGSampler:
         out = np.repeat(arr[:, None, :], k, axis=1)
         if m == 0 or k == 0:
             return out.reshape(shape + (k, 3))
-        located = {s: self._sides[s].rows_of(arr, self.n_entities, self.n_relations, threads)
-                   for s in sides}
+        located = {s: self._sides[s].rows_of(arr, self.n_entities, threads) for s in sides}
         weights = np.empty((m, len(sides)))
         for j, s in enumerate(sides):
             rows, present, extra, extra_of = located[s]

@@ -187,7 +187,7 @@ def test_the_caller_s_arrays_are_untouched():
     (lambda s: negsamp.KGSampler([[0, 5, 1]], 12, 3), r"known\[0\] = \[0, 5, 1\] has a relation "
                                                      r"outside \[0, n_relations=3\)"),
     (lambda s: negsamp.KGSampler([[0, 0, 1]], 0), r"n_entities must be >= 1, got 0"),
-    (lambda s: negsamp.KGSampler([[0, 0, 1]], 2**40), r"n_entities=1099511627776 is too large"),
+    (lambda s: negsamp.KGSampler([[0, 0, 1]], 2**40), r"n_entities=1099511627776 x n_entities x n_relations=1 is too large"),
 ])
 def test_bad_input_is_a_clear_error(call, match):
     sampler = negsamp.KGSampler(small_kg(), 12, 3)

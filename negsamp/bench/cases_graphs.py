@@ -95,7 +95,7 @@ def _pyg_case(n_nodes: int, n_edges: int) -> Case:
     """PyG's negative_sampling (E pairs of a directed graph) through
     negsamp.integrations.pyg, against the NumPy baseline and PyG itself."""
     def make() -> Dict[str, Callable[[], Any]]:
-        import torch
+        import torch  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         from negsamp.baselines import negative_edges_numpy
         from negsamp.integrations import pyg
@@ -108,7 +108,7 @@ def _pyg_case(n_nodes: int, n_edges: int) -> Case:
             "baseline": lambda: negative_edges_numpy(ei, n_nodes, n_edges, rng=gen),
         }
         if _installed("torch_geometric"):
-            from torch_geometric.utils import negative_sampling
+            from torch_geometric.utils import negative_sampling  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
             calls["pyg"] = lambda: negative_sampling(tensor, n_nodes)
         return calls
@@ -142,8 +142,8 @@ def _kg_sampler_case(n_entities: int, n_relations: int, n_known: int, batch: int
                                                         mode="both", known=known, rng=gen),
         }
         if _installed("pykeen"):
-            import torch
-            from pykeen.sampling import BasicNegativeSampler
+            import torch  # type: ignore[import-not-found, import-untyped, unused-ignore]
+            from pykeen.sampling import BasicNegativeSampler  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
             peer = BasicNegativeSampler(mapped_triples=torch.from_numpy(known),
                                         num_entities=n_entities, num_relations=n_relations,
