@@ -625,16 +625,22 @@ class KGSampler:
         # that may use it (exact: the side law times the per-side law).
         cum = np.cumsum(weights / total[:, None], axis=1)
         u = gen.random((m, k))
-        side_of = (u[:, :, None] >= cum[:, None, :-1]).sum(axis=2)
+        side_of = np.zeros((m, k), dtype=np.int8)
+        for j in range(len(sides) - 1):
+            side_of += u >= cum[:, j:j + 1]
         for j, s in enumerate(sides):
             use = weights[:, j] > 0
             if not use.any():
                 continue
             draws = self._draw_side(s, located[s], use, k, gen, threads)
-            chosen = side_of[use] == j
-            block = out[use]
-            block[:, :, _COLUMN[s]] = np.where(chosen, draws, block[:, :, _COLUMN[s]])
-            out[use] = block
+            column = out[:, :, _COLUMN[s]]  # a view
+            if use.all():
+                np.copyto(column, draws, where=side_of == j)
+            else:
+                which = np.flatnonzero(use)
+                block = column[which]
+                np.copyto(block, draws, where=side_of[which] == j)
+                column[which] = block
         return out.reshape(shape + (k, 3))
 
     def _draw_side(self, side: str, located: Tuple[np.ndarray, np.ndarray, Any, np.ndarray],
