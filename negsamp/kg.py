@@ -23,7 +23,7 @@ from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._torch import as_numpy
 from negsamp._validation import (
-    c_array, as_array, as_int, as_keys, describe, element_count, require_kind,
+    c_array, as_array, as_bool, as_int, as_keys, describe, element_count, require_kind,
 )
 
 __all__ = ["KGSampler", "corrupt_triples"]
@@ -495,6 +495,10 @@ class KGSampler:
     n_relations : int, optional
         Relations are ``[0, n_relations)`` (default: the largest relation
         of ``known`` + 1).
+    filtered : bool
+        True (default): no corruption is a known triple.  False: only the
+        original triple is excluded, and ``known`` serves the "bernoulli"
+        statistics alone.
     n_threads : int, optional
         Threads used to prepare (None = all cores).
 
@@ -511,7 +515,7 @@ class KGSampler:
     """
 
     def __init__(self, known: Any, n_entities: int, n_relations: Optional[int] = None, *,
-                 n_threads: Optional[int] = None) -> None:
+                 filtered: bool = True, n_threads: Optional[int] = None) -> None:
         n_entities = as_int(n_entities, "n_entities", minimum=1)
         arr = _as_triples(known, n_entities, "known")
         top = int(arr[:, 1].max()) + 1 if arr.shape[0] else 1
@@ -528,13 +532,15 @@ class KGSampler:
         threads = resolve_n_threads(n_threads)
         self.n_entities, self.n_relations = n_entities, n_relations
         self.n_known = int(arr.shape[0])
-        self._sides = {side: _Side(side, arr, n_entities, n_relations, threads)
+        self.filtered = as_bool(filtered, "filtered")
+        excluded = arr if self.filtered else arr[:0]
+        self._sides = {side: _Side(side, excluded, n_entities, n_relations, threads)
                        for side in _SIDES}
         self._p_head = head_probability(arr, n_relations)
 
     def __repr__(self) -> str:
         return (f"KGSampler(n_known={self.n_known}, n_entities={self.n_entities}, "
-                f"n_relations={self.n_relations})")
+                f"n_relations={self.n_relations}, filtered={self.filtered})")
 
     def head_probability(self) -> np.ndarray:
         """Per relation, the probability of corrupting the head in

@@ -201,3 +201,18 @@ def test_empty_batches_and_known():
     out = sampler.corrupt([[0, 1, 2]], 4, corrupt=("head", "relation", "tail"), rng=0)
     assert out.shape == (1, 4, 3)
     assert negsamp.KGSampler(small_kg(), 12).corrupt([[0, 0, 1]], 0).shape == (1, 0, 3)
+
+
+def test_unfiltered_excludes_only_the_original_and_keeps_the_statistics():
+    known = np.array([[0, 0, t] for t in range(5)])
+    filtered = negsamp.KGSampler(known, 5, 1)
+    plain = negsamp.KGSampler(known, 5, 1, filtered=False)
+    assert "filtered=False" in repr(plain)
+    np.testing.assert_array_equal(plain.head_probability(), filtered.head_probability())
+    out = plain.corrupt([[0, 0, 1]], 3000, corrupt="tail", rng=0)[0]
+    assert set(out[:, 2].tolist()) == {0, 2, 3, 4}  # known tails allowed, not the original
+    assert chisquare_pvalue(np.bincount(out[:, 2], minlength=5)[[0, 2, 3, 4]], np.ones(4)) > 1e-4
+    with pytest.raises(ValueError, match=r"has no valid replacement"):
+        filtered.corrupt([[0, 0, 1]], 3, corrupt="tail")
+    with pytest.raises(TypeError, match=r"filtered must be True or False, got 0"):
+        negsamp.KGSampler(known, 5, filtered=0)

@@ -4,4 +4,7 @@ imported; ``import negsamp`` imports none of them.
 
 - ``negsamp.integrations.pyg``: PyTorch Geometric's negative sampling
   functions (``pip install 'negsamp[pyg]'``).
+- ``negsamp.integrations.pykeen``: ``ExactNegativeSampler``, a PyKEEN
+  negative sampler filtered exactly at draw time (``pip install
+  'negsamp[pykeen]'``).
 """
