@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from negsamp._torch import as_numpy, is_tensor
 from negsamp._validation import c_array
 
 __all__ = ["ExclusionLists", "as_exclusion_lists", "dense_ids", "from_pairs", "sort_with_order",
@@ -42,7 +43,9 @@ class ExclusionLists(NamedTuple):
 
 
 def _as_int_1d(values: Any, what: str) -> np.ndarray:
-    arr = np.asarray(values)
+    arr = np.asarray(as_numpy(values)[0])
+    if arr.ndim == 0 and arr.dtype.kind in "iu":
+        arr = arr.reshape(1)  # a row of one id
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
@@ -69,6 +72,7 @@ def as_exclusion_lists(
     """
     if lists is None:
         raise TypeError(f"{name} must not be None here")
+    lists = _from_tensor(lists)
     if hasattr(lists, "tocsr") and callable(lists.tocsr):
         lists = lists.tocsr()
     if hasattr(lists, "indptr") and hasattr(lists, "indices"):
@@ -77,6 +81,12 @@ def as_exclusion_lists(
     elif isinstance(lists, tuple) and len(lists) == 2:
         indptr = _as_int_1d(lists[0], f"{name} indptr")
         indices = _as_int_1d(lists[1], f"{name} indices")
+    elif isinstance(lists, np.ndarray) and lists.dtype.kind in "iu" and lists.ndim in (1, 2):
+        # One row per entry: (B,) one id each, (B, P) P ids each (e.g. the
+        # (B, 1) positives of a retrieval batch).
+        table = lists.reshape(lists.shape[0], -1)
+        indptr = np.arange(table.shape[0] + 1, dtype=np.int64) * table.shape[1]
+        indices = _as_int_1d(table.reshape(-1), f"{name} ids")
     elif isinstance(lists, list) or (
         isinstance(lists, np.ndarray) and lists.dtype == object
     ):
@@ -88,8 +98,8 @@ def as_exclusion_lists(
     else:
         raise TypeError(
             f"{name} must be a scipy.sparse matrix, an object with CSR indptr/indices, "
-            f"an (indptr, indices) tuple or a list of integer arrays, got "
-            f"{type(lists).__name__}"
+            f"an (indptr, indices) tuple, a list of integer arrays (or ids) or an "
+            f"integer array of one row per entry, got {type(lists).__name__}"
         )
 
     if indptr.shape[0] == 0:
@@ -112,6 +122,24 @@ def as_exclusion_lists(
                 f"{name} row {row} holds id {int(indices[pos])}, outside [0, {n_items})"
             )
     return _sorted_unique(indptr, indices, n_items)
+
+
+def _from_tensor(lists: Any) -> Any:
+    """A torch tensor as what this module reads: a sparse CSR or COO
+    tensor as an (indptr, indices) tuple, a dense one as a NumPy array
+    (copied to the host when it lives on another device)."""
+    if not is_tensor(lists):
+        return lists
+    layout = str(lists.layout)
+    if layout == "torch.sparse_csr":
+        return (as_numpy(lists.crow_indices())[0], as_numpy(lists.col_indices())[0])
+    if layout == "torch.sparse_coo":
+        coo = lists.coalesce()
+        rows, cols = as_numpy(coo.indices())[0]
+        indptr = np.zeros(int(coo.shape[0]) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=int(coo.shape[0])), out=indptr[1:])
+        return (indptr, cols)
+    return as_numpy(lists)[0]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
 
+from negsamp._torch import as_numpy, is_tensor
+
 __all__ = [
     "as_array",
     "as_bool",
@@ -38,7 +40,7 @@ def c_array(arr: Any, dtype: Any = None) -> np.ndarray:
     """``np.ascontiguousarray(arr, dtype)``, also aligned: a buffer at an odd
     address (``np.frombuffer(..., offset=1)``, a packed record field) is
     copied, since the C kernels load its elements as aligned values."""
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    out = np.ascontiguousarray(as_numpy(arr)[0], dtype=dtype)
     return out if out.flags.aligned else out.copy()
 
 #: Requests below this many bytes skip the memory check (it costs two
@@ -64,6 +66,8 @@ def as_int(value: Any, name: str, *, minimum: int | None = None,
     """``value`` as a Python int (rejecting bools, floats and strings): the
     one check of counts and sizes (k, n_items, ...).  ``maximum_is`` says
     what the maximum is in the message ("the number of columns")."""
+    if is_tensor(value) or isinstance(value, np.ndarray):
+        value = _zero_d_int(value, name)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
     result = int(value)
@@ -75,12 +79,23 @@ def as_int(value: Any, name: str, *, minimum: int | None = None,
     return result
 
 
+def _zero_d_int(value: Any, name: str) -> Any:
+    """The number in a 0-d integer array or tensor (``edge_index.max() + 1``),
+    else TypeError naming ``name``."""
+    arr = np.asarray(as_numpy(value)[0])
+    if arr.ndim != 0 or arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an int, got an array of shape {arr.shape} "
+                        f"and dtype {arr.dtype}")
+    return arr.item()
+
+
 def as_array(values: Any, name: str, what: str) -> np.ndarray:
     """``np.asarray(values)`` (not copied), or TypeError naming ``name`` for
     strings and bytes and for what NumPy cannot convert (ragged lists and
     the like); ``what`` describes the expected value in the message."""
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{name} must be {what}, got {describe(values)}")
+    values, _ = as_numpy(values)  # a torch tensor: shared on the CPU, else copied
     try:
         return np.asarray(values)
     except Exception as exc:  # ragged lists and the like
