@@ -171,7 +171,9 @@ def hard_negatives(
         arrays are float64, else in float32.  Never modified and never
         copied whole: each tile is converted / normalised on its own.
     k : int
-        Negatives per query, 1 <= k <= N.
+        Negatives per query, k >= 1.  Above what a query has eligible
+        (including k > N, as sentence-transformers allows), its row is
+        padded at the end with -1 ids and NaN scores.
     exclude : per-query id lists, optional
         Ids never returned for that query (its positives, near-duplicates):
         a scipy.sparse matrix, an (indptr, indices) tuple, a CSR-like object
@@ -289,7 +291,7 @@ def hard_negatives(
         )
     if dim == 0:
         raise ValueError("queries and candidates must have at least one dimension")
-    k = as_int(k, "k", minimum=1, maximum=n_items, maximum_is="the number of candidates")
+    k = as_int(k, "k", minimum=1)  # above the number of candidates: padding
     # ids and scores of the result, and a heap entry (24 bytes) per slot.
     check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
     if not isinstance(metric, str) or metric not in _METRICS:

@@ -167,7 +167,7 @@ CASES = [
     bad("ne-per-source-huge", negative_edges, EDGES, 10**7, 10**12, method="per_source", replace=True, exc=MemoryError, match="num_samples=1000000000000"),
     bad("ne-beyond-int64", negative_edges, EDGES, 10**7, 2**62, replace=True, exc=(MemoryError, ValueError), match="num_samples"),
     # -- hard_negatives / topk -------------------------------------------
-    bad("hn-k-above-n", hard_negatives, Q, C, 6, match="k must be <= the number of candidates 5, got 6"),
+    bad("hn-k-huge", hard_negatives, Q, C, 2**40, exc=MemoryError, match="k=1099511627776"),
     bad("hn-k-zero", hard_negatives, Q, C, 0, match="k must be >= 1, got 0"),
     bad("hn-dim", hard_negatives, Q, C[:, :2], 2, match="same dimension"),
     bad("hn-zero-dim", hard_negatives, np.ones((2, 0)), np.ones((5, 0)), 2, match="at least one dimension"),

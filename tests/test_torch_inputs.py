@@ -81,3 +81,15 @@ def test_flat_id_lists_and_2d_arrays_are_one_row_per_entry():
 def test_counts_that_are_not_integers_are_a_clear_error(value, match):
     with pytest.raises(TypeError, match=match):
         negsamp.NegativeSampler(10).sample([0], value)
+
+
+def test_hard_negatives_k_above_the_candidates_pads():
+    gen = np.random.default_rng(3)
+    q = gen.normal(size=(4, 6)).astype(np.float32)
+    c = gen.normal(size=(5, 6)).astype(np.float32)
+    ids, scores = negsamp.hard_negatives(q, c, 8, exclude=np.array([[0], [1], [2], [3]]))
+    assert ids.shape == scores.shape == (4, 8)
+    ref_ids, ref_scores = negsamp.hard_negatives(q, c, 4, exclude=np.array([[0], [1], [2], [3]]))
+    np.testing.assert_array_equal(ids[:, :4], ref_ids)
+    np.testing.assert_array_equal(scores[:, :4], ref_scores)
+    assert (ids[:, 4:] == -1).all() and np.isnan(scores[:, 4:]).all()
