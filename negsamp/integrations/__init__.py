@@ -7,4 +7,7 @@ imported; ``import negsamp`` imports none of them.
 - ``negsamp.integrations.pykeen``: ``ExactNegativeSampler``, a PyKEEN
   negative sampler filtered exactly at draw time (``pip install
   'negsamp[pykeen]'``).
+- ``negsamp.integrations.sentence_transformers``: ``mine_hard_negatives``
+  with sentence-transformers' parameters and output formats, exact over the
+  whole corpus (``pip install 'negsamp[sentence-transformers]'``).
 """
