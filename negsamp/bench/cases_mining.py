@@ -149,8 +149,59 @@ def _topk_case(b: int, n: int) -> Case:
                 baseline_name="argpartition+sort")
 
 
+def _st_core_case(b: int, n: int, d: int = 384, num_negatives: int = 3) -> Case:
+    """The mining core of sentence-transformers' ``mine_hard_negatives``
+    (no model: embeddings given, normalised, one positive per query): its
+    torch path (``model.similarity`` of a chunk of ``faiss_batch_size``
+    queries against the corpus, ``torch.topk`` of ``range_max +
+    max_positives``, positives masked, top ``num_negatives``) against
+    ``hard_negatives`` with the positive excluded.  Peak-memory growth of
+    each in the note (process RSS: torch allocations are outside
+    tracemalloc)."""
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+
+        rng = np.random.default_rng(0)
+        q = rng.standard_normal((b, d), dtype=np.float32)
+        c = rng.standard_normal((n, d), dtype=np.float32)
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        c /= np.linalg.norm(c, axis=1, keepdims=True)
+        pos = rng.integers(0, n, b)
+        exclude = pos[:, None]
+        calls: Dict[str, Callable[[], Any]] = {
+            "negsamp": lambda: negsamp.hard_negatives(q, c, num_negatives, exclude=exclude),
+        }
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is not None:
+            import torch  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+            tq, tc, tpos = torch.from_numpy(q), torch.from_numpy(c), torch.from_numpy(pos)
+            window = num_negatives + 1 + 1  # range_max = num_negatives + max_positives
+
+            def st_torch_path() -> Any:
+                scores_list, ids_list = [], []
+                for i in range(0, b, 16384):  # faiss_batch_size
+                    chunk = tq[i:i + 16384] @ tc.T  # cos_sim of unit vectors
+                    top_s, top_i = torch.topk(chunk, k=window, dim=1)
+                    scores_list.append(top_s)
+                    ids_list.append(top_i)
+                scores, ids = torch.cat(scores_list), torch.cat(ids_list)
+                scores[ids == tpos[:, None]] = -float("inf")
+                best, local = torch.topk(scores, k=window - 1, dim=1)
+                return ids.gather(1, local)[:, :num_negatives], best[:, :num_negatives]
+
+            calls["baseline"] = st_torch_path
+        return calls
+
+    return Case("sentence-transformers mining core", f"queries={b:.0e}x{d}, passages={n:.0e}, "
+                f"num_negatives={num_negatives}, one positive each", b, make,
+                baseline_name="its torch path (GEMM chunk + topk)",
+                note="goal: >= 2x its torch path, < 100 MB extra memory")
+
+
 def cases(full: bool) -> List[Case]:
     if full:
         return [_mining_case(1024, 10**5), _mining_case(1024, 10**6),
-                _topk_case(1024, 10**6)]
+                _topk_case(1024, 10**6), _st_core_case(10**4, 10**5)]
     return [_mining_case(256, 10**5), _topk_case(256, 10**5)]
