@@ -291,6 +291,8 @@ def hard_negatives(
         )
     if dim == 0:
         raise ValueError("queries and candidates must have at least one dimension")
+    if n_items == 0:
+        raise ValueError("candidates is empty (shape (0, d)): there is nothing to rank")
     k = as_int(k, "k", minimum=1)  # above the number of candidates: padding
     # ids and scores of the result, and a heap entry (24 bytes) per slot.
     check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")

@@ -104,7 +104,7 @@ SLOTS: Dict[str, Slot] = {
     "hard_negatives.candidates": Slot("candidates", CANDIDATES,
                                       lambda c: hard_negatives(QUERIES, c, 3, metric="cosine",
                                                                block_size=4, n_threads=2),
-                                      False, (ValueError, "k must be <=")),
+                                      False, (ValueError, "candidates is empty")),
     "hard_negatives.positive_scores": Slot(
         "positive_scores", np.array([0.5, -0.2, 1.0]),
         lambda p: hard_negatives(QUERIES, CANDIDATES, 3, positive_scores=p,
