@@ -24,14 +24,25 @@ from negsamp.integrations import pyg  # noqa: E402
 
 
 def is_negative(edge_index, neg_edge_index, size, bipartite):
-    adj = torch.zeros(size, dtype=torch.bool)
-    neg_adj = torch.zeros(size, dtype=torch.bool)
-    adj[edge_index[0], edge_index[1]] = True
-    neg_adj[neg_edge_index[0], neg_edge_index[1]] = True
+    adj, neg_adj = adjacency(edge_index, size), adjacency(neg_edge_index, size)
     if not bipartite:
         arange = torch.arange(size[0])
         assert neg_adj[arange, arange].sum() == 0
     return (adj & neg_adj).sum() == 0
+
+
+def adjacency(edge_index, size):
+    adj = torch.zeros(size, dtype=torch.bool)
+    adj[edge_index[0], edge_index[1]] = True
+    return adj
+
+
+def assert_disjoint_and_distinct(edge_index, neg, size):
+    """No negative is an edge, and the negatives are distinct pairs."""
+    adj, neg_adj = adjacency(edge_index, size), adjacency(neg, size)
+    assert (adj & neg_adj).sum() == 0
+    assert (adj | neg_adj).sum() == edge_index.size(1) + neg.size(1)
+    return neg_adj
 
 
 def distinct_columns(pairs):
@@ -74,12 +85,7 @@ def test_pyg_batched_negative_sampling_assertions():
     neg = pyg.batched_negative_sampling(edge_index, batch)
     # PyG asserts <=; exact: every graph has 12 - 4 + 1 >= 4 non-edges.
     assert neg.size(1) == edge_index.size(1)
-    adj = torch.zeros(8, 8, dtype=torch.bool)
-    adj[edge_index[0], edge_index[1]] = True
-    neg_adj = torch.zeros(8, 8, dtype=torch.bool)
-    neg_adj[neg[0], neg[1]] = True
-    assert (adj & neg_adj).sum() == 0
-    assert (adj | neg_adj).sum() == edge_index.size(1) + neg.size(1)
+    neg_adj = assert_disjoint_and_distinct(edge_index, neg, (8, 8))
     assert neg_adj[:4, 4:].sum() == 0
     assert neg_adj[4:, :4].sum() == 0
 
@@ -93,12 +99,7 @@ def test_pyg_bipartite_batched_negative_sampling_assertions():
     dst_batch = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
     neg = pyg.batched_negative_sampling(edge_index, (src_batch, dst_batch))
     assert neg.size(1) == edge_index.size(1)
-    adj = torch.zeros(6, 12, dtype=torch.bool)
-    adj[edge_index[0], edge_index[1]] = True
-    neg_adj = torch.zeros(6, 12, dtype=torch.bool)
-    neg_adj[neg[0], neg[1]] = True
-    assert (adj & neg_adj).sum() == 0
-    assert (adj | neg_adj).sum() == edge_index.size(1) + neg.size(1)
+    assert_disjoint_and_distinct(edge_index, neg, (6, 12))
     # Never across graphs: each pair's source and destination share a graph.
     assert torch.equal(src_batch[neg[0]], dst_batch[neg[1]])
 
