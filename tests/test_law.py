@@ -134,7 +134,7 @@ def test_law_owns_read_only_arrays_and_is_not_pickled():
     assert not uniform.weighted and uniform.comp_ptr is None
     np.testing.assert_array_equal(uniform.eligible(np.arange(ex.n_rows)),
                                   n - np.diff(ex.indptr))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"cannot pickle 'negsamp\._law\.SamplingLaw' object"):
         pickle.dumps(law)
 
 
