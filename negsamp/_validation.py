@@ -25,6 +25,7 @@ __all__ = [
     "as_index_array",
     "as_keys",
     "as_iterable_array",
+    "as_out",
     "check_output_size",
     "describe",
     "element_count",
@@ -343,6 +344,35 @@ def check_output_size(shape: Tuple[int, ...], itemsize: int, what: str) -> None:
             f"{what} needs at least {nbytes} bytes ({_human(nbytes)}) for a result of "
             f"shape {tuple(int(s) for s in shape)}{have}"
         )
+
+
+def as_out(out: Any, shape: Tuple[int, ...], dtype: Any, *inputs: Any,
+           name: str = "out") -> Optional[np.ndarray]:
+    """The caller's output buffer, checked the way NumPy checks ``out=``:
+    None (the sampler allocates), else a writeable C-contiguous, aligned
+    ``numpy.ndarray`` of exactly ``shape`` and ``dtype`` that shares no
+    memory with any of ``inputs`` (TypeError for a non-array or a wrong
+    dtype, ValueError otherwise, naming ``name`` and what it got).  The
+    sampler writes every element of it in place and returns it."""
+    if out is None:
+        return None
+    want = np.dtype(dtype)
+    shape = tuple(int(s) for s in shape)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of shape {shape} and dtype "
+                        f"{want}, got {type(out).__name__}")
+    if out.dtype != want:
+        raise TypeError(f"{name} must have dtype {want}, got {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
+    if not out.flags.c_contiguous or not out.flags.aligned:
+        raise ValueError(f"{name} must be C-contiguous and aligned")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    for arr in inputs:
+        if isinstance(arr, np.ndarray) and np.may_share_memory(out, arr):
+            raise ValueError(f"{name} shares memory with an input array")
+    return out
 
 
 def as_power(power: Any) -> float:
