@@ -46,4 +46,55 @@ int ns_kg_corrupt_fill(const int64_t *triples, int64_t m, int64_t k,
                        const uint8_t *is_head, int64_t *out,
                        const ns_par *par);
 
+/* ---- The prepared sampler (KGSampler, ns_kg_sampler.c) ----
+ *
+ * One corruptible side of the known triples: the side's column of a triple
+ * (0 head, 1 relation, 2 tail) is replaced, the two other columns are its
+ * anchor, anchor = t[first] * n_entities + t[second].  The known items of
+ * each distinct anchor g are items[indptr[g] .. indptr[g + 1]) (sorted,
+ * unique, in [0, n_items)); an open-addressing index finds g from the
+ * anchor.  Optionally (entity sides only) per-relation candidate pools:
+ * the replacements of a triple of relation r are restricted to
+ * pool_ids[pool_ptr[r] .. pool_ptr[r + 1]) (sorted, unique). */
+typedef struct {
+    int column, first, second;
+    int64_t n_items;
+    /* Index: 2 * (mask + 1) int64, slot s = (anchor, g) or anchor -1 when
+     * empty; linear probing from ns_kg_slot(anchor, shift). */
+    const int64_t *slots;
+    int64_t mask;
+    int shift;
+    const int64_t *indptr, *items;
+    int64_t n_groups, max_len; /* max_len: longest row (scratch size) */
+    const int64_t *pool_ptr, *pool_ids; /* NULL: every item allowed */
+    int64_t n_pools;                    /* relations with a pool entry */
+} ns_kg_side;
+
+/* Fills the index of a side (slots: 2 * (mask + 1) int64, mask + 1 a power
+ * of two at least 2 * n_groups, shift = 64 - log2(mask + 1)) from the
+ * distinct sorted anchors[0..n_groups).  NS_ERR_VALUE on a bad size or
+ * unsorted anchors. */
+int ns_kg_index_build(const int64_t *anchors, int64_t n_groups,
+                      int64_t *slots, int64_t mask, int shift);
+
+/* k corruptions of each of triples[0..m) (rows of 3 int64, ids checked by
+ * the caller) into out (m, k, 3): each corruption picks a side among
+ * sides[0..n_sides) with probability proportional to its weight among the
+ * sides that have a valid replacement (weight 1, or with p_head not NULL,
+ * sides {head, tail} in that order: p_head[relation] and 1 - p_head), then
+ * a replacement uniformly among the side's allowed items x such that the
+ * corrupted triple is neither known nor the original.  Triples are cut
+ * into blocks of NS_KG_BLOCK; with keys NULL block b uses stream (k0, k1,
+ * b), else triple i its keyed stream keys[i]: the output never depends on
+ * the thread count.  Before anything is written, every triple is checked:
+ * when one has no valid replacement on any side, *bad is the first such
+ * index and the result NS_ERR_EXHAUSTED (out untouched).  Allocates 4
+ * int64 per triple and side, and max_len int64 per block of scratch. */
+#define NS_KG_BLOCK 128
+int ns_kg_sample(const ns_kg_side *sides, int n_sides, int64_t n_entities,
+                 const int64_t *triples, int64_t m, int64_t k,
+                 const double *p_head, uint64_t k0, uint64_t k1,
+                 const int64_t *keys, const ns_par *par, int64_t *out,
+                 int64_t *bad);
+
 #endif /* NS_KG_H */

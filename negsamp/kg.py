@@ -15,15 +15,16 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from negsamp import _kg
-from negsamp._excluding import build_law, draw, sample_excluding
+from negsamp._excluding import sample_excluding
 from negsamp._exclusion import (
-    ExclusionLists, dense_ids, from_pairs, sort_with_order, sorted_unique,
+    ExclusionLists, as_exclusion_lists, dense_ids, from_pairs, sort_with_order, sorted_unique,
 )
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._torch import as_numpy
 from negsamp._validation import (
-    c_array, as_array, as_bool, as_int, as_keys, describe, element_count, require_kind,
+    c_array, as_array, as_bool, as_int, as_keys, as_out, describe, element_count,
+    require_kind,
 )
 
 __all__ = ["KGSampler", "corrupt_triples"]
@@ -398,85 +399,46 @@ def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.n
     return out
 
 
+def _pools(candidates: Any, n_entities: int, n_relations: int,
+           name: str) -> Optional[ExclusionLists]:
+    """Per-relation candidate pools (sorted unique CSR rows), or None."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, dict):
+        raise TypeError(f"{name} must be one list of entity ids per relation (n_relations="
+                        f"{n_relations} rows), not a dict")
+    return as_exclusion_lists(candidates, n_entities, name=name, n_rows=n_relations)
+
+
 _SIDES = ("head", "relation", "tail")
 _COLUMN = {"head": 0, "relation": 1, "tail": 2}
+# The anchor columns of each replaced column: anchor = t[a] * n_entities + t[b].
+_ANCHOR = {0: (1, 2), 1: (0, 2), 2: (1, 0)}
 _KG_MODES = ("uniform", "bernoulli")
 
 
 class _Side:
     """One corruptible side of the known triples, grouped once: the known
     items (entities, or relations) of every anchor (the two other ids of a
-    triple), as the exclusion rows of one prepared law, plus one empty row
-    for anchors that no known triple has.
-
-    The known triples of the side are kept as one sorted array of keys
-    ``anchor * n_items + item``, so a batch finds each triple's row and
-    whether the triple itself is known with one binary search (the lookups,
-    not the draws, dominate a small batch: they miss the caches)."""
+    triple) as sorted rows, indexed by anchor in C (negsamp._kg.Side), and
+    optionally the per-relation candidate pools of an entity side."""
 
     def __init__(self, side: str, known: np.ndarray, n_entities: int, n_relations: int,
-                 threads: int) -> None:
+                 pools: Optional[ExclusionLists]) -> None:
         self.column = _COLUMN[side]
-        self.n_items = n = n_relations if side == "relation" else n_entities
-        full = sorted_unique(self.anchor_keys(known, n_entities) * np.int64(n)
-                             + known[:, self.column])
+        first, second = _ANCHOR[self.column]
+        n = np.int64(n_relations if side == "relation" else n_entities)
+        anchor = known[:, first] * np.int64(n_entities) + known[:, second]
+        full = sorted_unique(anchor * n + known[:, self.column])
         anchor = full // n
         head = np.ones(full.shape[0], dtype=bool)
         head[1:] = anchor[1:] != anchor[:-1]
         starts = np.flatnonzero(head)
-        self.n_groups = int(starts.shape[0])
-        indptr = np.empty(self.n_groups + 2, dtype=np.int64)  # last row: empty
-        indptr[:-2] = starts
-        indptr[-2:] = full.shape[0]
-        self.exclusions = ExclusionLists(indptr, c_array(full - anchor * n))
-        self.full_keys = full
-        self.row_of_key = np.cumsum(head) - 1
-        self.law = build_law(n, self.exclusions, n_threads=threads, row_tables=True)
-
-    def anchor_keys(self, triples: np.ndarray, n_entities: int) -> np.ndarray:
-        h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
-        first, second = {0: (r, t), 2: (r, h), 1: (h, t)}[self.column]
-        keys: np.ndarray = first * np.int64(n_entities) + second
-        return keys
-
-    def rows_of(self, triples: np.ndarray, n_entities: int,
-                threads: int) -> Tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
-        """(row of each triple in the prepared law, whether that row already
-        excludes the triple's own item, the law of the extra rows (None when
-        every own item is excluded), extra row of each triple or -1)."""
-        n = np.int64(self.n_items)
-        anchor = self.anchor_keys(triples, n_entities)
-        own = triples[:, self.column]
-        query = anchor * n + own
-        full = self.full_keys
-        m = triples.shape[0]
-        rows = np.full(m, self.n_groups, dtype=np.int64)
-        present = np.zeros(m, dtype=bool)
-        if full.shape[0]:
-            pos = np.searchsorted(full, query)
-            # The anchor's keys, if any, hold position pos or end just before.
-            right = np.minimum(pos, full.shape[0] - 1)
-            left = np.maximum(pos - 1, 0)
-            right_key, left_key = full[right], full[left]
-            present = right_key == query
-            on_right = right_key // n == anchor
-            on_left = (pos > 0) & (left_key // n == anchor)
-            rows = np.where(on_right, self.row_of_key[right],
-                            np.where(on_left, self.row_of_key[left], self.n_groups))
-        extra_of = np.full(m, -1, dtype=np.int64)
-        if present.all():
-            return rows, present, None, extra_of
-        # One extra row per distinct (row, own item) not known: the row's
-        # known items plus the own item (the original is never a negative).
-        missing_keys, which = dense_ids(rows[~present] * n + own[~present])
-        extra_base = missing_keys // n
-        extra_own = missing_keys - extra_base * n
-        indptr, indices = _extra_rows(self.exclusions.indptr, self.exclusions.indices,
-                                      extra_base, extra_own, self.n_items)
-        extra = build_law(self.n_items, ExclusionLists(indptr, c_array(indices)),
-                          n_threads=threads)
-        extra_of[~present] = which
-        return rows, present, extra, extra_of
+        indptr = np.append(starts, full.shape[0]).astype(np.int64)
+        pool_ptr = None if pools is None else c_array(pools.indptr, dtype=np.int64)
+        pool_ids = None if pools is None else c_array(pools.indices, dtype=np.int64)
+        self.c = _kg.Side(self.column, first, second, int(n), c_array(anchor[starts]),
+                          indptr, c_array(full - anchor * n), pool_ptr, pool_ids)
 
 
 class KGSampler:
@@ -499,23 +461,34 @@ class KGSampler:
         True (default): no corruption is a known triple.  False: only the
         original triple is excluded, and ``known`` serves the "bernoulli"
         statistics alone.
+    head_candidates, tail_candidates : optional
+        Type constraints: per relation, the entities allowed as its head
+        (tail), as ``n_relations`` lists of entity ids (a list of integer
+        arrays, an ``(indptr, indices)`` pair, a scipy or torch sparse
+        matrix with one row per relation).  A head (tail) replacement of a
+        triple of relation r is then drawn from that relation's pool only;
+        a relation with an empty pool never has its head (tail) replaced.
+        None (default): every entity is allowed.
     n_threads : int, optional
         Threads used to prepare (None = all cores).
 
     Notes
     -----
     For each corruptible side, the known items of every anchor (for a tail
-    corruption of (h, r, t), the tails known for (h, r)) are sorted
-    exclusion rows of one prepared law (negsamp's exact exclusion sampler:
-    rejection against the sorted row, or its complement when the row holds
-    most items).  A batch then costs O(m log M) to find its rows, plus the
-    draws; triples that are not themselves known get a row of their own for
-    the call.  ``head_probability`` of ``known`` gives the "bernoulli"
-    side law.  Memory: O(M) per side.
+    corruption of (h, r, t), the tails known for (h, r)) are one sorted row,
+    found from the anchor through a hash index.  A batch is one C call with
+    the GIL released: it finds every triple's rows, checks that each has a
+    valid replacement on some side, then draws.  Each draw is exact and
+    costs one bounded random integer and a binary search over the row
+    (the j-th allowed item outside the row, skipping the triple's own; with
+    pools, over the row's positions in the pool), whatever the row's
+    density.  ``head_probability`` of ``known`` gives the "bernoulli" side
+    law.  Memory: O(M) per side.
     """
 
     def __init__(self, known: Any, n_entities: int, n_relations: Optional[int] = None, *,
-                 filtered: bool = True, n_threads: Optional[int] = None) -> None:
+                 filtered: bool = True, head_candidates: Any = None,
+                 tail_candidates: Any = None, n_threads: Optional[int] = None) -> None:
         n_entities = as_int(n_entities, "n_entities", minimum=1)
         arr = _as_triples(known, n_entities, "known")
         top = int(arr[:, 1].max()) + 1 if arr.shape[0] else 1
@@ -529,18 +502,25 @@ class KGSampler:
         if n_relations * n_entities * n_entities >= 2**62:
             raise ValueError(f"n_entities={n_entities} x n_entities x n_relations={n_relations} "
                              "is too large to key (anchor, item) pairs in int64")
-        threads = resolve_n_threads(n_threads)
+        resolve_n_threads(n_threads)
         self.n_entities, self.n_relations = n_entities, n_relations
         self.n_known = int(arr.shape[0])
         self.filtered = as_bool(filtered, "filtered")
+        pools = {
+            "head": _pools(head_candidates, n_entities, n_relations, "head_candidates"),
+            "tail": _pools(tail_candidates, n_entities, n_relations, "tail_candidates"),
+            "relation": None,
+        }
+        self.constrained = pools["head"] is not None or pools["tail"] is not None
         excluded = arr if self.filtered else arr[:0]
-        self._sides = {side: _Side(side, excluded, n_entities, n_relations, threads)
+        self._sides = {side: _Side(side, excluded, n_entities, n_relations, pools[side])
                        for side in _SIDES}
         self._p_head = head_probability(arr, n_relations)
 
     def __repr__(self) -> str:
         return (f"KGSampler(n_known={self.n_known}, n_entities={self.n_entities}, "
-                f"n_relations={self.n_relations}, filtered={self.filtered})")
+                f"n_relations={self.n_relations}, filtered={self.filtered}"
+                + (", constrained=True" if self.constrained else "") + ")")
 
     def head_probability(self) -> np.ndarray:
         """Per relation, the probability of corrupting the head in
@@ -549,7 +529,8 @@ class KGSampler:
 
     def corrupt(self, triples: Any, k: int, *, corrupt: Any = ("head", "tail"),
                 mode: str = "uniform", rng: RNGLike = None,
-                n_threads: Optional[int] = None) -> np.ndarray:
+                n_threads: Optional[int] = None, keys: Any = None,
+                out: Optional[np.ndarray] = None) -> np.ndarray:
         """k corrupted copies of each triple, none of them known.
 
         Parameters
@@ -570,7 +551,16 @@ class KGSampler:
         rng : None, int, SeedSequence, Generator or torch.Generator
             Randomness (SPEC 7); the output never depends on ``n_threads``.
         n_threads : int, optional
-            Threads of the C kernels (None = all cores).
+            Threads of the C kernel (None = all cores).
+        keys : array_like of int, 1-D, optional
+            One non-negative key per triple (reproducible by row): the
+            corruptions of a triple then depend only on the key taken from
+            ``rng``, its key, the triple and the arguments, not on the other
+            triples, their order or how a batch is split.  Same law.
+        out : numpy.ndarray, optional
+            A C-contiguous int64 array of the result's shape, written in
+            place and returned (NumPy's ``out=`` convention; a reused
+            buffer saves the allocation and its page faults).
 
         Returns
         -------
@@ -581,15 +571,17 @@ class KGSampler:
         ------
         ValueError
             For ids out of range or bad arguments, and, naming it, for a
-            triple that has no valid replacement on any side of ``corrupt``.
+            triple that has no valid replacement on any side of ``corrupt``
+            (``out`` is then left untouched).
 
         Notes
         -----
         The exact law: each corruption independently picks its side as
-        above, then a replacement uniformly among the items ``x`` of that
-        side such that the corrupted triple is neither known nor the
-        original.  A side with no such item is never picked, so every
-        triple gets its k valid negatives unless it has none on any side.
+        above, then a replacement uniformly among the allowed items ``x``
+        of that side (its pool, with type constraints) such that the
+        corrupted triple is neither known nor the original.  A side with no
+        such item is never picked, so every triple gets its k valid
+        negatives unless it has none on any side.
         """
         sides = self._sides_of(corrupt)
         if not isinstance(mode, str) or mode not in _KG_MODES:
@@ -600,69 +592,26 @@ class KGSampler:
         k = as_int(k, "k", minimum=0)
         shape, arr = self._batch(triples)
         m = arr.shape[0]
+        row_keys = as_keys(keys, m, "triple")
         element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
+        dest = as_out(out, shape + (k, 3), np.int64, arr, triples)
         threads = resolve_n_threads(n_threads)
         gen = as_generator(rng)
-        out = np.repeat(arr[:, None, :], k, axis=1)
+        result = np.empty((m, k, 3), dtype=np.int64) if dest is None else dest.reshape(m, k, 3)
         if m == 0 or k == 0:
-            return out.reshape(shape + (k, 3))
-        located = {s: self._sides[s].rows_of(arr, self.n_entities, threads) for s in sides}
-        weights = np.empty((m, len(sides)))
-        for j, s in enumerate(sides):
-            rows, present, extra, extra_of = located[s]
-            eligible = self._sides[s].law.eligible(rows)
-            if extra is not None:
-                eligible[~present] = extra.eligible(extra_of[~present])
-            if mode == "bernoulli":
-                p = self._p_head[arr[:, 1]]
-                w = p if s == "head" else 1.0 - p
-            else:
-                w = np.ones(m)
-            weights[:, j] = np.where(eligible > 0, w, 0.0)
-        total = weights.sum(axis=1)
-        if not (total > 0).all():
-            i = int(np.flatnonzero(~(total > 0))[0])
-            where = np.unravel_index(i, shape) if shape else ()
+            return result.reshape(shape + (k, 3)) if dest is None else dest
+        k0, k1 = draw_key(gen)
+        bad = _kg.sample(tuple(self._sides[s].c for s in sides), self.n_entities, arr, k,
+                         self._p_head if mode == "bernoulli" else None, k0, k1, row_keys,
+                         threads, result)
+        if bad >= 0:
+            where = np.unravel_index(bad, shape) if shape else ()
             raise ValueError(
-                f"triples{list(map(int, where))} = {arr[i].tolist()} has no valid "
+                f"triples{list(map(int, where))} = {arr[bad].tolist()} has no valid "
                 f"replacement on any side of corrupt={tuple(sides)}: every candidate "
-                "is a known triple or the original")
-        # Side of every corruption, then k draws on each side for the triples
-        # that may use it (exact: the side law times the per-side law).
-        cum = np.cumsum(weights / total[:, None], axis=1)
-        u = gen.random((m, k))
-        side_of = np.zeros((m, k), dtype=np.int8)
-        for j in range(len(sides) - 1):
-            side_of += u >= cum[:, j:j + 1]
-        for j, s in enumerate(sides):
-            use = weights[:, j] > 0
-            if not use.any():
-                continue
-            draws = self._draw_side(s, located[s], use, k, gen, threads)
-            column = out[:, :, _COLUMN[s]]  # a view
-            if use.all():
-                np.copyto(column, draws, where=side_of == j)
-            else:
-                which = np.flatnonzero(use)
-                block = column[which]
-                np.copyto(block, draws, where=side_of[which] == j)
-                column[which] = block
-        return out.reshape(shape + (k, 3))
-
-    def _draw_side(self, side: str, located: Tuple[np.ndarray, np.ndarray, Any, np.ndarray],
-                   use: np.ndarray, k: int, gen: np.random.Generator,
-                   threads: int) -> np.ndarray:
-        rows, present, extra, extra_of = located
-        result = np.empty((int(use.sum()), k), dtype=np.int64)
-        here = present[use]
-        known_rows = rows[use][here]
-        if known_rows.size:
-            result[here] = draw(self._sides[side].law, known_rows, k, gen, n_threads=threads,
-                                row_label="triple groups")
-        if extra is not None and (~here).any():
-            result[~here] = draw(extra, extra_of[use][~here], k, gen, n_threads=threads,
-                                 row_label="triple groups")
-        return result
+                "is a known triple or the original"
+                + (" or outside its relation's candidates" if self.constrained else ""))
+        return result.reshape(shape + (k, 3)) if dest is None else dest
 
     def _sides_of(self, corrupt: Any) -> Tuple[str, ...]:
         if isinstance(corrupt, str):

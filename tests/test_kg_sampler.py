@@ -6,55 +6,8 @@ from hypothesis import given, settings, strategies as st
 
 import negsamp
 from _helpers import assert_untouched, run_in_threads
+from _kg_cases import assert_law, exact_law, small_kg
 from _stats import chisquare_pvalue
-
-
-def small_kg(seed=0, n_entities=12, n_relations=3, m=60):
-    rng = np.random.default_rng(seed)
-    tri = np.stack([rng.integers(0, n_entities, m), rng.integers(0, n_relations, m),
-                    rng.integers(0, n_entities, m)], axis=1)
-    return np.unique(tri, axis=0)
-
-
-def exact_law(triple, known, n_entities, n_relations, sides, p_head=None):
-    """{corrupted triple: probability} by enumeration (the reference)."""
-    known_set = {tuple(t) for t in np.asarray(known).tolist()}
-    triple = tuple(int(x) for x in triple)
-    valid = {}
-    for s in sides:
-        col = {"head": 0, "relation": 1, "tail": 2}[s]
-        size = n_relations if s == "relation" else n_entities
-        cands = []
-        for x in range(size):
-            c = list(triple)
-            c[col] = x
-            c = tuple(c)
-            if c != triple and c not in known_set:
-                cands.append(c)
-        valid[s] = cands
-    weights = {s: (1.0 if p_head is None else (p_head if s == "head" else 1 - p_head))
-               for s in sides}
-    weights = {s: (w if valid[s] else 0.0) for s, w in weights.items()}
-    total = sum(weights.values())
-    law = {}
-    for s in sides:
-        for c in valid[s]:
-            law[c] = law.get(c, 0.0) + weights[s] / total / len(valid[s])
-    return law
-
-
-def assert_law(sampler, triple, known, sides, mode="uniform", n=6000, seed=0):
-    n_ent, n_rel = sampler.n_entities, sampler.n_relations
-    p_head = sampler.head_probability()[triple[1]] if mode == "bernoulli" else None
-    law = exact_law(triple, known, n_ent, n_rel, sides, p_head)
-    out = sampler.corrupt(np.array([triple]), n, corrupt=sides, mode=mode, rng=seed)[0]
-    keys = list(law)
-    index = {c: i for i, c in enumerate(keys)}
-    counts = np.zeros(len(keys), dtype=np.int64)
-    for c in map(tuple, out.tolist()):
-        assert c in index, f"{c} is not a valid corruption of {triple}"
-        counts[index[c]] += 1
-    assert chisquare_pvalue(counts, np.array([law[c] for c in keys])) > 1e-4
 
 
 @pytest.mark.parametrize("sides", [("tail",), ("head", "tail"), ("head", "relation", "tail"),
