@@ -1,5 +1,5 @@
 """atheris harness: NegativeSampler(n_items, weights, power, positives) and
-.sample, corrupt_triples and negative_edges on fuzzed small inputs; outputs
+.sample, corrupt_triples, KGSampler and negative_edges on fuzzed small inputs; outputs
 are checked against the documented guarantees (range, never a positive,
 never a known triple / an edge, distinct without replacement)."""
 import sys
@@ -93,6 +93,48 @@ def triples(fdp):
             c.check(tuple(row.tolist()) not in known_set, "made a known triple")
 
 
+def kg_sampler(fdp):
+    """KGSampler with fuzzed known triples, pools, sides, modes, keys, out=."""
+    n_ent = c.small_int(fdp, 1, 8)
+    n_rel = c.small_int(fdp, 1, 3)
+    mk = fdp.ConsumeIntInRange(0, 10)
+    known = c.int_array(fdp, 3 * mk, 0, 7).reshape(mk, 3) if fdp.ConsumeIntInRange(0, 5) else c.any_array(fdp)
+    pools = None
+    if fdp.ConsumeBool() and 0 < n_rel <= 3:  # (n_rel may be an edge value)
+        pools = [c.int_array(fdp, fdp.ConsumeIntInRange(0, 4), 0, 8) for _ in range(n_rel)]
+    s = c.call(negsamp.KGSampler, known, n_ent, n_rel,
+               filtered=fdp.PickValueInList([True, False, 1]),
+               tail_candidates=pools if fdp.ConsumeBool() else None,
+               head_candidates=pools if fdp.ConsumeBool() else None)
+    if s is None:
+        return
+    m = fdp.ConsumeIntInRange(0, 6)
+    t = c.int_array(fdp, 3 * m, 0, 7)
+    t = t.reshape(m, 3) if fdp.ConsumeIntInRange(0, 5) else t
+    k = c.count_arg(fdp, 0, 4)
+    sides = fdp.PickValueInList([("head", "tail"), "tail", ("relation",), ("head", "relation", "tail"),
+                                 ("tail", "tail"), "x", 3])
+    mode = fdp.PickValueInList(["uniform", "bernoulli", "both", None])
+    keys = c.int_array(fdp, m, 0, 9) if fdp.ConsumeBool() else None
+    out = c.call(s.corrupt, t, k, corrupt=sides, mode=mode, rng=c.rng_arg(fdp),
+                 n_threads=c.threads_arg(fdp), keys=keys)
+    if out is None:
+        return
+    t = np.asarray(t).astype(np.int64)
+    c.check(out.shape == t.shape[:-1] + (k, 3) and out.dtype == np.int64, "bad KGSampler shape")
+    t = t.reshape(-1, 3)
+    out = out.reshape(t.shape[0], k, 3)
+    known_set = set(map(tuple, np.asarray(known).astype(np.int64).reshape(-1, 3).tolist())) \
+        if s.filtered else set()
+    for i in range(t.shape[0]):
+        for row in out[i].tolist():
+            changed = [j for j in range(3) if row[j] != t[i, j]]
+            c.check(len(changed) == 1, "not exactly one column replaced")
+            c.check(tuple(row) not in known_set, "KGSampler made a known triple")
+            c.check(0 <= row[0] < n_ent and 0 <= row[2] < n_ent and 0 <= row[1] < n_rel,
+                    "id out of range")
+
+
 def edges(fdp):
     n = c.small_int(fdp, 1, 7)
     e = fdp.ConsumeIntInRange(0, 8)
@@ -132,7 +174,7 @@ def edges(fdp):
 
 
 def body(fdp):
-    fdp.PickValueInList([sampler, triples, edges])(fdp)
+    fdp.PickValueInList([sampler, triples, kg_sampler, edges])(fdp)
 
 
 if __name__ == "__main__":

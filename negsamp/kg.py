@@ -23,8 +23,8 @@ from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._torch import as_numpy
 from negsamp._validation import (
-    c_array, as_array, as_bool, as_int, as_keys, as_out, describe, element_count,
-    require_kind,
+    c_array, as_array, as_bool, as_int, as_keys, as_out, check_output_size, describe,
+    element_count, require_kind,
 )
 
 __all__ = ["KGSampler", "corrupt_triples"]
@@ -483,7 +483,8 @@ class KGSampler:
     (the j-th allowed item outside the row, skipping the triple's own; with
     pools, over the row's positions in the pool), whatever the row's
     density.  ``head_probability`` of ``known`` gives the "bernoulli" side
-    law.  Memory: O(M) per side.
+    law.  Memory: O(M) per side, plus O(n_relations) (MemoryError up front
+    when that cannot fit).
     """
 
     def __init__(self, known: Any, n_entities: int, n_relations: Optional[int] = None, *,
@@ -502,6 +503,8 @@ class KGSampler:
         if n_relations * n_entities * n_entities >= 2**62:
             raise ValueError(f"n_entities={n_entities} x n_entities x n_relations={n_relations} "
                              "is too large to key (anchor, item) pairs in int64")
+        # Per-relation statistics (and pools) cost O(n_relations) memory.
+        check_output_size((n_relations,), 48, f"n_relations={n_relations}")
         resolve_n_threads(n_threads)
         self.n_entities, self.n_relations = n_entities, n_relations
         self.n_known = int(arr.shape[0])

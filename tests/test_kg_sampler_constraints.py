@@ -137,3 +137,10 @@ def test_keys_make_each_row_independent_of_the_batch():
     assert (other != full).any()
     with pytest.raises(ValueError, match="keys"):
         sampler.corrupt(batch, 6, rng=5, keys=keys[:3])
+
+
+def test_a_relation_count_beyond_memory_is_a_memory_error_up_front():
+    # Found by fuzz/fuzz_negative_api.py: the per-relation statistics were
+    # allocated for n_relations=2**31 (tens of GB) before any check.
+    with pytest.raises(MemoryError, match="n_relations=2147483648"):
+        negsamp.KGSampler(np.zeros((4, 3), dtype=np.uint8), 1, 2**31)
