@@ -64,6 +64,9 @@ class ExactNegativeSampler(_sampling.NegativeSampler):  # type: ignore[misc]
     bernoulli : bool
         Pick head or tail by the relation's tph / (tph + hpt) (needs the
         scheme head and tail).
+    head_candidates, tail_candidates : optional
+        Type constraints, per relation the entities allowed as its head
+        (tail); see ``negsamp.KGSampler``.
     n_threads : int, optional
         Threads of negsamp's kernels (None = all cores).
     """
@@ -78,6 +81,8 @@ class ExactNegativeSampler(_sampling.NegativeSampler):  # type: ignore[misc]
         filtered: bool = True,
         corruption_scheme: Optional[Collection[str]] = None,
         bernoulli: bool = False,
+        head_candidates: Any = None,
+        tail_candidates: Any = None,
         n_threads: Optional[int] = None,
         **kwargs: Any,
     ) -> None:
@@ -93,7 +98,8 @@ class ExactNegativeSampler(_sampling.NegativeSampler):  # type: ignore[misc]
         triples, _ = as_numpy(mapped_triples)
         self._sampler = KGSampler(np.asarray(triples, dtype=np.int64).reshape(-1, 3),
                                   int(self.num_entities), int(self.num_relations),
-                                  filtered=self.filtered, n_threads=n_threads)
+                                  filtered=self.filtered, head_candidates=head_candidates,
+                                  tail_candidates=tail_candidates, n_threads=n_threads)
 
     def corrupt_batch(self, positive_batch: Any) -> Any:
         """``(*batch, num_negs_per_pos, 3)`` LongTensor of corruptions, on
