@@ -6,7 +6,7 @@ process.  They are correct but not fast; use them as documentation of what
 each negsamp call computes.
 """
 from negsamp.baselines._alias import weighted_choice, weighted_searchsorted
-from negsamp.baselines._graphs import corrupt_triples_numpy, negative_edges_numpy
+from negsamp.baselines._graphs import corrupt_triples_numpy, negative_edges_numpy, triple_keys
 from negsamp.baselines._mining import hard_negatives_numpy, topk_numpy
 from negsamp.baselines._negative import (
     negatives_rejection,
@@ -25,6 +25,7 @@ __all__ = [
     "negatives_without_replacement",
     "positive_keys",
     "topk_numpy",
+    "triple_keys",
     "weighted_choice",
     "weighted_searchsorted",
 ]

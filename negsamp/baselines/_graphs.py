@@ -26,9 +26,18 @@ def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> npt.NDArray[np.bool_]:
     return found
 
 
+def triple_keys(triples: Any, n_entities: int, n_relations: int) -> npt.NDArray[np.int64]:
+    """Sorted unique int64 keys ``(h * n_relations + r) * n_entities + t`` of
+    (M, 3) triples: sort them once to reuse them across calls of
+    :func:`corrupt_triples_numpy` (``known_keys=``)."""
+    kn = np.asarray(triples, dtype=np.int64).reshape(-1, 3)
+    return _sorted_unique((kn[:, 0] * n_relations + kn[:, 1]) * n_entities + kn[:, 2])
+
+
 def corrupt_triples_numpy(
     triples: Any, n_entities: int, k: int, *, mode: str = "tail", known: Any = None,
-    rng: RNGLike = None, max_rounds: int = 10_000,
+    rng: RNGLike = None, max_rounds: int = 10_000, known_keys: Any = None,
+    n_relations: Any = None,
 ) -> npt.NDArray[np.int64]:
     """NumPy reference of ``negsamp.corrupt_triples`` (modes "tail", "head",
     "both"; "bernoulli" is not implemented here).
@@ -36,7 +45,9 @@ def corrupt_triples_numpy(
     Draws all m*k replacements uniformly, rejects those equal to the
     original entity or (filtered) giving a known triple (membership of the
     (head, relation, tail) key among the sorted known keys), and redraws the
-    rejected until none remain.  Sides in "both" are drawn once per slot."""
+    rejected until none remain.  Sides in "both" are drawn once per slot.
+    ``known_keys`` (from :func:`triple_keys` with ``n_relations``) replaces
+    ``known``: the keys sorted once, the way a prepared sampler would."""
     gen = as_generator(rng)
     tri = np.asarray(triples, dtype=np.int64)
     m = tri.shape[0]
@@ -45,13 +56,16 @@ def corrupt_triples_numpy(
         kn = np.asarray(known, dtype=np.int64)
         if kn.shape[0]:
             n_rel = max(n_rel, int(kn[:, 1].max()) + 1)
+    if n_relations is not None:
+        n_rel = int(n_relations)
 
     def key(h: np.ndarray, r: np.ndarray, t: np.ndarray) -> npt.NDArray[np.int64]:
         keys: npt.NDArray[np.int64] = (h * n_rel + r) * n_entities + t
         return keys
 
-    known_keys = (_sorted_unique(key(kn[:, 0], kn[:, 1], kn[:, 2]))
-                  if known is not None else np.zeros(0, dtype=np.int64))
+    if known_keys is None:
+        known_keys = (triple_keys(kn, n_entities, n_rel)
+                      if known is not None else np.zeros(0, dtype=np.int64))
     out = np.repeat(tri[:, None, :], k, axis=1)  # (m, k, 3)
     col: npt.NDArray[np.int64]
     if mode == "tail":
