@@ -45,12 +45,16 @@ def encode(int64_t n, bint undirected, bint no_self_loops,
 
 
 def decode(int64_t n, bint undirected, bint no_self_loops,
-           const int64_t[::1] codes, int n_threads):
-    """(2, len(codes)) int64 array of the pairs of `codes`."""
+           const int64_t[::1] codes, int n_threads, object out=None):
+    """(2, len(codes)) int64 array of the pairs of `codes` (written into
+    `out` when given: C-contiguous int64 of that shape)."""
     cdef ns_par par
     cdef int64_t count = codes.shape[0]
-    out = np.empty((2, count), dtype=np.int64)
+    if out is None:
+        out = np.empty((2, count), dtype=np.int64)
     cdef int64_t[:, ::1] o = out
+    if o.shape[0] != 2 or o.shape[1] != count:
+        raise ValueError(f"out must have shape (2, {count})")
     cdef int status = 0
     if count:
         make_par(&par, n_threads)

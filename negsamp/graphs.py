@@ -21,7 +21,8 @@ from negsamp._exclusion import ExclusionLists, dense_ids, from_pairs, sorted_uni
 from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
-    c_array, as_array, as_bool, as_int, as_keys, describe, element_count, require_kind,
+    c_array, as_array, as_bool, as_int, as_keys, as_out, describe, element_count,
+    require_kind,
 )
 
 __all__ = ["count_non_edges", "negative_edges"]
@@ -109,13 +110,16 @@ class _PairSpace:
         return _graph.encode(self.n_src, self.undirected, self.no_self_loops,
                              src, dst, n_threads)
 
-    def decode(self, codes: np.ndarray, n_threads: int) -> npt.NDArray[np.int64]:
+    def decode(self, codes: np.ndarray, n_threads: int,
+               out: Optional[np.ndarray] = None) -> npt.NDArray[np.int64]:
+        """(2, len(codes)) pairs of ``codes``, into ``out`` when given."""
         if self.bipartite:
-            out = np.empty((2, codes.shape[0]), dtype=np.int64)
+            if out is None:
+                out = np.empty((2, codes.shape[0]), dtype=np.int64)
             np.divmod(codes, self.n_dst, out=(out[0], out[1]))
             return out
         return _graph.decode(self.n_src, self.undirected, self.no_self_loops,
-                             codes, n_threads)
+                             codes, n_threads, out)
 
     def edge_gaps(
         self, src: np.ndarray, dst: np.ndarray, n_threads: int,
@@ -166,6 +170,7 @@ def negative_edges(
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
     keys: Any = None,
+    out: Optional[np.ndarray] = None,
 ) -> npt.NDArray[np.int64]:
     """Node pairs that are not edges of a graph, exactly as many as asked.
 
@@ -219,6 +224,11 @@ def negative_edges(
         its source's out-neighbours and ``num_samples``/``replace``, not on
         the other edges' rows, their order or ``n_threads``.  Equal keys of
         edges with the same source give equal rows.  Same law.
+    out : numpy.ndarray, optional
+        "global" without ``up_to`` (whose output size is not known in
+        advance): a C-contiguous int64 ``(2, num_samples)`` array, written
+        in place and returned (NumPy's ``out=`` convention: a reused
+        buffer saves the allocation and its page faults).
 
     Returns
     -------
@@ -272,9 +282,13 @@ def negative_edges(
     else:
         element_count((src.shape[0], num_samples),
                       f"num_samples={num_samples} negatives for each of {src.shape[0]} edges")
+    if out is not None and (method != "global" or up_to):
+        raise ValueError('out= needs method="global" and up_to=False, got '
+                         f'method={method!r}, up_to={up_to}')
+    dest = as_out(out, (2, num_samples), np.int64, edge_index)
     gen = as_generator(rng)
     if method == "global":
-        return _global(space, src, dst, num_samples, replace, up_to, gen, threads)
+        return _global(space, src, dst, num_samples, replace, up_to, gen, threads, dest)
     return _per_source(space, src, dst, num_samples, replace, gen, threads, row_keys)
 
 
@@ -311,13 +325,14 @@ def count_non_edges(
 def _global(
     space: _PairSpace, src: np.ndarray, dst: np.ndarray, num_samples: int,
     replace: bool, up_to: bool, gen: np.random.Generator, threads: int,
+    out: Optional[np.ndarray] = None,
 ) -> npt.NDArray[np.int64]:
     gaps, n_edges = space.edge_gaps(src, dst, threads)
     n_free = space.size - n_edges
     if up_to:
         num_samples = (0 if n_free == 0 else num_samples) if replace else min(num_samples, n_free)
     if num_samples == 0:
-        return np.zeros((2, 0), dtype=np.int64)
+        return np.zeros((2, 0), dtype=np.int64) if out is None else out
     if n_free == 0 or (not replace and num_samples > n_free):
         raise ValueError(
             f"graph too dense: {n_free} non-edge pairs among {space.size} candidate pairs "
@@ -337,7 +352,7 @@ def _global(
                                     c_array(ranks), threads)
     else:
         codes = _distinct_codes(gaps, n_free, num_samples, gen, threads)
-    return space.decode(codes, threads)
+    return space.decode(codes, threads, out)
 
 
 def _first_occurrences(draws: np.ndarray) -> np.ndarray:
