@@ -28,9 +28,11 @@ flight (KeyboardInterrupt).
 
 Memory: the B x N score matrix is never allocated.  Extra memory is one
 score buffer per thread (``TILE_BYTES``, 8 MB by default, whatever N is),
-one converted / normalised candidate tile per thread, the queries' converted
-copy (B x d) and the heaps (B x min(k + skip_top, N) x 24 bytes per thread, 8 for
-exact float32 selection).
+one converted / normalised candidate tile per thread (also held to about
+``TILE_BYTES`` by default), the queries' converted copy (B x d) and the
+heaps (B x min(k + skip_top, N) x 24 bytes per thread, 8 for exact float32
+selection).  So a float16 / bfloat16 corpus, or one in an ``np.memmap``
+file, is read and converted tile by tile, never whole.
 """
 from __future__ import annotations
 
@@ -46,7 +48,9 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_bool, as_int, as_keys, check_output_size, describe, numeric_array
+from negsamp._validation import (
+    as_array, as_bool, as_int, as_keys, check_output_size, describe, numeric_array,
+)
 from negsamp.topk import packable, topk
 
 # topk() lives in negsamp/topk.py; negsamp.mining.topk is kept for
@@ -63,10 +67,21 @@ QUERY_BLOCK = 2048
 _METRICS = ("dot", "cosine")
 
 
+#: Floating dtypes NumPy does not know, read by name so that ml_dtypes is
+#: never imported here (it provides their casts to float32).
+_EXTENSION_FLOATS = ("bfloat16",)
+
+
+def _is_extension_float(dtype: np.dtype) -> bool:
+    return dtype.kind == "V" and dtype.itemsize == 2 and dtype.name in _EXTENSION_FLOATS
+
+
 def _embeddings(values: Any, name: str) -> np.ndarray:
-    """A 2-D numeric array (not copied), or TypeError/ValueError naming
-    ``name``."""
-    arr = numeric_array(values, name, "a 2-D array of numbers")
+    """A 2-D numeric array (not copied; integer, float16/32/64 or
+    ml_dtypes.bfloat16), or TypeError/ValueError naming ``name``."""
+    arr = as_array(values, name, "a 2-D array of numbers")
+    if not _is_extension_float(arr.dtype):
+        arr = numeric_array(arr, name, "a 2-D array of numbers")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
     return arr
@@ -164,12 +179,20 @@ def hard_negatives(
     Parameters
     ----------
     queries : array (B, d)
-        Query embeddings, float32 or float64 (integer arrays are read as
-        float32).  Never modified.
+        Query embeddings: float32 or float64, or float16 or
+        ``ml_dtypes.bfloat16`` (read as float32; integer arrays too).
+        Never modified.
     candidates : array (N, d)
-        Corpus embeddings, same d.  Scores are computed in float64 when both
-        arrays are float64, else in float32.  Never modified and never
-        copied whole: each tile is converted / normalised on its own.
+        Corpus embeddings, same d, same dtypes as ``queries``; an
+        ``np.memmap`` (or any array) is read in place.  Scores are computed
+        in float64 when both arrays are float64, else in float32.  Never
+        modified and never copied whole: each tile is converted to the
+        compute dtype / normalised on its own, so a float16 or bfloat16
+        corpus costs its own size plus a few tiles, not a float32 copy
+        (``block_size`` candidates a tile, by default at most about
+        ``TILE_BYTES`` of converted values).  float16 and bfloat16 values
+        are exactly float32 values, so the result is exactly the one of
+        the corpus converted to float32 up front.
     k : int
         Negatives per query, k >= 1.  Above what a query has eligible
         (including k > N, as sentence-transformers allows), its row is
@@ -247,7 +270,9 @@ def hard_negatives(
         call.  The result does not depend on it.
     block_size : int, optional
         Candidates per tile.  Default: the score buffer of a tile is about
-        8 MB (``TILE_BYTES``); memory does not grow with N.
+        8 MB (``TILE_BYTES``), and so is the tile's candidates in the
+        compute dtype (at least 256 candidates); memory does not grow with
+        N.  The tiling depends on B, d and the compute dtype only.
     progress : bool
         Show a tqdm progress bar over the corpus when tqdm is installed;
         silently nothing otherwise.
@@ -280,19 +305,9 @@ def hard_negatives(
         is found by the merge (its scores are not finite), so the error comes
         when its tile is reached.
     """
-    q_arr = _embeddings(queries, "queries")
-    c_arr = _embeddings(candidates, "candidates")
+    q_arr, c_arr = _embedding_pair(queries, candidates)
     n_rows, dim = q_arr.shape
-    n_items, c_dim = c_arr.shape
-    if dim != c_dim:
-        raise ValueError(
-            f"queries and candidates must have the same dimension, got "
-            f"queries.shape={q_arr.shape} and candidates.shape={c_arr.shape}"
-        )
-    if dim == 0:
-        raise ValueError("queries and candidates must have at least one dimension")
-    if n_items == 0:
-        raise ValueError("candidates is empty (shape (0, d)): there is nothing to rank")
+    n_items = c_arr.shape[0]
     k = as_int(k, "k", minimum=1)  # above the number of candidates: padding
     # ids and scores of the result, and a heap entry (24 bytes) per slot.
     check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
@@ -345,11 +360,7 @@ def hard_negatives(
             raise ValueError(f"positive_scores must be finite, got {pos[i]} at index {i}")
 
     dtype = _compute_dtype(q_arr, c_arr)
-    # Queries are small (B x d): convert and check them whole, on a copy.
-    q = np.array(q_arr, dtype=dtype, order="C", copy=True)
-    _first_nonfinite(q, "queries")
-    if metric == "cosine":
-        q = _normalise_rows(q)
+    q = _converted_queries(q_arr, dtype, metric)
 
     if margins and pos is None and pos_lists is not None:
         pos = _positive_scores(q, c_arr, pos_lists, dtype, metric)
@@ -396,7 +407,14 @@ def hard_negatives(
 
     q_block = min(n_rows, QUERY_BLOCK)
     if block_size is None:
-        block_size = max(256, TILE_BYTES // (q_block * dtype.itemsize))
+        # About TILE_BYTES of scores a tile, and at most TILE_BYTES of its
+        # candidates in the compute dtype: with few queries a tile would
+        # otherwise span millions of candidates, and a converted (float16,
+        # bfloat16...) or normalised tile is a copy.  The same bound for
+        # every dtype, so that a float16 corpus is tiled, and its products
+        # rounded, exactly as its float32 conversion is.
+        rows_bound = TILE_BYTES // (q_block * dtype.itemsize)
+        block_size = max(256, min(rows_bound, TILE_BYTES // (dim * dtype.itemsize)))
     block_size = min(block_size, n_items)
     n_tiles = -(-n_items // block_size)
     bar = _progress_bar(bool(progress), n_items)
@@ -443,6 +461,31 @@ def hard_negatives(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _embedding_pair(queries: Any, candidates: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """(queries, candidates) as 2-D numeric arrays (not copied) of the same
+    dimension, with at least one candidate; else TypeError/ValueError."""
+    q_arr = _embeddings(queries, "queries")
+    c_arr = _embeddings(candidates, "candidates")
+    if q_arr.shape[1] != c_arr.shape[1]:
+        raise ValueError(
+            f"queries and candidates must have the same dimension, got "
+            f"queries.shape={q_arr.shape} and candidates.shape={c_arr.shape}"
+        )
+    if q_arr.shape[1] == 0:
+        raise ValueError("queries and candidates must have at least one dimension")
+    if c_arr.shape[0] == 0:
+        raise ValueError("candidates is empty (shape (0, d)): there is nothing to rank")
+    return q_arr, c_arr
+
+
+def _converted_queries(q_arr: np.ndarray, dtype: np.dtype, metric: str) -> np.ndarray:
+    """Queries are small (B x d): converted to the compute dtype and checked
+    whole, on a copy; normalised for cosine."""
+    q = np.array(q_arr, dtype=dtype, order="C", copy=True)
+    _first_nonfinite(q, "queries")
+    return _normalise_rows(q) if metric == "cosine" else q
 
 
 class _Scan:
