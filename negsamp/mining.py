@@ -49,7 +49,7 @@ from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
-    as_array, as_bool, as_int, as_keys, check_output_size, describe, numeric_array,
+    as_array, as_bool, as_int, as_keys, as_out, check_output_size, describe, numeric_array,
 )
 from negsamp.topk import packable, topk
 
@@ -173,6 +173,7 @@ def hard_negatives(
     block_size: Optional[int] = None,
     progress: bool = False,
     keys: Any = None,
+    out: Any = None,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """Hard negatives: the k best-scoring eligible candidates of every query.
 
@@ -276,6 +277,12 @@ def hard_negatives(
     progress : bool
         Show a tqdm progress bar over the corpus when tqdm is installed;
         silently nothing otherwise.
+    out : (ids, scores), optional
+        Buffers for the result, as NumPy's ``out=``: a C-contiguous,
+        writeable int64 (B, k) array and one of the scores' dtype (see
+        Returns), sharing no memory with each other or with the inputs.
+        They are written once the call succeeds (left untouched when it
+        raises) and returned.
 
     Returns
     -------
@@ -296,12 +303,14 @@ def hard_negatives(
     Raises
     ------
     TypeError
-        Non-numeric arrays, bad types of scalars.
+        Non-numeric arrays, bad types of scalars, ``out`` buffers of the
+        wrong type or dtype.
     ValueError
         Shapes (1-D, mismatched d), non-finite embeddings (naming the array,
         row and column), scores that overflow the compute dtype, k outside
         [1, N], bad metric, margins without a positive score, negative
-        margins, bad ids in ``exclude``/``positives``.  A non-finite candidate
+        margins, bad ids in ``exclude``/``positives``, ``out`` buffers of
+        the wrong shape, read-only or overlapping.  A non-finite candidate
         is found by the merge (its scores are not finite), so the error comes
         when its tile is reached.
     """
@@ -360,6 +369,7 @@ def hard_negatives(
             raise ValueError(f"positive_scores must be finite, got {pos[i]} at index {i}")
 
     dtype = _compute_dtype(q_arr, c_arr)
+    out_pair = _as_out_pair(out, (n_rows, k), dtype, q_arr, c_arr)
     q = _converted_queries(q_arr, dtype, metric)
 
     if margins and pos is None and pos_lists is not None:
@@ -400,10 +410,8 @@ def hard_negatives(
             packed=packable(dtype, t, n_items),
         )
 
-    result: Tuple[np.ndarray, np.ndarray]
     if n_rows == 0:
-        result = new_state().finish(skip, k, dtype, n_threads)
-        return result
+        return _deliver(new_state().finish(skip, k, dtype, n_threads), out_pair)
 
     q_block = min(n_rows, QUERY_BLOCK)
     if block_size is None:
@@ -445,7 +453,7 @@ def hard_negatives(
                     f.result()
             queue.raise_first_error()
             parts = [st.finish(0, capacity, dtype, 1) for st in states]
-            return _merge_parts(parts, skip, k, bool(largest))
+            return _deliver(_merge_parts(parts, skip, k, bool(largest)), out_pair)
         state = new_state()
         # The exact scan costs ~0.1 ns per score, a fraction of the tile
         # product: handing it to other threads costs more than it saves.
@@ -454,10 +462,9 @@ def hard_negatives(
         heavy = t is not None or capacity > _HEAVY_CAPACITY
         merge_threads = n_threads if heavy else 1
         scan.run(state, 0, n_items,
-                 lambda out, r0, c0, _: state.merge(out, r0, c0, merge_threads))
+                 lambda tile, r0, c0, _: state.merge(tile, r0, c0, merge_threads))
         # Sorting B heaps of k + skip_top entries is tiny: one thread.
-        result = state.finish(skip, k, dtype, 1)
-        return result
+        return _deliver(state.finish(skip, k, dtype, 1), out_pair)
     finally:
         if bar is not None:
             bar.close()
@@ -486,6 +493,31 @@ def _converted_queries(q_arr: np.ndarray, dtype: np.dtype, metric: str) -> np.nd
     q = np.array(q_arr, dtype=dtype, order="C", copy=True)
     _first_nonfinite(q, "queries")
     return _normalise_rows(q) if metric == "cosine" else q
+
+
+def _as_out_pair(out: Any, shape: Tuple[int, int], dtype: np.dtype,
+                 *inputs: Any) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """The caller's (ids, scores) buffers, checked (as_out), or None."""
+    if out is None:
+        return None
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or any(o is None for o in out):
+        raise TypeError("out must be a tuple (ids, scores) of two numpy arrays, got "
+                        f"{describe(out)}")
+    ids = as_out(out[0], shape, np.int64, *inputs, name="out[0] (ids)")
+    scores = as_out(out[1], shape, dtype, *inputs, ids, name="out[1] (scores)")
+    assert ids is not None and scores is not None  # neither is None (checked)
+    return ids, scores
+
+
+def _deliver(result: Tuple[np.ndarray, np.ndarray],
+             out: Optional[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
+    """``result``, or ``out`` holding it.  (The heaps' finish allocates its
+    own (B, k) arrays; one copy of those is small next to the scan.)"""
+    if out is None:
+        return result
+    np.copyto(out[0], result[0])
+    np.copyto(out[1], result[1])
+    return out
 
 
 class _Scan:
