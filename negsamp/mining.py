@@ -55,7 +55,7 @@ from negsamp.topk import packable, topk
 
 # topk() lives in negsamp/topk.py; negsamp.mining.topk is kept for
 # compatibility.
-__all__ = ["hard_negatives", "topk"]
+__all__ = ["default_block_size", "hard_negatives", "positive_scores_of", "topk"]
 
 #: Bytes of the score buffer of one tile when block_size is None.  Small
 #: enough to stay in the last-level cache between the GEMM that writes it
@@ -212,7 +212,9 @@ def hard_negatives(
         similar candidates, which rarely matters, and ``min_score`` bounds how
         dissimilar a returned candidate may be.
     positive_scores : array (B,), optional
-        The score of each query's positive, for the margins.
+        The score of each query's positive, for the margins; ``inf`` for a
+        query without a positive (no margin bound), as
+        :func:`positive_scores_of` gives it.  NaN and ``-inf`` are refused.
     positives : per-query id lists, optional
         Each query's positive ids (same formats as ``exclude``).  They are
         excluded too, and, when a margin is given and ``positive_scores`` is
@@ -364,9 +366,10 @@ def hard_negatives(
         if pos.shape != (n_rows,):
             raise ValueError(f"positive_scores must have shape ({n_rows},), got {pos.shape}")
         pos = pos.astype(np.float64)
-        if not np.isfinite(pos).all():
-            i = int(np.flatnonzero(~np.isfinite(pos))[0])
-            raise ValueError(f"positive_scores must be finite, got {pos[i]} at index {i}")
+        if not (pos > -np.inf).all():  # NaN or -inf; inf: no positive
+            i = int(np.flatnonzero(~(pos > -np.inf))[0])
+            raise ValueError(f"positive_scores must be finite or inf (no positive), got "
+                             f"{pos[i]} at index {i}")
 
     dtype = _compute_dtype(q_arr, c_arr)
     out_pair = _as_out_pair(out, (n_rows, k), dtype, q_arr, c_arr)
@@ -415,14 +418,7 @@ def hard_negatives(
 
     q_block = min(n_rows, QUERY_BLOCK)
     if block_size is None:
-        # About TILE_BYTES of scores a tile, and at most TILE_BYTES of its
-        # candidates in the compute dtype: with few queries a tile would
-        # otherwise span millions of candidates, and a converted (float16,
-        # bfloat16...) or normalised tile is a copy.  The same bound for
-        # every dtype, so that a float16 corpus is tiled, and its products
-        # rounded, exactly as its float32 conversion is.
-        rows_bound = TILE_BYTES // (q_block * dtype.itemsize)
-        block_size = max(256, min(rows_bound, TILE_BYTES // (dim * dtype.itemsize)))
+        block_size = default_block_size(n_rows, dim, dtype)
     block_size = min(block_size, n_items)
     n_tiles = -(-n_items // block_size)
     bar = _progress_bar(bool(progress), n_items)
@@ -518,6 +514,64 @@ def _deliver(result: Tuple[np.ndarray, np.ndarray],
     np.copyto(out[0], result[0])
     np.copyto(out[1], result[1])
     return out
+
+
+def default_block_size(n_queries: int, dim: int, dtype: Any = np.float32) -> int:
+    """Candidates per tile of :func:`hard_negatives` when ``block_size`` is
+    None, for ``n_queries`` queries of ``dim`` dimensions scored in
+    ``dtype`` (float32, or float64 when both inputs are float64).
+
+    About ``TILE_BYTES`` of scores a tile (for a block of at most
+    ``QUERY_BLOCK`` queries), and at most ``TILE_BYTES`` of its candidates
+    in the compute dtype: with few queries a tile would otherwise span
+    millions of candidates, and a converted (float16, bfloat16...) or
+    normalised tile is a copy.  At least 256.  It does not depend on the
+    corpus dtype, so a float16 corpus is tiled, and its products rounded,
+    exactly as its float32 conversion is.  (BLAS may round a dot product
+    differently in products of other shapes: the tiling fixes the last bits
+    of the scores.)
+    """
+    n_queries = as_int(n_queries, "n_queries", minimum=0)
+    dim = as_int(dim, "dim", minimum=1)
+    itemsize = int(np.dtype(dtype).itemsize)
+    q_block = max(1, min(n_queries, QUERY_BLOCK))
+    rows_bound = TILE_BYTES // (q_block * itemsize)
+    return max(256, min(rows_bound, TILE_BYTES // (dim * itemsize)))
+
+
+def positive_scores_of(queries: Any, candidates: Any, positives: Any, *,
+                       metric: str = "dot") -> npt.NDArray[np.float64]:
+    """The positive score of every query, as :func:`hard_negatives` computes
+    it for its margins when given ``positives``.
+
+    Parameters
+    ----------
+    queries, candidates, metric
+        As in :func:`hard_negatives` (same dtypes and compute precision).
+    positives : per-query id lists
+        Same formats as ``exclude`` of :func:`hard_negatives`.
+
+    Returns
+    -------
+    float64 array (B,)
+        The minimum over the query's positives of their scores, computed in
+        the compute precision by ``einsum`` (only those dot products, so it
+        can differ from a tile product in the last bit); ``inf`` for a query
+        without positives.  Passed as ``positive_scores=`` (with the
+        positives in ``exclude=``), it gives the margins ``positives=``
+        would give.
+        Only the positives' rows of ``candidates`` are read.
+
+    Complexity: O(P d) for P positives in all.
+    """
+    q_arr, c_arr = _embedding_pair(queries, candidates)
+    if not isinstance(metric, str) or metric not in _METRICS:
+        raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
+    pos_lists = as_exclusion_lists(positives, c_arr.shape[0], name="positives",
+                                   n_rows=q_arr.shape[0])
+    dtype = _compute_dtype(q_arr, c_arr)
+    q = _converted_queries(q_arr, dtype, metric)
+    return _positive_scores(q, c_arr, pos_lists, dtype, metric)
 
 
 class _Scan:
