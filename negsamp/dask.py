@@ -1,4 +1,5 @@
-"""Reservoir samples and negatives on Dask collections (optional extra).
+"""Reservoir samples, negatives and hard-negative mining on Dask
+collections (optional extra).
 
 Install with ``pip install 'negsamp[dask]'`` (dask and distributed).  Dask is
 imported only when a function of this module is called.
@@ -14,15 +15,19 @@ Example
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+import math
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from negsamp import mining
+from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, spawn
-from negsamp._validation import as_int, check_output_size, describe, numeric_array
+from negsamp._validation import as_array, as_int, check_output_size, describe, numeric_array
 from negsamp.reservoir import Reservoir, WeightedReservoir
+from negsamp.topk import topk
 
-__all__ = ["reservoir_sample", "sample_negatives"]
+__all__ = ["hard_negatives", "reservoir_sample", "sample_negatives"]
 
 _INSTALL_HINT = "negsamp.dask needs dask and distributed: pip install 'negsamp[dask]'"
 
@@ -367,3 +372,258 @@ def sample_negatives(df: Any, sampler: Any, *, row_column: str, k: int, rng: RNG
            for p, child in zip(parts, children)]
     return dd.from_delayed(out, meta=meta, divisions=df.divisions)
 
+
+
+# -- hard negatives over a corpus chunked by rows ---------------------------
+def _chunk_exclusion(sorted_ids: np.ndarray, sorted_rows: np.ndarray, lo: int, hi: int,
+                     n_rows: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The (indptr, indices) lists of candidates lo..hi-1, as ids of the
+    chunk, from every query's excluded ids sorted by id (``sorted_rows``
+    says whose each one is)."""
+    a, b = np.searchsorted(sorted_ids, [lo, hi])
+    rows = sorted_rows[a:b]
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr, sorted_ids[a:b][order] - lo
+
+
+def _chunk_top(chunk: Any, queries: np.ndarray, lo: int, excluded: Any,
+               pos: Optional[np.ndarray], width: int, options: Dict[str, Any]
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """The top ``width`` lists of one chunk (candidates lo..), global ids."""
+    chunk = np.asarray(chunk)
+    exclude = None if excluded is None else _chunk_exclusion(
+        excluded[0], excluded[1], lo, lo + chunk.shape[0], queries.shape[0])
+    try:
+        ids, scores = mining.hard_negatives(queries, chunk, width, exclude=exclude,
+                                            positive_scores=pos, **options)
+    except ValueError as exc:
+        # Name the candidate by its global row, as one local call would.
+        bad = ~np.isfinite(chunk)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise ValueError(f"candidates must be finite, got {chunk[r, c]} at row "
+                             f"{lo + int(r)}, column {int(c)}") from None
+        raise ValueError(f"chunk of candidates {lo}..{lo + chunk.shape[0] - 1} (rows "
+                         f"below counted from its start): {exc}") from None
+    ids[ids >= 0] += lo
+    return ids, scores
+
+
+def _merge_tops(width: int, largest: bool, n_threads: Optional[int],
+                *parts: Tuple[np.ndarray, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """The top ``width`` of lists of consecutive chunks given in row order.
+
+    Within a list equal scores rank the lower id first, and every id of a
+    list is below those of the next: so in the concatenated lists the lower
+    position is the lower id among equal scores, which is topk's tie rule.
+    Padding (-1) is excluded and comes back as padding."""
+    ids = np.concatenate([p[0] for p in parts], axis=1)
+    scores = np.concatenate([p[1] for p in parts], axis=1)
+    pad = ids < 0
+    indptr = np.zeros(ids.shape[0] + 1, dtype=np.int64)
+    np.cumsum(pad.sum(axis=1), out=indptr[1:])
+    at, best = topk(np.where(pad, 0, scores), width, exclude=(indptr, np.nonzero(pad)[1]),
+                    largest=largest, n_threads=n_threads)
+    found = at >= 0
+    merged = np.where(found, np.take_along_axis(ids, np.where(found, at, 0), axis=1), -1)
+    return merged, best
+
+
+def _window(skip: int, k: int, merged: Tuple[np.ndarray, np.ndarray]
+            ) -> Tuple[np.ndarray, np.ndarray]:
+    ids, scores = merged
+    ids = np.ascontiguousarray(ids[:, skip : skip + k])
+    scores = np.ascontiguousarray(scores[:, skip : skip + k])
+    short = k - ids.shape[1]  # a rank window past every candidate
+    if short > 0:
+        ids = np.pad(ids, ((0, 0), (0, short)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, short)), constant_values=np.nan)
+    return ids, scores
+
+
+def _sorted_by_id(lists: List[ExclusionLists], n_rows: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Every (id, query) pair of ``lists``, sorted by id."""
+    ids = np.concatenate([x.indices for x in lists])
+    rows = np.concatenate([np.repeat(np.arange(n_rows, dtype=np.int64), x.lengths())
+                           for x in lists])
+    order = np.argsort(ids, kind="stable")
+    return ids[order], rows[order]
+
+
+def _gathered_positive_scores(queries: np.ndarray, rows: np.ndarray,
+                              positives: Tuple[np.ndarray, np.ndarray],
+                              metric: str) -> np.ndarray:
+    return mining.positive_scores_of(queries, np.asarray(rows), positives, metric=metric)
+
+
+def _tile_aligned(candidates: Any, block: int) -> Any:
+    """``candidates`` with one chunk along d and every chunk border at a
+    multiple of ``block`` rows (rechunked only when needed)."""
+    if candidates.numblocks[1] > 1:
+        candidates = candidates.rechunk({1: -1})
+    borders = np.cumsum(candidates.chunks[0])[:-1]
+    if (borders % block).any():
+        mean = sum(candidates.chunks[0]) / len(candidates.chunks[0])
+        candidates = candidates.rechunk({0: block * max(1, round(mean / block))})
+    return candidates
+
+
+def hard_negatives(queries: Any, candidates: Any, k: int, *, exclude: Any = None,
+                   positives: Any = None, positive_scores: Any = None, metric: str = "dot",
+                   largest: bool = True, max_score: Optional[float] = None,
+                   min_score: Optional[float] = None, absolute_margin: Optional[float] = None,
+                   relative_margin: Optional[float] = None, skip_top: int = 0,
+                   temperature: Optional[float] = None, n_threads: Optional[int] = None,
+                   block_size: Optional[int] = None, split_every: int = 8) -> Any:
+    """:func:`negsamp.hard_negatives` over a dask.array corpus chunked by rows.
+
+    Each chunk of rows is ranked by one local ``negsamp.hard_negatives``
+    call on a worker (its ids shifted by the chunk's first row, the
+    exclusion lists cut to the chunk), and the per-chunk top lists are
+    merged in a tree.  The result is exactly that of one local call on the
+    whole corpus -- same ids, same scores, ties to the lower global id --
+    for any chunking, because every option kept here is exact per chunk:
+
+    - the top ``k + skip_top`` of the corpus are among the union of each
+      chunk's top ``k + skip_top``, so chunks keep that many and the rank
+      window ``skip_top`` is applied to the merged list;
+    - exclusions, score windows (``max_score``, ``min_score``) and margins
+      are per score;
+    - with ``positives`` and margins, the positive scores are computed once
+      from the positives' rows (:func:`negsamp.mining.positive_scores_of`),
+      as the local call computes them, and given to every chunk;
+    - the scores themselves: BLAS may round a dot product differently in
+      products of other shapes, so the corpus is re-cut (``rechunk``), when
+      needed, at multiples of the tile size (``block_size``, by default
+      :func:`negsamp.mining.default_block_size`, the local call's), and each
+      chunk is scanned in those tiles: every score comes from the same
+      product as in the local call.
+
+    ``temperature`` is refused (ValueError): each query's Gumbel variates
+    follow its candidates in one stream over the whole corpus, which chunks
+    ranked apart cannot reproduce.
+
+    Parameters
+    ----------
+    queries : array (B, d)
+        In memory (a NumPy array or tensor; a dask array is computed).
+        Shipped to the workers once.
+    candidates : dask.array.Array (N, d)
+        The corpus, chunked by rows (chunks along d are merged first, and
+        rows re-cut at multiples of the tile size unless every border
+        already is one); its chunk sizes must be known
+        (``candidates.compute_chunk_sizes()``).
+        Any dtype :func:`negsamp.hard_negatives` takes, float16 and
+        bfloat16 included (converted tile by tile on the workers).
+    k, exclude, positives, positive_scores, metric, largest, max_score, \
+min_score, absolute_margin, relative_margin, skip_top, n_threads, block_size
+        As in :func:`negsamp.hard_negatives` (ids are global rows);
+        ``n_threads`` and ``block_size`` apply to each chunk's call
+        (``block_size`` also sets the chunk borders, see above).
+    split_every : int >= 2
+        Fan-in of the tree of merges.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Computes to ``(ids, scores)``, as :func:`negsamp.hard_negatives`
+        returns them.
+
+    Notes
+    -----
+    Every argument is checked here, before any task runs (the local checks
+    run on the queries and a one-row stand-in of the corpus, so the errors
+    are the local ones); a non-finite candidate is found by its chunk's task
+    and named by its global row when the result is computed.  Work: the
+    local call's per chunk; each chunk returns B x min(k + skip_top, N)
+    ids and scores, and each merge is one :func:`negsamp.topk` over
+    ``split_every`` of those.  With margins and ``positives``, the rows of
+    the positives are gathered (``candidates[ids]``) by one more task.
+    """
+    dask = _import_dask()
+    if _kind(candidates) != "array":
+        raise TypeError(f"candidates must be a dask.array.Array chunked by rows, got "
+                        f"{type(candidates).__name__} (call negsamp.hard_negatives for "
+                        f"an array in memory)")
+    if candidates.ndim != 2:
+        raise ValueError(f"candidates must be 2-D (rows x dimensions), got "
+                         f"{candidates.ndim} dimensions")
+    if any(math.isnan(c) for c in candidates.chunks[0]):
+        raise ValueError("candidates has unknown chunk sizes: call "
+                         "candidates.compute_chunk_sizes() first")
+    if temperature is not None:
+        raise ValueError("temperature cannot be used with a chunked corpus: each query's "
+                         "Gumbel variates follow its candidates in one stream over the "
+                         "whole corpus; call negsamp.hard_negatives on one array instead")
+    if _kind(queries) == "array":
+        queries = queries.compute()
+    k = as_int(k, "k", minimum=1)
+    skip_top = as_int(skip_top, "skip_top", minimum=0)
+    split_every = as_int(split_every, "split_every", minimum=2)
+    n_items = int(sum(candidates.chunks[0]))
+    options: Dict[str, Any] = dict(
+        metric=metric, largest=largest, max_score=max_score, min_score=min_score,
+        absolute_margin=absolute_margin, relative_margin=relative_margin,
+        n_threads=n_threads, block_size=block_size)
+    # Every other check, with the local messages: the local call on the
+    # queries and one zero row of the corpus's dtype (no exclusion lists,
+    # whose ids are checked below against the real N).  It is tiny.
+    q_arr = as_array(queries, "queries", "a 2-D array of numbers")
+    n_rows = q_arr.shape[0] if q_arr.ndim == 2 else 0
+    no_lists = (np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    stand_in = np.zeros((1, candidates.shape[1]), dtype=candidates.dtype)
+    if n_items == 0:
+        stand_in = stand_in[:0]
+    probe = mining.hard_negatives(q_arr, stand_in, k, skip_top=skip_top,
+                                  positive_scores=positive_scores,
+                                  positives=None if positives is None else no_lists, **options)
+    if n_rows == 0:
+        return dask.delayed(probe)
+    lists: List[ExclusionLists] = []
+    if exclude is not None:
+        lists.append(as_exclusion_lists(exclude, n_items, name="exclude", n_rows=n_rows))
+    pos_lists = None
+    if positives is not None:
+        pos_lists = as_exclusion_lists(positives, n_items, name="positives", n_rows=n_rows)
+        lists.append(pos_lists)
+    margins = absolute_margin is not None or relative_margin is not None
+
+    # The local call's tiles, and chunk borders on them (see above).
+    block = mining.default_block_size(n_rows, candidates.shape[1], probe[1].dtype) \
+        if block_size is None else int(block_size)
+    options["block_size"] = block
+    candidates = _tile_aligned(candidates, block)
+    offsets = np.concatenate([[0], np.cumsum(candidates.chunks[0])]).astype(np.int64)
+    width = min(k + skip_top, n_items)  # as the local heaps: never more than N
+    skip = min(skip_top, width)
+
+    shipped_queries = dask.delayed(q_arr, pure=True)
+    excluded = dask.delayed(_sorted_by_id(lists, n_rows), pure=True) if lists else None
+    pos: Any = None
+    if margins and positive_scores is not None:
+        pos = dask.delayed(numeric_array(positive_scores, "positive_scores")
+                           .astype(np.float64), pure=True)
+    elif margins and pos_lists is not None:
+        # The positives' rows, gathered in id order, and the positives as
+        # positions among them: positive_scores_of then sees the same rows
+        # in the same order as the local call does (inf: no positive).
+        unique, where = np.unique(pos_lists.indices, return_inverse=True)
+        rows = candidates[unique] if unique.size else candidates[:0]
+        pos = dask.delayed(_gathered_positive_scores, pure=True)(
+            shipped_queries, rows, (pos_lists.indptr, where.astype(np.int64)), metric)
+    else:
+        # No margin to apply (the checks of positive_scores ran above).
+        options.pop("absolute_margin")
+        options.pop("relative_margin")
+
+    task = dask.delayed(_chunk_top, pure=True)
+    level = [task(block_data, shipped_queries, int(offsets[i]), excluded, pos, width, options)
+             for i, block_data in enumerate(candidates.to_delayed()[:, 0])]
+    merge = dask.delayed(_merge_tops, pure=True)
+    while len(level) > 1:
+        level = [merge(width, bool(largest), n_threads, *level[i : i + split_every])
+                 if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), split_every)]
+    return dask.delayed(_window, pure=True)(skip, k, level[0])

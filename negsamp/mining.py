@@ -28,9 +28,11 @@ flight (KeyboardInterrupt).
 
 Memory: the B x N score matrix is never allocated.  Extra memory is one
 score buffer per thread (``TILE_BYTES``, 8 MB by default, whatever N is),
-one converted / normalised candidate tile per thread, the queries' converted
-copy (B x d) and the heaps (B x min(k + skip_top, N) x 24 bytes per thread, 8 for
-exact float32 selection).
+one converted / normalised candidate tile per thread (also held to about
+``TILE_BYTES`` by default), the queries' converted copy (B x d) and the
+heaps (B x min(k + skip_top, N) x 24 bytes per thread, 8 for exact float32
+selection).  So a float16 / bfloat16 corpus, or one in an ``np.memmap``
+file, is read and converted tile by tile, never whole.
 """
 from __future__ import annotations
 
@@ -46,12 +48,14 @@ import numpy.typing as npt
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
-from negsamp._validation import as_bool, as_int, as_keys, check_output_size, describe, numeric_array
+from negsamp._validation import (
+    as_array, as_bool, as_int, as_keys, as_out, check_output_size, describe, numeric_array,
+)
 from negsamp.topk import packable, topk
 
 # topk() lives in negsamp/topk.py; negsamp.mining.topk is kept for
 # compatibility.
-__all__ = ["hard_negatives", "topk"]
+__all__ = ["default_block_size", "hard_negatives", "positive_scores_of", "topk"]
 
 #: Bytes of the score buffer of one tile when block_size is None.  Small
 #: enough to stay in the last-level cache between the GEMM that writes it
@@ -63,10 +67,21 @@ QUERY_BLOCK = 2048
 _METRICS = ("dot", "cosine")
 
 
+#: Floating dtypes NumPy does not know, read by name so that ml_dtypes is
+#: never imported here (it provides their casts to float32).
+_EXTENSION_FLOATS = ("bfloat16",)
+
+
+def _is_extension_float(dtype: np.dtype) -> bool:
+    return dtype.kind == "V" and dtype.itemsize == 2 and dtype.name in _EXTENSION_FLOATS
+
+
 def _embeddings(values: Any, name: str) -> np.ndarray:
-    """A 2-D numeric array (not copied), or TypeError/ValueError naming
-    ``name``."""
-    arr = numeric_array(values, name, "a 2-D array of numbers")
+    """A 2-D numeric array (not copied; integer, float16/32/64 or
+    ml_dtypes.bfloat16), or TypeError/ValueError naming ``name``."""
+    arr = as_array(values, name, "a 2-D array of numbers")
+    if not _is_extension_float(arr.dtype):
+        arr = numeric_array(arr, name, "a 2-D array of numbers")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
     return arr
@@ -158,18 +173,27 @@ def hard_negatives(
     block_size: Optional[int] = None,
     progress: bool = False,
     keys: Any = None,
+    out: Any = None,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """Hard negatives: the k best-scoring eligible candidates of every query.
 
     Parameters
     ----------
     queries : array (B, d)
-        Query embeddings, float32 or float64 (integer arrays are read as
-        float32).  Never modified.
+        Query embeddings: float32 or float64, or float16 or
+        ``ml_dtypes.bfloat16`` (read as float32; integer arrays too).
+        Never modified.
     candidates : array (N, d)
-        Corpus embeddings, same d.  Scores are computed in float64 when both
-        arrays are float64, else in float32.  Never modified and never
-        copied whole: each tile is converted / normalised on its own.
+        Corpus embeddings, same d, same dtypes as ``queries``; an
+        ``np.memmap`` (or any array) is read in place.  Scores are computed
+        in float64 when both arrays are float64, else in float32.  Never
+        modified and never copied whole: each tile is converted to the
+        compute dtype / normalised on its own, so a float16 or bfloat16
+        corpus costs its own size plus a few tiles, not a float32 copy
+        (``block_size`` candidates a tile, by default at most about
+        ``TILE_BYTES`` of converted values).  float16 and bfloat16 values
+        are exactly float32 values, so the result is exactly the one of
+        the corpus converted to float32 up front.
     k : int
         Negatives per query, k >= 1.  Above what a query has eligible
         (including k > N, as sentence-transformers allows), its row is
@@ -188,7 +212,9 @@ def hard_negatives(
         similar candidates, which rarely matters, and ``min_score`` bounds how
         dissimilar a returned candidate may be.
     positive_scores : array (B,), optional
-        The score of each query's positive, for the margins.
+        The score of each query's positive, for the margins; ``inf`` for a
+        query without a positive (no margin bound), as
+        :func:`positive_scores_of` gives it.  NaN and ``-inf`` are refused.
     positives : per-query id lists, optional
         Each query's positive ids (same formats as ``exclude``).  They are
         excluded too, and, when a margin is given and ``positive_scores`` is
@@ -247,10 +273,18 @@ def hard_negatives(
         call.  The result does not depend on it.
     block_size : int, optional
         Candidates per tile.  Default: the score buffer of a tile is about
-        8 MB (``TILE_BYTES``); memory does not grow with N.
+        8 MB (``TILE_BYTES``), and so is the tile's candidates in the
+        compute dtype (at least 256 candidates); memory does not grow with
+        N.  The tiling depends on B, d and the compute dtype only.
     progress : bool
         Show a tqdm progress bar over the corpus when tqdm is installed;
         silently nothing otherwise.
+    out : (ids, scores), optional
+        Buffers for the result, as NumPy's ``out=``: a C-contiguous,
+        writeable int64 (B, k) array and one of the scores' dtype (see
+        Returns), sharing no memory with each other or with the inputs.
+        They are written once the call succeeds (left untouched when it
+        raises) and returned.
 
     Returns
     -------
@@ -271,28 +305,20 @@ def hard_negatives(
     Raises
     ------
     TypeError
-        Non-numeric arrays, bad types of scalars.
+        Non-numeric arrays, bad types of scalars, ``out`` buffers of the
+        wrong type or dtype.
     ValueError
         Shapes (1-D, mismatched d), non-finite embeddings (naming the array,
         row and column), scores that overflow the compute dtype, k outside
         [1, N], bad metric, margins without a positive score, negative
-        margins, bad ids in ``exclude``/``positives``.  A non-finite candidate
+        margins, bad ids in ``exclude``/``positives``, ``out`` buffers of
+        the wrong shape, read-only or overlapping.  A non-finite candidate
         is found by the merge (its scores are not finite), so the error comes
         when its tile is reached.
     """
-    q_arr = _embeddings(queries, "queries")
-    c_arr = _embeddings(candidates, "candidates")
+    q_arr, c_arr = _embedding_pair(queries, candidates)
     n_rows, dim = q_arr.shape
-    n_items, c_dim = c_arr.shape
-    if dim != c_dim:
-        raise ValueError(
-            f"queries and candidates must have the same dimension, got "
-            f"queries.shape={q_arr.shape} and candidates.shape={c_arr.shape}"
-        )
-    if dim == 0:
-        raise ValueError("queries and candidates must have at least one dimension")
-    if n_items == 0:
-        raise ValueError("candidates is empty (shape (0, d)): there is nothing to rank")
+    n_items = c_arr.shape[0]
     k = as_int(k, "k", minimum=1)  # above the number of candidates: padding
     # ids and scores of the result, and a heap entry (24 bytes) per slot.
     check_output_size((n_rows, k), 40, f"k={k} (for {n_rows} queries)")
@@ -340,16 +366,14 @@ def hard_negatives(
         if pos.shape != (n_rows,):
             raise ValueError(f"positive_scores must have shape ({n_rows},), got {pos.shape}")
         pos = pos.astype(np.float64)
-        if not np.isfinite(pos).all():
-            i = int(np.flatnonzero(~np.isfinite(pos))[0])
-            raise ValueError(f"positive_scores must be finite, got {pos[i]} at index {i}")
+        if not (pos > -np.inf).all():  # NaN or -inf; inf: no positive
+            i = int(np.flatnonzero(~(pos > -np.inf))[0])
+            raise ValueError(f"positive_scores must be finite or inf (no positive), got "
+                             f"{pos[i]} at index {i}")
 
     dtype = _compute_dtype(q_arr, c_arr)
-    # Queries are small (B x d): convert and check them whole, on a copy.
-    q = np.array(q_arr, dtype=dtype, order="C", copy=True)
-    _first_nonfinite(q, "queries")
-    if metric == "cosine":
-        q = _normalise_rows(q)
+    out_pair = _as_out_pair(out, (n_rows, k), dtype, q_arr, c_arr)
+    q = _converted_queries(q_arr, dtype, metric)
 
     if margins and pos is None and pos_lists is not None:
         pos = _positive_scores(q, c_arr, pos_lists, dtype, metric)
@@ -389,14 +413,12 @@ def hard_negatives(
             packed=packable(dtype, t, n_items),
         )
 
-    result: Tuple[np.ndarray, np.ndarray]
     if n_rows == 0:
-        result = new_state().finish(skip, k, dtype, n_threads)
-        return result
+        return _deliver(new_state().finish(skip, k, dtype, n_threads), out_pair)
 
     q_block = min(n_rows, QUERY_BLOCK)
     if block_size is None:
-        block_size = max(256, TILE_BYTES // (q_block * dtype.itemsize))
+        block_size = default_block_size(n_rows, dim, dtype)
     block_size = min(block_size, n_items)
     n_tiles = -(-n_items // block_size)
     bar = _progress_bar(bool(progress), n_items)
@@ -427,7 +449,7 @@ def hard_negatives(
                     f.result()
             queue.raise_first_error()
             parts = [st.finish(0, capacity, dtype, 1) for st in states]
-            return _merge_parts(parts, skip, k, bool(largest))
+            return _deliver(_merge_parts(parts, skip, k, bool(largest)), out_pair)
         state = new_state()
         # The exact scan costs ~0.1 ns per score, a fraction of the tile
         # product: handing it to other threads costs more than it saves.
@@ -436,13 +458,120 @@ def hard_negatives(
         heavy = t is not None or capacity > _HEAVY_CAPACITY
         merge_threads = n_threads if heavy else 1
         scan.run(state, 0, n_items,
-                 lambda out, r0, c0, _: state.merge(out, r0, c0, merge_threads))
+                 lambda tile, r0, c0, _: state.merge(tile, r0, c0, merge_threads))
         # Sorting B heaps of k + skip_top entries is tiny: one thread.
-        result = state.finish(skip, k, dtype, 1)
-        return result
+        return _deliver(state.finish(skip, k, dtype, 1), out_pair)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _embedding_pair(queries: Any, candidates: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """(queries, candidates) as 2-D numeric arrays (not copied) of the same
+    dimension, with at least one candidate; else TypeError/ValueError."""
+    q_arr = _embeddings(queries, "queries")
+    c_arr = _embeddings(candidates, "candidates")
+    if q_arr.shape[1] != c_arr.shape[1]:
+        raise ValueError(
+            f"queries and candidates must have the same dimension, got "
+            f"queries.shape={q_arr.shape} and candidates.shape={c_arr.shape}"
+        )
+    if q_arr.shape[1] == 0:
+        raise ValueError("queries and candidates must have at least one dimension")
+    if c_arr.shape[0] == 0:
+        raise ValueError("candidates is empty (shape (0, d)): there is nothing to rank")
+    return q_arr, c_arr
+
+
+def _converted_queries(q_arr: np.ndarray, dtype: np.dtype, metric: str) -> np.ndarray:
+    """Queries are small (B x d): converted to the compute dtype and checked
+    whole, on a copy; normalised for cosine."""
+    q = np.array(q_arr, dtype=dtype, order="C", copy=True)
+    _first_nonfinite(q, "queries")
+    return _normalise_rows(q) if metric == "cosine" else q
+
+
+def _as_out_pair(out: Any, shape: Tuple[int, int], dtype: np.dtype,
+                 *inputs: Any) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """The caller's (ids, scores) buffers, checked (as_out), or None."""
+    if out is None:
+        return None
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or any(o is None for o in out):
+        raise TypeError("out must be a tuple (ids, scores) of two numpy arrays, got "
+                        f"{describe(out)}")
+    ids = as_out(out[0], shape, np.int64, *inputs, name="out[0] (ids)")
+    scores = as_out(out[1], shape, dtype, *inputs, ids, name="out[1] (scores)")
+    assert ids is not None and scores is not None  # neither is None (checked)
+    return ids, scores
+
+
+def _deliver(result: Tuple[np.ndarray, np.ndarray],
+             out: Optional[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
+    """``result``, or ``out`` holding it.  (The heaps' finish allocates its
+    own (B, k) arrays; one copy of those is small next to the scan.)"""
+    if out is None:
+        return result
+    np.copyto(out[0], result[0])
+    np.copyto(out[1], result[1])
+    return out
+
+
+def default_block_size(n_queries: int, dim: int, dtype: Any = np.float32) -> int:
+    """Candidates per tile of :func:`hard_negatives` when ``block_size`` is
+    None, for ``n_queries`` queries of ``dim`` dimensions scored in
+    ``dtype`` (float32, or float64 when both inputs are float64).
+
+    About ``TILE_BYTES`` of scores a tile (for a block of at most
+    ``QUERY_BLOCK`` queries), and at most ``TILE_BYTES`` of its candidates
+    in the compute dtype: with few queries a tile would otherwise span
+    millions of candidates, and a converted (float16, bfloat16...) or
+    normalised tile is a copy.  At least 256.  It does not depend on the
+    corpus dtype, so a float16 corpus is tiled, and its products rounded,
+    exactly as its float32 conversion is.  (BLAS may round a dot product
+    differently in products of other shapes: the tiling fixes the last bits
+    of the scores.)
+    """
+    n_queries = as_int(n_queries, "n_queries", minimum=0)
+    dim = as_int(dim, "dim", minimum=1)
+    itemsize = int(np.dtype(dtype).itemsize)
+    q_block = max(1, min(n_queries, QUERY_BLOCK))
+    rows_bound = TILE_BYTES // (q_block * itemsize)
+    return max(256, min(rows_bound, TILE_BYTES // (dim * itemsize)))
+
+
+def positive_scores_of(queries: Any, candidates: Any, positives: Any, *,
+                       metric: str = "dot") -> npt.NDArray[np.float64]:
+    """The positive score of every query, as :func:`hard_negatives` computes
+    it for its margins when given ``positives``.
+
+    Parameters
+    ----------
+    queries, candidates, metric
+        As in :func:`hard_negatives` (same dtypes and compute precision).
+    positives : per-query id lists
+        Same formats as ``exclude`` of :func:`hard_negatives`.
+
+    Returns
+    -------
+    float64 array (B,)
+        The minimum over the query's positives of their scores, computed in
+        the compute precision by ``einsum`` (only those dot products, so it
+        can differ from a tile product in the last bit); ``inf`` for a query
+        without positives.  Passed as ``positive_scores=`` (with the
+        positives in ``exclude=``), it gives the margins ``positives=``
+        would give.
+        Only the positives' rows of ``candidates`` are read.
+
+    Complexity: O(P d) for P positives in all.
+    """
+    q_arr, c_arr = _embedding_pair(queries, candidates)
+    if not isinstance(metric, str) or metric not in _METRICS:
+        raise ValueError(f"metric must be 'dot' or 'cosine', got {describe(metric)}")
+    pos_lists = as_exclusion_lists(positives, c_arr.shape[0], name="positives",
+                                   n_rows=q_arr.shape[0])
+    dtype = _compute_dtype(q_arr, c_arr)
+    q = _converted_queries(q_arr, dtype, metric)
+    return _positive_scores(q, c_arr, pos_lists, dtype, metric)
 
 
 class _Scan:

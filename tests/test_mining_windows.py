@@ -91,6 +91,42 @@ def test_positives_give_scores_and_are_excluded():
         assert not set(ids[r]) & set(positives[r].tolist())
 
 
+@pytest.mark.parametrize("metric", ["dot", "cosine"])
+def test_positive_scores_are_the_margins_of_positives(metric):
+    # negsamp.mining.positive_scores_of gives what positives= computes: the
+    # minimum score of a query's positives (inf without any: no margin
+    # bound); as positive_scores= it gives the same margins.
+    from negsamp.mining import positive_scores_of as positive_scores
+
+    rng = np.random.default_rng(10)
+    B, N = 15, 300
+    Q = rng.standard_normal((B, 5)).astype(np.float32)
+    C = rng.standard_normal((N, 5)).astype(np.float32)
+    positives = [rng.choice(N, rng.integers(1, 4), replace=False) for _ in range(B)]
+    positives[4] = np.array([], dtype=np.int64)
+    pos = positive_scores(Q, C, positives, metric=metric)
+    assert pos.dtype == np.float64 and pos.shape == (B,) and pos[4] == np.inf
+    qn = Q / np.linalg.norm(Q, axis=1, keepdims=True) if metric == "cosine" else Q
+    cn = C / np.linalg.norm(C, axis=1, keepdims=True) if metric == "cosine" else C
+    for r in range(B):
+        if positives[r].size:
+            np.testing.assert_allclose(pos[r], (qn[r] @ cn[positives[r]].T).min(), rtol=1e-5)
+    for margin in ({"absolute_margin": 0.3}, {"relative_margin": 0.2}):
+        want = negsamp.hard_negatives(Q, C, 6, positives=positives, metric=metric, **margin)
+        got = negsamp.hard_negatives(Q, C, 6, exclude=positives, positive_scores=pos,
+                                     metric=metric, **margin)
+        assert_same(got, want)
+        # inf: no bound, as without margins
+        no_bound = negsamp.hard_negatives(Q, C, 6, exclude=positives, metric=metric)
+        assert_same((got[0][4], got[1][4]), (no_bound[0][4], no_bound[1][4]))
+    with pytest.raises(ValueError, match="positives"):
+        positive_scores(Q, C, positives[:3])
+    with pytest.raises(ValueError, match="metric"):
+        positive_scores(Q, C, positives, metric="l2")
+    with pytest.raises(ValueError, match="same dimension"):
+        positive_scores(Q[:, :2], C, positives)
+
+
 def test_padding_rows():
     rng = np.random.default_rng(10)
     B, N, k = 6, 20, 8

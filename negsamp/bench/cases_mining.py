@@ -10,10 +10,19 @@ negsamp and of the baseline.
 
 ``mining.topk``: a precomputed (B, N) float32 matrix, against
 argpartition + sort of the k.
+
+``mining.hard_negatives float16 memmap``: the same call on a float16
+corpus in an ``np.memmap`` file (converted tile by tile) against the same
+values as a float32 array in memory; the speed-up column is the float32
+time over the float16-memmap time.
 """
 from __future__ import annotations
 
+import atexit
+import os
 import resource
+import shutil
+import tempfile
 import tracemalloc
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -200,8 +209,52 @@ def _st_core_case(b: int, n: int, d: int = 384, num_negatives: int = 3) -> Case:
                 note="goal: >= 2x its torch path, < 100 MB extra memory")
 
 
+def _float16_memmap_case(b: int, n: int) -> Case:
+    case = Case("mining.hard_negatives float16 memmap", f"B={b}, N={n:.0e}, d={D}, k={K}",
+                b * n, lambda: {}, baseline_name="same corpus, float32 in memory")
+
+    def make() -> Dict[str, Callable[[], Any]]:
+        import negsamp
+
+        rng = np.random.default_rng(0)
+        q = rng.standard_normal((b, D), dtype=np.float32)
+        folder = tempfile.mkdtemp(prefix="negsamp-bench-")
+        path = os.path.join(folder, "corpus-float16.bin")
+        corpus = np.memmap(path, dtype=np.float16, mode="w+", shape=(n, D))
+        for i in range(0, n, 1 << 16):
+            corpus[i : i + (1 << 16)] = rng.standard_normal((min(1 << 16, n - i), D),
+                                                             dtype=np.float32)
+        corpus.flush()
+        del corpus
+        mapped = np.memmap(path, dtype=np.float16, mode="r", shape=(n, D))
+        try:  # POSIX: the mapping outlives the file, and the disk is freed with it
+            os.unlink(path)
+            os.rmdir(folder)
+        except OSError:  # pragma: no cover - Windows keeps a mapped file
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        as_float32 = np.asarray(mapped, dtype=np.float32)
+        fns: Dict[str, Callable[[], Any]] = {
+            "negsamp": lambda: negsamp.hard_negatives(q, mapped, K),
+            "baseline": lambda: negsamp.hard_negatives(q, as_float32, K),
+        }
+        m16, _ = _peak_mb(fns["negsamp"])
+        m32, _ = _peak_mb(fns["baseline"])
+        case.note = (f"peak numpy allocations of a call (tracemalloc): float16 memmap "
+                     f"{m16:.1f} MB, float32 {m32:.1f} MB; a float32 copy of the corpus: "
+                     f"{as_float32.nbytes / 1e6:.0f} MB")
+        import sys
+
+        print(f"      {case.operation} ({case.sizes}): {case.note}", file=sys.stderr)
+        return fns
+
+    case.make = make
+    return case
+
+
 def cases(full: bool) -> List[Case]:
     if full:
         return [_mining_case(1024, 10**5), _mining_case(1024, 10**6),
-                _topk_case(1024, 10**6), _st_core_case(10**4, 10**5)]
-    return [_mining_case(256, 10**5), _topk_case(256, 10**5)]
+                _topk_case(1024, 10**6), _st_core_case(10**4, 10**5),
+                _float16_memmap_case(1024, 10**6)]
+    return [_mining_case(256, 10**5), _topk_case(256, 10**5),
+            _float16_memmap_case(256, 10**5)]
