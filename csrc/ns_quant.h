@@ -17,7 +17,8 @@
  * ns_quant.c, "Error budget".
  *
  * Ranking: by the rescored float64 score (the compensated dot product,
- * within 2 ulps of the true inner product), ties to the lower id; the
+ * within 2 ulps of the true inner product unless it cancels by more than
+ * 2**50, see ns_quant_dot_exact), ties to the lower id; the
  * heaps keep the `capacity` best (score, id) pairs of each row whatever
  * order the tiles come in.
  *

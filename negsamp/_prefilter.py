@@ -49,6 +49,11 @@ AUTO_MIN_DIM = 64
 
 _PRECISIONS = ("auto", "exact32", "int8")
 
+#: The kernel hard_negatives uses: "auto" (the best this CPU runs) or a
+#: forced one ("vnni", "avx2", "scalar"), a private switch for tests and
+#: benchmarks.
+_KERNEL = "auto"
+
 
 def unsupported_reason(dtype: np.dtype, dim: int, temperature: Optional[float]) -> Optional[str]:
     """Why the int8 path cannot serve these arguments, or None."""
@@ -86,19 +91,20 @@ def check_precision(precision: Any) -> str:
 def search(q: np.ndarray, c_arr: np.ndarray, k: int, capacity: int, skip: int, *,
            largest: bool, metric: str, excl: Any, upper: Optional[np.ndarray],
            lower: float, n_threads: int, block_size: Optional[int], bar: Any = None,
-           kernel: str = "auto", stats: Optional[dict] = None
+           kernel: Optional[str] = None, stats: Optional[dict] = None
            ) -> Tuple[np.ndarray, np.ndarray]:
     """The top lists of ``hard_negatives`` for float32 queries ``q``
     (already normalised for cosine) over ``c_arr``.
 
     ``largest=False`` runs on the negated queries (the bound is symmetric,
-    negation is exact), with the window negated.  ``kernel`` ("auto",
-    "vnni", "avx2", "scalar") is a test switch; ``stats`` receives
+    negation is exact), with the window negated.  ``kernel`` (None:
+    ``_KERNEL``; "auto", "vnni", "avx2", "scalar") is a test switch; ``stats`` receives
     ``rescored`` (pairs rescored per query) and the kernel used."""
     from negsamp.mining import _first_nonfinite, _normalise_rows
 
     n_rows, dim = q.shape
     n_items = c_arr.shape[0]
+    kernel = _KERNEL if kernel is None else kernel
     qs = np.ascontiguousarray(q if largest else -q, dtype=np.float32)
     lo = np.full(n_rows, lower, dtype=np.float64)
     hi = np.full(n_rows, np.inf) if upper is None else np.asarray(upper, dtype=np.float64)
