@@ -253,35 +253,42 @@ static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
 }
 
 /* 8 rows x 32 candidates per step: 16 zmm accumulators of vpdpbusd
- * (u8 query x s8 candidate, 4 products a lane), minus 128 sum(c~). */
+ * (u8 query x s8 candidate, 4 products a lane), minus 128 sum(c~).  Named
+ * accumulators: an array of __m512i makes GCC copy registers around every
+ * vpdpbusd. */
+#define VNNI_ROW(r)                                                          \
+    {                                                                        \
+        const __m512i x = _mm512_set1_epi32(load32(q + (r) * dim_pad + 4 * g)); \
+        a##r##0 = _mm512_dpbusd_epi32(a##r##0, x, w0);                       \
+        a##r##1 = _mm512_dpbusd_epi32(a##r##1, x, w1);                       \
+    }
+#define VNNI_STORE(r)                                                        \
+    _mm512_storeu_si512((void *)(out + (r) * n_pad + j), _mm512_sub_epi32(a##r##0, k0)); \
+    _mm512_storeu_si512((void *)(out + (r) * n_pad + j + 16), _mm512_sub_epi32(a##r##1, k1))
 NS_TARGET_VNNI
 static void gemm_vnni(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
                       const int32_t *csum, int64_t n_pad, int32_t *out) {
     const int64_t d4 = dim_pad / 4, panel = dim_pad * NS_QUANT_PANEL;
     for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p += 2) {
         const uint8_t *b0 = packed + p * panel, *b1 = b0 + panel;
-        __m512i acc[NS_QUANT_ROW_BLOCK][2];
-        for (int r = 0; r < NS_QUANT_ROW_BLOCK; r++)
-            acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
+                a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00,
+                a60 = a00, a61 = a00, a70 = a00, a71 = a00;
         for (int64_t g = 0; g < d4; g++) {
             const __m512i w0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
             const __m512i w1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
-            for (int r = 0; r < NS_QUANT_ROW_BLOCK; r++) {
-                const __m512i x = _mm512_set1_epi32(load32(q + r * dim_pad + 4 * g));
-                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, w0);
-                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, w1);
-            }
+            VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3)
+            VNNI_ROW(4) VNNI_ROW(5) VNNI_ROW(6) VNNI_ROW(7)
         }
         const int64_t j = p * NS_QUANT_PANEL;
         const __m512i k0 = _mm512_loadu_si512((const void *)(csum + j));
         const __m512i k1 = _mm512_loadu_si512((const void *)(csum + j + 16));
-        for (int r = 0; r < NS_QUANT_ROW_BLOCK; r++) {
-            _mm512_storeu_si512((void *)(out + r * n_pad + j), _mm512_sub_epi32(acc[r][0], k0));
-            _mm512_storeu_si512((void *)(out + r * n_pad + j + 16),
-                                _mm512_sub_epi32(acc[r][1], k1));
-        }
+        VNNI_STORE(0); VNNI_STORE(1); VNNI_STORE(2); VNNI_STORE(3);
+        VNNI_STORE(4); VNNI_STORE(5); VNNI_STORE(6); VNNI_STORE(7);
     }
 }
+#undef VNNI_ROW
+#undef VNNI_STORE
 #endif
 
 static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
@@ -346,24 +353,96 @@ NS_INLINE double two_sum(double a, double b, double *s) {
     return (a - (t - z)) + (b - z);
 }
 
-double ns_quant_dot_exact(const float *x, const float *y, int64_t dim) {
-    /* float32 x float32 is exact in float64; four independent TwoSum
-     * chains (the order is fixed, so the result does not depend on the
-     * CPU or the thread). */
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= dim; i += 4) {
-        c0 += two_sum(s0, (double)x[i] * y[i], &s0);
-        c1 += two_sum(s1, (double)x[i + 1] * y[i + 1], &s1);
-        c2 += two_sum(s2, (double)x[i + 2] * y[i + 2], &s2);
-        c3 += two_sum(s3, (double)x[i + 3] * y[i + 3], &s3);
+/* Dot2 in 8 lanes: element i goes to lane i % 8 (float32 x float32 is
+ * exact in float64), each lane a TwoSum chain; the lanes are then combined
+ * in a fixed order.  The SIMD copies perform the same IEEE operations in
+ * the same order (no FMA), so every copy gives the same bits, on every CPU
+ * and thread. */
+#define DOT_LANES 8
+static double dot_combine(const double *s, const double *c) {
+    double sum = s[0], comp = 0.0;
+    for (int l = 0; l < DOT_LANES; l++) comp += c[l];
+    for (int l = 1; l < DOT_LANES; l++) comp += two_sum(sum, s[l], &sum);
+    return sum + comp;
+}
+
+static double dot_exact_scalar(const float *x, const float *y, int64_t dim) {
+    double s[DOT_LANES] = {0}, c[DOT_LANES] = {0};
+    for (int64_t i = 0; i < dim; i++) {
+        const int l = (int)(i % DOT_LANES);
+        c[l] += two_sum(s[l], (double)x[i] * y[i], &s[l]);
     }
-    for (; i < dim; i++) c0 += two_sum(s0, (double)x[i] * y[i], &s0);
-    double s = s0, c = (c0 + c1) + (c2 + c3);
-    c += two_sum(s, s1, &s);
-    c += two_sum(s, s2, &s);
-    c += two_sum(s, s3, &s);
-    return s + c;
+    return dot_combine(s, c);
+}
+
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2_ONLY
+static double dot_exact_avx2(const float *x, const float *y, int64_t dim) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, c0 = s0, c1 = s0;
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i), yv = _mm256_loadu_ps(y + i);
+        const __m256d p0 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
+                                         _mm256_cvtps_pd(_mm256_castps256_ps128(yv)));
+        const __m256d p1 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)),
+                                         _mm256_cvtps_pd(_mm256_extractf128_ps(yv, 1)));
+        __m256d t = _mm256_add_pd(s0, p0), z = _mm256_sub_pd(t, s0);
+        c0 = _mm256_add_pd(c0, _mm256_add_pd(_mm256_sub_pd(s0, _mm256_sub_pd(t, z)),
+                                             _mm256_sub_pd(p0, z)));
+        s0 = t;
+        t = _mm256_add_pd(s1, p1);
+        z = _mm256_sub_pd(t, s1);
+        c1 = _mm256_add_pd(c1, _mm256_add_pd(_mm256_sub_pd(s1, _mm256_sub_pd(t, z)),
+                                             _mm256_sub_pd(p1, z)));
+        s1 = t;
+    }
+    double s[DOT_LANES], c[DOT_LANES];
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    _mm256_storeu_pd(c, c0);
+    _mm256_storeu_pd(c + 4, c1);
+    for (; i < dim; i++) {
+        const int l = (int)(i % DOT_LANES);
+        c[l] += two_sum(s[l], (double)x[i] * y[i], &s[l]);
+    }
+    return dot_combine(s, c);
+}
+
+NS_TARGET_VNNI
+static double dot_exact_avx512(const float *x, const float *y, int64_t dim) {
+    __m512d s0 = _mm512_setzero_pd(), c0 = s0;
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        const __m512d p = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)),
+                                        _mm512_cvtps_pd(_mm256_loadu_ps(y + i)));
+        const __m512d t = _mm512_add_pd(s0, p), z = _mm512_sub_pd(t, s0);
+        c0 = _mm512_add_pd(c0, _mm512_add_pd(_mm512_sub_pd(s0, _mm512_sub_pd(t, z)),
+                                             _mm512_sub_pd(p, z)));
+        s0 = t;
+    }
+    double s[DOT_LANES], c[DOT_LANES];
+    _mm512_storeu_pd(s, s0);
+    _mm512_storeu_pd(c, c0);
+    for (; i < dim; i++) {
+        const int l = (int)(i % DOT_LANES);
+        c[l] += two_sum(s[l], (double)x[i] * y[i], &s[l]);
+    }
+    return dot_combine(s, c);
+}
+#endif
+
+static double dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI) return dot_exact_avx512(x, y, dim);
+    if (kernel == NS_QUANT_KERNEL_AVX2) return dot_exact_avx2(x, y, dim);
+#endif
+    (void)kernel;
+    return dot_exact_scalar(x, y, dim);
+}
+
+double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
+    return dot_exact(ns_quant_kernel_available(kernel) ? kernel : NS_QUANT_KERNEL_SCALAR, x, y,
+                     dim);
 }
 
 /* ---- heaps: (key, id), root = worst (lower key, or equal key and higher
@@ -499,7 +578,7 @@ static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
         if (ns_csr_contains(st->excl_indices + p0, st->excl_indptr[r + 1] - p0, id)) return NS_OK;
     }
     const double key =
-        ns_quant_dot_exact(st->queries + r * st->dim, ctx->tile + j * st->dim, st->dim);
+        dot_exact(st->kernel, st->queries + r * st->dim, ctx->tile + j * st->dim, st->dim);
     st->rescored[r]++;
     const float score = (float)key;
     if (isinf(score)) return NS_ERR_VALUE;

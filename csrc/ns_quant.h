@@ -136,7 +136,8 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
 
 /* The compensated dot product of two float32 vectors (Ogita, Rump and
  * Oishi 2005, Dot2 with exact float64 products): within 2 ulps of the true
- * value (plus d**2 2**-106 sum |x_i y_i|). */
-double ns_quant_dot_exact(const float *x, const float *y, int64_t dim);
+ * value (plus d**2 2**-106 sum |x_i y_i|).  Every kernel's copy gives the
+ * same bits (an unavailable kernel runs the scalar copy). */
+double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim);
 
 #endif /* NS_QUANT_H */

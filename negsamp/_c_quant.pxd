@@ -47,4 +47,4 @@ cdef extern from "ns_quant.h" nogil:
                       double *scale, double *norm, double *err, double *qnorm)
     int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
                           const int8_t *c_codes, int64_t n_c, int64_t dim, int32_t *out)
-    double ns_quant_dot_exact(const float *x, const float *y, int64_t dim)
+    double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim)

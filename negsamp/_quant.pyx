@@ -264,12 +264,13 @@ def _products_py(str kernel, q_codes, c_codes):
     return out
 
 
-def _dot_exact_py(x, y):
+def _dot_exact_py(x, y, str kernel="scalar"):
     """Test hook: the compensated float64 dot product of two float32 vectors."""
+    cdef int code = _kernel_code(kernel)
     cdef const float[::1] x_v = np.ascontiguousarray(x, dtype=np.float32)
     cdef const float[::1] y_v = np.ascontiguousarray(y, dtype=np.float32)
     if x_v.shape[0] != y_v.shape[0]:
         raise ValueError("x and y must have the same length")
     if x_v.shape[0] == 0:
         return 0.0
-    return ns_quant_dot_exact(&x_v[0], &y_v[0], x_v.shape[0])
+    return ns_quant_dot_exact(code, &x_v[0], &y_v[0], x_v.shape[0])
