@@ -40,12 +40,15 @@ from negsamp import _quant
 #: so that a tile stays in the cache while every query block reads it.
 TILE_CODE_BYTES = 1 << 20
 
-#: "auto" picks int8 from these sizes on (measured on a loaded 2-core Xeon
-#: with AVX-512 VNNI: below them the quantisation of the tiles and the
-#: rescoring cost more than the float32 GEMM saves).
-AUTO_MIN_ROWS = 64
-AUTO_MIN_ITEMS = 20_000
-AUTO_MIN_DIM = 64
+#: "auto" picks int8 only with the VNNI kernel and from these sizes on
+#: (measured on a loaded 2-core Xeon with AVX-512 VNNI, B = 1024, N = 1e5:
+#: about 1.1x exact32 at d = 768, slower at d = 128 and at B = 128, where
+#: the quantisation of the tiles (O(N d), scalar) and the rescoring cost
+#: more than the int8 products save; the AVX2 kernel was slower than
+#: exact32 everywhere).
+AUTO_MIN_ROWS = 512
+AUTO_MIN_ITEMS = 50_000
+AUTO_MIN_DIM = 512
 
 _PRECISIONS = ("auto", "exact32", "int8")
 
@@ -78,7 +81,7 @@ def choose(precision: str, dtype: np.dtype, n_rows: int, n_items: int, dim: int,
             raise ValueError(f'precision="int8" does not support {reason}; use '
                              'precision="exact32" or "auto"')
         return True
-    return (reason is None and _quant.best_kernel() != "scalar"
+    return (reason is None and _quant.best_kernel() == "vnni"
             and n_rows >= AUTO_MIN_ROWS and n_items >= AUTO_MIN_ITEMS and dim >= AUTO_MIN_DIM)
 
 

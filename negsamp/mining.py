@@ -266,8 +266,9 @@ def hard_negatives(
         Supports every option except ``temperature``, and float32 compute
         only (ValueError otherwise).  Memory: about 1 MB of int8 codes per
         tile, never the whole corpus.  "auto": "int8" when it supports the
-        arguments and is expected to be faster (a SIMD kernel, at least 64
-        queries, 20000 candidates and 64 dimensions), else "exact32".
+        arguments and is expected to be faster (the AVX-512 VNNI kernel, at
+        least 512 queries, 50000 candidates and 512 dimensions), else
+        "exact32".
 
     Returns
     -------
