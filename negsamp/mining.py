@@ -45,6 +45,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import numpy.typing as npt
 
+from negsamp import _prefilter
+from negsamp._embeddings import first_nonfinite, normalise_rows
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
@@ -85,28 +87,6 @@ def _embeddings(values: Any, name: str) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
     return arr
-
-
-def _first_nonfinite(arr: np.ndarray, name: str, row_offset: int = 0) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{name} must be finite, got {arr[r, c]} at row {int(r) + row_offset}, "
-            f"column {int(c)}"
-        )
-
-
-def _normalise_rows(x: np.ndarray) -> np.ndarray:
-    """x / ||x|| row by row, in x's dtype, as a new array; all-zero rows stay
-    zero.  Each row's result depends only on that row, so normalising a tile
-    gives the same values as normalising the whole array."""
-    norms = np.linalg.norm(x, axis=1)
-    norms[norms == 0] = 1
-    # A row with an infinity becomes NaN here: the merge reports it.
-    with np.errstate(invalid="ignore", over="ignore"):
-        unit: np.ndarray = x / norms[:, None]
-    return unit
 
 
 def _real(value: Any, name: str, *, minimum: Optional[float] = None,
@@ -174,6 +154,7 @@ def hard_negatives(
     progress: bool = False,
     keys: Any = None,
     out: Any = None,
+    precision: str = "auto",
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """Hard negatives: the k best-scoring eligible candidates of every query.
 
@@ -285,6 +266,22 @@ def hard_negatives(
         Returns), sharing no memory with each other or with the inputs.
         They are written once the call succeeds (left untouched when it
         raises) and returned.
+    precision : {"auto", "exact32", "int8"}
+        How the scores are computed (negsamp/_prefilter.py).  "exact32":
+        float32 BLAS tile products, as described above.  "int8": an int8
+        prefilter (per-vector scales, int8 tile products with a proven
+        error bound, AVX-512 VNNI / AVX2 / scalar kernels picked at run
+        time) skips the pairs that cannot enter a top list and rescores the
+        others in float64: the ids are the exact top k of the inner
+        products of the float32 vectors (ties to the lower id) and the
+        scores are those products rounded once to float32, so they can
+        differ from "exact32"'s in the last bits (and the ids on near-ties).
+        Supports every option except ``temperature``, and float32 compute
+        only (ValueError otherwise).  Memory: about 1 MB of int8 codes per
+        tile, never the whole corpus.  "auto": "int8" when it supports the
+        arguments and is expected to be faster (the AVX-512 VNNI kernel, at
+        least 512 queries, 50000 candidates and 512 dimensions), else
+        "exact32".
 
     Returns
     -------
@@ -396,6 +393,17 @@ def hard_negatives(
     capacity = min(k + skip_top, n_items)
     skip = min(skip_top, capacity)
     k0, k1 = draw_key(rng)
+    precision = _prefilter.check_precision(precision)
+    if n_rows > 0 and _prefilter.choose(precision, dtype, n_rows, n_items, dim, t):
+        bar = _progress_bar(bool(progress), n_items)
+        try:
+            return _deliver(_prefilter.search(
+                q, c_arr, k, capacity, skip, largest=bool(largest), metric=metric,
+                excl=excl, upper=upper, lower=lower, n_threads=n_threads,
+                block_size=block_size, bar=bar), out_pair)
+        finally:
+            if bar is not None:
+                bar.close()
     from negsamp._topk import TopkState
 
     def new_state() -> Any:
@@ -487,8 +495,8 @@ def _converted_queries(q_arr: np.ndarray, dtype: np.dtype, metric: str) -> np.nd
     """Queries are small (B x d): converted to the compute dtype and checked
     whole, on a copy; normalised for cosine."""
     q = np.array(q_arr, dtype=dtype, order="C", copy=True)
-    _first_nonfinite(q, "queries")
-    return _normalise_rows(q) if metric == "cosine" else q
+    first_nonfinite(q, "queries")
+    return normalise_rows(q) if metric == "cosine" else q
 
 
 def _as_out_pair(out: Any, shape: Tuple[int, int], dtype: np.dtype,
@@ -616,7 +624,7 @@ class _Scan:
         # ValueError, not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             raw = np.asarray(self.c_arr[c0:c1], dtype=dtype)
-            tile = _normalise_rows(raw) if self.metric == "cosine" else raw
+            tile = normalise_rows(raw) if self.metric == "cosine" else raw
             width = tile.shape[0]
             for r0 in range(0, n_rows, self.q_block):
                 qb = q[r0 : r0 + self.q_block]
@@ -627,7 +635,7 @@ class _Scan:
                 except ValueError:  # the only one the merge raises: a score
                     # that is NaN or infinite.  Name the candidate if it is
                     # not finite itself; otherwise a product overflowed.
-                    _first_nonfinite(raw, "candidates", c0)
+                    first_nonfinite(raw, "candidates", c0)
                     raise ValueError(
                         "scores contain NaN or infinity: the products of queries and "
                         f"candidates overflow the {dtype} range (candidates "
@@ -754,9 +762,9 @@ def _positive_scores(q: np.ndarray, c_arr: np.ndarray, pos_lists: ExclusionLists
     n_rows = q.shape[0]
     rows = np.repeat(np.arange(n_rows, dtype=np.int64), pos_lists.lengths())
     cand = np.asarray(c_arr[pos_lists.indices], dtype=dtype)
-    _first_nonfinite(cand, "candidates (positives)")
+    first_nonfinite(cand, "candidates (positives)")
     if metric == "cosine":
-        cand = _normalise_rows(cand)
+        cand = normalise_rows(cand)
     s = np.einsum("ij,ij->i", q[rows], cand).astype(np.float64)
     pos = np.full(n_rows, np.inf)
     np.minimum.at(pos, rows, s)

@@ -13,7 +13,7 @@ import pytest
 
 import negsamp
 
-EXTENSIONS = ["_alias", "_common", "_graph", "_kg", "_law", "_negsamp_runtime",
+EXTENSIONS = ["_alias", "_common", "_graph", "_kg", "_law", "_negsamp_runtime", "_quant",
               "_reservoir", "_topk"]
 
 

@@ -63,7 +63,7 @@ def _data(b: int, n: int, seed: int = 0
     return q, c, (indptr, indices)
 
 
-def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude: _Exclude, k: int
+def faiss_peer(q: np.ndarray, c: np.ndarray, exclude: _Exclude, k: int
                 ) -> Optional[Callable[[], np.ndarray]]:
     try:
         import faiss  # type: ignore[import-not-found, import-untyped, unused-ignore]
@@ -89,7 +89,7 @@ def _faiss_peer(q: np.ndarray, c: np.ndarray, exclude: _Exclude, k: int
     return run
 
 
-def _gemm_only(q: np.ndarray, c: np.ndarray) -> Callable[[], None]:
+def gemm_only(q: np.ndarray, c: np.ndarray) -> Callable[[], None]:
     from negsamp import mining
 
     b, n = q.shape[0], c.shape[0]
@@ -121,10 +121,10 @@ def _mining_case(b: int, n: int, with_faiss: bool = True, memory: bool = True) -
         fns: Dict[str, Callable[[], Any]] = {
             "negsamp": lambda: negsamp.hard_negatives(q, c, K, exclude=exclude),
             "baseline": lambda: hard_negatives_numpy(q, c, K, exclude=exclude),
-            "tile GEMM only": _gemm_only(q, c),
+            "tile GEMM only": gemm_only(q, c),
         }
         if with_faiss:
-            peer = _faiss_peer(q, c, exclude, K)
+            peer = faiss_peer(q, c, exclude, K)
             if peer is not None:
                 fns[_FAISS] = peer
         if memory:

@@ -1,0 +1,798 @@
+/*
+ * ns_quant.c -- the int8 prefilter of exact top-k search (ns_quant.h).
+ *
+ * Error budget.  u = 2**-53.  For a pair (q, c) the code computes in
+ * float64, from the per-vector terms (s, ||x||, ||e||, ||s x~||):
+ *   A = (s_q s_c) I          I = q~.c~, exact int32
+ *   B = ||e_q|| ||c|| + ||s_q q~|| ||e_c||
+ *   P = ||q|| ||c||,  Q = P + |A| + B,  slack = rel Q,  rel = (2d + 64) u.
+ * The residual e = x - s x~ is exact: s is rounded to 24 significant bits
+ * (quant_scale), so s x~ (31 bits) and x - s x~ are exact in float64.
+ * Then, to first order in u:
+ *   - |A - (s_q s_c) I| <= 2.1 u |A|  (two roundings; I exact);
+ *   - each norm is sqrt of a float64 sum of d exact-or-rounded squares:
+ *     relative error <= (d / 2 + 2) u, so B is within (d + 6) u B of the
+ *     bound of the header's proof;
+ *   - the rescored key (Dot2, ns_quant_dot_exact) is within
+ *     u |q.c| + d**2 u**2 P <= 2 u P of q.c (sum |q_i c_i| <= P by
+ *     Cauchy-Schwarz);
+ *   - forming A + B + slack rounds by <= 3 u Q.
+ * So key <= A + B + (d + 12) u Q <= UB = A + B + slack, and key >= LB =
+ * A - B - slack, with a factor two to spare.  Values never underflow or
+ * overflow in float64: the inputs are float32 (|x| in [2**-149, 2**128)).
+ * The tile test (scan_*) uses the tile's largest norms instead of each
+ * candidate's, so it passes every pair that the exact test would; see
+ * row_threshold for its rounding.
+ */
+#include "ns_quant.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ns_csr.h"
+
+#if NS_AVX2_CLONES
+#include <immintrin.h>
+#define NS_TARGET_VNNI \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define NS_TARGET_AVX2_ONLY __attribute__((target("avx2")))
+#endif
+
+#define U53 (1.0 / 9007199254740992.0)
+/* The products whose float32 rounding may overflow are always rescored
+ * (so that an overflow is reported as by the exact path). */
+#define OVERFLOW_GUARD 0x1p127
+/* Marks a product already handled (a seed): no int32 product reaches it,
+ * |q~.c~| <= d 127**2 < 2**31. */
+#define DONE INT32_MIN
+
+int ns_quant_kernel_available(int kernel) {
+    switch (kernel) {
+    case NS_QUANT_KERNEL_SCALAR:
+        return 1;
+    case NS_QUANT_KERNEL_AVX2:
+        return ns_cpu_has_avx2();
+    case NS_QUANT_KERNEL_VNNI:
+#if NS_AVX2_CLONES
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+        return 0;
+#endif
+    default:
+        return 0;
+    }
+}
+
+int ns_quant_best_kernel(void) {
+    if (ns_quant_kernel_available(NS_QUANT_KERNEL_VNNI)) return NS_QUANT_KERNEL_VNNI;
+    if (ns_quant_kernel_available(NS_QUANT_KERNEL_AVX2)) return NS_QUANT_KERNEL_AVX2;
+    return NS_QUANT_KERNEL_SCALAR;
+}
+
+static int code_bytes(int kernel) { return kernel == NS_QUANT_KERNEL_AVX2 ? 2 : 1; }
+
+int64_t ns_quant_tile_bytes(int kernel, int64_t n_pad, int64_t dim) {
+    return n_pad * ns_quant_dim_pad(dim) * code_bytes(kernel);
+}
+
+static int64_t rows_pad(int64_t n_rows) {
+    return (n_rows + NS_QUANT_ROW_BLOCK - 1) / NS_QUANT_ROW_BLOCK * NS_QUANT_ROW_BLOCK;
+}
+
+int64_t ns_quant_query_bytes(int kernel, int64_t n_rows, int64_t dim) {
+    return rows_pad(n_rows) * ns_quant_dim_pad(dim) * code_bytes(kernel);
+}
+
+/* ---- quantisation ------------------------------------------------------ */
+
+/* m / 127 rounded down to 24 significant bits (so that s x~ is exact). */
+static double quant_scale(float m) {
+    double s = (double)m / 127.0;
+    uint64_t bits;
+    memcpy(&bits, &s, sizeof bits);
+    bits &= ~(((uint64_t)1 << 29) - 1);
+    memcpy(&s, &bits, sizeof bits);
+    return s;
+}
+
+/* codes[0..dim) of row x, and its terms; NS_ERR_VALUE if not finite. */
+static int quant_row(const float *x, int64_t dim, int8_t *codes, double *scale,
+                     double *norm, double *err, double *qnorm, int32_t *csum) {
+    float m = 0.0f;
+    for (int64_t i = 0; i < dim; i++) {
+        const float a = fabsf(x[i]);
+        if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
+        m = a > m ? a : m;
+    }
+    double sx = 0.0;
+    if (m == 0.0f) {
+        memset(codes, 0, (size_t)dim);
+        *scale = *norm = *err = *qnorm = 0.0;
+        if (csum) *csum = 0;
+        return NS_OK;
+    }
+    const double s = quant_scale(m), inv = 1.0 / s;
+    double se = 0.0;
+    int64_t sq = 0, sum = 0;
+    for (int64_t i = 0; i < dim; i++) {
+        const double v = (double)x[i];
+        const double t = v * inv;
+        /* Any integer code is correct (e is computed from it exactly);
+         * round half away from zero and clamp to [-127, 127]. */
+        int c = (int)(t + (t >= 0.0 ? 0.5 : -0.5));
+        c = c > 127 ? 127 : (c < -127 ? -127 : c);
+        codes[i] = (int8_t)c;
+        const double e = v - s * (double)c; /* exact */
+        se += e * e;
+        sx += v * v;
+        sq += (int64_t)c * c;
+        sum += c;
+    }
+    *scale = s;
+    *norm = sqrt(sx);
+    *err = sqrt(se);
+    *qnorm = s * sqrt((double)sq);
+    if (csum) *csum = (int32_t)(128 * sum);
+    return NS_OK;
+}
+
+int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
+                  double *scale, double *norm, double *err, double *qnorm) {
+    for (int64_t r = 0; r < n; r++) {
+        const int status = quant_row(x + r * dim, dim, codes + r * dim, scale + r,
+                                     norm + r, err + r, qnorm + r, NULL);
+        if (status != NS_OK) return status;
+    }
+    return NS_OK;
+}
+
+/* ---- packed layouts ---------------------------------------------------- *
+ * Candidates come in panels of 16.  VNNI: per group of 4 dimensions, the
+ * 16 candidates' 4 bytes (one zmm).  AVX2: per pair of dimensions, the 16
+ * candidates' 2 int16 (two ymm).  Scalar: plain rows of dim_pad int8.
+ * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8. */
+
+static void pack_candidate(int kernel, uint8_t *packed, int64_t dim_pad, int64_t j,
+                           const int8_t *codes, int64_t dim) {
+    const int64_t p = j / NS_QUANT_PANEL, l = j % NS_QUANT_PANEL;
+    if (kernel == NS_QUANT_KERNEL_VNNI) {
+        int8_t *base = (int8_t *)packed + p * dim_pad * NS_QUANT_PANEL + l * 4;
+        for (int64_t i = 0; i < dim_pad; i++)
+            base[(i >> 2) * 64 + (i & 3)] = i < dim ? codes[i] : 0;
+    } else if (kernel == NS_QUANT_KERNEL_AVX2) {
+        int16_t *base = (int16_t *)packed + p * dim_pad * NS_QUANT_PANEL + l * 2;
+        for (int64_t i = 0; i < dim_pad; i++)
+            base[(i >> 1) * 32 + (i & 1)] = (int16_t)(i < dim ? codes[i] : 0);
+    } else {
+        int8_t *row = (int8_t *)packed + j * dim_pad;
+        memcpy(row, codes, (size_t)dim);
+        memset(row + dim, 0, (size_t)(dim_pad - dim));
+    }
+}
+
+static void pack_query(int kernel, uint8_t *packed, int64_t dim_pad, int64_t r,
+                       const int8_t *codes, int64_t dim) {
+    for (int64_t i = 0; i < dim_pad; i++) {
+        const int c = i < dim ? codes[i] : 0;
+        if (kernel == NS_QUANT_KERNEL_VNNI)
+            packed[r * dim_pad + i] = (uint8_t)(c + 128);
+        else if (kernel == NS_QUANT_KERNEL_AVX2)
+            ((int16_t *)packed)[r * dim_pad + i] = (int16_t)c;
+        else
+            ((int8_t *)packed)[r * dim_pad + i] = (int8_t)c;
+    }
+}
+
+/* ---- tile products: out[r][j] = q~_r . c~_j for 8 rows, n_pad columns -- */
+
+static void gemm_scalar(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
+                        int64_t n_pad, int32_t *out) {
+    const int8_t *qs = (const int8_t *)q, *cs = (const int8_t *)packed;
+    for (int64_t j = 0; j < n_pad; j++) {
+        const int8_t *c = cs + j * dim_pad;
+        for (int r = 0; r < NS_QUANT_ROW_BLOCK; r++) {
+            const int8_t *a = qs + r * dim_pad;
+            int32_t acc = 0;
+            for (int64_t i = 0; i < dim_pad; i++) acc += (int32_t)a[i] * c[i];
+            out[r * n_pad + j] = acc;
+        }
+    }
+}
+
+#if NS_AVX2_CLONES
+static inline int32_t load32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* 4 rows x 16 candidates per step: 8 ymm accumulators of vpmaddwd sums
+ * (int16 x int16 pairs, exact in int32: no saturation). */
+NS_TARGET_AVX2_ONLY
+static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
+                      int64_t n_pad, int32_t *out) {
+    const int16_t *qs = (const int16_t *)q;
+    const int64_t d2 = dim_pad / 2;
+    for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p++) {
+        const int16_t *b = (const int16_t *)packed + p * dim_pad * NS_QUANT_PANEL;
+        for (int half = 0; half < 2; half++) {
+            const int16_t *a = qs + half * 4 * dim_pad;
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00,
+                    c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            for (int64_t g = 0; g < d2; g++) {
+                const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b + g * 32));
+                const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b + g * 32 + 16));
+                __m256i x = _mm256_set1_epi32(load32(a + 2 * g));
+                c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0));
+                c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
+                x = _mm256_set1_epi32(load32(a + dim_pad + 2 * g));
+                c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0));
+                c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
+                x = _mm256_set1_epi32(load32(a + 2 * dim_pad + 2 * g));
+                c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, w0));
+                c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1));
+                x = _mm256_set1_epi32(load32(a + 3 * dim_pad + 2 * g));
+                c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0));
+                c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
+            }
+            int32_t *o = out + half * 4 * n_pad + p * NS_QUANT_PANEL;
+            _mm256_storeu_si256((__m256i *)o, c00);
+            _mm256_storeu_si256((__m256i *)(o + 8), c01);
+            _mm256_storeu_si256((__m256i *)(o + n_pad), c10);
+            _mm256_storeu_si256((__m256i *)(o + n_pad + 8), c11);
+            _mm256_storeu_si256((__m256i *)(o + 2 * n_pad), c20);
+            _mm256_storeu_si256((__m256i *)(o + 2 * n_pad + 8), c21);
+            _mm256_storeu_si256((__m256i *)(o + 3 * n_pad), c30);
+            _mm256_storeu_si256((__m256i *)(o + 3 * n_pad + 8), c31);
+        }
+    }
+}
+
+/* 8 rows x 32 candidates per step: 16 zmm accumulators of vpdpbusd
+ * (u8 query x s8 candidate, 4 products a lane), minus 128 sum(c~).  Named
+ * accumulators: an array of __m512i makes GCC copy registers around every
+ * vpdpbusd. */
+#define VNNI_ROW(r)                                                          \
+    {                                                                        \
+        const __m512i x = _mm512_set1_epi32(load32(q + (r) * dim_pad + 4 * g)); \
+        a##r##0 = _mm512_dpbusd_epi32(a##r##0, x, w0);                       \
+        a##r##1 = _mm512_dpbusd_epi32(a##r##1, x, w1);                       \
+    }
+#define VNNI_STORE(r)                                                        \
+    _mm512_storeu_si512((void *)(out + (r) * n_pad + j), _mm512_sub_epi32(a##r##0, k0)); \
+    _mm512_storeu_si512((void *)(out + (r) * n_pad + j + 16), _mm512_sub_epi32(a##r##1, k1))
+NS_TARGET_VNNI
+static void gemm_vnni(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
+                      const int32_t *csum, int64_t n_pad, int32_t *out) {
+    const int64_t d4 = dim_pad / 4, panel = dim_pad * NS_QUANT_PANEL;
+    for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p += 2) {
+        const uint8_t *b0 = packed + p * panel, *b1 = b0 + panel;
+        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
+                a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00,
+                a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+        for (int64_t g = 0; g < d4; g++) {
+            const __m512i w0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
+            const __m512i w1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
+            VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3)
+            VNNI_ROW(4) VNNI_ROW(5) VNNI_ROW(6) VNNI_ROW(7)
+        }
+        const int64_t j = p * NS_QUANT_PANEL;
+        const __m512i k0 = _mm512_loadu_si512((const void *)(csum + j));
+        const __m512i k1 = _mm512_loadu_si512((const void *)(csum + j + 16));
+        VNNI_STORE(0); VNNI_STORE(1); VNNI_STORE(2); VNNI_STORE(3);
+        VNNI_STORE(4); VNNI_STORE(5); VNNI_STORE(6); VNNI_STORE(7);
+    }
+}
+#undef VNNI_ROW
+#undef VNNI_STORE
+#endif
+
+static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
+                 const int32_t *csum, int64_t n_pad, int32_t *out) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI) {
+        gemm_vnni(q, dim_pad, packed, csum, n_pad, out);
+        return;
+    }
+    if (kernel == NS_QUANT_KERNEL_AVX2) {
+        gemm_avx2(q, dim_pad, packed, n_pad, out);
+        return;
+    }
+#endif
+    (void)csum;
+    gemm_scalar(q, dim_pad, packed, n_pad, out);
+}
+
+int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
+                      const int8_t *c_codes, int64_t n_c, int64_t dim, int32_t *out) {
+    if (!ns_quant_kernel_available(kernel) || dim < 1 || dim > NS_QUANT_MAX_DIM)
+        return NS_ERR_VALUE;
+    const int64_t dim_pad = ns_quant_dim_pad(dim);
+    const int64_t n_pad = (n_c + NS_QUANT_COL_PAD - 1) / NS_QUANT_COL_PAD * NS_QUANT_COL_PAD;
+    const int64_t qrows = rows_pad(n_q);
+    const int64_t n_alloc = n_pad > 0 ? n_pad : NS_QUANT_COL_PAD;
+    uint8_t *qp = calloc((size_t)(qrows > 0 ? qrows : 1) * dim_pad * 2, 1);
+    uint8_t *cp = calloc((size_t)n_alloc * dim_pad * 2, 1);
+    int32_t *csum = calloc((size_t)n_alloc, sizeof *csum);
+    int32_t *buf = malloc((size_t)n_alloc * NS_QUANT_ROW_BLOCK * sizeof *buf);
+    int status = NS_OK;
+    if (!qp || !cp || !csum || !buf) {
+        status = NS_ERR_ALLOC;
+        goto done;
+    }
+    for (int64_t r = 0; r < n_q; r++) pack_query(kernel, qp, dim_pad, r, q_codes + r * dim, dim);
+    for (int64_t j = 0; j < n_c; j++) {
+        int64_t sum = 0;
+        for (int64_t i = 0; i < dim; i++) sum += c_codes[j * dim + i];
+        csum[j] = (int32_t)(128 * sum);
+        pack_candidate(kernel, cp, dim_pad, j, c_codes + j * dim, dim);
+    }
+    for (int64_t r0 = 0; r0 < n_q; r0 += NS_QUANT_ROW_BLOCK) {
+        gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, cp, csum, n_pad, buf);
+        for (int64_t r = r0; r < n_q && r < r0 + NS_QUANT_ROW_BLOCK; r++)
+            memcpy(out + r * n_c, buf + (r - r0) * n_pad, (size_t)n_c * sizeof *out);
+    }
+done:
+    free(qp);
+    free(cp);
+    free(csum);
+    free(buf);
+    return status;
+}
+
+/* ---- exact rescoring ---------------------------------------------------- */
+
+/* a + b = *s + err exactly (Knuth's TwoSum); *s = fl(a + b). */
+NS_INLINE double two_sum(double a, double b, double *s) {
+    const double t = a + b, z = t - a;
+    *s = t;
+    return (a - (t - z)) + (b - z);
+}
+
+/* Dot2 in 8 lanes: element i goes to lane i % 8 (float32 x float32 is
+ * exact in float64), each lane a TwoSum chain; the lanes are then combined
+ * in a fixed order.  The SIMD copies perform the same IEEE operations in
+ * the same order (no FMA), so every copy gives the same bits, on every CPU
+ * and thread. */
+#define DOT_LANES 8
+static double dot_combine(const double *s, const double *c) {
+    double sum = s[0], comp = 0.0;
+    for (int l = 0; l < DOT_LANES; l++) comp += c[l];
+    for (int l = 1; l < DOT_LANES; l++) comp += two_sum(sum, s[l], &sum);
+    return sum + comp;
+}
+
+static double dot_exact_scalar(const float *x, const float *y, int64_t dim) {
+    double s[DOT_LANES] = {0}, c[DOT_LANES] = {0};
+    for (int64_t i = 0; i < dim; i++) {
+        const int l = (int)(i % DOT_LANES);
+        c[l] += two_sum(s[l], (double)x[i] * y[i], &s[l]);
+    }
+    return dot_combine(s, c);
+}
+
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2_ONLY
+static double dot_exact_avx2(const float *x, const float *y, int64_t dim) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, c0 = s0, c1 = s0;
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i), yv = _mm256_loadu_ps(y + i);
+        const __m256d p0 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
+                                         _mm256_cvtps_pd(_mm256_castps256_ps128(yv)));
+        const __m256d p1 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)),
+                                         _mm256_cvtps_pd(_mm256_extractf128_ps(yv, 1)));
+        __m256d t = _mm256_add_pd(s0, p0), z = _mm256_sub_pd(t, s0);
+        c0 = _mm256_add_pd(c0, _mm256_add_pd(_mm256_sub_pd(s0, _mm256_sub_pd(t, z)),
+                                             _mm256_sub_pd(p0, z)));
+        s0 = t;
+        t = _mm256_add_pd(s1, p1);
+        z = _mm256_sub_pd(t, s1);
+        c1 = _mm256_add_pd(c1, _mm256_add_pd(_mm256_sub_pd(s1, _mm256_sub_pd(t, z)),
+                                             _mm256_sub_pd(p1, z)));
+        s1 = t;
+    }
+    double s[DOT_LANES], c[DOT_LANES];
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    _mm256_storeu_pd(c, c0);
+    _mm256_storeu_pd(c + 4, c1);
+    for (; i < dim; i++) {
+        const int l = (int)(i % DOT_LANES);
+        c[l] += two_sum(s[l], (double)x[i] * y[i], &s[l]);
+    }
+    return dot_combine(s, c);
+}
+
+NS_TARGET_VNNI
+static double dot_exact_avx512(const float *x, const float *y, int64_t dim) {
+    __m512d s0 = _mm512_setzero_pd(), c0 = s0;
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        const __m512d p = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)),
+                                        _mm512_cvtps_pd(_mm256_loadu_ps(y + i)));
+        const __m512d t = _mm512_add_pd(s0, p), z = _mm512_sub_pd(t, s0);
+        c0 = _mm512_add_pd(c0, _mm512_add_pd(_mm512_sub_pd(s0, _mm512_sub_pd(t, z)),
+                                             _mm512_sub_pd(p, z)));
+        s0 = t;
+    }
+    double s[DOT_LANES], c[DOT_LANES];
+    _mm512_storeu_pd(s, s0);
+    _mm512_storeu_pd(c, c0);
+    for (; i < dim; i++) {
+        const int l = (int)(i % DOT_LANES);
+        c[l] += two_sum(s[l], (double)x[i] * y[i], &s[l]);
+    }
+    return dot_combine(s, c);
+}
+#endif
+
+static double dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI) return dot_exact_avx512(x, y, dim);
+    if (kernel == NS_QUANT_KERNEL_AVX2) return dot_exact_avx2(x, y, dim);
+#endif
+    (void)kernel;
+    return dot_exact_scalar(x, y, dim);
+}
+
+double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
+    return dot_exact(ns_quant_kernel_available(kernel) ? kernel : NS_QUANT_KERNEL_SCALAR, x, y,
+                     dim);
+}
+
+/* ---- heaps: (key, id), root = worst (lower key, or equal key and higher
+ * id) ------------------------------------------------------------------- */
+
+typedef struct {
+    double key;
+    int64_t id;
+} qentry;
+typedef struct {
+    double *keys;
+    int64_t *ids;
+} qheap;
+
+static inline qentry qheap_get(qheap h, int64_t i) {
+    qentry e = {h.keys[i], h.ids[i]};
+    return e;
+}
+static inline void qheap_set(qheap h, int64_t i, qentry e) {
+    h.keys[i] = e.key;
+    h.ids[i] = e.id;
+}
+static inline int qheap_before(qentry a, qentry b) {
+    return a.key < b.key || (a.key == b.key && a.id > b.id);
+}
+#define NS_HEAP_PREFIX qheap
+#define NS_HEAP_T qheap
+#define NS_HEAP_ENTRY qentry
+#include "ns_heap.h"
+
+/* The seed heap (approximate score, column): root = lowest score. */
+typedef struct {
+    double a;
+    int64_t j;
+} sentry;
+static inline sentry seedheap_get(sentry *h, int64_t i) { return h[i]; }
+static inline void seedheap_set(sentry *h, int64_t i, sentry e) { h[i] = e; }
+static inline int seedheap_before(sentry a, sentry b) {
+    return a.a < b.a || (a.a == b.a && a.j > b.j);
+}
+#define NS_HEAP_PREFIX seedheap
+#define NS_HEAP_T sentry *
+#define NS_HEAP_ENTRY sentry
+#include "ns_heap.h"
+
+/* ---- search ------------------------------------------------------------ */
+
+int ns_quant_search_init(ns_quant_search_t *st) {
+    if (st->dim < 1 || st->dim > NS_QUANT_MAX_DIM || st->capacity < 1 ||
+        !ns_quant_kernel_available(st->kernel))
+        return NS_ERR_VALUE;
+    const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
+    int8_t *codes = malloc((size_t)dim);
+    if (!codes) return NS_ERR_ALLOC;
+    int status = NS_OK;
+    memset(codes, 0, (size_t)dim);
+    for (int64_t r = rows_pad(st->n_rows) - 1; r >= st->n_rows; r--)
+        pack_query(st->kernel, st->q_packed, dim_pad, r, codes, dim);
+    for (int64_t r = 0; r < st->n_rows && status == NS_OK; r++) {
+        status = quant_row(st->queries + r * dim, dim, codes, st->q_scale + r, st->q_norm + r,
+                           st->q_err + r, st->q_qnorm + r, NULL);
+        pack_query(st->kernel, st->q_packed, dim_pad, r, codes, dim);
+        st->sizes[r] = 0;
+        st->rescored[r] = 0;
+    }
+    free(codes);
+    return status;
+}
+
+typedef struct {
+    ns_quant_search_t *st;
+    const float *tile;
+    int64_t n_tile, col0;
+    ns_quant_tile_t *work;
+    double max_norm, max_err, max_qnorm; /* over the tile */
+} tile_ctx;
+
+static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
+    tile_ctx *ctx = ctx_;
+    const ns_quant_search_t *st = ctx->st;
+    ns_quant_tile_t *w = ctx->work;
+    const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
+    int8_t *codes = malloc((size_t)dim);
+    if (!codes) return NS_ERR_ALLOC;
+    int status = NS_OK;
+    const int64_t lo = begin * 64, hi = end * 64 < w->n_pad ? end * 64 : w->n_pad;
+    for (int64_t j = lo; j < hi && status == NS_OK; j++) {
+        if (j < ctx->n_tile) {
+            status = quant_row(ctx->tile + j * dim, dim, codes, w->scale + j, w->norm + j,
+                               w->err + j, w->qnorm + j, w->csum + j);
+        } else { /* padding: zero codes, never reported */
+            memset(codes, 0, (size_t)dim);
+            w->scale[j] = w->norm[j] = w->err[j] = w->qnorm[j] = 0.0;
+            w->csum[j] = 0;
+        }
+        pack_candidate(st->kernel, w->packed, dim_pad, j, codes, dim);
+    }
+    free(codes);
+    return status;
+}
+
+/* Per-chunk scratch: the products of 8 rows, and the seeds. */
+typedef struct {
+    int32_t *prod;
+    sentry *seeds;
+} scratch;
+
+/* Considers candidate j of row r (product I): rescored unless its upper
+ * bound cannot enter the heap or the window, or it is excluded.  Returns
+ * NS_ERR_VALUE when its float32 score overflows. */
+static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
+    ns_quant_search_t *st = ctx->st;
+    const ns_quant_tile_t *w = ctx->work;
+    const double rel = (2.0 * (double)st->dim + 64.0) * U53;
+    const double a = (st->q_scale[r] * w->scale[j]) * (double)prod;
+    const double b = st->q_err[r] * w->norm[j] + st->q_qnorm[r] * w->err[j];
+    const double slack = rel * (st->q_norm[r] * w->norm[j] + fabs(a) + b);
+    const double ub = a + b + slack, lb = a - b - slack;
+    const double upper = st->upper ? st->upper[r] : INFINITY;
+    const double lower = st->lower ? st->lower[r] : -INFINITY;
+    const int may_overflow = fabs(a) + b + slack >= OVERFLOW_GUARD;
+    int64_t size = st->sizes[r];
+    qheap h = {st->keys + r * st->capacity, st->ids + r * st->capacity};
+    if (!may_overflow) {
+        if (size == st->capacity && ub < h.keys[0]) return NS_OK;
+        /* float32 rounding is monotone: key in [lb, ub] gives a score in
+         * [(float)lb, (float)ub]. */
+        if ((double)(float)ub < lower || (double)(float)lb > upper) return NS_OK;
+    }
+    const int64_t id = ctx->col0 + j;
+    if (st->excl_indptr) {
+        const int64_t p0 = st->excl_indptr[r];
+        if (ns_csr_contains(st->excl_indices + p0, st->excl_indptr[r + 1] - p0, id)) return NS_OK;
+    }
+    const double key =
+        dot_exact(st->kernel, st->queries + r * st->dim, ctx->tile + j * st->dim, st->dim);
+    st->rescored[r]++;
+    const float score = (float)key;
+    if (isinf(score)) return NS_ERR_VALUE;
+    if ((double)score < lower || (double)score > upper) return NS_OK;
+    const qentry e = {key, id};
+    if (size < st->capacity) {
+        qheap_push(h, size, e);
+        st->sizes[r] = size + 1;
+    } else if (qheap_before(qheap_get(h, 0), e)) {
+        qheap_replace_top(h, size, e);
+    }
+    return NS_OK;
+}
+
+/* The tile test for row r: candidate j may enter only if
+ * fl(s_c,j I_j) >= threshold.  With T the heap's worst key and Bt >= every
+ * pair's B + slack in this tile, a pair can enter only if
+ * s_q s_c I >= T - Bt, i.e. s_c I >= tau = (T - Bt) / s_q.  The computed
+ * tau is within 2.1 u |tau| of it, fl(s_c I) within u |s_c I|, so lowering
+ * tau by 8 u |tau| (and 2**-600 for the underflow of tau) keeps every such
+ * pair.  -inf (test everything) while the heap is not full, or when a
+ * score of this tile may overflow float32. */
+static double row_threshold(const tile_ctx *ctx, int64_t r) {
+    const ns_quant_search_t *st = ctx->st;
+    if (st->sizes[r] < st->capacity) return -INFINITY;
+    const double rel = (2.0 * (double)st->dim + 64.0) * U53;
+    const double p = st->q_norm[r] * ctx->max_norm;
+    if (p * (1.0 + 0x1p-30) >= OVERFLOW_GUARD) return -INFINITY;
+    const double b = st->q_err[r] * ctx->max_norm + st->q_qnorm[r] * ctx->max_err;
+    const double amax = st->q_qnorm[r] * ctx->max_qnorm;
+    const double bt = (b + rel * (p + amax * (1.0 + 0x1p-40) + b)) * (1.0 + 0x1p-40);
+    const double t = st->keys[r * st->capacity] - bt;
+    if (st->q_scale[r] == 0.0) return t <= 0.0 ? -INFINITY : INFINITY;
+    const double tau = t / st->q_scale[r];
+    return tau - (8.0 * U53 * fabs(tau) + 0x1p-600);
+}
+
+/* Seeds a row whose heap is not full: the best candidates of the tile by
+ * approximate score (among those the window allows) are considered first,
+ * best first, so that the heap's threshold is a good one for the rest. */
+static int seed_row(const tile_ctx *ctx, int64_t r, int32_t *prod, sentry *seeds) {
+    const ns_quant_search_t *st = ctx->st;
+    const ns_quant_tile_t *w = ctx->work;
+    int64_t want = 2 * (st->capacity - st->sizes[r]) + 8;
+    if (st->excl_indptr) {
+        const int64_t p0 = st->excl_indptr[r], len = st->excl_indptr[r + 1] - p0;
+        const int64_t *ids = st->excl_indices + p0;
+        want += ns_csr_lower_bound(ids, len, ctx->col0 + ctx->n_tile) -
+                ns_csr_lower_bound(ids, len, ctx->col0);
+    }
+    if (want > ctx->n_tile) want = ctx->n_tile;
+    const double rel = (2.0 * (double)st->dim + 64.0) * U53;
+    const double upper = st->upper ? st->upper[r] : INFINITY;
+    const double lower = st->lower ? st->lower[r] : -INFINITY;
+    int64_t n = 0;
+    for (int64_t j = 0; j < ctx->n_tile; j++) {
+        const double a = (st->q_scale[r] * w->scale[j]) * (double)prod[j];
+        if (st->upper || st->lower) {
+            const double b = st->q_err[r] * w->norm[j] + st->q_qnorm[r] * w->err[j];
+            const double slack = rel * (st->q_norm[r] * w->norm[j] + fabs(a) + b);
+            if ((double)(float)(a + b + slack) < lower ||
+                (double)(float)(a - b - slack) > upper)
+                continue;
+        }
+        const sentry e = {a, j};
+        if (n < want) {
+            seedheap_push(seeds, n++, e);
+        } else if (want > 0 && seedheap_before(seeds[0], e)) {
+            seedheap_replace_top(seeds, n, e);
+        }
+    }
+    seedheap_sort(seeds, n);
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = seeds[i].j;
+        const int status = consider(ctx, r, j, prod[j]);
+        if (status != NS_OK) return status;
+        prod[j] = DONE;
+    }
+    return NS_OK;
+}
+
+/* The tile test over one row, then `consider` for the pairs that pass. */
+static int scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+    const double *sc = ctx->work->scale;
+    double t = row_threshold(ctx, r);
+    for (int64_t j = 0; j < ctx->n_tile; j++) {
+        if (sc[j] * (double)prod[j] >= t && prod[j] != DONE) {
+            const int status = consider(ctx, r, j, prod[j]);
+            if (status != NS_OK) return status;
+            t = row_threshold(ctx, r);
+        }
+    }
+    return NS_OK;
+}
+
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2_ONLY
+static int scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+    const double *sc = ctx->work->scale;
+    double t = row_threshold(ctx, r);
+    __m256d tv = _mm256_set1_pd(t);
+    /* the tile is padded to a multiple of 32 columns: reading past n_tile
+     * stays inside, and those columns are masked out */
+    for (int64_t j = 0; j < ctx->n_tile; j += 4) {
+        const __m256d v = _mm256_mul_pd(
+            _mm256_loadu_pd(sc + j), _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)(prod + j))));
+        int mask = _mm256_movemask_pd(_mm256_cmp_pd(v, tv, _CMP_GE_OQ));
+        while (mask) {
+            const int64_t jj = j + __builtin_ctz((unsigned)mask);
+            mask &= mask - 1;
+            if (jj >= ctx->n_tile || prod[jj] == DONE) continue;
+            const int status = consider(ctx, r, jj, prod[jj]);
+            if (status != NS_OK) return status;
+            t = row_threshold(ctx, r);
+            tv = _mm256_set1_pd(t);
+        }
+    }
+    return NS_OK;
+}
+
+NS_TARGET_VNNI
+static int scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+    const double *sc = ctx->work->scale;
+    double t = row_threshold(ctx, r);
+    __m512d tv = _mm512_set1_pd(t);
+    for (int64_t j = 0; j < ctx->n_tile; j += 16) {
+        const __m512i p = _mm512_loadu_si512((const void *)(prod + j));
+        const __m512d v0 = _mm512_mul_pd(_mm512_loadu_pd(sc + j),
+                                         _mm512_cvtepi32_pd(_mm512_castsi512_si256(p)));
+        const __m512d v1 = _mm512_mul_pd(_mm512_loadu_pd(sc + j + 8),
+                                         _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(p, 1)));
+        unsigned mask = (unsigned)_mm512_cmp_pd_mask(v0, tv, _CMP_GE_OQ) |
+                        ((unsigned)_mm512_cmp_pd_mask(v1, tv, _CMP_GE_OQ) << 8);
+        while (mask) {
+            const int64_t jj = j + __builtin_ctz(mask);
+            mask &= mask - 1;
+            if (jj >= ctx->n_tile || prod[jj] == DONE) continue;
+            const int status = consider(ctx, r, jj, prod[jj]);
+            if (status != NS_OK) return status;
+            t = row_threshold(ctx, r);
+            tv = _mm512_set1_pd(t);
+        }
+    }
+    return NS_OK;
+}
+#endif
+
+static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+#if NS_AVX2_CLONES
+    if (ctx->st->kernel == NS_QUANT_KERNEL_VNNI) return scan_avx512(ctx, r, prod);
+    if (ctx->st->kernel == NS_QUANT_KERNEL_AVX2) return scan_avx2(ctx, r, prod);
+#endif
+    return scan_scalar(ctx, r, prod);
+}
+
+static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
+    tile_ctx *ctx = ctx_;
+    ns_quant_search_t *st = ctx->st;
+    const ns_quant_tile_t *w = ctx->work;
+    const int64_t dim_pad = ns_quant_dim_pad(st->dim);
+    int32_t *prod = malloc((size_t)w->n_pad * NS_QUANT_ROW_BLOCK * sizeof *prod);
+    sentry *seeds = malloc((size_t)w->n_pad * sizeof *seeds);
+    int status = (prod && seeds) ? NS_OK : NS_ERR_ALLOC;
+    for (int64_t blk = begin; blk < end && status == NS_OK; blk++) {
+        const int64_t r0 = blk * NS_QUANT_ROW_BLOCK;
+        gemm(st->kernel, st->q_packed + r0 * dim_pad * code_bytes(st->kernel), dim_pad,
+             w->packed, w->csum, w->n_pad, prod);
+        for (int64_t r = r0; r < r0 + NS_QUANT_ROW_BLOCK && r < st->n_rows; r++) {
+            int32_t *row = prod + (r - r0) * w->n_pad;
+            if (st->sizes[r] < st->capacity) status = seed_row(ctx, r, row, seeds);
+            if (status == NS_OK) status = scan_row(ctx, r, row);
+            if (status != NS_OK) break;
+        }
+    }
+    free(prod);
+    free(seeds);
+    return status;
+}
+
+int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_tile,
+                         int64_t col0, ns_quant_tile_t *work, const ns_par *par) {
+    if (n_tile < 0 || work->n_pad < n_tile || work->n_pad % NS_QUANT_COL_PAD != 0)
+        return NS_ERR_VALUE;
+    if (n_tile == 0 || st->n_rows == 0) return NS_OK;
+    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0};
+    int status = ns_par_for(par, work->n_pad / 64 + (work->n_pad % 64 != 0), 4, quant_chunk, &ctx);
+    if (status != NS_OK) return status;
+    for (int64_t j = 0; j < n_tile; j++) {
+        ctx.max_norm = work->norm[j] > ctx.max_norm ? work->norm[j] : ctx.max_norm;
+        ctx.max_err = work->err[j] > ctx.max_err ? work->err[j] : ctx.max_err;
+        ctx.max_qnorm = work->qnorm[j] > ctx.max_qnorm ? work->qnorm[j] : ctx.max_qnorm;
+    }
+    const int64_t blocks = rows_pad(st->n_rows) / NS_QUANT_ROW_BLOCK;
+    return ns_par_for(par, blocks, 1, search_chunk, &ctx);
+}
+
+int ns_quant_search_finish(ns_quant_search_t *st, int64_t skip, int64_t k, int negate,
+                           int64_t *out_ids, float *out_scores) {
+    if (skip < 0 || k < 0) return NS_ERR_VALUE;
+    for (int64_t r = 0; r < st->n_rows; r++) {
+        qheap h = {st->keys + r * st->capacity, st->ids + r * st->capacity};
+        const int64_t size = st->sizes[r];
+        qheap_sort(h, size); /* best first */
+        for (int64_t i = 0; i < k; i++) {
+            const int64_t pos = skip + i;
+            if (pos < size) {
+                out_ids[r * k + i] = h.ids[pos];
+                out_scores[r * k + i] = (float)(negate ? -h.keys[pos] : h.keys[pos]);
+            } else {
+                out_ids[r * k + i] = -1;
+                out_scores[r * k + i] = NAN;
+            }
+        }
+        st->sizes[r] = 0; /* the sorted rows are no heaps any more */
+    }
+    return NS_OK;
+}
