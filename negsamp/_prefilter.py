@@ -30,7 +30,7 @@ d <= 65536.  Not supported: ``temperature`` (and ``keys``).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def check_precision(precision: Any) -> str:
 def search(q: np.ndarray, c_arr: np.ndarray, k: int, capacity: int, skip: int, *,
            largest: bool, metric: str, excl: Any, upper: Optional[np.ndarray],
            lower: float, n_threads: int, block_size: Optional[int], bar: Any = None,
-           kernel: Optional[str] = None, stats: Optional[dict] = None
+           kernel: Optional[str] = None, stats: Optional[Dict[str, Any]] = None
            ) -> Tuple[np.ndarray, np.ndarray]:
     """The top lists of ``hard_negatives`` for float32 queries ``q``
     (already normalised for cosine) over ``c_arr``.

@@ -48,8 +48,8 @@ def _st_whole_case(n_queries: int, n_corpus: int, dim: int = 384,
         dataset = Dataset.from_dict({"query": texts(n_queries, 5, 0),
                                      "answer": texts(n_queries, 4, 4)})
         corpus = texts(n_corpus, 3, 5)
-        kw = dict(corpus=corpus, num_negatives=num_negatives, output_format="triplet",
-                  batch_size=1024)
+        kw: Dict[str, Any] = dict(corpus=corpus, num_negatives=num_negatives,
+                                  output_format="triplet", batch_size=1024)
         return {"negsamp": lambda: ours(dataset, model, **kw),
                 "baseline": lambda: theirs(dataset, model, verbose=False, **kw)}
 
