@@ -9,6 +9,7 @@ from negsamp._rng import spawn, worker_rng
 from negsamp._threads import get_num_threads, set_num_threads
 from negsamp.alias import AliasTable
 from negsamp.candidates import PositiveLists, accidental_hits, sampled_candidates
+from negsamp.frequencies import FrequencyEstimator
 from negsamp.graphs import count_non_edges, negative_edges
 from negsamp.kg import KGSampler, corrupt_triples
 from negsamp.mining import hard_negatives
@@ -19,6 +20,7 @@ from negsamp.topk import topk  # the function: it shadows the module of the same
 __all__ = [
     "__version__",
     "AliasTable",
+    "FrequencyEstimator",
     "KGSampler",
     "NegativeSampler",
     "PositiveLists",
