@@ -38,12 +38,13 @@ typedef struct {
 NS_INLINE int64_t draw_base(const draw_job *job, ns_rng_t *rng) {
     if (job->law == NS_CANDIDATES_UNIFORM)
         return (int64_t)ns_rng_bounded(rng, (uint64_t)job->n);
-    /* Inverse CDF of the log-uniform law (header comment).  y >= 0, so the
-     * conversion truncates to floor(y); the clamp guards the rounding of
-     * expm1 at the top end (u * log1p(n) < log1p(n) in exact arithmetic). */
-    const double y = expm1(ns_rng_double(rng) * job->log1p_n);
-    const int64_t i = (int64_t)y;
-    return i < job->n ? i : job->n - 1;
+    /* Inverse CDF of the log-uniform law (header comment): x = exp(u log(n
+     * + 1)) >= 1, so the conversion truncates to floor(x).  exp, not expm1:
+     * they differ only for x < 2, which is item 0 either way.  The clamp
+     * guards the rounding of exp at the top end (x < n + 1 in exact
+     * arithmetic). */
+    const int64_t i = (int64_t)exp(ns_rng_double(rng) * job->log1p_n) - 1;
+    return i < job->n ? (i > 0 ? i : 0) : job->n - 1;
 }
 
 static int draw_chunk(void *vjob, int64_t c0, int64_t c1) {

@@ -8,11 +8,11 @@
  * log_uniform_candidate_sampler:
  *     p(i) = log((i + 2) / (i + 1)) / log(n + 1).
  * Its CDF is F(i) = log(i + 2) / log(n + 1), so i = floor(exp(u log(n + 1)))
- * - 1 for u uniform in [0, 1) (inverse CDF).  We compute the equal
- * floor(expm1(u * log1p(n))), which skips the rounding of "1 + small" near
- * the head.  u has 53 bits, so each boundary F(i) is resolved to 2^-53 and
- * expm1/log1p add an ulp or two: every p(i) is drawn within a few units of
- * 2^-53 (absolute).
+ * - 1 for u uniform in [0, 1) (inverse CDF), as TensorFlow draws it.  u
+ * has 53 bits, so each boundary F(i) is resolved to 2^-53, and exp and
+ * log1p add an ulp or two (relative to x = exp(u log(n + 1)), i.e. a
+ * shift of about 2^-52 / log(n + 1) in u): every p(i) is drawn within a
+ * few units of 2^-53 (absolute).
  */
 #ifndef NS_CANDIDATES_H
 #define NS_CANDIDATES_H

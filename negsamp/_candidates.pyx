@@ -55,7 +55,7 @@ def unique(const int64_t[::1] values):
     """The distinct values (each >= 0) in order of first appearance."""
     cdef int64_t count = values.shape[0], n_unique = 0
     cdef int bits = 1
-    while (<int64_t> 1 << bits) <= 2 * count:
+    while (<int64_t> 1 << bits) < 2 * count:  # load factor <= 1/2
         bits += 1
     slots = np.empty(<int64_t> 1 << bits, dtype=np.int64)
     out = np.empty(count, dtype=np.int64)

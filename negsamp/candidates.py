@@ -200,10 +200,11 @@ def sampled_candidates(
     ``sum(f(i) / pi_i for i in S)`` is an unbiased (Horvitz-Thompson)
     estimate of ``sum_i f(i)``.
 
-    Precision of the draws: the closed-form laws are drawn by inverse CDF
-    from a 53-bit uniform u -- ``floor(expm1(u * log1p(n)))``, the same law
-    as TensorFlow's ``floor(exp(u * log(n + 1))) - 1`` -- so each
-    probability is drawn within a few units of 2**-53 (absolute); an alias
+    Precision of the draws: the log-uniform law is drawn by inverse CDF
+    from a 53-bit uniform u, ``floor(exp(u * log(n + 1))) - 1`` as in
+    TensorFlow, so each probability is drawn within a few units of 2**-53
+    (absolute: the rounding of u and of exp moves each boundary of the CDF
+    by about that much); the uniform law is exact (Lemire's method); an alias
     table draws exactly its ``probabilities``.  ``remove_true`` rejects and
     redraws a true label (exact), or, when the true labels hold more than
     15/16 of the mass, draws from an alias table of the complement (O(n)
