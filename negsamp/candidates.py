@@ -22,7 +22,7 @@ True
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Dict, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -124,7 +124,8 @@ class _Law:
         if self.code == _candidates.UNIFORM:
             return np.full(ids.shape, 1.0 / self.n)
         # log((i + 2) / (i + 1)) / log(n + 1), without cancellation.
-        return np.log1p(1.0 / (ids + 1.0)) / np.log1p(float(self.n))
+        log_uniform: np.ndarray = np.log1p(1.0 / (ids + 1.0)) / np.log1p(float(self.n))
+        return log_uniform
 
 
 def sampled_candidates(
@@ -335,11 +336,11 @@ class PositiveLists:
         r = as_int(r, "r", minimum=0, maximum=self.n_rows - 1)
         return self._lists.row(r)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> Dict[str, Any]:
         return {"indptr": self._lists.indptr, "indices": self._lists.indices,
                 "n_items": self._n_items}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: Dict[str, Any]) -> None:
         if not isinstance(state, dict) or set(state) != {"indptr", "indices", "n_items"}:
             raise ValueError("state is not a valid PositiveLists state")
         self.__init__((state["indptr"], state["indices"]), state["n_items"])  # type: ignore[misc]

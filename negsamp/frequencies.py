@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -143,23 +143,30 @@ class FrequencyEstimator:
                  decay: float = 0.99) -> None:
         if not isinstance(method, str) or method not in ("hashed", "decayed"):
             raise ValueError(f"method must be 'hashed' or 'decayed', got {describe(method)}")
-        self._method = method
-        self._step = 0
-        self._lock = threading.Lock()
         if method == "hashed":
-            self._n_buckets = as_int(n_buckets, "n_buckets", minimum=1, maximum=2**32)
-            self._alpha = _as_real(alpha, "alpha", 0.0, 1.0, lo_open=True)
-            self._seed = as_int(seed, "seed", minimum=0, maximum=2**63 - 1)
-            self._last = np.zeros(self._n_buckets, dtype=np.int64)
-            self._gap = np.zeros(self._n_buckets, dtype=np.float64)  # 0: never seen
+            self._setup_hashed(n_buckets, alpha, seed)
         else:
             if n_items is None:
                 raise TypeError("method='decayed' needs n_items")
-            self._n_items = as_int(n_items, "n_items", minimum=1)
-            self._decay = _as_real(decay, "decay", 0.0, 1.0, lo_open=True)
-            self._counts = np.zeros(self._n_items, dtype=np.float64)
-            self._unit = 1.0
-            self._weight = 0.0
+            self._setup_decayed(n_items, decay)
+
+    def _setup_hashed(self, n_buckets: Any, alpha: Any, seed: Any) -> None:
+        n_buckets = as_int(n_buckets, "n_buckets", minimum=1, maximum=2**32)
+        alpha = _as_real(alpha, "alpha", 0.0, 1.0, lo_open=True)
+        seed = as_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+        self._method, self._step, self._lock = "hashed", 0, threading.Lock()
+        self._n_buckets, self._alpha, self._seed = n_buckets, alpha, seed
+        self._last = np.zeros(n_buckets, dtype=np.int64)
+        self._gap = np.zeros(n_buckets, dtype=np.float64)  # 0: never seen
+
+    def _setup_decayed(self, n_items: Any, decay: Any) -> None:
+        n_items = as_int(n_items, "n_items", minimum=1)
+        decay = _as_real(decay, "decay", 0.0, 1.0, lo_open=True)
+        self._method, self._step, self._lock = "decayed", 0, threading.Lock()
+        self._n_items, self._decay = n_items, decay
+        self._counts = np.zeros(n_items, dtype=np.float64)
+        self._unit = 1.0
+        self._weight = 0.0
 
     # -- properties ---------------------------------------------------------
     @property
@@ -171,7 +178,7 @@ class FrequencyEstimator:
         """The number of updates (steps) so far."""
         return self._step
 
-    def _params(self) -> tuple:
+    def _params(self) -> Tuple[Any, ...]:
         if self._method == "hashed":
             return ("hashed", self._n_buckets, self._alpha, self._seed)
         return ("decayed", self._n_items, self._decay)
@@ -319,17 +326,17 @@ class FrequencyEstimator:
         method = state_field(state, "method", str, what=what)
         step = state_field(state, "step", int, what=what)
         if method == "hashed":
-            self.__init__("hashed", n_buckets=state_field(state, "n_buckets", int, what=what),
-                          alpha=state_field(state, "alpha", float, what=what),
-                          seed=state_field(state, "seed", int, what=what))  # type: ignore[misc]
+            self._setup_hashed(state_field(state, "n_buckets", int, what=what),
+                               state_field(state, "alpha", float, what=what),
+                               state_field(state, "seed", int, what=what))
             self._last = _state_array(state, "last", np.int64, self._n_buckets, what)
             self._gap = _state_array(state, "gap", np.float64, self._n_buckets, what)
             if (self._last > step).any() or (self._last < 0).any() or \
                     not np.isfinite(self._gap).all() or (self._gap < 0).any():
                 raise ValueError(f"{what} has steps or gaps out of range")
         elif method == "decayed":
-            self.__init__("decayed", n_items=state_field(state, "n_items", int, what=what),
-                          decay=state_field(state, "decay", float, what=what))  # type: ignore[misc]
+            self._setup_decayed(state_field(state, "n_items", int, what=what),
+                                state_field(state, "decay", float, what=what))
             self._counts = _state_array(state, "counts", np.float64, self._n_items, what)
             self._weight = state_field(state, "weight", float, 0.0, math.inf, what=what)
             if not np.isfinite(self._counts).all() or (self._counts < 0).any():
