@@ -394,6 +394,10 @@ def accidental_hits(
     (O(P log C + C)): O(B * C * log P) at most, in C with the GIL released,
     rows spread over the thread pool.  The result does not depend on the
     thread count.
+
+    Positives are a set per row: a candidate equal to a true label listed
+    twice in a row is one hit (``tf.nn.compute_accidental_hits`` lists it
+    once per copy; either way that logit is masked).
     """
     if not isinstance(format, str) or format not in ("pairs", "mask"):
         raise ValueError(f"format must be 'pairs' or 'mask', got {describe(format)}")
