@@ -268,14 +268,26 @@ static int pairs_chunk(void *vjob, int64_t c0, int64_t c1) {
             int64_t at = job->offsets[b];
             const int64_t end = job->offsets[b + 1];
             const uint8_t *mask = job->mask + b * job->n_candidates;
-            /* Rows with no hit (most of them) cost nothing but the scan. */
-            for (int64_t j = 0; j < job->n_candidates && at < end; j++) {
+            /* The scan stops at the row's last hit, and skips 8 zero bytes
+             * at a time (hits are rare). */
+            int64_t j = 0;
+            while (at < end && j < job->n_candidates) {
+                uint64_t word;
+                if (j + 8 <= job->n_candidates) {
+                    memcpy(&word, mask + j, sizeof word);
+                    if (word == 0) {
+                        j += 8;
+                        continue;
+                    }
+                }
                 if (mask[j]) {
                     job->out_rows[at] = (int32_t)b;
                     job->out_cols[at] = j;
                     at++;
                 }
+                j++;
             }
+            if (at != end) return NS_ERR_VALUE; /* fewer hits than counted */
         }
     }
     return NS_OK;

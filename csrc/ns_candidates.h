@@ -73,7 +73,8 @@ int ns_candidates_hits_mask(const int64_t *indptr, const int64_t *indices,
 /* The hits of mask (n_batch, n_candidates) as (row, column) pairs in row
  * then column order: row b's hits go to out_rows / out_cols [offsets[b] ..
  * offsets[b + 1]) (offsets: the running sum of the counts of
- * ns_candidates_hits_mask, n_batch + 1 entries; rows must fit int32). */
+ * ns_candidates_hits_mask, n_batch + 1 entries; rows must fit int32).
+ * NS_ERR_VALUE when a row holds fewer hits than its offsets say. */
 int ns_candidates_hits_pairs(const uint8_t *mask, int64_t n_batch,
                              int64_t n_candidates, const int64_t *offsets,
                              int32_t *out_rows, int64_t *out_cols,

@@ -187,3 +187,5 @@ def test_kernel_hooks_check_their_buffers():
                               np.array([1, 0]), 1)
     with pytest.raises(ValueError, match="counts"):
         _candidates.hits_pairs(np.zeros((1, 2), bool), np.array([3]), 1)
+    with pytest.raises(ValueError, match="NS_ERR_VALUE"):  # counts that the mask lacks
+        _candidates.hits_pairs(np.zeros((2, 3), bool), np.array([2, 0]), 1)
