@@ -8,6 +8,8 @@ from negsamp._version import __version__
 from negsamp._rng import spawn, worker_rng
 from negsamp._threads import get_num_threads, set_num_threads
 from negsamp.alias import AliasTable
+from negsamp.candidates import PositiveLists, accidental_hits, sampled_candidates
+from negsamp.frequencies import FrequencyEstimator
 from negsamp.graphs import count_non_edges, negative_edges
 from negsamp.kg import KGSampler, corrupt_triples
 from negsamp.mining import hard_negatives
@@ -18,16 +20,20 @@ from negsamp.topk import topk  # the function: it shadows the module of the same
 __all__ = [
     "__version__",
     "AliasTable",
+    "FrequencyEstimator",
     "KGSampler",
     "NegativeSampler",
+    "PositiveLists",
     "Reservoir",
     "WeightedReservoir",
+    "accidental_hits",
     "corrupt_triples",
     "count_non_edges",
     "get_include",
     "get_num_threads",
     "hard_negatives",
     "negative_edges",
+    "sampled_candidates",
     "set_num_threads",
     "show_config",
     "spawn",

@@ -36,3 +36,14 @@ def test_kg_corruption_transe_learns():
 def test_retriever_mining_improves_recall(temperature):
     before, after = _load("retriever_mining.py")["main"](epochs=4, temperature=temperature)
     assert before < 0.01 and after > 0.08
+
+
+def test_sampled_softmax_logq_correction_tracks_full_softmax():
+    results = _load("sampled_softmax.py")["main"]()
+    (full_loss, full_acc), (raw_loss, raw_acc), (fixed_loss, fixed_acc) = (
+        results[m] for m in ("full", "uncorrected", "corrected"))
+    # The corrected model's full-softmax loss and accuracy are much closer
+    # to full-softmax training's than the uncorrected one's.
+    assert abs(fixed_loss - full_loss) < 0.25 * abs(raw_loss - full_loss)
+    assert abs(fixed_acc - full_acc) < 0.5 * abs(raw_acc - full_acc)
+    assert raw_loss > full_loss + 0.2 and fixed_acc > raw_acc + 0.03
