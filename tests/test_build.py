@@ -13,8 +13,8 @@ import pytest
 
 import negsamp
 
-EXTENSIONS = ["_alias", "_common", "_graph", "_kg", "_law", "_negsamp_runtime", "_quant",
-              "_reservoir", "_topk"]
+EXTENSIONS = ["_alias", "_candidates", "_common", "_graph", "_kg", "_law", "_negsamp_runtime",
+              "_quant", "_reservoir", "_topk"]
 
 
 def _module_path(name):
