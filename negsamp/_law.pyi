@@ -41,6 +41,8 @@ class SamplingLaw:
         n_threads: int,
         return_log_q: bool = ...,
         keys: Optional[npt.NDArray[np.int64]] = ...,
+        out: Optional[npt.NDArray[np.int64]] = ...,
+        log_q_out: Optional[npt.NDArray[np.float64]] = ...,
     ) -> Tuple[npt.NDArray[np.int64], Optional[npt.NDArray[np.float64]]]: ...
     def sample_tuples(
         self,

@@ -51,6 +51,20 @@ cdef int _check_table(object table, int64_t n, str name) except -1:
     return 0
 
 
+cdef object _buffer(object given, int64_t m, int64_t k, object dtype, str name):
+    """`given` when it is an (m, k) C-contiguous writeable array of `dtype`
+    (already checked by as_out; checked again here, since the kernel writes
+    through it), else a new array when None."""
+    if given is None:
+        return np.empty((m, k), dtype=dtype)
+    if not isinstance(given, np.ndarray) or given.dtype != dtype \
+            or given.shape != (m, k) or not given.flags.c_contiguous \
+            or not given.flags.aligned or not given.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype)} "
+                         f"array of shape {(m, k)}")
+    return given
+
+
 cdef const ns_alias_entry *_entries(object table):
     cdef const unsigned char[::1] raw = table.view(np.uint8)
     return <const ns_alias_entry *> &raw[0]
@@ -334,13 +348,16 @@ cdef class SamplingLaw:
         return 0
 
     def sample(self, const int64_t[::1] rows, int64_t k, bint replace, uint64_t k0,
-               uint64_t k1, int n_threads, bint return_log_q=False, object keys=None):
+               uint64_t k1, int n_threads, bint return_log_q=False, object keys=None,
+               object out=None, object log_q_out=None):
         """(out, log_q): k negatives for each row id of `rows`, int64 (m, k),
         and their float64 log q (None unless `return_log_q`).  With `keys`
         (int64, one non-negative key per row, already validated), output row
-        i uses keyed stream keys[i].  The rows must have enough eligible
-        items (see eligible); the kernel fails with NS_ERR_EXHAUSTED
-        otherwise."""
+        i uses keyed stream keys[i].  `out` / `log_q_out` (None: allocated):
+        C-contiguous writeable int64 / float64 (m, k) arrays (checked by
+        negsamp._validation.as_out) that the kernel writes in place and that
+        are returned.  The rows must have enough eligible items (see
+        eligible); the kernel fails with NS_ERR_EXHAUSTED otherwise."""
         cdef ns_par par
         cdef const int64_t *keys_ptr = NULL
         cdef int64_t m = rows.shape[0]
@@ -348,8 +365,8 @@ cdef class SamplingLaw:
         if k < 0:
             raise ValueError(f"k must be >= 0, got {k}")
         self._check_rows(rows, keys, &keys_ptr)
-        out = np.empty((m, k), dtype=np.int64)
-        log_q = np.empty((m, k), dtype=np.float64) if return_log_q else None
+        out = _buffer(out, m, k, np.int64, "out")
+        log_q = _buffer(log_q_out, m, k, np.float64, "log_q_out") if return_log_q else None
         if m == 0 or k == 0:
             return out, log_q
         cdef int64_t[:, ::1] out_v = out
@@ -394,4 +411,5 @@ cdef class SamplingLaw:
         check_interrupt(status)
         raise_for_status(status, "negative sample")
         return out
+
 

@@ -14,18 +14,19 @@ False
 from __future__ import annotations
 
 import numbers
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union, cast
 
 import numpy as np
 
 from negsamp._excluding import build_law, draw
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
+from negsamp._law import SamplingLaw
 from negsamp._rng import RNGLike
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
     c_array,
-    as_bool, as_index_array, as_int, as_keys, as_power, as_weights, describe, state_field,
-    uninitialised_repr,
+    as_bool, as_index_array, as_int, as_keys, as_out, as_power, as_weights, describe,
+    state_field, uninitialised_repr,
 )
 from negsamp.alias import AliasTable
 
@@ -204,6 +205,7 @@ class NegativeSampler:
         n_threads: Optional[int] = None,
         return_log_q: bool = False,
         keys: Any = None,
+        out: Any = None,
     ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Exactly ``k`` negatives for each row of ``rows``.
 
@@ -241,6 +243,16 @@ class NegativeSampler:
             rows, ``n_threads`` or how the rows are split into calls.  Equal
             keys in one call (with the same row id) give equal rows.  Same
             law as without keys.  None (default): the row-block streams.
+        out : ndarray, or tuple of ndarray or None, optional
+            Where to write the result (NumPy's ``out=`` convention): an
+            int64 array of shape ``(len(rows), k)``, C-contiguous, aligned
+            and writeable, sharing no memory with the inputs (or a 1-tuple
+            of one); with ``return_log_q`` a pair ``(negatives, log_q)``,
+            the second float64, either of them None to allocate it.  The
+            kernel writes the draws in place (the same values as without
+            ``out``) and the buffers are returned.  A buffer is left
+            untouched when the call raises before drawing (every error of
+            the arguments).
 
         Returns
         -------
@@ -251,9 +263,13 @@ class NegativeSampler:
         ------
         ValueError
             Rows with no eligible item (fewer than ``k`` when
-            ``replace=False``) are named; bad ``rows``/``k``/``keys``.
+            ``replace=False``) are named; bad ``rows``/``k``/``keys``; an
+            ``out`` buffer of the wrong shape, not C-contiguous, read-only
+            or overlapping an input.
         TypeError
-            ``keys`` of a non-integer dtype (bool, float).
+            ``keys`` of a non-integer dtype (bool, float); ``out`` that is
+            not an array (or not a pair with ``return_log_q``) or has the
+            wrong dtype.
 
         Notes
         -----
@@ -272,8 +288,21 @@ class NegativeSampler:
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
         row_keys = as_keys(keys, ids.shape[0], "row")
-        return draw(self._law, ids, k, rng, replace=replace, n_threads=n_threads,
+        law = self._law
+        if out is not None:
+            inputs = (rows, ids, keys, row_keys) + self._own_arrays()
+            ids_out, log_q_out = _out_buffers(out, (ids.shape[0], k), return_log_q, inputs)
+            # draw() (negsamp._excluding) checks the rows and takes the key;
+            # the view hands the buffers to the kernel.
+            law = cast(SamplingLaw, _LawInto(self._law, ids_out, log_q_out))
+        return draw(law, ids, k, rng, replace=replace, n_threads=n_threads,
                     return_log_q=return_log_q, row_label="rows", keys=row_keys)
+
+    def _own_arrays(self) -> Tuple[np.ndarray, ...]:
+        """The arrays the kernels read (an ``out=`` must not overlap them)."""
+        if self._exclusions is None:
+            return ()
+        return (self._exclusions.indptr, self._exclusions.indices)
 
     # -- protocol ---------------------------------------------------------
     def __repr__(self) -> str:
@@ -333,3 +362,54 @@ def _as_row_ids(rows: Any, n_rows: Optional[int]) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"rows must be 1-D, got shape {arr.shape}")
     return c_array(arr, dtype=np.int64)
+
+
+class _LawInto:
+    """The sampler's law as draw() (negsamp._excluding) uses it -- its
+    ``n_rows``, ``eligible`` and ``sample`` -- with ``sample`` writing into
+    the caller's ``out=`` buffers (None: allocated).  One per call, so
+    threads sharing a sampler never share buffers."""
+
+    __slots__ = ("_law", "_out", "_log_q_out")
+
+    def __init__(self, law: SamplingLaw, out: Optional[np.ndarray],
+                 log_q_out: Optional[np.ndarray]) -> None:
+        self._law = law
+        self._out = out
+        self._log_q_out = log_q_out
+
+    @property
+    def n_rows(self) -> int:
+        return self._law.n_rows
+
+    def eligible(self, rows: np.ndarray) -> np.ndarray:
+        return self._law.eligible(rows)
+
+    def sample(self, rows: np.ndarray, k: int, replace: bool, k0: int, k1: int,
+               n_threads: int, return_log_q: bool = False,
+               keys: Optional[np.ndarray] = None,
+               ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        return self._law.sample(rows, k, replace, k0, k1, n_threads, return_log_q, keys,
+                                out=self._out, log_q_out=self._log_q_out)
+
+
+def _out_buffers(out: Any, shape: Tuple[int, int], return_log_q: bool,
+                 inputs: Tuple[Any, ...]) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """The ``out=`` of :meth:`NegativeSampler.sample` as (negatives buffer,
+    log q buffer), each None to allocate; NumPy's convention: one array, or
+    a tuple with one entry per output (None entries allocate)."""
+    if isinstance(out, tuple):
+        want = 2 if return_log_q else 1
+        if len(out) != want:
+            what = "(negatives, log_q)" if return_log_q else "(negatives,)"
+            raise ValueError(f"out must be a tuple of {want} (an entry per output: {what}) "
+                             f"with return_log_q={return_log_q}, got {len(out)} entries")
+        ids_out = as_out(out[0], shape, np.int64, *inputs, name="out[0]")
+        if not return_log_q:
+            return ids_out, None
+        log_q_out = as_out(out[1], shape, np.float64, *inputs, ids_out, name="out[1]")
+        return ids_out, log_q_out
+    if return_log_q:
+        raise TypeError("out must be a tuple (negatives, log_q) with return_log_q=True, "
+                        f"got {type(out).__name__}")
+    return as_out(out, shape, np.int64, *inputs, name="out"), None
