@@ -1,9 +1,10 @@
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 DENSE_MASS: float
+SCORED_BLOCK_ROWS: int
 
 class SamplingLaw:
     def __init__(
@@ -56,3 +57,17 @@ class SamplingLaw:
         col: int,
         keys: Optional[npt.NDArray[np.int64]] = ...,
     ) -> npt.NDArray[np.int64]: ...
+
+def scored_select(
+    pool: npt.NDArray[np.int64],
+    pool_log_q: Optional[npt.NDArray[np.float64]],
+    queries: npt.NDArray[np.floating[Any]],
+    items: npt.NDArray[np.floating[Any]],
+    k: int,
+    inv_temperature: float,
+    distinct: bool,
+    k0: int,
+    k1: int,
+    n_threads: int,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]],
+           Optional[npt.NDArray[np.float64]]]: ...
