@@ -36,3 +36,9 @@ def test_kg_corruption_transe_learns():
 def test_retriever_mining_improves_recall(temperature):
     before, after = _load("retriever_mining.py")["main"](epochs=4, temperature=temperature)
     assert before < 0.01 and after > 0.08
+
+
+def test_dns_bpr_beats_uniform_negatives():
+    res = _load("dns_bpr.py")["main"](epochs=6)
+    assert res["uniform"] > 30 * res["chance"]  # both runs learn
+    assert res["dns"] > res["uniform"] + 0.03   # hard negatives help at hit rate@10
