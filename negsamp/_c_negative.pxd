@@ -1,4 +1,4 @@
-# Declarations of csrc/ns_negative.h (extern blocks only).
+# Declarations of csrc/ns_negative.h and csrc/ns_scored.h (extern blocks only).
 from negsamp._c_pool cimport ns_par
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_alias cimport ns_alias_entry
@@ -44,3 +44,26 @@ cdef extern from "ns_negative.h" nogil:
                                   uint64_t k0, uint64_t k1, const int64_t *keys,
                                   const ns_par *par, const int64_t *tmpl,
                                   int64_t width, int64_t col, int64_t *out)
+
+cdef extern from "ns_scored.h" nogil:
+    int NS_SCORED_BLOCK_ROWS
+    ctypedef struct ns_scored_args:
+        const int64_t *pool
+        const double *pool_log_q
+        int64_t n_rows
+        int64_t pool_size
+        int64_t k
+        int64_t n_items
+        int64_t dim
+        int64_t query_ld
+        int64_t item_ld
+        int distinct
+        double inv_temperature
+        uint64_t k0
+        uint64_t k1
+        int64_t *out_ids
+        double *out_log_q
+    int ns_scored_select_f32(const ns_scored_args *args, const float *queries,
+                             const float *items, float *out_scores, const ns_par *par)
+    int ns_scored_select_f64(const ns_scored_args *args, const double *queries,
+                             const double *items, double *out_scores, const ns_par *par)

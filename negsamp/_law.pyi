@@ -1,9 +1,10 @@
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 DENSE_MASS: float
+SCORED_BLOCK_ROWS: int
 
 class SamplingLaw:
     def __init__(
@@ -41,6 +42,8 @@ class SamplingLaw:
         n_threads: int,
         return_log_q: bool = ...,
         keys: Optional[npt.NDArray[np.int64]] = ...,
+        out: Optional[npt.NDArray[np.int64]] = ...,
+        log_q_out: Optional[npt.NDArray[np.float64]] = ...,
     ) -> Tuple[npt.NDArray[np.int64], Optional[npt.NDArray[np.float64]]]: ...
     def sample_tuples(
         self,
@@ -54,3 +57,17 @@ class SamplingLaw:
         col: int,
         keys: Optional[npt.NDArray[np.int64]] = ...,
     ) -> npt.NDArray[np.int64]: ...
+
+def scored_select(
+    pool: npt.NDArray[np.int64],
+    pool_log_q: Optional[npt.NDArray[np.float64]],
+    queries: npt.NDArray[np.floating[Any]],
+    items: npt.NDArray[np.floating[Any]],
+    k: int,
+    inv_temperature: float,
+    distinct: bool,
+    k0: int,
+    k1: int,
+    n_threads: int,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]],
+           Optional[npt.NDArray[np.float64]]]: ...

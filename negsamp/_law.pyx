@@ -2,7 +2,8 @@
 """Cython layer of negative sampling: the exclusion-aware law as one object,
 SamplingLaw, which owns every array the kernels of csrc/ns_negative.c read
 and the ns_negative_law struct pointing into them.  Its draws release the
-GIL and call the kernels.  Users call negsamp.NegativeSampler (or
+GIL and call the kernels; scored_select scores drawn candidate pools
+(csrc/ns_scored.h).  Users call negsamp.NegativeSampler (or
 corrupt_triples, negative_edges) instead."""
 import math
 
@@ -18,6 +19,7 @@ from negsamp._c_negative cimport (
     ns_negative_sample_tuples,
     ns_negative_complement_build, ns_negative_cumulative,
     ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
+    ns_scored_args, ns_scored_select_f32, ns_scored_select_f64, NS_SCORED_BLOCK_ROWS,
 )
 from negsamp._common import raise_for_status
 from negsamp._alias import TABLE_DTYPE
@@ -49,6 +51,20 @@ cdef int _check_table(object table, int64_t n, str name) except -1:
             or table.shape[0] != n:
         raise TypeError(f"{name} must be a C-contiguous TABLE_DTYPE array of {n} entries")
     return 0
+
+
+cdef object _buffer(object given, int64_t m, int64_t k, object dtype, str name):
+    """`given` when it is an (m, k) C-contiguous writeable array of `dtype`
+    (already checked by as_out; checked again here, since the kernel writes
+    through it), else a new array when None."""
+    if given is None:
+        return np.empty((m, k), dtype=dtype)
+    if not isinstance(given, np.ndarray) or given.dtype != dtype \
+            or given.shape != (m, k) or not given.flags.c_contiguous \
+            or not given.flags.aligned or not given.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype)} "
+                         f"array of shape {(m, k)}")
+    return given
 
 
 cdef const ns_alias_entry *_entries(object table):
@@ -334,13 +350,16 @@ cdef class SamplingLaw:
         return 0
 
     def sample(self, const int64_t[::1] rows, int64_t k, bint replace, uint64_t k0,
-               uint64_t k1, int n_threads, bint return_log_q=False, object keys=None):
+               uint64_t k1, int n_threads, bint return_log_q=False, object keys=None,
+               object out=None, object log_q_out=None):
         """(out, log_q): k negatives for each row id of `rows`, int64 (m, k),
         and their float64 log q (None unless `return_log_q`).  With `keys`
         (int64, one non-negative key per row, already validated), output row
-        i uses keyed stream keys[i].  The rows must have enough eligible
-        items (see eligible); the kernel fails with NS_ERR_EXHAUSTED
-        otherwise."""
+        i uses keyed stream keys[i].  `out` / `log_q_out` (None: allocated):
+        C-contiguous writeable int64 / float64 (m, k) arrays (checked by
+        negsamp._validation.as_out) that the kernel writes in place and that
+        are returned.  The rows must have enough eligible items (see
+        eligible); the kernel fails with NS_ERR_EXHAUSTED otherwise."""
         cdef ns_par par
         cdef const int64_t *keys_ptr = NULL
         cdef int64_t m = rows.shape[0]
@@ -348,8 +367,8 @@ cdef class SamplingLaw:
         if k < 0:
             raise ValueError(f"k must be >= 0, got {k}")
         self._check_rows(rows, keys, &keys_ptr)
-        out = np.empty((m, k), dtype=np.int64)
-        log_q = np.empty((m, k), dtype=np.float64) if return_log_q else None
+        out = _buffer(out, m, k, np.int64, "out")
+        log_q = _buffer(log_q_out, m, k, np.float64, "log_q_out") if return_log_q else None
         if m == 0 or k == 0:
             return out, log_q
         cdef int64_t[:, ::1] out_v = out
@@ -395,3 +414,101 @@ cdef class SamplingLaw:
         raise_for_status(status, "negative sample")
         return out
 
+
+
+#: Output rows per noise block of scored_select (csrc/ns_scored.h).
+SCORED_BLOCK_ROWS = NS_SCORED_BLOCK_ROWS
+
+
+cdef int64_t _row_stride(object arr, str name) except -1:
+    """The row stride (>= 0) of a 2-D array, in elements, when each row is
+    contiguous and the array aligned, else ValueError."""
+    cdef int64_t size = arr.itemsize
+    if arr.ndim != 2 or not arr.flags.aligned \
+            or (arr.shape[1] > 1 and arr.strides[1] != size) \
+            or arr.strides[0] % size != 0 or arr.strides[0] < 0:
+        raise ValueError(f"{name} must be a 2-D aligned array with contiguous rows")
+    return arr.strides[0] // size
+
+
+def scored_select(const int64_t[:, ::1] pool, object pool_log_q, object queries,
+                  object items, int64_t k, double inv_temperature, bint distinct,
+                  uint64_t k0, uint64_t k1, int n_threads):
+    """(ids, scores, log_q): k of each row's pool candidates
+    (ns_scored_select_f32 / _f64): the top k by the dot product
+    queries[r] . items[c] (inv_temperature 0), or k drawn by Gumbel top-k
+    (inv_temperature > 0, noise stream key (k0, k1)).  `pool` (B, m) ids in
+    [0, len(items)); `pool_log_q` None or their float64 (B, m) log q;
+    `queries` (B, d) and `items` (n, d), both float32 or both float64,
+    rows contiguous (checked, with finite queries, by the caller);
+    `distinct`: the pools have no duplicate ids.  ids (B, k) int64, scores
+    (B, k) in the vectors' dtype, log_q (B, k) float64 or None.  ValueError
+    when a score is NaN or infinite."""
+    cdef ns_par par
+    cdef ns_scored_args args
+    cdef int64_t n_rows = pool.shape[0], m = pool.shape[1]
+    cdef int status
+    cdef const float[:, :] q32, v32
+    cdef const double[:, :] q64, v64
+    cdef float[:, ::1] s32
+    cdef double[:, ::1] s64
+    cdef int64_t[:, ::1] ids_v
+    cdef const double[:, ::1] plq_v
+    cdef double[:, ::1] lq_v
+    cdef bint f32
+    if queries.dtype != items.dtype or queries.dtype not in (np.float32, np.float64):
+        raise TypeError("queries and items must be both float32 or both float64")
+    f32 = queries.dtype == np.float32
+    if queries.ndim != 2 or items.ndim != 2 or queries.shape[0] != n_rows \
+            or queries.shape[1] != items.shape[1] or items.shape[1] < 1 or items.shape[0] < 1:
+        raise ValueError("queries must be (len(pool), d) and items (n, d), d >= 1")
+    if not 0 <= k <= m:
+        raise ValueError(f"k must be in [0, {m}], got {k}")
+    if not (inv_temperature >= 0) or not math.isfinite(inv_temperature):
+        raise ValueError(f"inv_temperature must be finite and >= 0, got {inv_temperature}")
+    args.query_ld = _row_stride(queries, "queries")
+    args.item_ld = _row_stride(items, "items")
+    ids = np.empty((n_rows, k), dtype=np.int64)
+    scores = np.empty((n_rows, k), dtype=queries.dtype)
+    log_q = None
+    args.pool_log_q = NULL
+    args.out_log_q = NULL
+    if pool_log_q is not None:
+        plq_v = pool_log_q
+        if plq_v.shape[0] != n_rows or plq_v.shape[1] != m:
+            raise ValueError("pool_log_q must have the shape of pool")
+        log_q = np.empty((n_rows, k), dtype=np.float64)
+    if n_rows == 0 or k == 0:
+        return ids, scores, log_q
+    if pool_log_q is not None:
+        lq_v = log_q
+        args.pool_log_q = &plq_v[0, 0]
+        args.out_log_q = &lq_v[0, 0]
+    ids_v = ids
+    args.pool = &pool[0, 0]
+    args.n_rows = n_rows
+    args.pool_size = m
+    args.k = k
+    args.n_items = items.shape[0]
+    args.dim = items.shape[1]
+    args.distinct = 1 if distinct else 0
+    args.inv_temperature = inv_temperature
+    args.k0 = k0
+    args.k1 = k1
+    args.out_ids = &ids_v[0, 0]
+    make_par(&par, n_threads)
+    if f32:
+        q32 = queries
+        v32 = items
+        s32 = scores
+        with nogil:
+            status = ns_scored_select_f32(&args, &q32[0, 0], &v32[0, 0], &s32[0, 0], &par)
+    else:
+        q64 = queries
+        v64 = items
+        s64 = scores
+        with nogil:
+            status = ns_scored_select_f64(&args, &q64[0, 0], &v64[0, 0], &s64[0, 0], &par)
+    check_interrupt(status)
+    raise_for_status(status, "scored select")
+    return ids, scores, log_q

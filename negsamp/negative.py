@@ -13,19 +13,22 @@ False
 """
 from __future__ import annotations
 
+import math
 import numbers
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union, cast
 
 import numpy as np
 
+from negsamp import _law
 from negsamp._excluding import build_law, draw
 from negsamp._exclusion import ExclusionLists, as_exclusion_lists
-from negsamp._rng import RNGLike
+from negsamp._law import SamplingLaw
+from negsamp._rng import RNGLike, as_generator, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
     c_array,
-    as_bool, as_index_array, as_int, as_keys, as_power, as_weights, describe, state_field,
-    uninitialised_repr,
+    as_array, as_bool, as_index_array, as_int, as_keys, as_out, as_power, as_weights,
+    describe, element_count, state_field, uninitialised_repr,
 )
 from negsamp.alias import AliasTable
 
@@ -204,6 +207,7 @@ class NegativeSampler:
         n_threads: Optional[int] = None,
         return_log_q: bool = False,
         keys: Any = None,
+        out: Any = None,
     ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Exactly ``k`` negatives for each row of ``rows``.
 
@@ -241,6 +245,16 @@ class NegativeSampler:
             rows, ``n_threads`` or how the rows are split into calls.  Equal
             keys in one call (with the same row id) give equal rows.  Same
             law as without keys.  None (default): the row-block streams.
+        out : ndarray, or tuple of ndarray or None, optional
+            Where to write the result (NumPy's ``out=`` convention): an
+            int64 array of shape ``(len(rows), k)``, C-contiguous, aligned
+            and writeable, sharing no memory with the inputs (or a 1-tuple
+            of one); with ``return_log_q`` a pair ``(negatives, log_q)``,
+            the second float64, either of them None to allocate it.  The
+            kernel writes the draws in place (the same values as without
+            ``out``) and the buffers are returned.  A buffer is left
+            untouched when the call raises before drawing (every error of
+            the arguments).
 
         Returns
         -------
@@ -251,9 +265,13 @@ class NegativeSampler:
         ------
         ValueError
             Rows with no eligible item (fewer than ``k`` when
-            ``replace=False``) are named; bad ``rows``/``k``/``keys``.
+            ``replace=False``) are named; bad ``rows``/``k``/``keys``; an
+            ``out`` buffer of the wrong shape, not C-contiguous, read-only
+            or overlapping an input.
         TypeError
-            ``keys`` of a non-integer dtype (bool, float).
+            ``keys`` of a non-integer dtype (bool, float); ``out`` that is
+            not an array (or not a pair with ``return_log_q``) or has the
+            wrong dtype.
 
         Notes
         -----
@@ -272,8 +290,202 @@ class NegativeSampler:
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
         row_keys = as_keys(keys, ids.shape[0], "row")
-        return draw(self._law, ids, k, rng, replace=replace, n_threads=n_threads,
+        law = self._law
+        if out is not None:
+            inputs = (rows, ids, keys, row_keys) + self._own_arrays()
+            ids_out, log_q_out = _out_buffers(out, (ids.shape[0], k), return_log_q, inputs)
+            # draw() (negsamp._excluding) checks the rows and takes the key;
+            # the view hands the buffers to the kernel.
+            law = cast(SamplingLaw, _LawInto(self._law, ids_out, log_q_out))
+        return draw(law, ids, k, rng, replace=replace, n_threads=n_threads,
                     return_log_q=return_log_q, row_label="rows", keys=row_keys)
+
+    def sample_scored(
+        self,
+        rows: Any,
+        k: int,
+        *,
+        pool: int,
+        query_vectors: Any,
+        item_vectors: Any,
+        select: str = "top",
+        temperature: float = 1.0,
+        replace: bool = True,
+        rng: RNGLike = None,
+        n_threads: Optional[int] = None,
+        return_log_q: bool = False,
+    ) -> Union[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``k`` hard negatives per row, chosen by score from a pool of
+        ``pool`` candidates drawn from the row's law (dynamic negative
+        sampling: Zhang et al. 2013, "Optimizing top-n collaborative
+        filtering via dynamically sampling").
+
+        For output row ``i`` (row ``rows[i]``): ``pool`` candidates are drawn
+        exactly as ``sample(rows, pool, replace=replace)`` draws them (the
+        same law, and the same ids for the same ``rng`` state); each
+        distinct candidate ``c`` is scored by ``query_vectors[i] .
+        item_vectors[c]``; then ``k`` of them are kept:
+
+        * ``select="top"``: the ``k`` highest scores, best first, equal
+          scores to the lower id;
+        * ``select="softmax"``: ``k`` drawn without replacement, each with
+          probability proportional to ``exp(score / temperature)`` among
+          the candidates not yet drawn (Plackett-Luce; Gumbel top-k: the
+          ``k`` largest ``score / temperature + G``, ``G`` standard Gumbel
+          variates), in draw order.
+
+        Parameters
+        ----------
+        rows : array_like of int, 1-D
+            Row ids into ``positives`` (as :meth:`sample`).
+        k : int
+            Negatives kept per row, ``0 <= k <= pool``.
+        pool : int
+            Candidates drawn per row (>= 1 and >= ``k``).
+        query_vectors : array_like, (len(rows), d), float32 or float64
+            One query vector per requested row (the user, the anchor...).
+            Converted to ``item_vectors``' dtype if it differs.
+        item_vectors : array_like, (n_items, d), float32 or float64
+            One vector per item; not copied when its rows are contiguous
+            (a C-contiguous array or a column slice of one).  Only the
+            vectors of the drawn candidates are read.
+        select : {"top", "softmax"}, default "top"
+        temperature : float, default 1.0
+            Finite, > 0: the temperature of ``select="softmax"`` (checked,
+            and unused, with ``"top"``).
+        replace : bool, default True
+            How the pool is drawn: with replacement (as ``sample``), or
+            ``pool`` distinct candidates (``replace=False``: each row needs
+            ``pool`` eligible items).
+        rng : None, int, SeedSequence or Generator
+            The pool takes one 128-bit key (the one ``sample`` would take);
+            ``select="softmax"`` takes a second one for the noise, from the
+            same generator.  Same state and arguments: the same output for
+            every ``n_threads``.
+        n_threads : int, optional
+            As :meth:`sample`.
+        return_log_q : bool, default False
+            Also return ``log q(id | row)`` for each returned id: the log
+            probability of one draw of the proposal, the row's law that the
+            pool is drawn from (the values ``sample`` returns; not the
+            probability of being selected).
+
+        Returns
+        -------
+        ids : int64 array (len(rows), k)
+        scores : array (len(rows), k) of ``item_vectors``' dtype
+            The dot products of the ids returned.
+        log_q : float64 array (len(rows), k), if ``return_log_q``
+
+        Notes
+        -----
+        Duplicates: a pool drawn with replacement may hold an id several
+        times; it is one candidate (scored once, with one weight
+        ``exp(score / temperature)``), never returned twice.  A row whose
+        pool holds ``d < k`` distinct ids returns those ``d`` in order in
+        its first ``d`` slots and repeats them (slot ``j`` holds slot
+        ``j mod d``): every id returned is a drawn, eligible candidate, and
+        an output row has a repeated id only in that case (only possible
+        with ``replace=True``: a row with one eligible item returns it
+        ``k`` times).
+
+        Scores: dot products accumulated in float64 (for float32 vectors
+        too, whose products are exact in float64), rounded to the vectors'
+        dtype; the rounded score is compared and returned.  A candidate
+        whose vector is not finite raises ValueError naming its row of
+        ``item_vectors`` (only the drawn candidates are checked: the table
+        is never scanned whole).
+
+        The noise of ``"softmax"`` is a function of the noise key, the
+        output row's position and the candidate's id (not of ``k``): with
+        the same rng state, the first ``j`` ids returned for ``k`` are those
+        returned for ``j <= k``, in both modes.
+
+        Cost: the pool draw of :meth:`sample`, then per candidate one
+        gathered vector (prefetched ahead) and a dot product of length d,
+        and O(log k) for the few that enter a row's k-entry heap.  Memory
+        beyond the inputs and outputs: the (len(rows), pool) candidate ids
+        (and their log q), O(k + d) per thread.  No (rows, pool, d) array.
+
+        Raises
+        ------
+        TypeError
+            Vectors not of a float dtype (float32/float64); non-int ``k`` or
+            ``pool``; a ``temperature`` that is not a real number.
+        ValueError
+            Shapes (``query_vectors`` not (len(rows), d), ``item_vectors``
+            not (n_items, d)); non-finite vectors (naming the argument, row
+            and column); ``pool < 1``, ``pool < k``; ``select`` not "top"
+            or "softmax"; ``temperature`` not finite and > 0; rows without
+            eligible items (fewer than ``pool`` when ``replace=False``).
+        """
+        replace = as_bool(replace, "replace")
+        return_log_q = as_bool(return_log_q, "return_log_q")
+        k = as_int(k, "k", minimum=0)
+        pool = as_int(pool, "pool", minimum=1)
+        if pool < k:
+            raise ValueError(f"pool must be >= k={k}, got pool={pool}")
+        if not isinstance(select, str) or select not in ("top", "softmax"):
+            raise ValueError(f"select must be 'top' or 'softmax', got {describe(select)}")
+        temperature = _as_temperature(temperature)
+        threads = resolve_n_threads(n_threads)
+        if self._exclusions is None:
+            ids = _as_row_ids(rows, None)
+            ids = np.zeros(ids.shape[0], dtype=np.int64)
+        else:
+            ids = _as_row_ids(rows, self._exclusions.n_rows)
+        items = _vectors(item_vectors, "item_vectors")
+        if items.shape[0] != self.n_items:
+            raise ValueError(f"item_vectors must have one row per item: expected "
+                             f"{self.n_items} rows, got shape {items.shape}")
+        if items.shape[1] < 1:
+            raise ValueError(f"item_vectors must have at least one column, got shape "
+                             f"{items.shape}")
+        queries = _vectors(query_vectors, "query_vectors")
+        if queries.shape != (ids.shape[0], items.shape[1]):
+            raise ValueError(f"query_vectors must have shape (len(rows), d) = "
+                             f"({ids.shape[0]}, {items.shape[1]}), got {queries.shape}")
+        _check_finite(queries, "query_vectors")
+        queries = _rows_contiguous(queries, items.dtype)
+        items = _rows_contiguous(items, items.dtype)
+        element_count((ids.shape[0], pool),
+                      f"pool={pool} candidates for each of {ids.shape[0]} rows",
+                      16 if return_log_q else 8)
+        if not replace and k > 0:
+            _check_distinct_pool(self._law, ids, pool)
+        if k == 0 or ids.shape[0] == 0:
+            empty = (np.empty((ids.shape[0], k), dtype=np.int64),
+                     np.empty((ids.shape[0], k), dtype=items.dtype))
+            if return_log_q:
+                return empty + (np.empty((ids.shape[0], k), dtype=np.float64),)
+            return empty
+        gen = as_generator(rng)
+        drawn = draw(self._law, ids, pool, gen, replace=replace, n_threads=threads,
+                     return_log_q=return_log_q, row_label="rows")
+        candidates: np.ndarray
+        pool_log_q: Optional[np.ndarray] = None
+        if isinstance(drawn, tuple):
+            candidates, pool_log_q = drawn
+        else:
+            candidates = drawn
+        k0, k1 = draw_key(gen) if select == "softmax" else (0, 0)
+        inv_temperature = 1.0 / temperature if select == "softmax" else 0.0
+        try:
+            out_ids, scores, log_q = _law.scored_select(
+                candidates, pool_log_q, queries, items, k, inv_temperature, not replace,
+                k0, k1, threads)
+        except ValueError:  # the kernel's only one: a score NaN or infinite
+            raise _nonfinite_error(candidates, items) from None
+        if return_log_q:
+            assert log_q is not None
+            return out_ids, scores, log_q
+        return out_ids, scores
+
+    def _own_arrays(self) -> Tuple[np.ndarray, ...]:
+        """The arrays the kernels read (an ``out=`` must not overlap them)."""
+        if self._exclusions is None:
+            return ()
+        return (self._exclusions.indptr, self._exclusions.indices)
 
     # -- protocol ---------------------------------------------------------
     def __repr__(self) -> str:
@@ -333,3 +545,126 @@ def _as_row_ids(rows: Any, n_rows: Optional[int]) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"rows must be 1-D, got shape {arr.shape}")
     return c_array(arr, dtype=np.int64)
+
+
+class _LawInto:
+    """The sampler's law as draw() (negsamp._excluding) uses it -- its
+    ``n_rows``, ``eligible`` and ``sample`` -- with ``sample`` writing into
+    the caller's ``out=`` buffers (None: allocated).  One per call, so
+    threads sharing a sampler never share buffers."""
+
+    __slots__ = ("_law", "_out", "_log_q_out")
+
+    def __init__(self, law: SamplingLaw, out: Optional[np.ndarray],
+                 log_q_out: Optional[np.ndarray]) -> None:
+        self._law = law
+        self._out = out
+        self._log_q_out = log_q_out
+
+    @property
+    def n_rows(self) -> int:
+        return self._law.n_rows
+
+    def eligible(self, rows: np.ndarray) -> np.ndarray:
+        return self._law.eligible(rows)
+
+    def sample(self, rows: np.ndarray, k: int, replace: bool, k0: int, k1: int,
+               n_threads: int, return_log_q: bool = False,
+               keys: Optional[np.ndarray] = None,
+               ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        return self._law.sample(rows, k, replace, k0, k1, n_threads, return_log_q, keys,
+                                out=self._out, log_q_out=self._log_q_out)
+
+
+def _out_buffers(out: Any, shape: Tuple[int, int], return_log_q: bool,
+                 inputs: Tuple[Any, ...]) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """The ``out=`` of :meth:`NegativeSampler.sample` as (negatives buffer,
+    log q buffer), each None to allocate; NumPy's convention: one array, or
+    a tuple with one entry per output (None entries allocate)."""
+    if isinstance(out, tuple):
+        want = 2 if return_log_q else 1
+        if len(out) != want:
+            what = "(negatives, log_q)" if return_log_q else "(negatives,)"
+            raise ValueError(f"out must be a tuple of {want} (an entry per output: {what}) "
+                             f"with return_log_q={return_log_q}, got {len(out)} entries")
+        ids_out = as_out(out[0], shape, np.int64, *inputs, name="out[0]")
+        if not return_log_q:
+            return ids_out, None
+        log_q_out = as_out(out[1], shape, np.float64, *inputs, ids_out, name="out[1]")
+        return ids_out, log_q_out
+    if return_log_q:
+        raise TypeError("out must be a tuple (negatives, log_q) with return_log_q=True, "
+                        f"got {type(out).__name__}")
+    return as_out(out, shape, np.int64, *inputs, name="out"), None
+
+
+def _as_temperature(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"temperature must be a real number, got {describe(value)}")
+    t = float(value)
+    if not (math.isfinite(t) and t > 0 and math.isfinite(1.0 / t)):
+        raise ValueError(f"temperature must be finite and > 0, got {describe(value)}")
+    return t
+
+
+def _vectors(values: Any, name: str) -> np.ndarray:
+    """A 2-D float32 or float64 array (not copied), else TypeError or
+    ValueError naming ``name``."""
+    arr = as_array(values, name, "a 2-D array of float32 or float64")
+    if arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str, rows: Optional[np.ndarray] = None) -> None:
+    """ValueError naming ``name``, the row and the column of the first value
+    of ``arr`` that is not finite (``rows``: the row ids of arr's rows)."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        row = int(r) if rows is None else int(rows[r])
+        raise ValueError(f"{name} must be finite, got {arr[r, c]} at row {row}, "
+                         f"column {int(c)}")
+
+
+def _rows_contiguous(arr: np.ndarray, dtype: Any) -> np.ndarray:
+    """``arr`` in ``dtype`` with contiguous, aligned rows at a non-negative
+    stride (what the kernel gathers from): not copied when it already is
+    (a C-contiguous array, or a slice of its columns)."""
+    arr = arr.astype(dtype, copy=False)
+    size = arr.itemsize
+    if (arr.flags.aligned and (arr.shape[1] <= 1 or arr.strides[1] == size)
+            and arr.strides[0] >= 0 and arr.strides[0] % size == 0):
+        return arr
+    return c_array(arr)
+
+
+def _check_distinct_pool(law: SamplingLaw, ids: np.ndarray, pool: int) -> None:
+    """ValueError naming the rows with fewer than ``pool`` eligible items
+    (a pool drawn without replacement needs that many)."""
+    eligible = law.eligible(ids)
+    short = eligible < pool
+    if short.any():
+        bad = np.unique(ids[short])
+        shown = ", ".join(str(int(r)) for r in bad[:10])
+        more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+        counts = ", ".join(str(int(c)) for c in np.unique(eligible[short])[:10])
+        label, verb = ("rows", "have") if bad.size > 1 else ("row", "has")
+        raise ValueError(f"{label} {shown}{more} {verb} fewer than pool={pool} eligible items, "
+                         f"as replace=False needs (eligible counts: {counts})")
+
+
+def _nonfinite_error(candidates: np.ndarray, items: np.ndarray) -> ValueError:
+    """The error of a score that is NaN or infinite (found by the kernel):
+    naming the drawn candidate of lowest id whose vector is not finite, else
+    saying that a product overflowed."""
+    drawn = np.unique(candidates)
+    try:
+        _check_finite(items[drawn], "item_vectors", rows=drawn)
+    except ValueError as exc:
+        return exc
+    return ValueError(
+        "scores contain NaN or infinity: the dot products of query_vectors and "
+        f"item_vectors overflow the {items.dtype} range")

@@ -47,3 +47,9 @@ def test_sampled_softmax_logq_correction_tracks_full_softmax():
     assert abs(fixed_loss - full_loss) < 0.25 * abs(raw_loss - full_loss)
     assert abs(fixed_acc - full_acc) < 0.5 * abs(raw_acc - full_acc)
     assert raw_loss > full_loss + 0.2 and fixed_acc > raw_acc + 0.03
+
+
+def test_dns_bpr_beats_uniform_negatives():
+    res = _load("dns_bpr.py")["main"](epochs=6)
+    assert res["uniform"] > 30 * res["chance"]  # both runs learn
+    assert res["dns"] > res["uniform"] + 0.03   # hard negatives help at hit rate@10
