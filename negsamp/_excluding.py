@@ -83,6 +83,8 @@ def draw(
     keys: Optional[np.ndarray] = None,
     tmpl: Optional[np.ndarray] = None,
     col: int = 0,
+    out: Optional[np.ndarray] = None,
+    log_q_out: Optional[np.ndarray] = None,
 ) -> Drawn:
     """k negatives for each row id of ``rows`` (int64 1-D, ids into the
     law's exclusion rows) under ``law``.
@@ -96,12 +98,14 @@ def draw(
     negatives, the same draws written in place (no log q).  ``keys``
     (validated by as_keys, one per row, or None) gives output row i its own
     keyed stream (ns_rng_seed_keyed with keys[i]) instead of the row-block
-    streams.
+    streams.  ``out`` / ``log_q_out`` (checked by the caller with
+    ``as_out``; None: allocated) receive the result in place.
     """
     k = as_int(k, "k", minimum=0)
     threads = resolve_n_threads(n_threads)
     ids = _checked_rows(rows, k, law.n_rows, row_label, return_log_q, tmpl)
-    return _draw(law, ids, k, rng, replace, threads, return_log_q, row_label, keys, tmpl, col)
+    return _draw(law, ids, k, rng, replace, threads, return_log_q, row_label, keys, tmpl, col,
+                 out, log_q_out)
 
 
 def _checked_rows(rows: Any, k: int, n_rows: int, row_label: str, return_log_q: bool,
@@ -122,7 +126,8 @@ def _checked_rows(rows: Any, k: int, n_rows: int, row_label: str, return_log_q: 
 
 def _draw(law: SamplingLaw, rows: np.ndarray, k: int, rng: RNGLike, replace: bool,
           threads: int, return_log_q: bool, row_label: str, keys: Optional[np.ndarray],
-          tmpl: Optional[np.ndarray], col: int) -> Drawn:
+          tmpl: Optional[np.ndarray], col: int, out: Optional[np.ndarray] = None,
+          log_q_out: Optional[np.ndarray] = None) -> Drawn:
     if tmpl is not None and return_log_q:
         raise ValueError("tmpl and return_log_q cannot be combined")
     if k > 0 and rows.size:
@@ -145,12 +150,14 @@ def _draw(law: SamplingLaw, rows: np.ndarray, k: int, rng: RNGLike, replace: boo
 
     k0, k1 = draw_key(rng)
     if tmpl is not None:
-        return law.sample_tuples(rows, k, bool(replace), k0, k1, threads, tmpl, col, keys)
-    out, log_q = law.sample(rows, k, bool(replace), k0, k1, threads, bool(return_log_q), keys)
+        return law.sample_tuples(rows, k, bool(replace), k0, k1, threads, tmpl, col, keys,
+                                 out)
+    ids, log_q = law.sample(rows, k, bool(replace), k0, k1, threads, bool(return_log_q), keys,
+                            out, log_q_out)
     if return_log_q:
         assert log_q is not None
-        return out, log_q
-    return out
+        return ids, log_q
+    return ids
 
 
 def _singular(label: str) -> str:

@@ -27,18 +27,22 @@ cdef const int64_t *_repl_ptr(object repl, int64_t m, int64_t k) except? NULL:
 
 
 def corrupt_fill(const int64_t[:, ::1] triples, object head_repl, object tail_repl,
-                 object is_head, int64_t k, int n_threads):
-    """(m, k, 3) corrupted triples (see ns_kg_corrupt_fill)."""
+                 object is_head, int64_t k, int n_threads, object out=None):
+    """(m, k, 3) corrupted triples (see ns_kg_corrupt_fill), into `out`
+    when given (C-contiguous int64 of that shape)."""
     cdef ns_par par
     cdef int64_t m = triples.shape[0]
     if triples.shape[1] != 3:
         raise ValueError("triples must be (m, 3)")
-    out = np.empty((m, k, 3), dtype=np.int64)
+    if out is None:
+        out = np.empty((m, k, 3), dtype=np.int64)
+    cdef int64_t[:, :, ::1] o = out
+    if o.shape[0] != m or o.shape[1] != k or o.shape[2] != 3:
+        raise ValueError(f"out must have shape ({m}, {k}, 3)")
     if m == 0 or k == 0:
         return out
     cdef const int64_t *hp = _repl_ptr(head_repl, m, k)
     cdef const int64_t *tp = _repl_ptr(tail_repl, m, k)
-    cdef int64_t[:, :, ::1] o = out
     cdef const uint8_t[:, ::1] heads
     cdef const uint8_t *sp = NULL
     if is_head is not None:

@@ -56,6 +56,7 @@ class SamplingLaw:
         tmpl: npt.NDArray[np.int64],
         col: int,
         keys: Optional[npt.NDArray[np.int64]] = ...,
+        out: Optional[npt.NDArray[np.int64]] = ...,
     ) -> npt.NDArray[np.int64]: ...
 
 def scored_select(

@@ -387,10 +387,12 @@ cdef class SamplingLaw:
 
     def sample_tuples(self, const int64_t[::1] rows, int64_t k, bint replace,
                       uint64_t k0, uint64_t k1, int n_threads,
-                      const int64_t[:, ::1] tmpl, int64_t col, object keys=None):
+                      const int64_t[:, ::1] tmpl, int64_t col, object keys=None,
+                      object out=None):
         """The draws of sample() written into tuples: int64 (m, k, w) with
         out[i, j] = tmpl[i] except column `col`, which holds the negative
-        (ns_negative_sample_tuples; no log q).  `tmpl` is (m, w) int64."""
+        (ns_negative_sample_tuples; no log q).  `tmpl` is (m, w) int64;
+        `out` (None: allocated) a C-contiguous int64 (m, k, w) buffer."""
         cdef ns_par par
         cdef const int64_t *keys_ptr = NULL
         cdef int64_t m = rows.shape[0]
@@ -401,10 +403,13 @@ cdef class SamplingLaw:
         if tmpl.shape[0] != m or width < 1 or not 0 <= col < width:
             raise ValueError(f"tmpl must be (len(rows), w) with 0 <= col={col} < w")
         self._check_rows(rows, keys, &keys_ptr)
-        out = np.empty((m, k, width), dtype=np.int64)
+        if out is None:
+            out = np.empty((m, k, width), dtype=np.int64)
+        cdef int64_t[:, :, ::1] tup_v = out
+        if tup_v.shape[0] != m or tup_v.shape[1] != k or tup_v.shape[2] != width:
+            raise ValueError(f"out must have shape ({m}, {k}, {width})")
         if m == 0 or k == 0:
             return out
-        cdef int64_t[:, :, ::1] tup_v = out
         make_par(&par, n_threads)
         with nogil:
             status = ns_negative_sample_tuples(&self.law, &rows[0], m, k, replace, k0, k1,

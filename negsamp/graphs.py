@@ -225,10 +225,11 @@ def negative_edges(
         the other edges' rows, their order or ``n_threads``.  Equal keys of
         edges with the same source give equal rows.  Same law.
     out : numpy.ndarray, optional
-        "global" without ``up_to`` (whose output size is not known in
-        advance): a C-contiguous int64 ``(2, num_samples)`` array, written
-        in place and returned (NumPy's ``out=`` convention: a reused
-        buffer saves the allocation and its page faults).
+        A C-contiguous int64 array of the result's shape (``(2,
+        num_samples)`` or ``(E, num_samples)``), written in place and
+        returned (NumPy's ``out=`` convention: a reused buffer saves the
+        allocation and its page faults).  Not with ``up_to=True``, whose
+        output size is not known in advance.
 
     Returns
     -------
@@ -282,14 +283,15 @@ def negative_edges(
     else:
         element_count((src.shape[0], num_samples),
                       f"num_samples={num_samples} negatives for each of {src.shape[0]} edges")
-    if out is not None and (method != "global" or up_to):
-        raise ValueError('out= needs method="global" and up_to=False, got '
-                         f'method={method!r}, up_to={up_to}')
-    dest = as_out(out, (2, num_samples), np.int64, edge_index)
+    if out is not None and up_to:
+        raise ValueError("out= needs up_to=False (the number of pairs up_to=True returns "
+                         "is not known in advance)")
+    shape = (2, num_samples) if method == "global" else (src.shape[0], num_samples)
+    dest = as_out(out, shape, np.int64, edge_index, keys)
     gen = as_generator(rng)
     if method == "global":
         return _global(space, src, dst, num_samples, replace, up_to, gen, threads, dest)
-    return _per_source(space, src, dst, num_samples, replace, gen, threads, row_keys)
+    return _per_source(space, src, dst, num_samples, replace, gen, threads, row_keys, dest)
 
 
 def count_non_edges(
@@ -410,10 +412,10 @@ def _distinct_codes(
 def _per_source(
     space: _PairSpace, src: np.ndarray, dst: np.ndarray, num_samples: int,
     replace: bool, gen: np.random.Generator, threads: int,
-    keys: Optional[np.ndarray] = None,
+    keys: Optional[np.ndarray] = None, out: Optional[np.ndarray] = None,
 ) -> npt.NDArray[np.int64]:
     if src.shape[0] == 0 or num_samples == 0:
-        return np.zeros((src.shape[0], num_samples), dtype=np.int64)
+        return np.zeros((src.shape[0], num_samples), dtype=np.int64) if out is None else out
     n_dst = space.n_dst
     exclusions, rows = _out_neighbours(n_dst, src, dst, space.undirected,
                                        space.no_self_loops)
@@ -433,4 +435,4 @@ def _per_source(
     return cast("npt.NDArray[np.int64]",
                 sample_excluding(n_dst, exclusions, rows, num_samples, gen,
                                  replace=replace, n_threads=threads,
-                                 row_label="source nodes", keys=keys))
+                                 row_label="source nodes", keys=keys, out=out))

@@ -239,6 +239,7 @@ def corrupt_triples(
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
     keys: Any = None,
+    out: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """k corrupted copies of each (head, relation, tail) triple.
 
@@ -275,6 +276,10 @@ def corrupt_triples(
         triple.  Equal keys and triples give equal rows.  Same law.
         "bernoulli" without ``known`` takes its head probabilities from the
         call's ``triples``: pass ``known`` for rows independent of the call.
+    out : numpy.ndarray, optional
+        A C-contiguous int64 ``(m, k, 3)`` array, written in place and
+        returned (NumPy's ``out=`` convention; untouched when the call
+        raises).
 
     Returns
     -------
@@ -309,10 +314,11 @@ def corrupt_triples(
     m = arr.shape[0]
     row_keys = as_keys(keys, m, "triple")
     element_count((m, k, 3), f"k={k} corruptions of each of {m} triples")
+    dest = as_out(out, (m, k, 3), np.int64, arr, triples, known_arr, known, keys)
     threads = resolve_n_threads(n_threads)
     gen = as_generator(rng)
     if m == 0 or k == 0:
-        return np.zeros((m, k, 3), dtype=np.int64)
+        return np.zeros((m, k, 3), dtype=np.int64) if dest is None else dest
 
     # Relation ids as they are when small, else renumbered densely, so that
     # (relation, entity) keys fit in int64 and bincounts stay small.
@@ -352,11 +358,11 @@ def corrupt_triples(
         excl, rows = side(head)
         check(excl, rows, "head" if head else "tail")
         # The kernel writes the triples itself (one pass over the output).
-        out = sample_excluding(n_entities, excl, rows, k, gen, replace=True,
+        result = sample_excluding(n_entities, excl, rows, k, gen, replace=True,
                                n_threads=threads, row_label="triple groups",
-                               keys=row_keys, tmpl=arr, col=0 if head else 2)
-        assert isinstance(out, np.ndarray)
-        return out
+                               keys=row_keys, tmpl=arr, col=0 if head else 2, out=dest)
+        assert isinstance(result, np.ndarray)
+        return result
 
     if mode == "both":
         p_head = np.full(m, 0.5)
@@ -382,7 +388,7 @@ def corrupt_triples(
         s0, s1 = draw_key(gen)
         is_head = _kg.keyed_uniform(row_keys, k, s0, s1, threads) < p_head[:, None]
     assert isinstance(tails, np.ndarray) and isinstance(heads, np.ndarray)
-    return _kg.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads)
+    return _kg.corrupt_fill(arr, heads, tails, is_head.view(np.uint8), k, threads, dest)
 
 
 def _bernoulli_for(arr: np.ndarray, known_arr: Optional[np.ndarray], rel_t: np.ndarray,

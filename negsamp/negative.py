@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Dict, Optional, Tuple, Union, cast
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -290,15 +290,13 @@ class NegativeSampler:
         else:
             ids = _as_row_ids(rows, self._exclusions.n_rows)
         row_keys = as_keys(keys, ids.shape[0], "row")
-        law = self._law
+        ids_out = log_q_out = None
         if out is not None:
             inputs = (rows, ids, keys, row_keys) + self._own_arrays()
             ids_out, log_q_out = _out_buffers(out, (ids.shape[0], k), return_log_q, inputs)
-            # draw() (negsamp._excluding) checks the rows and takes the key;
-            # the view hands the buffers to the kernel.
-            law = cast(SamplingLaw, _LawInto(self._law, ids_out, log_q_out))
-        return draw(law, ids, k, rng, replace=replace, n_threads=n_threads,
-                    return_log_q=return_log_q, row_label="rows", keys=row_keys)
+        return draw(self._law, ids, k, rng, replace=replace, n_threads=n_threads,
+                    return_log_q=return_log_q, row_label="rows", keys=row_keys,
+                    out=ids_out, log_q_out=log_q_out)
 
     def sample_scored(
         self,
@@ -545,35 +543,6 @@ def _as_row_ids(rows: Any, n_rows: Optional[int]) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"rows must be 1-D, got shape {arr.shape}")
     return c_array(arr, dtype=np.int64)
-
-
-class _LawInto:
-    """The sampler's law as draw() (negsamp._excluding) uses it -- its
-    ``n_rows``, ``eligible`` and ``sample`` -- with ``sample`` writing into
-    the caller's ``out=`` buffers (None: allocated).  One per call, so
-    threads sharing a sampler never share buffers."""
-
-    __slots__ = ("_law", "_out", "_log_q_out")
-
-    def __init__(self, law: SamplingLaw, out: Optional[np.ndarray],
-                 log_q_out: Optional[np.ndarray]) -> None:
-        self._law = law
-        self._out = out
-        self._log_q_out = log_q_out
-
-    @property
-    def n_rows(self) -> int:
-        return self._law.n_rows
-
-    def eligible(self, rows: np.ndarray) -> np.ndarray:
-        return self._law.eligible(rows)
-
-    def sample(self, rows: np.ndarray, k: int, replace: bool, k0: int, k1: int,
-               n_threads: int, return_log_q: bool = False,
-               keys: Optional[np.ndarray] = None,
-               ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        return self._law.sample(rows, k, replace, k0, k1, n_threads, return_log_q, keys,
-                                out=self._out, log_q_out=self._log_q_out)
 
 
 def _out_buffers(out: Any, shape: Tuple[int, int], return_log_q: bool,

@@ -28,11 +28,22 @@ def test_out_equals_the_allocated_call(n_nodes, num, replace):
     np.testing.assert_array_equal(buf, want)
 
 
+@pytest.mark.parametrize("replace", [True, False])
+def test_per_source_out_equals_the_allocated_call(replace):
+    ei = graph()
+    want = negsamp.negative_edges(ei, 60, 7, method="per_source", replace=replace, rng=2)
+    buf = np.full((400, 7), -7, dtype=np.int64)
+    got = negsamp.negative_edges(ei, 60, 7, method="per_source", replace=replace, rng=2,
+                                 out=buf)
+    assert got is buf
+    np.testing.assert_array_equal(buf, want)
+
+
 def test_out_is_refused_where_it_cannot_apply_and_checked():
     ei = graph()
-    with pytest.raises(ValueError, match='out= needs method="global" and up_to=False'):
-        negsamp.negative_edges(ei, 60, 5, method="per_source", out=np.empty((400, 5), np.int64))
-    with pytest.raises(ValueError, match="up_to=True"):
+    with pytest.raises(ValueError, match=r"out must have shape \(400, 5\)"):
+        negsamp.negative_edges(ei, 60, 5, method="per_source", out=np.empty((2, 5), np.int64))
+    with pytest.raises(ValueError, match="out= needs up_to=False"):
         negsamp.negative_edges(ei, 60, 5, up_to=True, out=np.empty((2, 5), np.int64))
     with pytest.raises(ValueError, match=r"out must have shape \(2, 5\), got \(5, 2\)"):
         negsamp.negative_edges(ei, 60, 5, out=np.empty((5, 2), np.int64))

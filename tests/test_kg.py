@@ -402,3 +402,17 @@ def test_property_against_reference(n, data, extra, mode, filtered, seed):
                 assert int(row[0]) in eligible(i, 0)
             else:
                 assert 2 in sides and int(row[2]) in eligible(i, 2)
+
+
+@pytest.mark.parametrize("mode", ["tail", "head", "both", "bernoulli"])
+def test_corrupt_triples_out_equals_the_allocated_call(mode):
+    rng = np.random.default_rng(5)
+    known = np.unique(rng.integers(0, 30, (200, 3)) % [30, 4, 30], axis=0)
+    tri = known[:40]
+    want = negsamp.corrupt_triples(tri, 30, 6, mode=mode, known=known, rng=9)
+    buf = np.full((40, 6, 3), -1, dtype=np.int64)
+    got = negsamp.corrupt_triples(tri, 30, 6, mode=mode, known=known, rng=9, out=buf)
+    assert got is buf
+    np.testing.assert_array_equal(buf, want)
+    with pytest.raises(ValueError, match=r"out must have shape \(40, 6, 3\)"):
+        negsamp.corrupt_triples(tri, 30, 6, mode=mode, known=known, out=buf[:, :3])
