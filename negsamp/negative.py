@@ -577,11 +577,16 @@ def _as_temperature(value: Any) -> float:
 
 
 def _vectors(values: Any, name: str) -> np.ndarray:
-    """A 2-D float32 or float64 array (not copied), else TypeError or
-    ValueError naming ``name``."""
+    """A 2-D float32 or float64 array (not copied unless its byte order is
+    not native; float16 is read as float32), else TypeError or ValueError
+    naming ``name``."""
     arr = as_array(values, name, "a 2-D array of float32 or float64")
-    if arr.dtype not in (np.float32, np.float64):
+    if arr.dtype.kind == "f" and arr.dtype.itemsize == 2:
+        arr = arr.astype(np.float32)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise TypeError(f"{name} must have dtype float32 or float64, got dtype {arr.dtype}")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {arr.shape}")
     return arr

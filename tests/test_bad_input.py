@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import negsamp
-from negsamp import (AliasTable, NegativeSampler, Reservoir, WeightedReservoir,
-                     corrupt_triples, hard_negatives, negative_edges, topk)
+from negsamp import (AliasTable, KGSampler, NegativeSampler, Reservoir, WeightedReservoir,
+                     accidental_hits, corrupt_triples, hard_negatives, negative_edges, topk)
 
 from _bad_input import LAYOUTS, assert_same, layout
 from _helpers import assert_untouched
@@ -47,6 +47,8 @@ RNG = np.random.default_rng(5)
 QUERIES = RNG.normal(size=(3, 4))
 CANDIDATES = RNG.normal(size=(9, 4))
 SCORES = RNG.normal(size=(3, 7))
+ITEM_VECTORS = RNG.normal(size=(6, 4))
+KG_SAMPLER = KGSampler(TRIPLES, 5, 2)
 ITEMS = np.arange(10, 30)
 WEIGHTS = np.linspace(0.0, 2.0, 20)
 
@@ -116,6 +118,22 @@ SLOTS: Dict[str, Slot] = {
                                    exclude=(np.array([0, 2, 2, 4]), ind)),
         True, (ValueError, "exclude indptr")),
     "topk.scores": Slot("scores", SCORES, lambda s: topk(s, 3), False, None),
+    "NegativeSampler.sample_scored.query_vectors": Slot(
+        "query_vectors", RNG.normal(size=(3, 4)),
+        lambda qv: SAMPLER.sample_scored([0, 1, 2], 2, pool=4, query_vectors=qv,
+                                         item_vectors=ITEM_VECTORS, rng=0),
+        False, (ValueError, "query_vectors")),
+    "NegativeSampler.sample_scored.item_vectors": Slot(
+        "item_vectors", ITEM_VECTORS,
+        lambda iv: SAMPLER.sample_scored([0, 1, 2], 2, pool=4, query_vectors=QUERIES,
+                                         item_vectors=iv, select="softmax", rng=0),
+        False, (ValueError, "item_vectors")),
+    "KGSampler.corrupt": Slot("triples", TRIPLES,
+                              lambda t: KG_SAMPLER.corrupt(t, 3, rng=0), True, None),
+    "accidental_hits.candidates": Slot(
+        "candidates", np.array([[0, 1, 5], [2, 3, 4], [1, 2, 0]]),
+        lambda c: accidental_hits([0, 1, 2], c, [[0, 1], [2], []], n_items=6, format="mask"),
+        True, (ValueError, "candidates has 0 rows")),
     "Reservoir.update": Slot("items", ITEMS, _reservoir, False, None),
     "WeightedReservoir.items": Slot("items", ITEMS, lambda it: _weighted(it, WEIGHTS),
                                     False, (ValueError, "weights has length 20")),
@@ -162,7 +180,8 @@ def test_dtypes(key: str, dtype: str) -> None:
             assert np.isin(got[0] if isinstance(got, tuple) else got, value).all()
         elif dtype == "float16" and not slot.ids:
             # Embeddings are computed in float32 unless both are float64.
-            wide = np.float32 if slot.name in ("queries", "candidates") else np.float64
+            wide = (np.float32 if slot.name in ("queries", "candidates", "query_vectors",
+                                                "item_vectors") else np.float64)
             assert_same(slot.call(value), slot.call(value.astype(wide)))
         elif dtype == "longdouble" and np.dtype(np.longdouble).itemsize == 8:
             pytest.skip("longdouble is float64 here")
@@ -206,6 +225,9 @@ def test_wrong_ndim(key: str) -> None:
     if slot.name == "items":
         value = slot.valid.reshape(2, -1)
     with assert_untouched(value):
+        if key == "KGSampler.corrupt":  # (..., 3): leading dimensions are the batch's
+            assert_same(slot.call(value), slot.call(slot.valid)[None])
+            return
         if slot.any_shape:
             assert_same(slot.call(value), slot.call(slot.valid)[..., None])
             return

@@ -178,7 +178,7 @@ CASES = [
     bad("hn-exclude-out", hard_negatives, Q, C, 2, exclude=[[5], []], match=r"exclude row 0 holds id 5, outside \[0, 5\)"),
     bad("hn-exclude-rows", hard_negatives, Q, C, 2, exclude=[[1]], match="exclude has 1 rows, expected 2"),
     bad("hn-positives-2**31", hard_negatives, Q, C, 2, positives=[[BIG], [0]], match=f"positives row 0 holds id {BIG}"),
-    bad("hn-positive_scores-nan", hard_negatives, Q, C, 2, positive_scores=[np.nan, 0], absolute_margin=0.1, match="positive_scores must be finite, got nan at index 0"),
+    bad("hn-positive_scores-nan", hard_negatives, Q, C, 2, positive_scores=[np.nan, 0], absolute_margin=0.1, match=r"positive_scores must be finite or inf \(no positive\), got nan at index 0"),
     bad("hn-margin-neg", hard_negatives, Q, C, 2, positive_scores=[1, 0], absolute_margin=-0.1, match="absolute_margin must be >= 0.0, got -0.1"),
     bad("hn-margin-no-positive", hard_negatives, Q, C, 2, relative_margin=0.1, match="need positive_scores or positives"),
     bad("hn-temperature-zero", hard_negatives, Q, C, 2, temperature=0.0, match="temperature must be > 0, got 0.0"),

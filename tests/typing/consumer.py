@@ -85,3 +85,42 @@ def dask_pipeline(k: int) -> object:
         nd.sample_negatives(object(), negsamp.NegativeSampler(10), row_column="user", k=k,
                             rng=0, key_column="index")
     return (reservoir, negatives, k)
+
+
+def model_aware(history: list[npt.NDArray[np.int64]], n_items: int,
+                users: npt.NDArray[np.float32], items: npt.NDArray[np.float32]) -> int:
+    sampler = negsamp.NegativeSampler(n_items, positives=history)
+    rows = np.arange(len(history))
+    picked = sampler.sample_scored(rows, 2, pool=8, query_vectors=users, item_vectors=items,
+                                   select="softmax", temperature=0.5, rng=0)
+    with_q = sampler.sample_scored(rows, 2, pool=8, query_vectors=users, item_vectors=items,
+                                   return_log_q=True)
+    ids, scores = picked[0], picked[1]
+    assert len(with_q) == 3
+    buf = np.empty((rows.shape[0], 3), dtype=np.int64)
+    into = sampler.sample(rows, 3, rng=0, out=buf)
+    assert isinstance(into, np.ndarray)
+    cands = negsamp.sampled_candidates(64, "log_uniform", n_items=n_items,
+                                       true_labels=[0, 1], remove_true=True, rng=0)
+    correction: npt.NDArray[np.float64] = cands.log_q
+    hits = negsamp.accidental_hits(rows, cands.candidates, history, n_items=n_items)
+    mask = negsamp.accidental_hits(rows, cands.candidates, negsamp.PositiveLists(history, n_items),
+                                   format="mask")
+    freq = negsamp.FrequencyEstimator("decayed", n_items=n_items, decay=0.9)
+    freq.update(ids)
+    merged = freq.merge(negsamp.FrequencyEstimator("decayed", n_items=n_items, decay=0.9))
+    lq: npt.NDArray[np.float64] = merged.log_q(ids)
+    return int(ids.size + scores.size + with_q[2].size + into.size
+               + correction.size + lq.size + np.asarray(mask).size + len(hits))
+
+
+def prepared_kg(known: npt.NDArray[np.int64], pools: list[npt.NDArray[np.int64]],
+                queries: npt.NDArray[np.float32], corpus: npt.NDArray[np.float32]) -> int:
+    sampler = negsamp.KGSampler(known, 20, len(pools), head_candidates=pools,
+                                tail_candidates=pools)
+    buf = np.empty((known.shape[0], 4, 3), dtype=np.int64)
+    neg: npt.NDArray[np.int64] = sampler.corrupt(known, 4, corrupt=("head", "tail"),
+                                                 mode="bernoulli", rng=0,
+                                                 keys=np.arange(known.shape[0]), out=buf)
+    ids, _ = negsamp.hard_negatives(queries, corpus, 3, precision="exact32")
+    return int(neg.size + ids.size)
