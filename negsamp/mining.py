@@ -47,11 +47,12 @@ import numpy.typing as npt
 
 from negsamp import _prefilter
 from negsamp._embeddings import first_nonfinite, normalise_rows
-from negsamp._exclusion import ExclusionLists, as_exclusion_lists
+from negsamp._exclusion import ExclusionLists, as_exclusion_lists, from_pairs
 from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
-    as_array, as_bool, as_int, as_keys, as_out, check_output_size, describe, numeric_array,
+    as_array, as_bool, as_int, as_keys, as_out, c_array, check_output_size, describe,
+    element_count, numeric_array, require_kind,
 )
 from negsamp.topk import packable, topk
 
@@ -115,6 +116,42 @@ def _union(a: ExclusionLists, b: ExclusionLists, n_items: int, n_rows: int) -> E
     return as_exclusion_lists((indptr, ids[order]), n_items, name="exclude", n_rows=n_rows)
 
 
+def _as_groups(groups: Any, n_items: int) -> np.ndarray:
+    """``groups`` as int64 (n_items,): one integer group id per candidate."""
+    arr = as_array(groups, "groups", "an integer array with one group id per candidate")
+    require_kind(arr, "groups", integer=True)
+    if arr.shape != (n_items,):
+        raise ValueError(f"groups must have shape ({n_items},) (one id per candidate), "
+                         f"got shape {arr.shape}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError("groups holds ids above the int64 range")
+    return c_array(arr, dtype=np.int64)
+
+
+def _with_groups(excl: ExclusionLists, groups: np.ndarray, n_items: int,
+                 n_rows: int) -> ExclusionLists:
+    """``excl`` plus, for each query, every candidate whose group holds one
+    of that query's excluded ids (its positives and ``exclude``): exact
+    duplicates of a positive's text, the other chunks of its document.
+    Vectorised: one sort of the groups, one of the (query, group) pairs,
+    then the members of each pair's group gathered at once."""
+    dense, gid = np.unique(groups, return_inverse=True)
+    order = np.argsort(gid, kind="stable")  # candidates by group
+    size = np.bincount(gid, minlength=dense.shape[0])
+    start = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+    np.cumsum(size, out=start[1:])
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), excl.lengths())
+    pairs = np.unique(rows * np.int64(dense.shape[0]) + gid[excl.indices])
+    pair_row, pair_group = np.divmod(pairs, np.int64(dense.shape[0]))
+    count = size[pair_group]
+    total = int(count.sum())
+    element_count((total,), "the candidates sharing a group with a positive")
+    first = np.repeat(start[pair_group] - np.concatenate(([0], np.cumsum(count)[:-1])), count)
+    members = order[first + np.arange(total, dtype=np.int64)]
+    extra = from_pairs(np.repeat(pair_row, count), members, n_rows, n_items)
+    return _union(excl, extra, n_items, n_rows)
+
+
 def _compute_dtype(q: np.ndarray, c: np.ndarray) -> np.dtype:
     # By kind and size: a big-endian float64 array is float64 too.
     if all(a.dtype.kind == "f" and a.dtype.itemsize == 8 for a in (q, c)):
@@ -155,6 +192,7 @@ def hard_negatives(
     keys: Any = None,
     out: Any = None,
     precision: str = "auto",
+    groups: Any = None,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     """Hard negatives: the k best-scoring eligible candidates of every query.
 
@@ -266,6 +304,12 @@ def hard_negatives(
         Returns), sharing no memory with each other or with the inputs.
         They are written once the call succeeds (left untouched when it
         raises) and returned.
+    groups : array (N,) of int, optional
+        One group id per candidate (any integers): a candidate that shares
+        a group with any of a query's ``positives`` or ``exclude`` ids is
+        excluded for that query too (exact duplicates of the positive's
+        text, the other chunks of the positive's document).  Applied before
+        the scan, as more exclusions: every option keeps its meaning.
     precision : {"auto", "exact32", "int8"}
         How the scores are computed (negsamp/_prefilter.py).  "exact32":
         float32 BLAS tile products, as described above.  "int8": an int8
@@ -356,6 +400,10 @@ def hard_negatives(
         pos_lists = as_exclusion_lists(positives, n_items, name="positives",
                                        n_rows=n_rows)
         excl = pos_lists if excl is None else _union(excl, pos_lists, n_items, n_rows)
+    if groups is not None:
+        group_ids = _as_groups(groups, n_items)
+        if excl is not None:
+            excl = _with_groups(excl, group_ids, n_items, n_rows)
 
     pos = None
     if positive_scores is not None:
