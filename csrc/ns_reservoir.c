@@ -5,6 +5,7 @@
 #include "ns_reservoir.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NS_NEVER INT64_MAX
@@ -67,41 +68,87 @@ int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
     return NS_OK;
 }
 
-int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
-                                   double *total) {
-    /* Eight independent partial sums and a branch-free validity flag: the
-     * loop vectorises and has no long dependency chain.  The culprit is
-     * located only on failure. */
-    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* A weight is valid when it is finite and >= 0 (NaN fails both tests). */
+#define NS_VALID_WEIGHT(x) ((x) >= 0.0 && (x) <= 1.7976931348623157e308)
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define NS_RESERVOIR_SSE2 1
+#endif
+
+/* Checks weights[0..length) and adds them to the eight partial sums part[]
+ * (part[j] takes the items at offsets 8g + j; the length % 8 items of a
+ * last partial group go to part[0]).  Returns 1 when some weight is
+ * invalid, without locating it.  Branch-free, one pass: the smallest
+ * weight tells a negative one (or -inf), the largest +inf, and a NaN makes
+ * its lane's sum NaN (the sums entering are finite or +inf: an earlier
+ * block with a bad weight ended the scan).  The sums are the lane-wise IEEE
+ * additions of the scalar loop, in SSE2 registers where there are some. */
+static inline int check_and_sum(const double *weights, int64_t length,
+                                double part[8]) {
     int64_t i = 0;
-    int bad = 0;
+    int bad;
+#ifdef NS_RESERVOIR_SSE2
+    __m128d p0 = _mm_loadu_pd(part), p1 = _mm_loadu_pd(part + 2),
+            p2 = _mm_loadu_pd(part + 4), p3 = _mm_loadu_pd(part + 6);
+    __m128d lo = _mm_setzero_pd(), hi = _mm_setzero_pd();
+    for (; i + 8 <= length; i += 8) {
+        const __m128d x0 = _mm_loadu_pd(weights + i),
+                      x1 = _mm_loadu_pd(weights + i + 2),
+                      x2 = _mm_loadu_pd(weights + i + 4),
+                      x3 = _mm_loadu_pd(weights + i + 6);
+        p0 = _mm_add_pd(p0, x0);
+        p1 = _mm_add_pd(p1, x1);
+        p2 = _mm_add_pd(p2, x2);
+        p3 = _mm_add_pd(p3, x3);
+        lo = _mm_min_pd(_mm_min_pd(x0, x1), _mm_min_pd(_mm_min_pd(x2, x3), lo));
+        hi = _mm_max_pd(_mm_max_pd(x0, x1), _mm_max_pd(_mm_max_pd(x2, x3), hi));
+    }
+    _mm_storeu_pd(part, p0);
+    _mm_storeu_pd(part + 2, p1);
+    _mm_storeu_pd(part + 4, p2);
+    _mm_storeu_pd(part + 6, p3);
+    double lo2[2], hi2[2];
+    _mm_storeu_pd(lo2, lo);
+    _mm_storeu_pd(hi2, hi);
+    double low = lo2[0] < lo2[1] ? lo2[0] : lo2[1];
+    double high = hi2[0] > hi2[1] ? hi2[0] : hi2[1];
+#else
+    double low = 0.0, high = 0.0;
     for (; i + 8 <= length; i += 8) {
         for (int j = 0; j < 8; j++) {
             const double x = weights[i + j];
-            bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
             part[j] += x;
+            low = x < low ? x : low;
+            high = x > high ? x : high;
         }
     }
+#endif
     for (; i < length; i++) {
         const double x = weights[i];
-        bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
         part[0] += x;
+        low = x < low ? x : low;
+        high = x > high ? x : high;
     }
-    *total = ((part[0] + part[1]) + (part[2] + part[3])) +
-             ((part[4] + part[5]) + (part[6] + part[7]));
-    if (!bad) return -1;
-    for (i = 0; i < length; i++) {
-        const double x = weights[i];
-        if (!(x >= 0.0 && x <= 1.7976931348623157e308)) return i;
-    }
-    return -1; /* not reached */
+    bad = low < 0.0 || high > 1.7976931348623157e308;
+    for (int j = 0; j < 8; j++) bad |= part[j] != part[j];
+    return bad;
+}
+
+static int64_t first_invalid(const double *weights, int64_t length) {
+    for (int64_t i = 0; i < length; i++)
+        if (!NS_VALID_WEIGHT(weights[i])) return i;
+    return -1;
 }
 
 /* The A-ExpJ heap (ns_heap.h): a min-heap of log keys, the slot of each
- * carried along; its root is the threshold key T. */
+ * carried along; its root is the threshold key T.  `undo`, when not NULL,
+ * records the entry of every position below undo->limit the first time the
+ * position is overwritten (ns_reservoir.h). */
 typedef struct {
     double *keys;
     int64_t *slots;
+    ns_wreservoir_undo *undo;
 } wheap;
 
 typedef struct {
@@ -114,6 +161,12 @@ static inline wheap_entry wheap_get(wheap h, int64_t i) {
 }
 
 static inline void wheap_set(wheap h, int64_t i, wheap_entry e) {
+    ns_wreservoir_undo *u = h.undo;
+    if (u != NULL && i < u->limit && !u->saved[i]) {
+        u->saved[i] = 1;
+        u->entries[u->n++] =
+            (ns_wreservoir_saved){.pos = i, .key = h.keys[i], .slot = h.slots[i]};
+    }
     h.keys[i] = e.key;
     h.slots[i] = e.slot;
 }
@@ -129,7 +182,18 @@ static inline int wheap_before(wheap_entry a, wheap_entry b) {
 #include "ns_heap.h"
 
 void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
-    wheap_heapify((wheap){.keys = heap_keys, .slots = heap_slots}, n);
+    wheap_heapify((wheap){.keys = heap_keys, .slots = heap_slots, .undo = NULL}, n);
+}
+
+void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
+                                int64_t *heap_slots) {
+    for (int64_t j = 0; j < undo->n; j++) {
+        const ns_wreservoir_saved e = undo->entries[j];
+        heap_keys[e.pos] = e.key;
+        heap_slots[e.pos] = e.slot;
+        undo->saved[e.pos] = 0;
+    }
+    undo->n = 0;
 }
 
 /* The key of an item of weight w > 0 and variate E: log(w) - log(E), i.e.
@@ -154,25 +218,39 @@ static inline void threshold_rate(double t, double *pre, double *rate) {
     }
 }
 
-int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
-                         int64_t length, double *heap_keys, int64_t *heap_slots,
-                         int64_t *size, double *remaining, int64_t *slot_pos,
-                         int64_t *touched, int64_t *n_touched,
-                         int64_t pos_offset) {
-    const wheap heap = {.keys = heap_keys, .slots = heap_slots};
-    int64_t i = 0, nt = 0, n = *size;
-    double rem = *remaining;
-    *n_touched = 0;
-    if (k < 1 || length < 0 || n < 0 || n > k) return NS_ERR_VALUE;
+/* The A-ExpJ scan of one call, resumable: scan_to(s, stop) processes items
+ * up to at least `stop` (the item loop of a jump that runs out may go
+ * further, up to the acceptance).  Stopping and resuming at any point gives
+ * bit for bit the scan of one uninterrupted pass: the state between items is
+ * (i, n, rem) and the heap, and pre * rate is a function of the root. */
+typedef struct {
+    ns_rng_t *rng;
+    const double *weights;
+    int64_t length, k, pos_offset;
+    wheap heap;
+    int64_t i, n, nt;
+    double rem, pre, rate;
+    int64_t *slot_pos, *touched;
+} wscan;
+
+static void scan_to(wscan *s, int64_t stop) {
+    const double *weights = s->weights;
+    const int64_t length = s->length, k = s->k;
+    const wheap heap = s->heap;
+    int64_t i = s->i, n = s->n, nt = s->nt;
+    double rem = s->rem, pre = s->pre, rate = s->rate;
     /* Fill phase: every item of positive weight enters with its key. */
-    for (; i < length && n < k; i++) {
+    for (; i < stop && n < k; i++) {
         const double wi = weights[i];
         if (wi > 0.0) {
-            const double key = wkey(wi, log(ns_rng_exponential_open(rng)));
-            record(slot_pos, touched, &nt, n, i + pos_offset);
+            const double key = wkey(wi, log(ns_rng_exponential_open(s->rng)));
+            record(s->slot_pos, s->touched, &nt, n, i + s->pos_offset);
             wheap_push(heap, n, (wheap_entry){.key = key, .slot = n});
             n++;
-            if (n == k) rem = ns_rng_exponential_open(rng);
+            if (n == k) {
+                rem = ns_rng_exponential_open(s->rng);
+                threshold_rate(heap.keys[0], &pre, &rate);
+            }
         }
     }
     /* Jump phase.  An item of weight w beats the threshold key T when its
@@ -181,17 +259,26 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
      * Subtract exposures until rem is used up; the item where it runs out
      * (it has positive weight) is accepted with E drawn conditionally on
      * E < its exposure. */
-    double pre = 1.0, rate = 1.0;
-    if (n == k) threshold_rate(heap_keys[0], &pre, &rate);
-    while (i < length) {
-        /* Whole blocks of 8 whose mass does not use up the jump are
+    while (n == k && i < stop) {
+        /* Whole groups of 8 whose mass does not use up the jump are
          * skipped with one comparison (a short dependency chain); the
-         * block where it runs out is scanned item by item. */
+         * group where it runs out is scanned item by item.  Groups start
+         * after the last acceptance and end before `length`, wherever the
+         * scan stops. */
+        int paused = 0;
         while (i + 8 <= length) {
+            if (i >= stop) {
+                paused = 1;
+                break;
+            }
             const double *b = weights + i;
-            const double s = ((b[0] + b[1]) + (b[2] + b[3])) +
-                             ((b[4] + b[5]) + (b[6] + b[7]));
-            const double x = (s * pre) * rate;
+            /* The next block is on its way while this one is scanned (the
+             * hardware prefetcher does not see a scan that hits in cache). */
+            if (i + NS_WRESERVOIR_BLOCK < length)
+                NS_PREFETCH(b + NS_WRESERVOIR_BLOCK, 3);
+            const double sum = ((b[0] + b[1]) + (b[2] + b[3])) +
+                               ((b[4] + b[5]) + (b[6] + b[7]));
+            const double x = (sum * pre) * rate;
             if (rem - x > 0.0) {
                 rem -= x;
                 i += 8;
@@ -199,6 +286,7 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
             }
             break;
         }
+        if (paused) break;
         for (; i < length; i++) {
             rem -= (weights[i] * pre) * rate;
             if (rem <= 0.0 && weights[i] > 0.0) break;
@@ -209,22 +297,74 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
         /* E on (0, p): E = -log(1 - c v) with c = 1 - e^-p, v in (0, 1);
          * log E = log(c) + log(v) (to first order) where c v is tiny. */
         const double c = -expm1(-p);
-        const double v = ns_rng_double_open(rng);
+        const double v = ns_rng_double_open(s->rng);
         const double cv = c * v;
         const double e_log = cv > 0x1p-900 ? log(-log1p(-cv)) : log(c) + log(v);
         double key = wkey(wi, e_log);
         /* rounding guard: the new key is above T */
-        if (!(key >= heap_keys[0])) key = heap_keys[0];
-        const int64_t slot = heap_slots[0];
+        if (!(key >= heap.keys[0])) key = heap.keys[0];
+        const int64_t slot = heap.slots[0];
         wheap_replace_top(heap, n, (wheap_entry){.key = key, .slot = slot});
-        record(slot_pos, touched, &nt, slot, i + pos_offset);
-        threshold_rate(heap_keys[0], &pre, &rate);
-        rem = ns_rng_exponential_open(rng);
+        record(s->slot_pos, s->touched, &nt, slot, i + s->pos_offset);
+        threshold_rate(heap.keys[0], &pre, &rate);
+        rem = ns_rng_exponential_open(s->rng);
         i++;
     }
-    *size = n;
-    *remaining = rem;
-    *n_touched = nt;
+    s->i = i;
+    s->n = n;
+    s->nt = nt;
+    s->rem = rem;
+    s->pre = pre;
+    s->rate = rate;
+}
+
+int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
+                         int64_t length, double *heap_keys, int64_t *heap_slots,
+                         int64_t *size, double *remaining, int64_t *slot_pos,
+                         int64_t *touched, int64_t *n_touched,
+                         int64_t pos_offset, ns_wreservoir_undo *undo,
+                         double *total, int64_t *bad) {
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    *n_touched = 0;
+    *bad = -1;
+    if (k < 1 || length < 0 || *size < 0 || *size > k) return NS_ERR_VALUE;
+    if (undo != NULL && (undo->limit < 0 || undo->limit > *size))
+        return NS_ERR_VALUE;
+    wscan s = {.rng = rng, .weights = weights, .length = length, .k = k,
+               .pos_offset = pos_offset,
+               .heap = {.keys = heap_keys, .slots = heap_slots, .undo = undo},
+               .i = 0, .n = *size, .nt = 0, .rem = *remaining,
+               .pre = 1.0, .rate = 1.0, .slot_pos = slot_pos,
+               .touched = touched};
+    if (s.n == k) threshold_rate(heap_keys[0], &s.pre, &s.rate);
+    if (undo == NULL) {
+        /* Nothing to roll back with: every weight is checked first. */
+        if (check_and_sum(weights, length, part)) {
+            *bad = first_invalid(weights, length);
+            return NS_ERR_VALUE;
+        }
+        scan_to(&s, length);
+    } else {
+        /* One read from memory: each block is checked, then scanned while
+         * it is in cache; the heap entries the scan overwrites are saved in
+         * undo, so that a bad weight in a later block can be rolled back. */
+        for (int64_t start = 0; start < length; start += NS_WRESERVOIR_BLOCK) {
+            const int64_t end = length - start > NS_WRESERVOIR_BLOCK
+                                    ? start + NS_WRESERVOIR_BLOCK
+                                    : length;
+            if (check_and_sum(weights + start, end - start, part)) {
+                *bad = start + first_invalid(weights + start, end - start);
+                *n_touched = s.nt;
+                return NS_ERR_VALUE;
+            }
+            if (s.i < end) scan_to(&s, end);
+        }
+    }
+    *total = ((part[0] + part[1]) + (part[2] + part[3])) +
+             ((part[4] + part[5]) + (part[6] + part[7]));
+    *size = s.n;
+    *remaining = s.rem;
+    *n_touched = s.nt;
     return NS_OK;
 }
 

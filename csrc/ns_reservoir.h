@@ -49,25 +49,62 @@ int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
                         int64_t *next, int64_t length, int64_t *slot_pos,
                         int64_t *touched, int64_t *n_touched);
 
-/* Index of the first weight that is NaN, infinite or negative, or -1 when
- * all are valid; *total receives the sum of the weights. */
-int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
-                                   double *total);
+/* Items per block of a weighted update with an undo log: 8 KiB of
+ * weights, checked and then scanned while they are in the L1 cache of any
+ * x86 or ARM core, the next block prefetched during the scan (a fixed size,
+ * no cache-size detection). */
+#define NS_WRESERVOIR_BLOCK 1024
 
-/* A-ExpJ over the next `length` items with `weights` (checked: finite,
- * >= 0).  The heap is a min-heap of *size <= k log keys (heap_keys) with the
- * slot of each (heap_slots); slots are filled 0, 1, ... while *size < k.
- * *remaining is the exposure still to go before the next acceptance, an
- * Exp(1) variate when drawn (meaningful once *size == k).  Items of weight 0 are never kept.
- * slot_pos/touched as above, with room for min(k, *size + length) slots;
- * the positions recorded are i + pos_offset (a caller that feeds one chunk
- * in segments passes each segment's start, and touched just past the slots
- * the earlier segments recorded). */
+/* One heap entry as it was before an update overwrote it. */
+typedef struct {
+    int64_t pos;
+    double key;
+    int64_t slot;
+} ns_wreservoir_saved;
+
+/* The undo log of one weighted update (one chunk, fed in one call or in
+ * several segments): the first time the scan overwrites heap position
+ * p < limit, the entry there is appended to entries[0..n) and saved[p] set.
+ * The caller sets limit to the heap size at the start of the chunk (the
+ * positions above it held nothing), n = 0, and provides entries[limit] and
+ * saved[limit] all zero. */
+typedef struct {
+    int64_t limit, n;
+    ns_wreservoir_saved *entries;
+    unsigned char *saved;
+} ns_wreservoir_undo;
+
+/* A-ExpJ over the next `length` items with `weights`.  The heap is a
+ * min-heap of *size <= k log keys (heap_keys) with the slot of each
+ * (heap_slots); slots are filled 0, 1, ... while *size < k.  *remaining is
+ * the exposure still to go before the next acceptance, an Exp(1) variate
+ * when drawn (meaningful once *size == k).  Items of weight 0 are never
+ * kept.  slot_pos/touched as above, with room for min(k, *size + length)
+ * slots; the positions recorded are i + pos_offset (a caller that feeds one
+ * chunk in segments passes each segment's start, and touched just past the
+ * slots the earlier segments recorded).  *total receives the sum of the
+ * weights, in eight partial sums (lane j adds the items 8g + j, the
+ * length % 8 last ones go to lane 0).
+ *
+ * Every weight must be finite and >= 0.  Without an undo log (undo NULL)
+ * all are checked before anything changes, a second read of the chunk when
+ * it does not fit in cache; with one, the chunk is read once, in blocks of
+ * NS_WRESERVOIR_BLOCK checked and then scanned.  On the first invalid
+ * weight the call returns NS_ERR_VALUE with *bad its index (else *bad =
+ * -1): *size, *remaining and *total are left alone, the caller discards
+ * the rng state and resets slot_pos[touched[0..*n_touched)] to -1, and the
+ * heap is as it was once ns_wreservoir_undo_restore() has run. */
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
                          int64_t length, double *heap_keys, int64_t *heap_slots,
                          int64_t *size, double *remaining, int64_t *slot_pos,
                          int64_t *touched, int64_t *n_touched,
-                         int64_t pos_offset);
+                         int64_t pos_offset, ns_wreservoir_undo *undo,
+                         double *total, int64_t *bad);
+
+/* Puts back every entry of the undo log (the heap as it was when the log
+ * was started) and empties the log (n = 0, saved[] all zero again). */
+void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
+                                int64_t *heap_slots);
 
 /* Exact merge plan of two uniform reservoirs of size k that saw n1 and n2
  * items and hold m1 = min(k, n1) and m2 = min(k, n2) items: the number x of

@@ -6,14 +6,25 @@ cdef extern from "ns_reservoir.h" nogil:
     int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
                             int64_t *next, int64_t length, int64_t *slot_pos,
                             int64_t *touched, int64_t *n_touched)
-    int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
-                                       double *total)
+    enum: NS_WRESERVOIR_BLOCK
+    ctypedef struct ns_wreservoir_saved:
+        int64_t pos
+        double key
+        int64_t slot
+    ctypedef struct ns_wreservoir_undo:
+        int64_t limit
+        int64_t n
+        ns_wreservoir_saved *entries
+        unsigned char *saved
     int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
                              int64_t length, double *heap_keys,
                              int64_t *heap_slots, int64_t *size,
                              double *remaining, int64_t *slot_pos,
                              int64_t *touched, int64_t *n_touched,
-                             int64_t pos_offset)
+                             int64_t pos_offset, ns_wreservoir_undo *undo,
+                             double *total, int64_t *bad)
+    void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
+                                    int64_t *heap_slots)
     int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
                                 int64_t n2, int64_t m2, int64_t *pick1,
                                 int64_t *pick2, int64_t *x1)

@@ -7,6 +7,8 @@ MERGE_PLAN: int
 MERGE_SHUFFLE: int
 MERGE_STATE: int
 MERGE_RESUME: int
+SEGMENT: int
+BLOCK: int
 
 def derive_key(
     state_a: npt.NDArray[np.uint64],
@@ -26,7 +28,6 @@ def uniform_update(
     slot_pos: npt.NDArray[np.int64],
     touched: npt.NDArray[np.int64],
 ) -> Tuple[int, float, int, int]: ...
-def check_weights(weights: npt.NDArray[np.float64]) -> Tuple[int, float]: ...
 def weighted_update(
     state: npt.NDArray[np.uint64],
     k: int,
@@ -37,7 +38,7 @@ def weighted_update(
     remaining: float,
     slot_pos: npt.NDArray[np.int64],
     touched: npt.NDArray[np.int64],
-) -> Tuple[int, float, int]: ...
+) -> Tuple[int, float, int, float, int]: ...
 def merge_plan(
     k0: int, k1: int, k: int, n1: int, n2: int
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...

@@ -12,8 +12,10 @@ from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
+from libc.stdlib cimport malloc, calloc, free
 from negsamp._c_reservoir cimport (
-    ns_reservoir_update, ns_reservoir_check_weights, ns_wreservoir_update,
+    ns_reservoir_update, ns_wreservoir_update, ns_wreservoir_undo,
+    ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
     ns_reservoir_merge_plan, ns_reservoir_shuffle, ns_reservoir_resume,
     ns_wreservoir_heapify,
 )
@@ -113,6 +115,8 @@ def uniform_update(uint64_t[::1] state, int64_t k, int64_t count, double w,
 #: 8, as the scans' blocks are.
 cdef int64_t _SEGMENT = 1 << 22
 SEGMENT = _SEGMENT
+#: Items per block of a weighted update (checked, then scanned from cache).
+BLOCK = NS_WRESERVOIR_BLOCK
 
 
 cdef inline bint _interrupted(ns_par *par, int64_t *last) noexcept nogil:
@@ -126,84 +130,83 @@ cdef inline bint _interrupted(ns_par *par, int64_t *last) noexcept nogil:
     return par.poll(par.poll_ctx) != 0
 
 
-def check_weights(const double[::1] weights):
-    """(index of the first NaN/inf/negative weight or -1, sum of weights).
-    Long arrays are checked in segments, so Ctrl-C stops the check."""
-    cdef double total = 0.0, part = 0.0
-    cdef int64_t bad = -1, off = 0, seg, length = weights.shape[0], last
-    cdef int status = 0
-    cdef ns_par par
-    if length == 0:
-        return -1, 0.0
-    make_par(&par, 1)
-    last = ns_clock_ms()
-    with nogil:
-        while off < length:
-            seg = min(_SEGMENT, length - off)
-            bad = ns_reservoir_check_weights(&weights[off], seg, &part)
-            total += part
-            if bad >= 0:
-                bad += off
-                break
-            off += seg
-            if off < length and _interrupted(&par, &last):
-                status = NS_ERR_INTERRUPTED
-                break
-    check_interrupt(status)
-    return bad, total
-
-
 def weighted_update(uint64_t[::1] state, int64_t k, const double[::1] weights,
                     double[::1] heap_keys, int64_t[::1] heap_slots, int64_t size,
                     double remaining, int64_t[::1] slot_pos, int64_t[::1] touched):
-    """A-ExpJ over `weights` (already checked).  Returns (size, remaining,
-    n_touched); state and heap are updated in place."""
+    """A-ExpJ over `weights`, checked on the way.  Returns (size, remaining,
+    n_touched, total, bad).  bad >= 0 is the index of the first NaN,
+    infinite or negative weight: then `state`, the heap and slot_pos are as
+    they were (and the other values are those passed in).  Otherwise state
+    and heap are updated in place."""
     cdef ns_rng_t rng
     cdef int64_t n_touched = 0, length = weights.shape[0], room
-    cdef int status
+    cdef int64_t new_size = size, bad = -1, j
+    cdef double new_remaining = remaining, total = 0.0, part = 0.0
+    cdef int status = NS_OK
     _check_state(state)
     if k < 1 or size < 0 or size > k:
         raise ValueError("bad reservoir size")
     if length == 0:
-        return size, remaining, 0
+        return size, remaining, 0, 0.0, -1
     room = min(k, size + length)
     if (heap_keys.shape[0] < room or heap_slots.shape[0] < room
             or slot_pos.shape[0] < room or touched.shape[0] < room):
         raise ValueError("heap/slot buffers are too small")
-    # A chunk longer than a segment is fed segment by segment (the same
-    # items, in order, into the same state), with a Ctrl-C check between
-    # segments; the heap is saved first, so that an interrupted update
-    # leaves the reservoir as it was.
+    # A chunk longer than one block is read once (checked and scanned block
+    # by block) with an undo log of the heap entries it overwrites, so that
+    # a bad weight found late -- or Ctrl-C, checked between segments of a
+    # long chunk -- leaves the reservoir as it was.  A shorter chunk is
+    # checked whole first: it stays in cache for the scan.
+    cdef ns_wreservoir_undo undo
+    cdef ns_wreservoir_undo *undo_ptr = NULL
+    undo.limit = size
+    undo.n = 0
+    undo.entries = NULL
+    undo.saved = NULL
+    if length > NS_WRESERVOIR_BLOCK:
+        if size:
+            undo.entries = <ns_wreservoir_saved *>malloc(size * sizeof(ns_wreservoir_saved))
+            undo.saved = <unsigned char *>calloc(size, 1)
+            if undo.entries == NULL or undo.saved == NULL:
+                free(undo.entries)
+                free(undo.saved)
+                raise MemoryError("no memory for the undo log of a weighted update")
+        undo_ptr = &undo
     cdef int64_t off = 0, seg, nt = 0, last
     cdef ns_par par
     make_par(&par, 1)
-    saved = None
-    if length > _SEGMENT and par.poll != NULL:
-        saved = (np.array(heap_keys[:room]), np.array(heap_slots[:room]))
     last = ns_clock_ms()
     _load(state, &rng)
     with nogil:
         while off < length:
             seg = min(_SEGMENT, length - off)
             status = ns_wreservoir_update(&rng, k, &weights[off], seg,
-                                          &heap_keys[0], &heap_slots[0], &size,
-                                          &remaining, &slot_pos[0],
-                                          &touched[n_touched], &nt, off)
+                                          &heap_keys[0], &heap_slots[0], &new_size,
+                                          &new_remaining, &slot_pos[0],
+                                          &touched[n_touched], &nt, off, undo_ptr,
+                                          &part, &bad)
             n_touched += nt
             if status != NS_OK:
                 break
+            total += part
             off += seg
             if off < length and _interrupted(&par, &last):
                 status = NS_ERR_INTERRUPTED
                 break
-    if status == NS_ERR_INTERRUPTED:
-        np.asarray(heap_keys)[:room] = saved[0]
-        np.asarray(heap_slots)[:room] = saved[1]
-        np.asarray(slot_pos)[np.asarray(touched)[:n_touched]] = -1
+        if status != NS_OK:
+            if undo_ptr != NULL:
+                ns_wreservoir_undo_restore(undo_ptr, &heap_keys[0], &heap_slots[0])
+            for j in range(n_touched):
+                slot_pos[touched[j]] = -1
+        free(undo.entries)
+        free(undo.saved)
+    if status != NS_OK:
         check_interrupt(status)
-    raise_for_status(status, "weighted reservoir update")
+        if bad >= 0:
+            return size, remaining, 0, 0.0, bad + off
+        raise_for_status(status, "weighted reservoir update")
     _store(&rng, state)
-    return size, remaining, n_touched
+    return new_size, new_remaining, n_touched, total, -1
 
 
 def merge_plan(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2):

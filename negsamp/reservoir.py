@@ -572,8 +572,8 @@ class WeightedReservoir(_Base):
     to 5e-324: the log key ``-E / w`` would overflow to -inf below about
     1e-308 and such items would tie.  Exponential jumps over the exposure
     ``w * exp(-threshold)`` use O(k log(n / k)) random numbers; the C kernel
-    still reads every weight once (about 1 ns per item) and the weights
-    are checked in one more pass.  :meth:`merge` is exact (top-k keys of
+    still reads every weight once, checking it in the same read, so that
+    most items cost a validity test and an addition.  :meth:`merge` is exact (top-k keys of
     the union).  Thread-safe, picklable, serialisable with :meth:`to_bytes`.
     """
 
@@ -626,7 +626,11 @@ class WeightedReservoir(_Base):
         Notes
         -----
         O(len) to check and scan the weights, plus O(log k) per accepted
-        item.  Everything is checked before the state changes.
+        item.  The chunk is read once: checked and scanned in blocks that
+        stay in cache, the heap entries the scan overwrites saved on the
+        way, so that a NaN, infinite or negative weight anywhere in the
+        chunk -- even its last -- raises ValueError and leaves the
+        reservoir, its RNG state and its counters exactly as they were.
         """
         with self._lock:
             arr = _as_items(items, self._dtype)
@@ -638,20 +642,30 @@ class WeightedReservoir(_Base):
                 )
             if length == 0:
                 return
-            bad, total = _reservoir.check_weights(w)
+            if self._count > _NEVER - 1 - length:
+                raise ValueError("count would overflow int64")
+            # The weights are checked by the kernel as it scans them (one
+            # read of the chunk); on a bad one it puts the heap back, and
+            # the dtype of a reservoir's first chunk is unset again.
+            first_chunk = self._dtype is None
+            self._set_dtype(arr)  # type: ignore[arg-type]
+            state = self._state.copy()
+            try:
+                self._grow(min(self._k, self._size + length))
+                size, remaining, n_touched, total, bad = _reservoir.weighted_update(
+                    state, self._k, w, self._heap_keys, self._heap_slots, self._size,
+                    self._remaining, self._slot_pos, self._touched,
+                )
+            except BaseException:
+                if first_chunk:
+                    self._dtype, self._items = None, None
+                raise
             if bad >= 0:
+                if first_chunk:
+                    self._dtype, self._items = None, None
                 v = float(w[bad])
                 what = "finite" if not math.isfinite(v) else "non-negative"
                 raise ValueError(f"weights must be {what}, got {v} at index {bad}")
-            if self._count > _NEVER - 1 - length:
-                raise ValueError("count would overflow int64")
-            self._set_dtype(arr)  # type: ignore[arg-type]
-            self._grow(min(self._k, self._size + length))
-            state = self._state.copy()
-            size, remaining, n_touched = _reservoir.weighted_update(
-                state, self._k, w, self._heap_keys, self._heap_slots, self._size,
-                self._remaining, self._slot_pos, self._touched,
-            )
             self._copy_touched(arr, n_touched)  # type: ignore[arg-type]
             self._state = state
             self._size, self._remaining = size, remaining

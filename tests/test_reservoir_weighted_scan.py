@@ -181,9 +181,10 @@ def _weights(gen, n):
 
 # Chunk sizes around the kernel's block and group sizes; k from a reservoir
 # that fills in its first chunk to one whose fill spans several blocks.
+B = _reservoir.BLOCK
 SCENARIOS = [
     (1, [5000]),
-    (3, [1, 7, 8, 9, 4095, 4096, 4097, 12_289, 3]),
+    (3, [1, 7, 8, 9, B - 1, B, B + 1, 3 * B + 7, 12_289, 3]),
     (50, [20, 5000, 30_000, 8191]),
     (1000, [999, 2, 70_000]),
     (9000, [12_000, 20_000]),
@@ -243,7 +244,7 @@ def test_bad_weight_at_the_end_of_a_long_chunk_changes_nothing(bad, prefill):
     assert res == twin
 
 
-@pytest.mark.parametrize("where", [0, 4095, 4096, 8200, 99_999])
+@pytest.mark.parametrize("where", [0, B - 1, B, 8 * B + 7, 99_999])
 def test_bad_weight_anywhere_changes_nothing(where):
     gen = np.random.default_rng(where)
     res = WeightedReservoir(64, rng=1)
