@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define NS_NEVER INT64_MAX
 
@@ -180,10 +181,6 @@ static inline int wheap_before(wheap_entry a, wheap_entry b) {
 #define NS_HEAP_T wheap
 #define NS_HEAP_ENTRY wheap_entry
 #include "ns_heap.h"
-
-void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
-    wheap_heapify((wheap){.keys = heap_keys, .slots = heap_slots, .undo = NULL}, n);
-}
 
 void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
                                 int64_t *heap_slots) {
@@ -368,47 +365,352 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
     return NS_OK;
 }
 
-void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n) {
-    for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)(i + 1));
-        const int64_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-    }
+/* 64-bit words of NS_RNG_LANES streams stepped together (ns_rng.h), taken
+ * one at a time: word t is lane t % NS_RNG_LANES, step t / NS_RNG_LANES. */
+#define NS_WORDS_STEPS 8
+typedef struct {
+    ns_rng_lanes_t lanes;
+    uint64_t buf[NS_WORDS_STEPS * NS_RNG_LANES];
+    int pos;
+} words_t;
+
+static void words_seed(words_t *w, uint64_t k0, uint64_t k1, uint64_t first) {
+    ns_rng_lanes_seed(&w->lanes, k0, k1, first);
+    w->pos = NS_WORDS_STEPS * NS_RNG_LANES;
 }
 
-/* First `take` entries of idx[0..n) become a uniform ordered sample without
- * replacement (partial Fisher-Yates). */
-static void partial_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n,
-                            int64_t take) {
+static void words_refill(words_t *w) {
+    ns_rng_lanes_fill(&w->lanes, w->buf, NS_WORDS_STEPS);
+    w->pos = 0;
+}
+
+static inline uint64_t words_next(words_t *w) {
+    if (w->pos == NS_WORDS_STEPS * NS_RNG_LANES) words_refill(w);
+    return w->buf[w->pos++];
+}
+
+/* ns_rng_bounded (Lemire 2019) on these words: unbiased in [0, n), n >= 1. */
+static inline uint64_t words_bounded(words_t *w, uint64_t n) {
+    uint64_t lo;
+    uint64_t hi = ns_mul128(words_next(w), n, &lo);
+    if (lo < n) {
+        const uint64_t threshold = (0 - n) % n;
+        while (lo < threshold) hi = ns_mul128(words_next(w), n, &lo);
+    }
+    return hi;
+}
+
+/* Writes to out[0..take) a uniform take-subset of base + 0 .. base + n - 1
+ * (0 <= take <= n), in no particular order: a partial Fisher-Yates shuffle
+ * of idx[0..n) for min(take, n - take) positions, keeping the chosen ones
+ * or the ones left. */
+static void choose(words_t *w, int64_t n, int64_t take, int64_t base,
+                   int64_t *idx, int64_t *out) {
+    const int64_t swaps = take <= n - take ? take : n - take;
     for (int64_t i = 0; i < n; i++) idx[i] = i;
-    for (int64_t i = 0; i < take; i++) {
-        const int64_t j = i + (int64_t)ns_rng_bounded(rng, (uint64_t)(n - i));
+    for (int64_t i = 0; i < swaps; i++) {
+        const int64_t j = i + (int64_t)words_bounded(w, (uint64_t)(n - i));
         const int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
     }
+    const int64_t *kept = take <= n - take ? idx : idx + swaps;
+    for (int64_t i = 0; i < take; i++) out[i] = base + kept[i];
 }
 
-int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
-                            int64_t n2, int64_t m2, int64_t *pick1,
-                            int64_t *pick2, int64_t *x1) {
+int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
+                       int64_t m1, int64_t n2, int64_t m2, int64_t *src,
+                       int64_t *scratch, int64_t *x1) {
     if (k < 1 || n1 < 0 || n2 < 0 || m1 != (n1 < k ? n1 : k) ||
         m2 != (n2 < k ? n2 : k) || n1 > INT64_MAX - n2)
         return NS_ERR_VALUE;
     const uint64_t total = (uint64_t)n1 + (uint64_t)n2;
-    const int64_t m = total < (uint64_t)k ? (int64_t)total : k;
-    /* Hypergeometric: draw the m slots of a uniform subset one by one; the
+    if (total <= (uint64_t)k) {
+        /* Both sides hold all their items: all of them. */
+        for (int64_t i = 0; i < m1 + m2; i++) src[i] = i;
+        *x1 = m1;
+        return NS_OK;
+    }
+    words_t w;
+    words_seed(&w, k0, k1, NS_RESERVOIR_MERGE_STREAM);
+    /* Hypergeometric: draw the k slots of a uniform subset one by one; the
      * j-th comes from side 1 with probability (n1 - x) / (total - j). */
     int64_t x = 0;
-    for (int64_t j = 0; j < m; j++) {
-        if (ns_rng_bounded(rng, total - (uint64_t)j) < (uint64_t)(n1 - x)) x++;
-    }
-    /* x <= m1 and m - x <= m2 always hold: a side that saw fewer than k
+    for (int64_t j = 0; j < k; j++)
+        x += words_bounded(&w, total - (uint64_t)j) < (uint64_t)(n1 - x);
+    /* x <= m1 and k - x <= m2 always hold: a side that saw fewer than k
      * items holds all of them. */
-    partial_shuffle(rng, pick1, m1, x);
-    partial_shuffle(rng, pick2, m2, m - x);
+    choose(&w, m1, x, 0, scratch, src);
+    choose(&w, m2, k - x, m1, scratch, src + x);
     *x1 = x;
+    return NS_OK;
+}
+
+void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
+                         const void *items2, const int64_t *src, int64_t m,
+                         int64_t itemsize) {
+    unsigned char *o = (unsigned char *)out;
+    const unsigned char *a = (const unsigned char *)items1;
+    const unsigned char *b = (const unsigned char *)items2;
+    const size_t size = (size_t)itemsize;
+    /* memcpy of a constant size compiles to one load and one store. */
+#define NS_GATHER(SIZE)                                                    \
+    for (int64_t j = 0; j < m; j++) {                                      \
+        const int64_t s = src[j];                                          \
+        const unsigned char *from = s < m1 ? a + (size_t)s * (SIZE)        \
+                                           : b + (size_t)(s - m1) * (SIZE); \
+        memcpy(o + (size_t)j * (SIZE), from, (SIZE));                      \
+    }
+    switch (itemsize) {
+    case 1: NS_GATHER(1); break;
+    case 2: NS_GATHER(2); break;
+    case 4: NS_GATHER(4); break;
+    case 8: NS_GATHER(8); break;
+    case 16: NS_GATHER(16); break;
+    default: NS_GATHER(size); break;
+    }
+#undef NS_GATHER
+}
+
+/* -- weighted merge: the top k keys of two heaps, ascending --------------- */
+
+typedef struct {
+    double key;
+    int64_t src;
+} keyed;
+
+/* Binary orders of magnitude of the bucket sort's logarithmic map. */
+#define NS_MERGE_LEVELS 8
+
+/* The bits of a double >= 0: increasing with it. */
+static inline uint64_t double_bits(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+size_t ns_wreservoir_merge_scratch(int64_t n) {
+    /* at most n + NS_MERGE_LEVELS + 1 buckets (see the merge) */
+    const int64_t nb = n + NS_MERGE_LEVELS + 1;
+    /* the placed entries and a sink, the bucket counts, a bucket each */
+    return (size_t)(n + 1) * sizeof(keyed) + (size_t)(nb + 1) * sizeof(int64_t) +
+           (size_t)n * sizeof(uint32_t);
+}
+
+static int is_ascending(const double *keys, int64_t n) {
+    for (int64_t i = 1; i < n; i++)
+        if (keys[i] < keys[i - 1]) return 0;
+    return 1;
+}
+
+/* Ascending by key (equal keys in no particular order): insertion sort of
+ * a small bucket, heapsort beyond NS_MERGE_SMALL entries, so that the merge
+ * stays O(n log n) at worst. */
+typedef keyed *kheap;
+static inline keyed kheap_get(kheap h, int64_t i) { return h[i]; }
+static inline void kheap_set(kheap h, int64_t i, keyed e) { h[i] = e; }
+/* larger key first: the heapsort then ends in ascending order */
+static inline int kheap_before(keyed a, keyed b) { return a.key > b.key; }
+#define NS_HEAP_PREFIX kheap
+#define NS_HEAP_T kheap
+#define NS_HEAP_ENTRY keyed
+#include "ns_heap.h"
+
+/* Entries beyond which a bucket is heapsorted. */
+#define NS_MERGE_SMALL 32
+
+static void sort_keyed(keyed *e, int64_t n) {
+    if (n > NS_MERGE_SMALL) {
+        kheap_heapify(e, n);
+        kheap_sort(e, n);
+        return;
+    }
+    for (int64_t i = 1; i < n; i++) {
+        const keyed x = e[i];
+        int64_t j = i;
+        for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
+/* The largest of x[0..n) (-DBL_MAX when n = 0), in independent lanes. */
+static double largest(const double *x, int64_t n) {
+    const double big = 1.7976931348623157e308;
+    int64_t i = 0;
+#ifdef NS_RESERVOIR_SSE2
+    __m128d m0 = _mm_set1_pd(-big), m1 = m0;
+    for (; i + 4 <= n; i += 4) {
+        m0 = _mm_max_pd(_mm_loadu_pd(x + i), m0);
+        m1 = _mm_max_pd(_mm_loadu_pd(x + i + 2), m1);
+    }
+    double m2[2];
+    _mm_storeu_pd(m2, _mm_max_pd(m0, m1));
+    double m = m2[0] > m2[1] ? m2[0] : m2[1];
+#else
+    double m = -big;
+#endif
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/* The largest of -x[0..n): minus the smallest key. */
+static double largest_negated(const double *x, int64_t n) {
+    const double big = 1.7976931348623157e308;
+    double m = -big;
+    for (int64_t i = 0; i < n; i++) m = -x[i] > m ? -x[i] : m;
+    return m;
+}
+
+typedef struct {
+    double lo, half_low;
+    uint64_t base;
+    int64_t nb;
+    int shift;
+} bucket_map;
+
+/* bucket[i] = the bucket of keys[i] (0 below map->lo), counted. */
+static void count_buckets(const bucket_map *map, const double *keys,
+                          int64_t n, uint32_t *bucket, int64_t *count) {
+    const double lo = map->lo, half_low = map->half_low;
+    const uint64_t base = map->base;
+    const int shift = map->shift;
+    /* Without branches: keys near lo and near the lowest bucket are
+     * common, and which side of either they fall is a coin flip. */
+    for (int64_t i = 0; i < n; i++) {
+        const double key = keys[i];
+        const uint64_t t = double_bits(key * 0.5 - half_low) >> shift;
+        const uint64_t over = (t - base) & (0 - (uint64_t)(t > base));
+        const uint64_t b = (over + 1) & (0 - (uint64_t)(key >= lo));
+        bucket[i] = (uint32_t)b;
+        count[b]++;
+    }
+}
+
+/* Entry i of a side (src offset + slot) to its bucket's next place, when
+ * its bucket is `first` or above; to the sink placed[sink] otherwise. */
+static void place(const double *keys, const int64_t *slots, int64_t offset,
+                  int64_t n, const uint32_t *bucket, uint32_t first,
+                  int64_t *count, keyed *placed, int64_t sink) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t b = bucket[i];
+        const int64_t d = count[b];
+        count[b] = d + 1; /* below `first`: a count nobody reads again */
+        const int64_t keep = 0 - (int64_t)(b >= first);
+        placed[(d & keep) | (sink & ~keep)] =
+            (keyed){.key = keys[i], .src = offset + slots[i]};
+    }
+}
+
+int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
+                        int64_t size1, const double *keys2,
+                        const int64_t *slots2, int64_t size2, int64_t k,
+                        double *out_keys, int64_t *src, int64_t *m_out,
+                        void *scratch) {
+    *m_out = 0;
+    if (k < 1 || size1 < 0 || size2 < 0 || size1 > k || size2 > k)
+        return NS_ERR_VALUE;
+    const int64_t n = size1 + size2, m = n < k ? n : k;
+    *m_out = m;
+    if (m == 0) return NS_OK;
+    if (is_ascending(keys1, size1) && is_ascending(keys2, size2)) {
+        /* Two sorted lists (merged reservoirs are stored sorted): merge
+         * them from the top, keeping the m largest. */
+        int64_t i1 = size1 - 1, i2 = size2 - 1, j = m - 1;
+        /* Without branches while both lists last (which list the next
+         * largest key comes from is a coin flip). */
+        for (; j >= 0 && i1 >= 0 && i2 >= 0; j--) {
+            const double a = keys1[i1], b = keys2[i2];
+            const int from1 = a >= b;
+            out_keys[j] = from1 ? a : b;
+            src[j] = from1 ? slots1[i1] : size1 + slots2[i2];
+            i1 -= from1;
+            i2 -= !from1;
+        }
+        for (; j >= 0 && i1 >= 0; j--, i1--) {
+            out_keys[j] = keys1[i1];
+            src[j] = slots1[i1];
+        }
+        for (; j >= 0; j--, i2--) {
+            out_keys[j] = keys2[i2];
+            src[j] = size1 + slots2[i2];
+        }
+        return NS_OK;
+    }
+    /* A key below lo cannot be kept: the root of a full side is its
+     * smallest key, and the k keys of that side are all above it.  The
+     * largest key of a heap is a leaf (its second half). */
+    const double big = 1.7976931348623157e308;
+    double lo = -big;
+    if (size1 == k && keys1[0] > lo) lo = keys1[0];
+    if (size2 == k && keys2[0] > lo) lo = keys2[0];
+    double hi = largest(keys1 + size1 / 2, size1 - size1 / 2);
+    const double hi2 = largest(keys2 + size2 / 2, size2 - size2 / 2);
+    hi = hi2 > hi ? hi2 : hi;
+    double low = lo;
+    if (low == -big) {
+        /* no side is full: every key is kept (n = m) or may be */
+        const double low1 = -largest_negated(keys1, size1);
+        const double low2 = -largest_negated(keys2, size2);
+        low = low1 < low2 ? low1 : low2;
+    }
+    /* Buckets of the keys >= lo by a monotone map (so buckets are ordered
+     * intervals; bucket 0 takes the keys below lo): the top bits of the
+     * double d = key / 2 - low / 2 >= 0 -- its exponent and `bits` bits of
+     * mantissa over NS_MERGE_LEVELS binary orders of magnitude below the
+     * largest d, smaller d in the lowest -- which spreads keys crowded just
+     * above the threshold over the buckets.  (Halves: hi - low may
+     * overflow, hi / 2 - low / 2 does not.) */
+    int bits = 0;
+    while (bits < 16 && ((int64_t)NS_MERGE_LEVELS << (bits + 1)) <= n) bits++;
+    bucket_map map;
+    map.nb = ((int64_t)NS_MERGE_LEVELS << bits) + 1;
+    map.shift = 52 - bits;
+    map.lo = lo;
+    map.half_low = low * 0.5;
+    const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
+    map.base = highest >= (uint64_t)(map.nb - 2)
+                   ? highest - (uint64_t)(map.nb - 2) : 0;
+    const int64_t nb = map.nb;
+    keyed *placed = (keyed *)scratch; /* n + 1 entries, the last a sink */
+    int64_t *count = (int64_t *)(placed + n + 1);
+    uint32_t *bucket = (uint32_t *)(count + nb + 1);
+    for (int64_t b = 0; b <= nb; b++) count[b] = 0;
+    count_buckets(&map, keys1, size1, bucket, count);
+    count_buckets(&map, keys2, size2, bucket + size1, count);
+    /* The top m start in bucket `first` (>= 1: at least m keys are >= lo). */
+    int64_t first = nb - 1, above = 0;
+    while (above + count[first] < m) above += count[first--];
+    const int64_t from_first = m - above;
+    /* Place buckets first .. nb - 1 in order (the others go to the sink),
+     * so that bucket `first` comes first and the output ends at m. */
+    int64_t at = 0;
+    for (int64_t b = first; b < nb; b++) {
+        const int64_t cnt = count[b];
+        count[b] = at;
+        at += cnt;
+    }
+    place(keys1, slots1, 0, size1, bucket, (uint32_t)first, count, placed, n);
+    place(keys2, slots2, size1, size2, bucket + size1, (uint32_t)first, count,
+          placed, n);
+    /* count[b] is now the end of bucket b >= first.  Bucket `first` is
+     * sorted and its from_first largest kept: the output is placed[skip ..
+     * at).  The keys of a bucket are >= those of every bucket before it, so
+     * the output is a min-heap as soon as no entry shares its bucket with
+     * its parent (position (j - 1) / 2): true of a bucket at output
+     * positions [s, e) unless e > 2 s + 1; those few are sorted. */
+    const int64_t first_end = count[first];
+    sort_keyed(placed, first_end);
+    const int64_t skip = first_end - from_first;
+    for (int64_t b = first + 1, start = first_end; b < nb; b++) {
+        const int64_t end = count[b];
+        if (end - skip > 2 * (start - skip) + 1)
+            sort_keyed(placed + start, end - start);
+        start = end;
+    }
+    for (int64_t j = 0; j < m; j++) {
+        out_keys[j] = placed[skip + j].key;
+        src[j] = placed[skip + j].src;
+    }
     return NS_OK;
 }
 

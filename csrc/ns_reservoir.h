@@ -35,6 +35,7 @@
 #ifndef NS_RESERVOIR_H
 #define NS_RESERVOIR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "ns_common.h"
 #include "ns_rng.h"
@@ -106,17 +107,51 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
 void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
                                 int64_t *heap_slots);
 
-/* Exact merge plan of two uniform reservoirs of size k that saw n1 and n2
- * items and hold m1 = min(k, n1) and m2 = min(k, n2) items: the number x of
- * slots taken from side 1 is hypergeometric (a uniform min(k, n1 + n2)-subset
- * of the union, drawn sequentially, exact for any n), then x of the m1 items
- * (and m - x of the m2) are picked uniformly without replacement by a
- * partial Fisher-Yates shuffle.  On return pick1[0..x) and pick2[0..m-x)
- * hold the chosen indices (pick1 has room for m1, pick2 for m2); *x1
- * receives x. */
-int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
-                            int64_t n2, int64_t m2, int64_t *pick1,
-                            int64_t *pick2, int64_t *x1);
+/* First of the NS_RNG_LANES streams (k0, k1, NS_RESERVOIR_MERGE_STREAM + l)
+ * of a merge key that ns_reservoir_merge draws from (streams 2 and 3 of
+ * the key seed the merged reservoir and its threshold, in the caller). */
+#define NS_RESERVOIR_MERGE_STREAM 16
+
+/* Exact merge of two uniform reservoirs of size k that saw n1 and n2 items
+ * and hold m1 = min(k, n1) and m2 = min(k, n2): the m = min(k, n1 + n2)
+ * items of a uniform m-subset of the union.  When n1 + n2 <= k that is
+ * every item; otherwise the number x of them from side 1 is hypergeometric
+ * (the k slots drawn one by one, exact for any n), and x of the m1 items
+ * (and k - x of the m2) are a uniform subset, by a partial Fisher-Yates
+ * shuffle of min(x, m1 - x) positions.  On return src[0..m) names them:
+ * src[j] < m1 is item src[j] of side 1, else item src[j] - m1 of side 2
+ * (the x of side 1 first); *x1 receives x.  scratch has room for
+ * max(m1, m2) entries.  Random words from the streams above; O(k). */
+int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
+                       int64_t m1, int64_t n2, int64_t m2, int64_t *src,
+                       int64_t *scratch, int64_t *x1);
+
+/* out[j] = the item src[j] names (as above: < m1 in items1, else in
+ * items2), for j < m, items of `itemsize` bytes copied as bytes: for item
+ * types without references (not Python objects). */
+void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
+                         const void *items2, const int64_t *src, int64_t m,
+                         int64_t itemsize);
+
+/* Bytes of scratch ns_wreservoir_merge needs for n = size1 + size2 keys. */
+size_t ns_wreservoir_merge_scratch(int64_t n);
+
+/* The top m = min(k, size1 + size2) keys of two A-ExpJ heaps (min-heaps
+ * of log keys with the slot of each), in ascending order -- a sorted array
+ * is a min-heap -- with src[j] naming the item of out_keys[j]: slot src[j]
+ * of side 1 when < size1, else slot src[j] - size1 of side 2.  *m_out
+ * receives m.  Exact: the union's m largest keys (equal keys at the
+ * boundary in no particular order).  Two sorted inputs (the output of
+ * earlier merges) are merged from the top in O(m); otherwise keys below
+ * the root of a full side are dropped (k keys of that side are above it)
+ * and the others are bucket-sorted on a monotone map of the key, each
+ * bucket sorted on its own: O(n) expected, O(n log n) at worst.  scratch
+ * has ns_wreservoir_merge_scratch(size1 + size2) bytes, 8-byte aligned. */
+int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
+                        int64_t size1, const double *keys2,
+                        const int64_t *slots2, int64_t size2, int64_t k,
+                        double *out_keys, int64_t *src, int64_t *m_out,
+                        void *scratch);
 
 /* State of a uniform reservoir of size k that holds a uniform sample of n
  * >= k items but no threshold (after a merge): W is drawn from its exact
@@ -126,11 +161,5 @@ int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
  * Gamma variates by Marsaglia & Tsang 2000, normals by the polar method. */
 int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                         int64_t *next);
-
-/* Turns keys[0..n) (with slots carried along) into a min-heap, O(n). */
-void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n);
-
-/* Fisher-Yates shuffle of idx[0..n). */
-void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n);
 
 #endif /* NS_RESERVOIR_H */

@@ -1,5 +1,5 @@
 # Declarations of csrc/ns_reservoir.h (extern blocks only).
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from negsamp._c_common cimport ns_rng_t
 
 cdef extern from "ns_reservoir.h" nogil:
@@ -25,10 +25,17 @@ cdef extern from "ns_reservoir.h" nogil:
                              double *total, int64_t *bad)
     void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
                                     int64_t *heap_slots)
-    int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
-                                int64_t n2, int64_t m2, int64_t *pick1,
-                                int64_t *pick2, int64_t *x1)
-    void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n)
-    void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n)
+    int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
+                           int64_t m1, int64_t n2, int64_t m2, int64_t *src,
+                           int64_t *scratch, int64_t *x1)
+    void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
+                             const void *items2, const int64_t *src, int64_t m,
+                             int64_t itemsize)
+    size_t ns_wreservoir_merge_scratch(int64_t n)
+    int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
+                            int64_t size1, const double *keys2,
+                            const int64_t *slots2, int64_t size2, int64_t k,
+                            double *out_keys, int64_t *src, int64_t *m_out,
+                            void *scratch)
     int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                             int64_t *next)

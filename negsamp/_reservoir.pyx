@@ -6,19 +6,22 @@ The xoshiro256++ state of a reservoir lives in a numpy uint64 array of 4
 words owned by the Python object (so it pickles); each call copies it into a
 local ns_rng_t and writes it back only when the kernel succeeded."""
 import numpy as np
+cimport numpy as cnp
 
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
 from libc.stdlib cimport malloc, calloc, free
 from negsamp._c_reservoir cimport (
     ns_reservoir_update, ns_wreservoir_update, ns_wreservoir_undo,
     ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
-    ns_reservoir_merge_plan, ns_reservoir_shuffle, ns_reservoir_resume,
-    ns_wreservoir_heapify,
+    ns_reservoir_merge, ns_reservoir_gather, ns_reservoir_resume,
+    ns_wreservoir_merge, ns_wreservoir_merge_scratch,
 )
+
+cnp.import_array()
 from negsamp._common import raise_for_status
 
 
@@ -43,10 +46,11 @@ cdef inline void _check_state(uint64_t[::1] state) except *:
         raise ValueError("rng state is all zeros (xoshiro256++'s fixed point)")
 
 
-#: Streams of one merge key (k0, k1): block 0 picks the slots, block 1
-#: shuffles them, block 2 seeds the merged reservoir, block 3 draws its
-#: threshold or jump.
-MERGE_PLAN, MERGE_SHUFFLE, MERGE_STATE, MERGE_RESUME = 0, 1, 2, 3
+#: Streams of one merge key (k0, k1): block 2 seeds the merged reservoir,
+#: block 3 draws its threshold or jump, and a uniform merge picks its items
+#: from the 16 streams 16..31 (NS_RESERVOIR_MERGE_STREAM; blocks 0 and 1
+#: picked and shuffled them before negsamp 0.2.0).
+MERGE_STATE, MERGE_RESUME = 2, 3
 
 
 def derive_key(uint64_t[::1] state_a, uint64_t[::1] state_b, int64_t count_a,
@@ -209,37 +213,151 @@ def weighted_update(uint64_t[::1] state, int64_t k, const double[::1] weights,
     return new_size, new_remaining, n_touched, total, -1
 
 
-def merge_plan(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2):
-    """Indices (pick1, pick2) into two uniform reservoirs' samples whose
-    union is a uniform min(k, n1 + n2)-subset of the two streams, in random
-    order; uses stream (k0, k1, block 0)."""
-    cdef ns_rng_t rng
-    cdef int64_t m1 = min(k, n1), m2 = min(k, n2), x = 0
-    cdef int status
-    if k < 1 or n1 < 0 or n2 < 0:
-        raise ValueError("merge_plan needs k >= 1 and counts >= 0")
-    pick1 = np.empty(max(m1, 1), dtype=np.int64)
-    pick2 = np.empty(max(m2, 1), dtype=np.int64)
-    cdef int64_t[::1] p1 = pick1, p2 = pick2
-    ns_rng_seed(&rng, k0, k1, MERGE_PLAN)
+cdef inline char *_data(object arr, int typenum, int64_t n,
+                        int64_t itemsize) except? NULL:
+    """The buffer of one of a reservoir's arrays: C-contiguous, of `typenum`
+    (or, typenum < 0, of items of `itemsize` bytes), holding at least n
+    entries; NULL when n = 0.  The arrays are the reservoir's own: these
+    checks guard the kernels against a corrupted object, cheaply."""
+    if n == 0:
+        return NULL
+    if not cnp.PyArray_Check(arr):
+        raise ValueError("reservoir buffers must be numpy arrays")
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    if (cnp.PyArray_NDIM(a) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or cnp.PyArray_DIM(a, 0) < n
+            or (typenum >= 0 and cnp.PyArray_TYPE(a) != typenum)
+            or (typenum < 0 and cnp.PyArray_ITEMSIZE(a) != itemsize)):
+        raise ValueError("reservoir buffers must be C-contiguous arrays of the right dtype")
+    return <char *>cnp.PyArray_DATA(a)
+
+
+cdef inline cnp.ndarray _empty(int64_t n, int typenum):
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    return cnp.PyArray_EMPTY(1, dims, typenum, 0)
+
+
+cdef object _gather(object dtype, object items1, int64_t m1, object items2,
+                    int64_t m2, const int64_t *src, int64_t m):
+    """A new array of the m items src names (ns_reservoir_gather)."""
+    out = np.empty(m, dtype=dtype)
+    if m == 0:
+        return out
+    cdef int64_t itemsize = dtype.itemsize, j
+    if dtype.hasobject:
+        # References must be counted: numpy copies them.
+        index = _empty(m, cnp.NPY_INT64)
+        for j in range(m):
+            (<int64_t *>cnp.PyArray_DATA(index))[j] = src[j]
+        both = np.concatenate([items1[:m1], items2[:m2]]) if m1 and m2 else \
+            (items1[:m1] if m1 else items2[:m2])
+        return both[index]
+    cdef char *a = _data(items1, -1, m1, itemsize)
+    cdef char *b = _data(items2, -1, m2, itemsize)
+    cdef char *o = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
     with nogil:
-        status = ns_reservoir_merge_plan(&rng, k, n1, m1, n2, m2, &p1[0],
-                                         &p2[0], &x)
-    raise_for_status(status, "reservoir merge")
-    m = min(k, n1 + n2)
-    return pick1[:x].copy(), pick2[:m - x].copy()
-
-
-def shuffle_index(uint64_t k0, uint64_t k1, int64_t n):
-    """A uniformly random permutation of range(n) from stream (k0, k1, 1)."""
-    cdef ns_rng_t rng
-    out = np.arange(max(n, 0), dtype=np.int64)
-    cdef int64_t[::1] view = out
-    if n > 1:
-        ns_rng_seed(&rng, k0, k1, MERGE_SHUFFLE)
-        with nogil:
-            ns_reservoir_shuffle(&rng, &view[0], n)
+        ns_reservoir_gather(o, a, m1, b, src, m, itemsize)
     return out
+
+
+cdef object _merged_state(uint64_t k0, uint64_t k1):
+    cdef ns_rng_t rng
+    state = _empty(4, cnp.NPY_UINT64)
+    ns_rng_seed(&rng, k0, k1, MERGE_STATE)
+    cdef uint64_t *words = <uint64_t *>cnp.PyArray_DATA(<cnp.ndarray>state)
+    for i in range(4):
+        words[i] = rng.s[i]
+    return state
+
+
+def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
+                  object dtype, object items1, object items2):
+    """The merged uniform reservoir of two that saw n1 and n2 items and hold
+    min(k, n1) and min(k, n2) of them (items1, items2: C-contiguous arrays of
+    `dtype`, or None when empty): (rng state, items, W, next).  The state is
+    stream (k0, k1, MERGE_STATE); items a new array of the min(k, n1 + n2)
+    items of a uniform subset of the union (ns_reservoir_merge, streams
+    (k0, k1, 16..31)); W ~ Beta(k, n - k + 1) and the next acceptance come
+    from stream (k0, k1, MERGE_RESUME) when n1 + n2 >= k (else W = 1,
+    next = NEVER)."""
+    cdef int64_t m1 = min(k, n1), m2 = min(k, n2), x = 0, m
+    cdef int status
+    cdef double w = 1.0
+    cdef int64_t nxt = INT64_MAX
+    cdef ns_rng_t rng
+    if k < 1 or n1 < 0 or n2 < 0 or n1 > INT64_MAX - n2:
+        raise ValueError("a merge needs k >= 1 and counts >= 0 that add up in int64")
+    m = min(k, n1 + n2)
+    cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
+    if work == NULL:
+        raise MemoryError("no memory for a reservoir merge")
+    with nogil:
+        status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
+    try:
+        raise_for_status(status, "reservoir merge")
+        items = _gather(dtype, items1, m1, items2, m2, work, m)
+    finally:
+        free(work)
+    if n1 + n2 >= k:
+        ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
+        status = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)
+        raise_for_status(status, "reservoir resume")
+    return _merged_state(k0, k1), items, w, nxt
+
+
+def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, object dtype,
+                   object keys1, object slots1, int64_t size1, object items1,
+                   object keys2, object slots2, int64_t size2, object items2):
+    """The merged weighted reservoir of two A-ExpJ heaps (the first size1
+    and size2 entries of float64 keys and int64 slots, size <= k; items:
+    the arrays the slots index, None when a side holds nothing): (rng
+    state, keys, slots, items, remaining).  keys are the union's min(k, n)
+    largest as a min-heap (ns_wreservoir_merge), slots 0..m-1 and items
+    aligned with them (new arrays); remaining is the Exp(1) jump of stream
+    (k0, k1, MERGE_RESUME) when the merged heap is full, else 0."""
+    cdef int64_t n, m = 0, j
+    cdef int status = NS_OK
+    cdef double remaining = 0.0
+    cdef ns_rng_t rng
+    if k < 1 or size1 < 0 or size2 < 0 or size1 > k or size2 > k:
+        raise ValueError("a weighted merge needs heaps of at most k keys")
+    cdef const double *key1 = <const double *>_data(keys1, cnp.NPY_FLOAT64, size1, 8)
+    cdef const int64_t *slot1 = <const int64_t *>_data(slots1, cnp.NPY_INT64, size1, 8)
+    cdef const double *key2 = <const double *>_data(keys2, cnp.NPY_FLOAT64, size2, 8)
+    cdef const int64_t *slot2 = <const int64_t *>_data(slots2, cnp.NPY_INT64, size2, 8)
+    n = size1 + size2
+    m = min(n, k)
+    out_keys = _empty(m, cnp.NPY_FLOAT64)
+    out_slots = _empty(m, cnp.NPY_INT64)
+    cdef double *ok = <double *>cnp.PyArray_DATA(<cnp.ndarray>out_keys)
+    cdef int64_t *os = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>out_slots)
+    cdef int64_t *src = NULL
+    cdef void *scratch = NULL
+    if n:
+        src = <int64_t *>malloc(m * sizeof(int64_t))
+        scratch = malloc(ns_wreservoir_merge_scratch(n))
+        if src == NULL or scratch == NULL:
+            free(src)
+            free(scratch)
+            raise MemoryError("no memory for a reservoir merge")
+        with nogil:
+            status = ns_wreservoir_merge(key1, slot1, size1, key2, slot2, size2,
+                                         k, ok, src, &m, scratch)
+            free(scratch)
+            for j in range(m):
+                os[j] = j
+    try:
+        raise_for_status(status, "weighted reservoir merge")
+        items = _gather(dtype, items1, size1, items2, size2, src, m)
+    finally:
+        free(src)
+    if m == k:
+        # The exposure to the next acceptance is Exp(1) whatever the
+        # threshold (memorylessness).
+        ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
+        remaining = ns_rng_exponential(&rng)
+    return _merged_state(k0, k1), out_keys, out_slots, items, remaining
 
 
 def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):
@@ -257,17 +375,3 @@ def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):
     return w, nxt
 
 
-def exponential(uint64_t k0, uint64_t k1):
-    """One Exp(1) variate from stream (k0, k1, MERGE_RESUME)."""
-    cdef ns_rng_t rng
-    ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
-    return ns_rng_exponential(&rng)
-
-
-def heapify(double[::1] heap_keys, int64_t[::1] heap_slots):
-    """Makes (heap_keys, heap_slots) a min-heap on the keys, in place."""
-    if heap_keys.shape[0] != heap_slots.shape[0]:
-        raise ValueError("heap_keys and heap_slots differ in length")
-    if heap_keys.shape[0] > 1:
-        with nogil:
-            ns_wreservoir_heapify(&heap_keys[0], &heap_slots[0], heap_keys.shape[0])

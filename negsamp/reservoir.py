@@ -44,6 +44,12 @@ _MAGIC_WEIGHTED = b"NSRESV\x00\x02"
 _UNIFORM_HEADER = struct.Struct("<qqqdI")  # k, count, next, w, dtype length
 _WEIGHTED_HEADER = struct.Struct("<qqqddI")  # k, count, size, remaining, total, dtype length
 _STATE = struct.Struct("<4Q")
+#: The heap of a merged reservoir that holds nothing (never written: a
+#: reservoir's buffers are replaced, not grown in place).
+_EMPTY_KEYS = np.empty(0, dtype=np.float64)
+_EMPTY_SLOTS = np.empty(0, dtype=np.int64)
+_EMPTY_KEYS.flags.writeable = False
+_EMPTY_SLOTS.flags.writeable = False
 
 
 # -- input conversion -------------------------------------------------------
@@ -438,31 +444,19 @@ class Reservoir(_Base):
             n1, n2 = self._count, other._count
             if n1 > _NEVER - 1 - n2:
                 raise ValueError("merged count would overflow int64")
-            n = n1 + n2
+            dtype = self._dtype if self._dtype is not None else other._dtype
             out = Reservoir.__new__(Reservoir)
-            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
-            out._dtype = self._dtype if self._dtype is not None else other._dtype
-            out._count = n
-            out._w, out._next = 1.0, _NEVER
-            m = min(k, n)
-            if m == 0:
+            if dtype is None:
+                out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+                out._count = n1 + n2
+                out._w, out._next = 1.0, _NEVER
                 return out
-            if n <= k:
-                merged = np.concatenate([side._items[: side._filled()]
-                                         for side in (self, other) if side._items is not None])
-            else:
-                pick1, pick2 = _reservoir.merge_plan(k0, k1, k, n1, n2)
-                parts = []
-                if pick1.shape[0]:
-                    parts.append(self._items[pick1])  # type: ignore[index]
-                if pick2.shape[0]:
-                    parts.append(other._items[pick2])  # type: ignore[index]
-                merged = np.concatenate(parts) if len(parts) > 1 else parts[0]
-                merged = merged[_reservoir.shuffle_index(k0, k1, m)]
-            out._grow(m)
-            out._items[:m] = merged  # type: ignore[index]
-            if n >= k:
-                out._w, out._next = _reservoir.resume(k0, k1, k, n)
+            # One call: the picks, the items copied into a new array (the
+            # merged reservoir's buffers grow on its first update), W, next.
+            state, items, out._w, out._next = _reservoir.uniform_merge(
+                k0, k1, k, n1, n2, dtype, self._items, other._items)
+            out._init_state(k, state)
+            out._dtype, out._items, out._count = dtype, items, n1 + n2
             return out
 
     # -- state and serialisation --------------------------------------------
@@ -687,40 +681,23 @@ class WeightedReservoir(_Base):
             k = self._k
             if self._count > _NEVER - 1 - other._count:
                 raise ValueError("merged count would overflow int64")
+            dtype = self._dtype if self._dtype is not None else other._dtype
             out = WeightedReservoir.__new__(WeightedReservoir)
-            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
-            out._dtype = self._dtype if self._dtype is not None else other._dtype
+            out._size, out._remaining = 0, 0.0
+            if dtype is None:
+                out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+                out._heap_keys, out._heap_slots = _EMPTY_KEYS, _EMPTY_SLOTS
+            else:
+                (state, out._heap_keys, out._heap_slots, items,
+                 out._remaining) = _reservoir.weighted_merge(
+                    k0, k1, k, dtype, self._heap_keys, self._heap_slots, self._size,
+                    self._items, other._heap_keys, other._heap_slots, other._size,
+                    other._items)
+                out._init_state(k, state)
+                out._dtype, out._items = dtype, items
+                out._size = out._heap_keys.shape[0]
             out._count = self._count + other._count
             out._total = self._total + other._total
-            out._heap_keys = np.empty(0, dtype=np.float64)
-            out._heap_slots = np.empty(0, dtype=np.int64)
-            out._size, out._remaining = 0, 0.0
-            keys, items = [], []
-            for side in (self, other):
-                if side._size:
-                    slots = side._heap_slots[: side._size]
-                    keys.append(side._heap_keys[: side._size])
-                    items.append(side._items[slots])  # type: ignore[index]
-            if not keys:
-                return out
-            all_keys = np.concatenate(keys)
-            all_items = np.concatenate(items)
-            m = min(k, all_keys.shape[0])
-            # Ascending order of the kept keys is a valid min-heap.
-            total = all_keys.shape[0]
-            if total > m:
-                top = np.argpartition(all_keys, total - m)[total - m :]
-                all_keys, all_items = all_keys[top], all_items[top]
-            out._grow(m)
-            out._size = m
-            out._heap_keys[:m] = all_keys
-            out._heap_slots[:m] = np.arange(m)
-            _reservoir.heapify(out._heap_keys[:m], out._heap_slots[:m])
-            out._items[:m] = all_items  # type: ignore[index]
-            if m == k:
-                # The exposure to the next acceptance is Exp(1) whatever the
-                # threshold (memorylessness).
-                out._remaining = _reservoir.exponential(k0, k1)
             return out
 
     # -- state and serialisation --------------------------------------------
