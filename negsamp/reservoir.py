@@ -28,7 +28,8 @@ from negsamp import _reservoir
 from negsamp._format import Reader, as_bytes, check_crc, frame, open_frame
 from negsamp._rng import RNGLike, draw_key
 from negsamp._validation import (
-    c_array, as_int, as_iterable_array, describe, require_kind, state_field, uninitialised_repr,
+    c_array, as_int, as_iterable_array, as_out, describe, require_kind, state_field,
+    uninitialised_repr,
 )
 
 __all__ = ["Reservoir", "WeightedReservoir"]
@@ -229,12 +230,38 @@ class _Base:
 
     @property
     def sample(self) -> np.ndarray:
-        """The current sample as a new 1-D array (its order is unspecified)."""
+        """The current sample as a new 1-D array (its order is unspecified):
+        :meth:`get_sample` without ``out``."""
+        return self.get_sample()
+
+    def get_sample(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The current sample, a 1-D array of ``len(self)`` items of
+        :attr:`dtype` (float64 before the first chunk), in unspecified order.
+
+        Parameters
+        ----------
+        out : numpy.ndarray, optional
+            Where to write it (NumPy's convention): a writeable, C-contiguous
+            array of exactly that shape and dtype, not sharing memory with
+            the reservoir.  TypeError (not an array, wrong dtype) or
+            ValueError otherwise, before anything is written.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out`` when given, else a new array.  O(len(self)).
+        """
         with self._lock:
             n = self._filled()
-            if self._items is None:
-                return np.empty(0, dtype=self._dtype if self._dtype is not None else np.float64)
-            return self._items[:n].copy()
+            dtype = self._dtype if self._dtype is not None else np.float64
+            buf = as_out(out, (n,), dtype, self._items, name="out")
+            if buf is None:
+                if self._items is None:
+                    return np.empty(0, dtype=dtype)
+                return self._items[:n].copy()
+            if n:
+                buf[...] = self._items[:n]  # type: ignore[index]
+            return buf
 
     def __len__(self) -> int:
         return self._filled()
@@ -600,11 +627,32 @@ class WeightedReservoir(_Base):
     def keys(self) -> np.ndarray:
         """Keys ``log(w) - log(E)`` (``= -log(-log(u) / w)``) of the sampled
         items, aligned with :attr:`sample` (larger is more likely to stay);
-        finite."""
+        finite: :meth:`get_keys` without ``out``."""
+        return self.get_keys()
+
+    def get_keys(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The keys of the sampled items, float64 aligned with
+        :meth:`get_sample`.
+
+        Parameters
+        ----------
+        out : numpy.ndarray, optional
+            Where to write them: a writeable, C-contiguous float64 array of
+            shape ``(len(self),)`` not sharing memory with the reservoir
+            (checked as :meth:`get_sample` checks it).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out`` when given, else a new array.  O(len(self)).
+        """
         with self._lock:
-            out = np.empty(self._size, dtype=np.float64)
-            out[self._heap_slots[: self._size]] = self._heap_keys[: self._size]
-            return out
+            n = self._size
+            buf = as_out(out, (n,), np.float64, self._heap_keys, name="out")
+            if buf is None:
+                buf = np.empty(n, dtype=np.float64)
+            buf[self._heap_slots[:n]] = self._heap_keys[:n]
+            return buf
 
     def update(self, items: Any, weights: Any) -> None:
         """Feeds the next chunk of the stream with its weights.
