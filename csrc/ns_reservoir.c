@@ -472,15 +472,30 @@ void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
 #undef NS_GATHER
 }
 
-/* -- weighted merge: the top k keys of two heaps, ascending --------------- */
+/* -- weighted merge: the top k keys of two heaps --------------------------- */
 
+/* (key, index) pairs, heapsorted ascending by key (equal keys in no
+ * particular order) when a bucket to sort is large: the merge stays
+ * O(n log n) at worst. */
 typedef struct {
     double key;
     int64_t src;
-} keyed;
+} keyed_entry;
+typedef keyed_entry *kheap;
+static inline keyed_entry kheap_get(kheap h, int64_t i) { return h[i]; }
+static inline void kheap_set(kheap h, int64_t i, keyed_entry e) { h[i] = e; }
+/* larger key first: the heapsort then ends in ascending order */
+static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.key; }
+#define NS_HEAP_PREFIX kheap
+#define NS_HEAP_T kheap
+#define NS_HEAP_ENTRY keyed_entry
+#include "ns_heap.h"
 
-/* Binary orders of magnitude of the bucket sort's logarithmic map. */
+
+/* Binary orders of magnitude of the bucket map (see ns_wreservoir_merge). */
 #define NS_MERGE_LEVELS 8
+/* Entries beyond which a bucket to sort is heapsorted. */
+#define NS_MERGE_SMALL 32
 
 /* The bits of a double >= 0: increasing with it. */
 static inline uint64_t double_bits(double x) {
@@ -489,48 +504,18 @@ static inline uint64_t double_bits(double x) {
     return u;
 }
 
+static inline double bits_double(uint64_t u) {
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
 size_t ns_wreservoir_merge_scratch(int64_t n) {
-    /* at most n + NS_MERGE_LEVELS + 1 buckets (see the merge) */
-    const int64_t nb = n + NS_MERGE_LEVELS + 1;
-    /* the placed entries and a sink, the bucket counts, a bucket each */
-    return (size_t)(n + 1) * sizeof(keyed) + (size_t)(nb + 1) * sizeof(int64_t) +
-           (size_t)n * sizeof(uint32_t);
-}
-
-static int is_ascending(const double *keys, int64_t n) {
-    for (int64_t i = 1; i < n; i++)
-        if (keys[i] < keys[i - 1]) return 0;
-    return 1;
-}
-
-/* Ascending by key (equal keys in no particular order): insertion sort of
- * a small bucket, heapsort beyond NS_MERGE_SMALL entries, so that the merge
- * stays O(n log n) at worst. */
-typedef keyed *kheap;
-static inline keyed kheap_get(kheap h, int64_t i) { return h[i]; }
-static inline void kheap_set(kheap h, int64_t i, keyed e) { h[i] = e; }
-/* larger key first: the heapsort then ends in ascending order */
-static inline int kheap_before(keyed a, keyed b) { return a.key > b.key; }
-#define NS_HEAP_PREFIX kheap
-#define NS_HEAP_T kheap
-#define NS_HEAP_ENTRY keyed
-#include "ns_heap.h"
-
-/* Entries beyond which a bucket is heapsorted. */
-#define NS_MERGE_SMALL 32
-
-static void sort_keyed(keyed *e, int64_t n) {
-    if (n > NS_MERGE_SMALL) {
-        kheap_heapify(e, n);
-        kheap_sort(e, n);
-        return;
-    }
-    for (int64_t i = 1; i < n; i++) {
-        const keyed x = e[i];
-        int64_t j = i;
-        for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
-        e[j] = x;
-    }
+    /* a sort entry, a bucket and an index an entry (and a sink index);
+     * at most max(n / 2, NS_MERGE_LEVELS) buckets (see the merge) */
+    const int64_t nb = n / 2 + NS_MERGE_LEVELS;
+    return (size_t)n * sizeof(keyed_entry) + (size_t)(nb + 1) * sizeof(uint32_t) +
+           (size_t)(2 * n + 1) * sizeof(uint32_t);
 }
 
 /* The largest of x[0..n) (-DBL_MAX when n = 0), in independent lanes. */
@@ -553,52 +538,83 @@ static double largest(const double *x, int64_t n) {
     return m;
 }
 
-/* The largest of -x[0..n): minus the smallest key. */
-static double largest_negated(const double *x, int64_t n) {
-    const double big = 1.7976931348623157e308;
-    double m = -big;
-    for (int64_t i = 0; i < n; i++) m = -x[i] > m ? -x[i] : m;
+/* The smallest of x[0..n) (DBL_MAX when n = 0). */
+static double smallest(const double *x, int64_t n) {
+    double m = 1.7976931348623157e308;
+    for (int64_t i = 0; i < n; i++) m = x[i] < m ? x[i] : m;
     return m;
 }
 
+/* The monotone map of a key onto buckets 0 .. nb - 1: the top bits of the
+ * double d = key / 2 - low / 2, floored at the smallest d of bucket 0 (a
+ * negative d, a key below low, lands in bucket 0).  Each step is monotone,
+ * so buckets are ordered intervals of keys. */
 typedef struct {
-    double lo, half_low;
+    double half_low, floor;
     uint64_t base;
-    int64_t nb;
     int shift;
 } bucket_map;
 
-/* bucket[i] = the bucket of keys[i] (0 below map->lo), counted. */
-static void count_buckets(const bucket_map *map, const double *keys,
-                          int64_t n, uint32_t *bucket, int64_t *count) {
-    const double lo = map->lo, half_low = map->half_low;
+static void map_buckets(const bucket_map *map, const double *keys, int64_t n,
+                        uint32_t *bucket) {
+    const double half_low = map->half_low, floor = map->floor;
     const uint64_t base = map->base;
     const int shift = map->shift;
-    /* Without branches: keys near lo and near the lowest bucket are
-     * common, and which side of either they fall is a coin flip. */
-    for (int64_t i = 0; i < n; i++) {
-        const double key = keys[i];
-        const uint64_t t = double_bits(key * 0.5 - half_low) >> shift;
-        const uint64_t over = (t - base) & (0 - (uint64_t)(t > base));
-        const uint64_t b = (over + 1) & (0 - (uint64_t)(key >= lo));
-        bucket[i] = (uint32_t)b;
-        count[b]++;
+    int64_t i = 0;
+#ifdef NS_RESERVOIR_SSE2
+    const __m128d hl = _mm_set1_pd(half_low), fl = _mm_set1_pd(floor),
+                  half = _mm_set1_pd(0.5);
+    const __m128i bs = _mm_set1_epi64x((long long)base),
+                  sh = _mm_cvtsi32_si128(shift);
+    for (; i + 2 <= n; i += 2) {
+        const __m128d d = _mm_max_pd(
+            _mm_sub_pd(_mm_mul_pd(_mm_loadu_pd(keys + i), half), hl), fl);
+        const __m128i b = _mm_sub_epi64(_mm_srl_epi64(_mm_castpd_si128(d), sh), bs);
+        _mm_storel_epi64((__m128i *)(void *)(bucket + i),
+                         _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 0, 2, 0)));
+    }
+#endif
+    for (; i < n; i++) {
+        double d = keys[i] * 0.5 - half_low;
+        d = d > floor ? d : floor;
+        bucket[i] = (uint32_t)((double_bits(d) >> shift) - base);
     }
 }
 
-/* Entry i of a side (src offset + slot) to its bucket's next place, when
- * its bucket is `first` or above; to the sink placed[sink] otherwise. */
-static void place(const double *keys, const int64_t *slots, int64_t offset,
-                  int64_t n, const uint32_t *bucket, uint32_t first,
-                  int64_t *count, keyed *placed, int64_t sink) {
+/* Entry i to its bucket's next place when its bucket is `first` or above,
+ * else to the sink (branch-free: which it is is a coin flip). */
+static void place(const uint32_t *bucket, int64_t n, uint32_t first,
+                  uint32_t *count, uint32_t *idx, uint32_t sink) {
     for (int64_t i = 0; i < n; i++) {
         const uint32_t b = bucket[i];
-        const int64_t d = count[b];
+        const uint32_t d = count[b];
         count[b] = d + 1; /* below `first`: a count nobody reads again */
-        const int64_t keep = 0 - (int64_t)(b >= first);
-        placed[(d & keep) | (sink & ~keep)] =
-            (keyed){.key = keys[i], .src = offset + slots[i]};
+        const uint32_t keep = 0u - (uint32_t)(b >= first);
+        idx[(d & keep) | (sink & ~keep)] = (uint32_t)i;
     }
+}
+
+/* Sorts idx[0..n) ascending by key (entries of two sides, below size1 the
+ * first), through e[0..n). */
+static void sort_by_key(uint32_t *idx, int64_t n, const double *keys1,
+                        const double *keys2, int64_t size1, keyed_entry *e) {
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t i = idx[j];
+        e[j] = (keyed_entry){.key = i < size1 ? keys1[i] : keys2[i - size1],
+                             .src = i};
+    }
+    if (n > NS_MERGE_SMALL) {
+        kheap_heapify(e, n);
+        kheap_sort(e, n);
+    } else {
+        for (int64_t i = 1; i < n; i++) {
+            const keyed_entry x = e[i];
+            int64_t j = i;
+            for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
+            e[j] = x;
+        }
+    }
+    for (int64_t j = 0; j < n; j++) idx[j] = (uint32_t)e[j].src;
 }
 
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
@@ -607,35 +623,12 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
                         double *out_keys, int64_t *src, int64_t *m_out,
                         void *scratch) {
     *m_out = 0;
-    if (k < 1 || size1 < 0 || size2 < 0 || size1 > k || size2 > k)
+    if (k < 1 || size1 < 0 || size2 < 0 || size1 > k || size2 > k ||
+        size1 + size2 >= (int64_t)UINT32_MAX)
         return NS_ERR_VALUE;
     const int64_t n = size1 + size2, m = n < k ? n : k;
     *m_out = m;
     if (m == 0) return NS_OK;
-    if (is_ascending(keys1, size1) && is_ascending(keys2, size2)) {
-        /* Two sorted lists (merged reservoirs are stored sorted): merge
-         * them from the top, keeping the m largest. */
-        int64_t i1 = size1 - 1, i2 = size2 - 1, j = m - 1;
-        /* Without branches while both lists last (which list the next
-         * largest key comes from is a coin flip). */
-        for (; j >= 0 && i1 >= 0 && i2 >= 0; j--) {
-            const double a = keys1[i1], b = keys2[i2];
-            const int from1 = a >= b;
-            out_keys[j] = from1 ? a : b;
-            src[j] = from1 ? slots1[i1] : size1 + slots2[i2];
-            i1 -= from1;
-            i2 -= !from1;
-        }
-        for (; j >= 0 && i1 >= 0; j--, i1--) {
-            out_keys[j] = keys1[i1];
-            src[j] = slots1[i1];
-        }
-        for (; j >= 0; j--, i2--) {
-            out_keys[j] = keys2[i2];
-            src[j] = size1 + slots2[i2];
-        }
-        return NS_OK;
-    }
     /* A key below lo cannot be kept: the root of a full side is its
      * smallest key, and the k keys of that side are all above it.  The
      * largest key of a heap is a leaf (its second half). */
@@ -647,69 +640,67 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const double hi2 = largest(keys2 + size2 / 2, size2 - size2 / 2);
     hi = hi2 > hi ? hi2 : hi;
     double low = lo;
-    if (low == -big) {
-        /* no side is full: every key is kept (n = m) or may be */
-        const double low1 = -largest_negated(keys1, size1);
-        const double low2 = -largest_negated(keys2, size2);
+    if (low == -big) { /* no side is full */
+        const double low1 = smallest(keys1, size1), low2 = smallest(keys2, size2);
         low = low1 < low2 ? low1 : low2;
     }
-    /* Buckets of the keys >= lo by a monotone map (so buckets are ordered
-     * intervals; bucket 0 takes the keys below lo): the top bits of the
-     * double d = key / 2 - low / 2 >= 0 -- its exponent and `bits` bits of
-     * mantissa over NS_MERGE_LEVELS binary orders of magnitude below the
-     * largest d, smaller d in the lowest -- which spreads keys crowded just
-     * above the threshold over the buckets.  (Halves: hi - low may
+    /* Buckets: `bits` bits of mantissa over NS_MERGE_LEVELS binary orders of
+     * magnitude below the largest d (the d of hi), smaller d in bucket 0;
+     * about one bucket for two entries.  This spreads the keys, crowded just
+     * above the threshold, over the buckets.  (Halves: hi - low may
      * overflow, hi / 2 - low / 2 does not.) */
-    int bits = 0;
-    while (bits < 16 && ((int64_t)NS_MERGE_LEVELS << (bits + 1)) <= n) bits++;
+    int bits = 0; /* the most with nb = NS_MERGE_LEVELS << bits <= n / 2 */
+    while (bits < 16 && ((int64_t)NS_MERGE_LEVELS << (bits + 2)) <= n) bits++;
     bucket_map map;
-    map.nb = ((int64_t)NS_MERGE_LEVELS << bits) + 1;
     map.shift = 52 - bits;
-    map.lo = lo;
     map.half_low = low * 0.5;
+    const int64_t nb = (int64_t)NS_MERGE_LEVELS << bits;
     const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
-    map.base = highest >= (uint64_t)(map.nb - 2)
-                   ? highest - (uint64_t)(map.nb - 2) : 0;
-    const int64_t nb = map.nb;
-    keyed *placed = (keyed *)scratch; /* n + 1 entries, the last a sink */
-    int64_t *count = (int64_t *)(placed + n + 1);
-    uint32_t *bucket = (uint32_t *)(count + nb + 1);
+    map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
+    map.floor = bits_double(map.base << map.shift);
+    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
+    uint32_t *count = (uint32_t *)(void *)(sorting + n); /* nb + 1 */
+    uint32_t *bucket = count + nb + 1;                   /* n */
+    uint32_t *idx = bucket + n;                          /* n + 1, a sink last */
+    map_buckets(&map, keys1, size1, bucket);
+    map_buckets(&map, keys2, size2, bucket + size1);
     for (int64_t b = 0; b <= nb; b++) count[b] = 0;
-    count_buckets(&map, keys1, size1, bucket, count);
-    count_buckets(&map, keys2, size2, bucket + size1, count);
-    /* The top m start in bucket `first` (>= 1: at least m keys are >= lo). */
+    for (int64_t i = 0; i < n; i++) count[bucket[i]]++;
+    /* The top m start in bucket `first`; place it and those above in bucket
+     * order. */
     int64_t first = nb - 1, above = 0;
     while (above + count[first] < m) above += count[first--];
     const int64_t from_first = m - above;
-    /* Place buckets first .. nb - 1 in order (the others go to the sink),
-     * so that bucket `first` comes first and the output ends at m. */
-    int64_t at = 0;
+    uint32_t at = 0;
     for (int64_t b = first; b < nb; b++) {
-        const int64_t cnt = count[b];
+        const uint32_t cnt = count[b];
         count[b] = at;
         at += cnt;
     }
-    place(keys1, slots1, 0, size1, bucket, (uint32_t)first, count, placed, n);
-    place(keys2, slots2, size1, size2, bucket + size1, (uint32_t)first, count,
-          placed, n);
+    place(bucket, n, (uint32_t)first, count, idx, (uint32_t)n);
     /* count[b] is now the end of bucket b >= first.  Bucket `first` is
-     * sorted and its from_first largest kept: the output is placed[skip ..
+     * sorted and its from_first largest kept: the output is idx[skip ..
      * at).  The keys of a bucket are >= those of every bucket before it, so
      * the output is a min-heap as soon as no entry shares its bucket with
-     * its parent (position (j - 1) / 2): true of a bucket at output
+     * its parent (output position (j - 1) / 2): true of a bucket at output
      * positions [s, e) unless e > 2 s + 1; those few are sorted. */
     const int64_t first_end = count[first];
-    sort_keyed(placed, first_end);
+    sort_by_key(idx, first_end, keys1, keys2, size1, sorting);
     const int64_t skip = first_end - from_first;
     for (int64_t b = first + 1, start = first_end; b < nb; b++) {
         const int64_t end = count[b];
         if (end - skip > 2 * (start - skip) + 1)
-            sort_keyed(placed + start, end - start);
+            sort_by_key(idx + start, end - start, keys1, keys2, size1, sorting);
         start = end;
     }
     for (int64_t j = 0; j < m; j++) {
-        out_keys[j] = placed[skip + j].key;
-        src[j] = placed[skip + j].src;
+        const int64_t i = idx[skip + j];
+        /* a select of addresses, not of loads: no branch */
+        const int second = i >= size1;
+        const double *key = second ? keys2 + (i - size1) : keys1 + i;
+        const int64_t *slot = second ? slots2 + (i - size1) : slots1 + i;
+        out_keys[j] = *key;
+        src[j] = *slot + (second ? size1 : 0);
     }
     return NS_OK;
 }

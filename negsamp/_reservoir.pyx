@@ -53,18 +53,33 @@ cdef inline void _check_state(uint64_t[::1] state) except *:
 MERGE_STATE, MERGE_RESUME = 2, 3
 
 
-def derive_key(uint64_t[::1] state_a, uint64_t[::1] state_b, int64_t count_a,
-               int64_t count_b, int64_t k):
+cdef inline const uint64_t *_state_words(object state) except NULL:
+    """The 4 words of a reservoir's rng state array, checked as _check_state
+    does (without a memoryview: merges call this twice)."""
+    if (not cnp.PyArray_Check(state) or cnp.PyArray_TYPE(<cnp.ndarray>state) != cnp.NPY_UINT64
+            or cnp.PyArray_NDIM(<cnp.ndarray>state) != 1
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>state)):
+        raise ValueError("rng state must be a contiguous uint64 array")
+    if cnp.PyArray_DIM(<cnp.ndarray>state, 0) != 4:
+        raise ValueError(f"rng state must have 4 words, got {cnp.PyArray_DIM(<cnp.ndarray>state, 0)}")
+    cdef const uint64_t *w = <const uint64_t *>cnp.PyArray_DATA(<cnp.ndarray>state)
+    if (w[0] | w[1] | w[2] | w[3]) == 0:
+        raise ValueError("rng state is all zeros (xoshiro256++'s fixed point)")
+    return w
+
+
+def derive_key(object state_a, object state_b, int64_t count_a, int64_t count_b,
+               int64_t k):
     """A merge key that is a deterministic function of both reservoirs'
     states and counts (SplitMix64 absorbing each word in turn)."""
     cdef uint64_t h0 = <uint64_t>0x243F6A8885A308D3, h1 = <uint64_t>0x13198A2E03707344
     cdef uint64_t words[11]
     cdef int i
-    _check_state(state_a)
-    _check_state(state_b)
+    cdef const uint64_t *a = _state_words(state_a)
+    cdef const uint64_t *b = _state_words(state_b)
     for i in range(4):
-        words[i] = state_a[i]
-        words[4 + i] = state_b[i]
+        words[i] = a[i]
+        words[4 + i] = b[i]
     words[8] = <uint64_t>count_a
     words[9] = <uint64_t>count_b
     words[10] = <uint64_t>k

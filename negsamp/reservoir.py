@@ -167,8 +167,10 @@ class _Base:
         self._state = state
         self._dtype: Optional[np.dtype] = None
         self._items: Optional[np.ndarray] = None
-        self._slot_pos = np.empty(0, dtype=np.int64)
-        self._touched = np.empty(0, dtype=np.int64)
+        # Capacity 0: the first update allocates (_grow replaces, never
+        # writes into, these).
+        self._slot_pos = _EMPTY_SLOTS
+        self._touched = _EMPTY_SLOTS
         self._lock = threading.RLock()
 
     def _filled(self) -> int:  # pragma: no cover - overridden
@@ -287,9 +289,12 @@ class _Base:
                 f"cannot merge reservoirs of different dtypes: {self._dtype} and {other._dtype}"
             )
 
-    def _locked_pair(self, other: "_Base") -> "_PairLock":
-        first, second = (self, other) if id(self) < id(other) else (other, self)
-        return _PairLock(first._lock, second._lock)
+    def _locked_pair(self, other: "_Base") -> Tuple[threading.RLock, threading.RLock]:
+        """Both locks, in a fixed order (by id) so that two merges of the
+        same pair from two threads cannot deadlock: ``with a, b:``."""
+        if id(self) < id(other):
+            return self._lock, other._lock
+        return other._lock, self._lock
 
     def __getstate__(self) -> Dict[str, Any]:
         with self._lock:
@@ -308,19 +313,6 @@ def _unpickle(cls: Type[_Base], state: Dict[str, Any]) -> _Base:
     self = cls.__new__(cls)
     self.__setstate__(state)
     return self
-
-
-class _PairLock:
-    def __init__(self, a: threading.RLock, b: threading.RLock) -> None:
-        self.a, self.b = a, b
-
-    def __enter__(self) -> None:
-        self.a.acquire()
-        self.b.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.b.release()
-        self.a.release()
 
 
 def _get(state: Dict[str, Any], key: str, kind: type, lo: Any = None, hi: Any = None) -> Any:
@@ -465,7 +457,8 @@ class Reservoir(_Base):
         O(k) time.
         """
         self._check_merge_partner(other)
-        with self._locked_pair(other):
+        first, second = self._locked_pair(other)
+        with first, second:
             k0, k1 = _merge_key(rng, self, other)
             k = self._k
             n1, n2 = self._count, other._count
@@ -724,7 +717,8 @@ class WeightedReservoir(_Base):
         exact conditional law (memorylessness).  O(k log k).
         """
         self._check_merge_partner(other)
-        with self._locked_pair(other):
+        first, second = self._locked_pair(other)
+        with first, second:
             k0, k1 = _merge_key(rng, self, other)
             k = self._k
             if self._count > _NEVER - 1 - other._count:
