@@ -365,22 +365,44 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
     return NS_OK;
 }
 
-/* 64-bit words of NS_RNG_LANES streams stepped together (ns_rng.h), taken
- * one at a time: word t is lane t % NS_RNG_LANES, step t / NS_RNG_LANES. */
+/* Random words of NS_RNG_LANES streams stepped together (ns_rng.h), taken
+ * one at a time: 64-bit word t is lane t % NS_RNG_LANES, step
+ * t / NS_RNG_LANES; a 32-bit draw takes the low half of a word, the next
+ * one its high half.  The lanes are stepped with AVX2 where the CPU has it
+ * (the same words). */
 #define NS_WORDS_STEPS 8
 typedef struct {
     ns_rng_lanes_t lanes;
     uint64_t buf[NS_WORDS_STEPS * NS_RNG_LANES];
-    int pos;
+    int pos, avx2, has_half;
+    uint32_t half;
 } words_t;
 
 static void words_seed(words_t *w, uint64_t k0, uint64_t k1, uint64_t first) {
     ns_rng_lanes_seed(&w->lanes, k0, k1, first);
     w->pos = NS_WORDS_STEPS * NS_RNG_LANES;
+    w->avx2 = ns_cpu_has_avx2();
+    w->has_half = 0;
+    w->half = 0;
 }
 
-static void words_refill(words_t *w) {
+static void words_refill_plain(words_t *w) {
     ns_rng_lanes_fill(&w->lanes, w->buf, NS_WORDS_STEPS);
+}
+
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2 static void words_refill_avx2(words_t *w) {
+    ns_rng_lanes_fill(&w->lanes, w->buf, NS_WORDS_STEPS);
+}
+#else
+#define words_refill_avx2 words_refill_plain
+#endif
+
+static void words_refill(words_t *w) {
+    if (w->avx2)
+        words_refill_avx2(w);
+    else
+        words_refill_plain(w);
     w->pos = 0;
 }
 
@@ -389,8 +411,28 @@ static inline uint64_t words_next(words_t *w) {
     return w->buf[w->pos++];
 }
 
-/* ns_rng_bounded (Lemire 2019) on these words: unbiased in [0, n), n >= 1. */
+static inline uint32_t words_next32(words_t *w) {
+    if (w->has_half) {
+        w->has_half = 0;
+        return w->half;
+    }
+    const uint64_t word = words_next(w);
+    w->half = (uint32_t)(word >> 32);
+    w->has_half = 1;
+    return (uint32_t)word;
+}
+
+/* ns_rng_bounded (Lemire 2019) on these words: unbiased in [0, n), n >= 1;
+ * from a 32-bit draw when n <= 2^32. */
 static inline uint64_t words_bounded(words_t *w, uint64_t n) {
+    if (n <= ((uint64_t)1 << 32)) {
+        uint64_t m = (uint64_t)words_next32(w) * n;
+        if ((uint32_t)m < n) {
+            const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
+            while ((uint32_t)m < threshold) m = (uint64_t)words_next32(w) * n;
+        }
+        return m >> 32;
+    }
     uint64_t lo;
     uint64_t hi = ns_mul128(words_next(w), n, &lo);
     if (lo < n) {
@@ -401,21 +443,33 @@ static inline uint64_t words_bounded(words_t *w, uint64_t n) {
 }
 
 /* Writes to out[0..take) a uniform take-subset of base + 0 .. base + n - 1
- * (0 <= take <= n), in no particular order: a partial Fisher-Yates shuffle
- * of idx[0..n) for min(take, n - take) positions, keeping the chosen ones
- * or the ones left. */
+ * (0 <= take <= n), in no particular order, with min(take, n - take)
+ * bounded draws: Floyd's algorithm (Bentley & Floyd 1987, "Programming
+ * pearls: a sample of brilliance") picks the smaller of the subset and its
+ * complement, marked in seen[0..n) (bytes, not bits: consecutive draws then
+ * rarely touch the same memory); the complement's complement is read off
+ * the marks. */
 static void choose(words_t *w, int64_t n, int64_t take, int64_t base,
-                   int64_t *idx, int64_t *out) {
-    const int64_t swaps = take <= n - take ? take : n - take;
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
-    for (int64_t i = 0; i < swaps; i++) {
-        const int64_t j = i + (int64_t)words_bounded(w, (uint64_t)(n - i));
-        const int64_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
+                   unsigned char *seen, int64_t *out) {
+    const int complement = take > n - take;
+    const int64_t draws = complement ? n - take : take;
+    memset(seen, 0, (size_t)n);
+    int64_t c = 0;
+    for (int64_t j = n - draws; j < n; j++) {
+        const int64_t t = (int64_t)words_bounded(w, (uint64_t)(j + 1));
+        /* j if t is marked (j never is yet), without a branch: about one
+         * draw in four hits a mark */
+        const int64_t chosen = t ^ ((t ^ j) & (0 - (int64_t)seen[t]));
+        seen[chosen] = 1;
+        if (!complement) out[c++] = base + chosen;
     }
-    const int64_t *kept = take <= n - take ? idx : idx + swaps;
-    for (int64_t i = 0; i < take; i++) out[i] = base + kept[i];
+    if (complement) {
+        /* written before it is known to count, so stop once take are */
+        for (int64_t i = 0; i < n && c < take; i++) {
+            out[c] = base + i;
+            c += !seen[i];
+        }
+    }
 }
 
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
@@ -436,12 +490,24 @@ int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
     /* Hypergeometric: draw the k slots of a uniform subset one by one; the
      * j-th comes from side 1 with probability (n1 - x) / (total - j). */
     int64_t x = 0;
-    for (int64_t j = 0; j < k; j++)
-        x += words_bounded(&w, total - (uint64_t)j) < (uint64_t)(n1 - x);
+    if (total <= ((uint64_t)1 << 32)) {
+        for (int64_t j = 0; j < k; j++) {
+            const uint64_t n = total - (uint64_t)j;
+            uint64_t m = (uint64_t)words_next32(&w) * n;
+            if ((uint32_t)m < n) {
+                const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
+                while ((uint32_t)m < threshold) m = (uint64_t)words_next32(&w) * n;
+            }
+            x += (m >> 32) < (uint64_t)(n1 - x);
+        }
+    } else {
+        for (int64_t j = 0; j < k; j++)
+            x += words_bounded(&w, total - (uint64_t)j) < (uint64_t)(n1 - x);
+    }
     /* x <= m1 and k - x <= m2 always hold: a side that saw fewer than k
      * items holds all of them. */
-    choose(&w, m1, x, 0, scratch, src);
-    choose(&w, m2, k - x, m1, scratch, src + x);
+    choose(&w, m1, x, 0, (unsigned char *)scratch, src);
+    choose(&w, m2, k - x, m1, (unsigned char *)scratch, src + x);
     *x1 = x;
     return NS_OK;
 }

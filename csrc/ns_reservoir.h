@@ -117,11 +117,13 @@ void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
  * items of a uniform m-subset of the union.  When n1 + n2 <= k that is
  * every item; otherwise the number x of them from side 1 is hypergeometric
  * (the k slots drawn one by one, exact for any n), and x of the m1 items
- * (and k - x of the m2) are a uniform subset, by a partial Fisher-Yates
- * shuffle of min(x, m1 - x) positions.  On return src[0..m) names them:
- * src[j] < m1 is item src[j] of side 1, else item src[j] - m1 of side 2
- * (the x of side 1 first); *x1 receives x.  scratch has room for
- * max(m1, m2) entries.  Random words from the streams above; O(k). */
+ * (and k - x of the m2) are a uniform subset, by Floyd's algorithm on the
+ * smaller of the subset and its complement.  Bounded integers by Lemire's
+ * method from 32-bit halves of the words of the streams above (64-bit words
+ * for bounds beyond 2^32).  On return src[0..m) names them: src[j] < m1 is
+ * item src[j] of side 1, else item src[j] - m1 of side 2 (the x of side 1
+ * first); *x1 receives x.  scratch has room for max(m1, m2) entries.
+ * O(k) time, about 2k draws. */
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                        int64_t m1, int64_t n2, int64_t m2, int64_t *src,
                        int64_t *scratch, int64_t *x1);
@@ -137,16 +139,18 @@ void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
 size_t ns_wreservoir_merge_scratch(int64_t n);
 
 /* The top m = min(k, size1 + size2) keys of two A-ExpJ heaps (min-heaps
- * of log keys with the slot of each), in ascending order -- a sorted array
- * is a min-heap -- with src[j] naming the item of out_keys[j]: slot src[j]
- * of side 1 when < size1, else slot src[j] - size1 of side 2.  *m_out
- * receives m.  Exact: the union's m largest keys (equal keys at the
- * boundary in no particular order).  Two sorted inputs (the output of
- * earlier merges) are merged from the top in O(m); otherwise keys below
- * the root of a full side are dropped (k keys of that side are above it)
- * and the others are bucket-sorted on a monotone map of the key, each
- * bucket sorted on its own: O(n) expected, O(n log n) at worst.  scratch
- * has ns_wreservoir_merge_scratch(size1 + size2) bytes, 8-byte aligned. */
+ * of log keys with the slot of each) as a min-heap out_keys[0..m), with
+ * src[j] naming the item of out_keys[j]: slot src[j] of side 1 when
+ * < size1, else slot src[j] - size1 of side 2.  *m_out receives m.  Exact:
+ * the union's m largest keys (equal keys at the boundary in no particular
+ * order).  Keys below the root of a full side are never kept (k keys of
+ * that side are above it); the others are counted into about n / 4 ordered
+ * buckets of a logarithmic map of the key, the bucket where the top m
+ * begin is sorted, and the entries of that bucket and above are placed in
+ * bucket order -- a min-heap once the few buckets that would hold a parent
+ * and its child are sorted.  O(n) time (n = size1 + size2), O(n log n) at
+ * worst (heavy ties); scratch has ns_wreservoir_merge_scratch(n) bytes,
+ * 8-byte aligned. */
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
                         int64_t size1, const double *keys2,
                         const int64_t *slots2, int64_t size2, int64_t k,

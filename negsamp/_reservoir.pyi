@@ -46,7 +46,7 @@ def uniform_merge(
     dtype: np.dtype[Any],
     items1: Optional[npt.NDArray[Any]],
     items2: Optional[npt.NDArray[Any]],
-) -> Tuple[npt.NDArray[Any], float, int]: ...
+) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[Any], float, int]: ...
 def weighted_merge(
     k0: int,
     k1: int,
@@ -54,9 +54,13 @@ def weighted_merge(
     dtype: np.dtype[Any],
     keys1: npt.NDArray[np.float64],
     slots1: npt.NDArray[np.int64],
+    size1: int,
     items1: Optional[npt.NDArray[Any]],
     keys2: npt.NDArray[np.float64],
     slots2: npt.NDArray[np.int64],
+    size2: int,
     items2: Optional[npt.NDArray[Any]],
-) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[Any], float]: ...
+) -> Tuple[
+    npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[Any], float
+]: ...
 def resume(k0: int, k1: int, k: int, n: int) -> Tuple[float, int]: ...

@@ -7,6 +7,7 @@ words owned by the Python object (so it pickles); each call copies it into a
 local ns_rng_t and writes it back only when the kernel succeeded."""
 import numpy as np
 cimport numpy as cnp
+from cpython.ref cimport Py_INCREF
 
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
@@ -253,14 +254,23 @@ cdef inline cnp.ndarray _empty(int64_t n, int typenum):
     return cnp.PyArray_EMPTY(1, dims, typenum, 0)
 
 
-cdef object _gather(object dtype, object items1, int64_t m1, object items2,
+cdef extern from "numpy/arrayobject.h":
+    enum: NPY_ITEM_REFCOUNT
+    # steals a reference to the dtype
+    object PyArray_Empty(int nd, cnp.npy_intp *dims, cnp.dtype descr, int fortran)
+
+
+cdef object _gather(cnp.dtype dtype, object items1, int64_t m1, object items2,
                     int64_t m2, const int64_t *src, int64_t m):
     """A new array of the m items src names (ns_reservoir_gather)."""
-    out = np.empty(m, dtype=dtype)
+    cdef cnp.npy_intp dims[1]
+    dims[0] = m
+    Py_INCREF(dtype)
+    out = PyArray_Empty(1, dims, dtype, 0)
     if m == 0:
         return out
-    cdef int64_t itemsize = dtype.itemsize, j
-    if dtype.hasobject:
+    cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype), j
+    if cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT:
         # References must be counted: numpy copies them.
         index = _empty(m, cnp.NPY_INT64)
         for j in range(m):
@@ -287,7 +297,7 @@ cdef object _merged_state(uint64_t k0, uint64_t k1):
 
 
 def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
-                  object dtype, object items1, object items2):
+                  cnp.dtype dtype, object items1, object items2):
     """The merged uniform reservoir of two that saw n1 and n2 items and hold
     min(k, n1) and min(k, n2) of them (items1, items2: C-contiguous arrays of
     `dtype`, or None when empty): (rng state, items, W, next).  The state is
@@ -321,7 +331,7 @@ def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
     return _merged_state(k0, k1), items, w, nxt
 
 
-def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, object dtype,
+def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
                    object keys1, object slots1, int64_t size1, object items1,
                    object keys2, object slots2, int64_t size2, object items2):
     """The merged weighted reservoir of two A-ExpJ heaps (the first size1

@@ -374,8 +374,9 @@ class Reservoir(_Base):
     directly (geometric given the current threshold W), and carried across
     chunks, so :meth:`update` costs O(1 + items accepted from the chunk),
     independent of the chunk length, and a stream of n items uses
-    O(k (1 + log(n / k))) random numbers.  Items are never read by the C
-    kernel; accepted ones are copied with numpy indexing, so any dtype
+    O(k (1 + log(n / k))) random numbers.  Items are never read by the
+    update kernel; accepted ones are copied with numpy indexing (a merge
+    copies them as bytes, or with numpy for object dtypes), so any dtype
     works, including ``object`` (pickle only) and structured dtypes.
 
     The reservoir is thread-safe (a lock guards updates and merges), pickles,
@@ -445,16 +446,18 @@ class Reservoir(_Base):
 
         Notes
         -----
-        With counts n1, n2 and m = min(k, n1 + n2): the number of slots
+        With counts n1, n2 and m = min(k, n1 + n2): the number of items
         taken from this side is hypergeometric (drawn exactly, slot by slot,
-        O(m) random numbers), then the slots are filled by uniform picks
-        without replacement from each side.  A side that saw fewer than k
-        items holds all of them, so this is exact in every case.  The
-        merged reservoir then continues Algorithm L: its threshold W is drawn
-        from its exact conditional law, Beta(k, n - k + 1) (the k-th
-        smallest of n uniform keys, independent of which items are kept),
-        and the gap to the next acceptance is geometric given W.
-        O(k) time.
+        k random numbers), then the items are uniform picks without
+        replacement from each side (Floyd's algorithm, min(x, k - x) random
+        numbers for x picks of k).  A side that saw fewer than k items holds
+        all of them, so this is exact in every case.  The merged reservoir
+        then continues Algorithm L: its threshold W is drawn from its exact
+        conditional law, Beta(k, n - k + 1) (the k-th smallest of n uniform
+        keys, independent of which items are kept), and the gap to the next
+        acceptance is geometric given W.  O(k) time, one C call; the items
+        of this side come first in the merged sample (whose order is
+        unspecified: Algorithm L replaces uniformly random slots).
         """
         self._check_merge_partner(other)
         first, second = self._locked_pair(other)
@@ -587,8 +590,9 @@ class WeightedReservoir(_Base):
     1e-308 and such items would tie.  Exponential jumps over the exposure
     ``w * exp(-threshold)`` use O(k log(n / k)) random numbers; the C kernel
     still reads every weight once, checking it in the same read, so that
-    most items cost a validity test and an addition.  :meth:`merge` is exact (top-k keys of
-    the union).  Thread-safe, picklable, serialisable with :meth:`to_bytes`.
+    most items cost a validity test and an addition.  :meth:`merge` is
+    exact (top-k keys of the union).  Thread-safe, picklable, serialisable
+    with :meth:`to_bytes`.
     """
 
     __slots__ = ("_heap_keys", "_heap_slots", "_size", "_remaining", "_total")
@@ -714,7 +718,10 @@ class WeightedReservoir(_Base):
 
         ``rng`` (None: derived from both states) only seeds the merged
         reservoir's own stream and its next exponential jump, drawn from its
-        exact conditional law (memorylessness).  O(k log k).
+        exact conditional law (memorylessness).  O(k) expected time, one C
+        call: the keys are counted into ordered buckets, the boundary
+        bucket is sorted, and the kept entries are placed in bucket order,
+        which is a valid heap after a few small sorts.
         """
         self._check_merge_partner(other)
         first, second = self._locked_pair(other)

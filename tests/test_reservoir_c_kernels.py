@@ -206,7 +206,8 @@ def test_reservoir_kernels_under_sanitizers(tmp_path):
     source.write_text(PROGRAM)
     exe = str(tmp_path / "reservoir_kernels")
     base = [cc, "-std=c99", "-O1", "-g", "-D_POSIX_C_SOURCE=200809L", "-I", CSRC, str(source),
-            os.path.join(CSRC, "ns_reservoir.c"), "-o", exe, "-lm"]
+            os.path.join(CSRC, "ns_reservoir.c"), os.path.join(CSRC, "ns_common.c"), "-o", exe,
+            "-lm"]
     sanitized = subprocess.run(base[:1] + ["-fsanitize=address,undefined",
                                            "-fno-sanitize-recover=undefined"] + base[1:],
                                capture_output=True)
