@@ -512,31 +512,47 @@ int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
     return NS_OK;
 }
 
+void ns_reservoir_prefetch(const void *data, int64_t bytes) {
+    const char *p = (const char *)data;
+    for (int64_t at = 0; at < bytes; at += 64) NS_PREFETCH(p + at, 3);
+}
+
+/* out[j] = the item src[j] names, for an index array of type INDEX_T. */
+#define NS_GATHER_BODY(INDEX_T)                                              \
+    unsigned char *o = (unsigned char *)out;                                 \
+    const unsigned char *a = (const unsigned char *)items1;                  \
+    const unsigned char *b = (const unsigned char *)items2;                  \
+    const size_t size = (size_t)itemsize;                                    \
+    /* memcpy of a constant size compiles to one load and one store */      \
+    switch (itemsize) {                                                      \
+    case 1: NS_GATHER(INDEX_T, 1); break;                                    \
+    case 2: NS_GATHER(INDEX_T, 2); break;                                    \
+    case 4: NS_GATHER(INDEX_T, 4); break;                                    \
+    case 8: NS_GATHER(INDEX_T, 8); break;                                    \
+    case 16: NS_GATHER(INDEX_T, 16); break;                                  \
+    default: NS_GATHER(INDEX_T, size); break;                                \
+    }
+#define NS_GATHER(INDEX_T, SIZE)                                             \
+    for (int64_t j = 0; j < m; j++) {                                        \
+        const int64_t s = (int64_t)src[j];                                   \
+        const unsigned char *from = s < m1 ? a + (size_t)s * (SIZE)          \
+                                           : b + (size_t)(s - m1) * (SIZE);  \
+        memcpy(o + (size_t)j * (SIZE), from, (SIZE));                        \
+    }
+
 void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
                          const void *items2, const int64_t *src, int64_t m,
                          int64_t itemsize) {
-    unsigned char *o = (unsigned char *)out;
-    const unsigned char *a = (const unsigned char *)items1;
-    const unsigned char *b = (const unsigned char *)items2;
-    const size_t size = (size_t)itemsize;
-    /* memcpy of a constant size compiles to one load and one store. */
-#define NS_GATHER(SIZE)                                                    \
-    for (int64_t j = 0; j < m; j++) {                                      \
-        const int64_t s = src[j];                                          \
-        const unsigned char *from = s < m1 ? a + (size_t)s * (SIZE)        \
-                                           : b + (size_t)(s - m1) * (SIZE); \
-        memcpy(o + (size_t)j * (SIZE), from, (SIZE));                      \
-    }
-    switch (itemsize) {
-    case 1: NS_GATHER(1); break;
-    case 2: NS_GATHER(2); break;
-    case 4: NS_GATHER(4); break;
-    case 8: NS_GATHER(8); break;
-    case 16: NS_GATHER(16); break;
-    default: NS_GATHER(size); break;
-    }
-#undef NS_GATHER
+    NS_GATHER_BODY(int64_t)
 }
+
+static void gather32(void *out, const void *items1, int64_t m1,
+                     const void *items2, const uint32_t *src, int64_t m,
+                     int64_t itemsize) {
+    NS_GATHER_BODY(uint32_t)
+}
+#undef NS_GATHER
+#undef NS_GATHER_BODY
 
 /* -- weighted merge: the top k keys of two heaps --------------------------- */
 
@@ -687,7 +703,8 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
                         int64_t size1, const double *keys2,
                         const int64_t *slots2, int64_t size2, int64_t k,
                         double *out_keys, int64_t *src, int64_t *m_out,
-                        void *scratch) {
+                        const void *items1, const void *items2,
+                        int64_t itemsize, void *out_items, void *scratch) {
     *m_out = 0;
     if (k < 1 || size1 < 0 || size2 < 0 || size1 > k || size2 > k ||
         size1 + size2 >= (int64_t)UINT32_MAX)
@@ -695,6 +712,14 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const int64_t n = size1 + size2, m = n < k ? n : k;
     *m_out = m;
     if (m == 0) return NS_OK;
+    /* Merges often read reservoirs that are no longer in cache, arrays of a
+     * few pages that the hardware prefetcher learns too late: start
+     * loading the keys (read in order) and the slots (read out of order at
+     * the end). */
+    ns_reservoir_prefetch(keys1, size1 * (int64_t)sizeof(double));
+    ns_reservoir_prefetch(keys2, size2 * (int64_t)sizeof(double));
+    ns_reservoir_prefetch(slots1, size1 * (int64_t)sizeof(int64_t));
+    ns_reservoir_prefetch(slots2, size2 * (int64_t)sizeof(int64_t));
     /* A key below lo cannot be kept: the root of a full side is its
      * smallest key, and the k keys of that side are all above it.  The
      * largest key of a heap is a leaf (its second half). */
@@ -766,8 +791,14 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
         const double *key = second ? keys2 + (i - size1) : keys1 + i;
         const int64_t *slot = second ? slots2 + (i - size1) : slots1 + i;
         out_keys[j] = *key;
-        src[j] = *slot + (second ? size1 : 0);
+        /* the entry's source as ns_reservoir_gather names it */
+        idx[skip + j] = (uint32_t)(*slot + (second ? size1 : 0));
     }
+    const uint32_t *from = idx + skip;
+    if (src != NULL)
+        for (int64_t j = 0; j < m; j++) src[j] = from[j];
+    if (out_items != NULL)
+        gather32(out_items, items1, size1, items2, from, m, itemsize);
     return NS_OK;
 }
 

@@ -128,6 +128,10 @@ int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                        int64_t m1, int64_t n2, int64_t m2, int64_t *src,
                        int64_t *scratch, int64_t *x1);
 
+/* A hint that data[0..bytes) will be read soon, out of order: one prefetch
+ * per 64-byte line (merges call it on the items they are about to copy). */
+void ns_reservoir_prefetch(const void *data, int64_t bytes);
+
 /* out[j] = the item src[j] names (as above: < m1 in items1, else in
  * items2), for j < m, items of `itemsize` bytes copied as bytes: for item
  * types without references (not Python objects). */
@@ -150,12 +154,15 @@ size_t ns_wreservoir_merge_scratch(int64_t n);
  * bucket order -- a min-heap once the few buckets that would hold a parent
  * and its child are sorted.  O(n) time (n = size1 + size2), O(n log n) at
  * worst (heavy ties); scratch has ns_wreservoir_merge_scratch(n) bytes,
- * 8-byte aligned. */
+ * 8-byte aligned.  src may be NULL; when out_items is not NULL the items
+ * (of itemsize bytes, without references, items1 and items2 indexed by
+ * slot) are copied to out_items[0..m) as ns_reservoir_gather would. */
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
                         int64_t size1, const double *keys2,
                         const int64_t *slots2, int64_t size2, int64_t k,
                         double *out_keys, int64_t *src, int64_t *m_out,
-                        void *scratch);
+                        const void *items1, const void *items2,
+                        int64_t itemsize, void *out_items, void *scratch);
 
 /* State of a uniform reservoir of size k that holds a uniform sample of n
  * >= k items but no threshold (after a merge): W is drawn from its exact

@@ -28,6 +28,7 @@ cdef extern from "ns_reservoir.h" nogil:
     int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                            int64_t m1, int64_t n2, int64_t m2, int64_t *src,
                            int64_t *scratch, int64_t *x1)
+    void ns_reservoir_prefetch(const void *data, int64_t bytes)
     void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
                              const void *items2, const int64_t *src, int64_t m,
                              int64_t itemsize)
@@ -36,6 +37,7 @@ cdef extern from "ns_reservoir.h" nogil:
                             int64_t size1, const double *keys2,
                             const int64_t *slots2, int64_t size2, int64_t k,
                             double *out_keys, int64_t *src, int64_t *m_out,
-                            void *scratch)
+                            const void *items1, const void *items2,
+                            int64_t itemsize, void *out_items, void *scratch)
     int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                             int64_t *next)

@@ -18,7 +18,7 @@ from libc.stdlib cimport malloc, calloc, free
 from negsamp._c_reservoir cimport (
     ns_reservoir_update, ns_wreservoir_update, ns_wreservoir_undo,
     ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
-    ns_reservoir_merge, ns_reservoir_gather, ns_reservoir_resume,
+    ns_reservoir_merge, ns_reservoir_gather, ns_reservoir_prefetch, ns_reservoir_resume,
     ns_wreservoir_merge, ns_wreservoir_merge_scratch,
 )
 
@@ -286,6 +286,14 @@ cdef object _gather(cnp.dtype dtype, object items1, int64_t m1, object items2,
     return out
 
 
+cdef inline void _prefetch_items(cnp.dtype dtype, object items, int64_t n):
+    """Starts loading the items a merge is about to copy out of order."""
+    if n and cnp.PyArray_Check(items):
+        ns_reservoir_prefetch(cnp.PyArray_DATA(<cnp.ndarray>items),
+                              min(n, <int64_t>cnp.PyArray_DIM(<cnp.ndarray>items, 0))
+                              * cnp.PyArray_ITEMSIZE(<cnp.ndarray>items))
+
+
 cdef object _merged_state(uint64_t k0, uint64_t k1):
     cdef ns_rng_t rng
     state = _empty(4, cnp.NPY_UINT64)
@@ -317,6 +325,8 @@ def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
     cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
     if work == NULL:
         raise MemoryError("no memory for a reservoir merge")
+    _prefetch_items(dtype, items1, m1)
+    _prefetch_items(dtype, items2, m2)
     with nogil:
         status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
     try:
@@ -337,11 +347,12 @@ def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
     """The merged weighted reservoir of two A-ExpJ heaps (the first size1
     and size2 entries of float64 keys and int64 slots, size <= k; items:
     the arrays the slots index, None when a side holds nothing): (rng
-    state, keys, slots, items, remaining).  keys are the union's min(k, n)
-    largest as a min-heap (ns_wreservoir_merge), slots 0..m-1 and items
-    aligned with them (new arrays); remaining is the Exp(1) jump of stream
-    (k0, k1, MERGE_RESUME) when the merged heap is full, else 0."""
-    cdef int64_t n, m = 0, j
+    state, keys, items, remaining).  keys are the union's m = min(k, n)
+    largest as a min-heap (ns_wreservoir_merge) and items aligned with them
+    (new arrays): the merged heap's slots are 0..m-1.  remaining is the
+    Exp(1) jump of stream (k0, k1, MERGE_RESUME) when the heap is full,
+    else 0."""
+    cdef int64_t n, m = 0
     cdef int status = NS_OK
     cdef double remaining = 0.0
     cdef ns_rng_t rng
@@ -354,27 +365,42 @@ def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
     n = size1 + size2
     m = min(n, k)
     out_keys = _empty(m, cnp.NPY_FLOAT64)
-    out_slots = _empty(m, cnp.NPY_INT64)
     cdef double *ok = <double *>cnp.PyArray_DATA(<cnp.ndarray>out_keys)
-    cdef int64_t *os = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>out_slots)
+    cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype)
+    cdef bint refs = (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT) != 0
+    cdef cnp.npy_intp dims[1]
+    dims[0] = m
+    Py_INCREF(dtype)
+    items = PyArray_Empty(1, dims, dtype, 0)
+    cdef const char *it1 = NULL
+    cdef const char *it2 = NULL
+    cdef char *out_items = NULL
+    if not refs and m:
+        # the items are copied as bytes by the kernel
+        it1 = _data(items1, -1, size1, itemsize)
+        it2 = _data(items2, -1, size2, itemsize)
+        out_items = <char *>cnp.PyArray_DATA(<cnp.ndarray>items)
     cdef int64_t *src = NULL
     cdef void *scratch = NULL
     if n:
-        src = <int64_t *>malloc(m * sizeof(int64_t))
         scratch = malloc(ns_wreservoir_merge_scratch(n))
-        if src == NULL or scratch == NULL:
+        if refs:
+            src = <int64_t *>malloc(m * sizeof(int64_t))
+        if scratch == NULL or (refs and src == NULL):
             free(src)
             free(scratch)
             raise MemoryError("no memory for a reservoir merge")
+        ns_reservoir_prefetch(it1, size1 * itemsize)
+        ns_reservoir_prefetch(it2, size2 * itemsize)
         with nogil:
             status = ns_wreservoir_merge(key1, slot1, size1, key2, slot2, size2,
-                                         k, ok, src, &m, scratch)
+                                         k, ok, src, &m, it1, it2, itemsize,
+                                         out_items, scratch)
             free(scratch)
-            for j in range(m):
-                os[j] = j
     try:
         raise_for_status(status, "weighted reservoir merge")
-        items = _gather(dtype, items1, size1, items2, size2, src, m)
+        if refs:
+            items = _gather(dtype, items1, size1, items2, size2, src, m)
     finally:
         free(src)
     if m == k:
@@ -382,7 +408,7 @@ def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
         # threshold (memorylessness).
         ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
         remaining = ns_rng_exponential(&rng)
-    return _merged_state(k0, k1), out_keys, out_slots, items, remaining
+    return _merged_state(k0, k1), out_keys, items, remaining
 
 
 def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):

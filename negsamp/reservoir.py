@@ -51,6 +51,20 @@ _EMPTY_KEYS = np.empty(0, dtype=np.float64)
 _EMPTY_SLOTS = np.empty(0, dtype=np.int64)
 _EMPTY_KEYS.flags.writeable = False
 _EMPTY_SLOTS.flags.writeable = False
+_SLOTS = _EMPTY_SLOTS
+
+
+def _first_slots(n: int) -> np.ndarray:
+    """Slots 0..n-1, read-only: the heap of a merged reservoir, which holds
+    its item j in slot j and replaces (never writes into) its buffers on
+    its first update.  One shared array, grown as needed."""
+    global _SLOTS
+    slots = _SLOTS
+    if slots.shape[0] < n:
+        slots = np.arange(max(n, 2 * slots.shape[0]), dtype=np.int64)
+        slots.flags.writeable = False
+        _SLOTS = slots
+    return slots[:n]
 
 
 # -- input conversion -------------------------------------------------------
@@ -737,7 +751,7 @@ class WeightedReservoir(_Base):
                 out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
                 out._heap_keys, out._heap_slots = _EMPTY_KEYS, _EMPTY_SLOTS
             else:
-                (state, out._heap_keys, out._heap_slots, items,
+                (state, out._heap_keys, items,
                  out._remaining) = _reservoir.weighted_merge(
                     k0, k1, k, dtype, self._heap_keys, self._heap_slots, self._size,
                     self._items, other._heap_keys, other._heap_slots, other._size,
@@ -745,6 +759,7 @@ class WeightedReservoir(_Base):
                 out._init_state(k, state)
                 out._dtype, out._items = dtype, items
                 out._size = out._heap_keys.shape[0]
+                out._heap_slots = _first_slots(out._size)
             out._count = self._count + other._count
             out._total = self._total + other._total
             return out

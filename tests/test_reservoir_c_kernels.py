@@ -69,9 +69,24 @@ static void weighted_merges(void) {
         const int64_t n = s1 + s2, m = n < k ? n : k;
         double *out = malloc(8 * (m + 1)), *all = malloc(8 * (n + 1)), *got = malloc(8 * (m + 1));
         int64_t *src = malloc(8 * (m + 1)), mm = -1;
+        /* items by slot: 3 bytes each (a size without its own copy loop) */
+        unsigned char *it1 = malloc(3 * s1 + 1), *it2 = malloc(3 * s2 + 1), *oit = malloc(3 * m + 1);
+        for (int64_t i = 0; i < 3 * s1; i++) it1[i] = (unsigned char)(i * 7 + 1);
+        for (int64_t i = 0; i < 3 * s2; i++) it2[i] = (unsigned char)(i * 5 + 2);
         void *scratch = malloc(ns_wreservoir_merge_scratch(n) + 1);
-        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, out, src, &mm, scratch) == NS_OK);
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, out, src, &mm,
+                                  it1, it2, 3, oit, scratch) == NS_OK);
         CHECK(mm == m);
+        for (int64_t j = 0; j < m; j++) {
+            const unsigned char *want = src[j] < s1 ? it1 + 3 * src[j] : it2 + 3 * (src[j] - s1);
+            if (src[j] >= 0 && src[j] < n) CHECK(memcmp(oit + 3 * j, want, 3) == 0);
+        }
+        /* without src and items: the same keys */
+        double *again = malloc(8 * (m + 1));
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, again, NULL, &mm,
+                                  NULL, NULL, 0, NULL, scratch) == NS_OK);
+        CHECK(memcmp(again, out, 8 * m) == 0);
+        free(again); free(it1); free(it2); free(oit);
         for (int64_t j = 1; j < m; j++) CHECK(out[(j - 1) / 2] <= out[j]);
         char *seen = calloc(n + 1, 1);
         for (int64_t j = 0; j < m; j++) {
