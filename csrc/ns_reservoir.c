@@ -514,6 +514,7 @@ int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
 
 void ns_reservoir_prefetch(const void *data, int64_t bytes) {
     const char *p = (const char *)data;
+    if (p == NULL) return;
     for (int64_t at = 0; at < bytes; at += 64) NS_PREFETCH(p + at, 3);
 }
 

@@ -129,7 +129,8 @@ int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                        int64_t *scratch, int64_t *x1);
 
 /* A hint that data[0..bytes) will be read soon, out of order: one prefetch
- * per 64-byte line (merges call it on the items they are about to copy). */
+ * per 64-byte line (merges call it on the items they are about to copy);
+ * nothing when data is NULL. */
 void ns_reservoir_prefetch(const void *data, int64_t bytes);
 
 /* out[j] = the item src[j] names (as above: < m1 in items1, else in

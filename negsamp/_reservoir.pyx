@@ -286,7 +286,7 @@ cdef object _gather(cnp.dtype dtype, object items1, int64_t m1, object items2,
     return out
 
 
-cdef inline void _prefetch_items(cnp.dtype dtype, object items, int64_t n):
+cdef inline void _prefetch_items(object items, int64_t n):
     """Starts loading the items a merge is about to copy out of order."""
     if n and cnp.PyArray_Check(items):
         ns_reservoir_prefetch(cnp.PyArray_DATA(<cnp.ndarray>items),
@@ -325,8 +325,8 @@ def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
     cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
     if work == NULL:
         raise MemoryError("no memory for a reservoir merge")
-    _prefetch_items(dtype, items1, m1)
-    _prefetch_items(dtype, items2, m2)
+    _prefetch_items(items1, m1)
+    _prefetch_items(items2, m2)
     with nogil:
         status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
     try:
