@@ -5,7 +5,9 @@
 #include "ns_reservoir.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define NS_NEVER INT64_MAX
 
@@ -67,41 +69,87 @@ int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
     return NS_OK;
 }
 
-int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
-                                   double *total) {
-    /* Eight independent partial sums and a branch-free validity flag: the
-     * loop vectorises and has no long dependency chain.  The culprit is
-     * located only on failure. */
-    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* A weight is valid when it is finite and >= 0 (NaN fails both tests). */
+#define NS_VALID_WEIGHT(x) ((x) >= 0.0 && (x) <= 1.7976931348623157e308)
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define NS_RESERVOIR_SSE2 1
+#endif
+
+/* Checks weights[0..length) and adds them to the eight partial sums part[]
+ * (part[j] takes the items at offsets 8g + j; the length % 8 items of a
+ * last partial group go to part[0]).  Returns 1 when some weight is
+ * invalid, without locating it.  Branch-free, one pass: the smallest
+ * weight tells a negative one (or -inf), the largest +inf, and a NaN makes
+ * its lane's sum NaN (the sums entering are finite or +inf: an earlier
+ * block with a bad weight ended the scan).  The sums are the lane-wise IEEE
+ * additions of the scalar loop, in SSE2 registers where there are some. */
+static inline int check_and_sum(const double *weights, int64_t length,
+                                double part[8]) {
     int64_t i = 0;
-    int bad = 0;
+    int bad;
+#ifdef NS_RESERVOIR_SSE2
+    __m128d p0 = _mm_loadu_pd(part), p1 = _mm_loadu_pd(part + 2),
+            p2 = _mm_loadu_pd(part + 4), p3 = _mm_loadu_pd(part + 6);
+    __m128d lo = _mm_setzero_pd(), hi = _mm_setzero_pd();
+    for (; i + 8 <= length; i += 8) {
+        const __m128d x0 = _mm_loadu_pd(weights + i),
+                      x1 = _mm_loadu_pd(weights + i + 2),
+                      x2 = _mm_loadu_pd(weights + i + 4),
+                      x3 = _mm_loadu_pd(weights + i + 6);
+        p0 = _mm_add_pd(p0, x0);
+        p1 = _mm_add_pd(p1, x1);
+        p2 = _mm_add_pd(p2, x2);
+        p3 = _mm_add_pd(p3, x3);
+        lo = _mm_min_pd(_mm_min_pd(x0, x1), _mm_min_pd(_mm_min_pd(x2, x3), lo));
+        hi = _mm_max_pd(_mm_max_pd(x0, x1), _mm_max_pd(_mm_max_pd(x2, x3), hi));
+    }
+    _mm_storeu_pd(part, p0);
+    _mm_storeu_pd(part + 2, p1);
+    _mm_storeu_pd(part + 4, p2);
+    _mm_storeu_pd(part + 6, p3);
+    double lo2[2], hi2[2];
+    _mm_storeu_pd(lo2, lo);
+    _mm_storeu_pd(hi2, hi);
+    double low = lo2[0] < lo2[1] ? lo2[0] : lo2[1];
+    double high = hi2[0] > hi2[1] ? hi2[0] : hi2[1];
+#else
+    double low = 0.0, high = 0.0;
     for (; i + 8 <= length; i += 8) {
         for (int j = 0; j < 8; j++) {
             const double x = weights[i + j];
-            bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
             part[j] += x;
+            low = x < low ? x : low;
+            high = x > high ? x : high;
         }
     }
+#endif
     for (; i < length; i++) {
         const double x = weights[i];
-        bad |= !(x >= 0.0 && x <= 1.7976931348623157e308);
         part[0] += x;
+        low = x < low ? x : low;
+        high = x > high ? x : high;
     }
-    *total = ((part[0] + part[1]) + (part[2] + part[3])) +
-             ((part[4] + part[5]) + (part[6] + part[7]));
-    if (!bad) return -1;
-    for (i = 0; i < length; i++) {
-        const double x = weights[i];
-        if (!(x >= 0.0 && x <= 1.7976931348623157e308)) return i;
-    }
-    return -1; /* not reached */
+    bad = low < 0.0 || high > 1.7976931348623157e308;
+    for (int j = 0; j < 8; j++) bad |= part[j] != part[j];
+    return bad;
+}
+
+static int64_t first_invalid(const double *weights, int64_t length) {
+    for (int64_t i = 0; i < length; i++)
+        if (!NS_VALID_WEIGHT(weights[i])) return i;
+    return -1;
 }
 
 /* The A-ExpJ heap (ns_heap.h): a min-heap of log keys, the slot of each
- * carried along; its root is the threshold key T. */
+ * carried along; its root is the threshold key T.  `undo`, when not NULL,
+ * records the entry of every position below undo->limit the first time the
+ * position is overwritten (ns_reservoir.h). */
 typedef struct {
     double *keys;
     int64_t *slots;
+    ns_wreservoir_undo *undo;
 } wheap;
 
 typedef struct {
@@ -114,6 +162,12 @@ static inline wheap_entry wheap_get(wheap h, int64_t i) {
 }
 
 static inline void wheap_set(wheap h, int64_t i, wheap_entry e) {
+    ns_wreservoir_undo *u = h.undo;
+    if (u != NULL && i < u->limit && !u->saved[i]) {
+        u->saved[i] = 1;
+        u->entries[u->n++] =
+            (ns_wreservoir_saved){.pos = i, .key = h.keys[i], .slot = h.slots[i]};
+    }
     h.keys[i] = e.key;
     h.slots[i] = e.slot;
 }
@@ -128,8 +182,15 @@ static inline int wheap_before(wheap_entry a, wheap_entry b) {
 #define NS_HEAP_ENTRY wheap_entry
 #include "ns_heap.h"
 
-void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n) {
-    wheap_heapify((wheap){.keys = heap_keys, .slots = heap_slots}, n);
+void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
+                                int64_t *heap_slots) {
+    for (int64_t j = 0; j < undo->n; j++) {
+        const ns_wreservoir_saved e = undo->entries[j];
+        heap_keys[e.pos] = e.key;
+        heap_slots[e.pos] = e.slot;
+        undo->saved[e.pos] = 0;
+    }
+    undo->n = 0;
 }
 
 /* The key of an item of weight w > 0 and variate E: log(w) - log(E), i.e.
@@ -154,25 +215,39 @@ static inline void threshold_rate(double t, double *pre, double *rate) {
     }
 }
 
-int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
-                         int64_t length, double *heap_keys, int64_t *heap_slots,
-                         int64_t *size, double *remaining, int64_t *slot_pos,
-                         int64_t *touched, int64_t *n_touched,
-                         int64_t pos_offset) {
-    const wheap heap = {.keys = heap_keys, .slots = heap_slots};
-    int64_t i = 0, nt = 0, n = *size;
-    double rem = *remaining;
-    *n_touched = 0;
-    if (k < 1 || length < 0 || n < 0 || n > k) return NS_ERR_VALUE;
+/* The A-ExpJ scan of one call, resumable: scan_to(s, stop) processes items
+ * up to at least `stop` (the item loop of a jump that runs out may go
+ * further, up to the acceptance).  Stopping and resuming at any point gives
+ * bit for bit the scan of one uninterrupted pass: the state between items is
+ * (i, n, rem) and the heap, and pre * rate is a function of the root. */
+typedef struct {
+    ns_rng_t *rng;
+    const double *weights;
+    int64_t length, k, pos_offset;
+    wheap heap;
+    int64_t i, n, nt;
+    double rem, pre, rate;
+    int64_t *slot_pos, *touched;
+} wscan;
+
+static void scan_to(wscan *s, int64_t stop) {
+    const double *weights = s->weights;
+    const int64_t length = s->length, k = s->k;
+    const wheap heap = s->heap;
+    int64_t i = s->i, n = s->n, nt = s->nt;
+    double rem = s->rem, pre = s->pre, rate = s->rate;
     /* Fill phase: every item of positive weight enters with its key. */
-    for (; i < length && n < k; i++) {
+    for (; i < stop && n < k; i++) {
         const double wi = weights[i];
         if (wi > 0.0) {
-            const double key = wkey(wi, log(ns_rng_exponential_open(rng)));
-            record(slot_pos, touched, &nt, n, i + pos_offset);
+            const double key = wkey(wi, log(ns_rng_exponential_open(s->rng)));
+            record(s->slot_pos, s->touched, &nt, n, i + s->pos_offset);
             wheap_push(heap, n, (wheap_entry){.key = key, .slot = n});
             n++;
-            if (n == k) rem = ns_rng_exponential_open(rng);
+            if (n == k) {
+                rem = ns_rng_exponential_open(s->rng);
+                threshold_rate(heap.keys[0], &pre, &rate);
+            }
         }
     }
     /* Jump phase.  An item of weight w beats the threshold key T when its
@@ -181,17 +256,26 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
      * Subtract exposures until rem is used up; the item where it runs out
      * (it has positive weight) is accepted with E drawn conditionally on
      * E < its exposure. */
-    double pre = 1.0, rate = 1.0;
-    if (n == k) threshold_rate(heap_keys[0], &pre, &rate);
-    while (i < length) {
-        /* Whole blocks of 8 whose mass does not use up the jump are
+    while (n == k && i < stop) {
+        /* Whole groups of 8 whose mass does not use up the jump are
          * skipped with one comparison (a short dependency chain); the
-         * block where it runs out is scanned item by item. */
+         * group where it runs out is scanned item by item.  Groups start
+         * after the last acceptance and end before `length`, wherever the
+         * scan stops. */
+        int paused = 0;
         while (i + 8 <= length) {
+            if (i >= stop) {
+                paused = 1;
+                break;
+            }
             const double *b = weights + i;
-            const double s = ((b[0] + b[1]) + (b[2] + b[3])) +
-                             ((b[4] + b[5]) + (b[6] + b[7]));
-            const double x = (s * pre) * rate;
+            /* The next block is on its way while this one is scanned (the
+             * hardware prefetcher does not see a scan that hits in cache). */
+            if (i + NS_WRESERVOIR_BLOCK < length)
+                NS_PREFETCH(b + NS_WRESERVOIR_BLOCK, 3);
+            const double sum = ((b[0] + b[1]) + (b[2] + b[3])) +
+                               ((b[4] + b[5]) + (b[6] + b[7]));
+            const double x = (sum * pre) * rate;
             if (rem - x > 0.0) {
                 rem -= x;
                 i += 8;
@@ -199,6 +283,7 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
             }
             break;
         }
+        if (paused) break;
         for (; i < length; i++) {
             rem -= (weights[i] * pre) * rate;
             if (rem <= 0.0 && weights[i] > 0.0) break;
@@ -209,66 +294,512 @@ int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
         /* E on (0, p): E = -log(1 - c v) with c = 1 - e^-p, v in (0, 1);
          * log E = log(c) + log(v) (to first order) where c v is tiny. */
         const double c = -expm1(-p);
-        const double v = ns_rng_double_open(rng);
+        const double v = ns_rng_double_open(s->rng);
         const double cv = c * v;
         const double e_log = cv > 0x1p-900 ? log(-log1p(-cv)) : log(c) + log(v);
         double key = wkey(wi, e_log);
         /* rounding guard: the new key is above T */
-        if (!(key >= heap_keys[0])) key = heap_keys[0];
-        const int64_t slot = heap_slots[0];
+        if (!(key >= heap.keys[0])) key = heap.keys[0];
+        const int64_t slot = heap.slots[0];
         wheap_replace_top(heap, n, (wheap_entry){.key = key, .slot = slot});
-        record(slot_pos, touched, &nt, slot, i + pos_offset);
-        threshold_rate(heap_keys[0], &pre, &rate);
-        rem = ns_rng_exponential_open(rng);
+        record(s->slot_pos, s->touched, &nt, slot, i + s->pos_offset);
+        threshold_rate(heap.keys[0], &pre, &rate);
+        rem = ns_rng_exponential_open(s->rng);
         i++;
     }
-    *size = n;
-    *remaining = rem;
-    *n_touched = nt;
+    s->i = i;
+    s->n = n;
+    s->nt = nt;
+    s->rem = rem;
+    s->pre = pre;
+    s->rate = rate;
+}
+
+int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
+                         int64_t length, double *heap_keys, int64_t *heap_slots,
+                         int64_t *size, double *remaining, int64_t *slot_pos,
+                         int64_t *touched, int64_t *n_touched,
+                         int64_t pos_offset, ns_wreservoir_undo *undo,
+                         double *total, int64_t *bad) {
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    *n_touched = 0;
+    *bad = -1;
+    if (k < 1 || length < 0 || *size < 0 || *size > k) return NS_ERR_VALUE;
+    if (undo != NULL && (undo->limit < 0 || undo->limit > *size))
+        return NS_ERR_VALUE;
+    wscan s = {.rng = rng, .weights = weights, .length = length, .k = k,
+               .pos_offset = pos_offset,
+               .heap = {.keys = heap_keys, .slots = heap_slots, .undo = undo},
+               .i = 0, .n = *size, .nt = 0, .rem = *remaining,
+               .pre = 1.0, .rate = 1.0, .slot_pos = slot_pos,
+               .touched = touched};
+    if (s.n == k) threshold_rate(heap_keys[0], &s.pre, &s.rate);
+    if (undo == NULL) {
+        /* Nothing to roll back with: every weight is checked first. */
+        if (check_and_sum(weights, length, part)) {
+            *bad = first_invalid(weights, length);
+            return NS_ERR_VALUE;
+        }
+        scan_to(&s, length);
+    } else {
+        /* One read from memory: each block is checked, then scanned while
+         * it is in cache; the heap entries the scan overwrites are saved in
+         * undo, so that a bad weight in a later block can be rolled back. */
+        for (int64_t start = 0; start < length; start += NS_WRESERVOIR_BLOCK) {
+            const int64_t end = length - start > NS_WRESERVOIR_BLOCK
+                                    ? start + NS_WRESERVOIR_BLOCK
+                                    : length;
+            if (check_and_sum(weights + start, end - start, part)) {
+                *bad = start + first_invalid(weights + start, end - start);
+                *n_touched = s.nt;
+                return NS_ERR_VALUE;
+            }
+            if (s.i < end) scan_to(&s, end);
+        }
+    }
+    *total = ((part[0] + part[1]) + (part[2] + part[3])) +
+             ((part[4] + part[5]) + (part[6] + part[7]));
+    *size = s.n;
+    *remaining = s.rem;
+    *n_touched = s.nt;
     return NS_OK;
 }
 
-void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n) {
-    for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)(i + 1));
-        const int64_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
+/* Random words of NS_RNG_LANES streams stepped together (ns_rng.h), taken
+ * one at a time: 64-bit word t is lane t % NS_RNG_LANES, step
+ * t / NS_RNG_LANES; a 32-bit draw takes the low half of a word, the next
+ * one its high half.  The lanes are stepped with AVX2 where the CPU has it
+ * (the same words). */
+#define NS_WORDS_STEPS 8
+typedef struct {
+    ns_rng_lanes_t lanes;
+    uint64_t buf[NS_WORDS_STEPS * NS_RNG_LANES];
+    int pos, avx2, has_half;
+    uint32_t half;
+} words_t;
+
+static void words_seed(words_t *w, uint64_t k0, uint64_t k1, uint64_t first) {
+    ns_rng_lanes_seed(&w->lanes, k0, k1, first);
+    w->pos = NS_WORDS_STEPS * NS_RNG_LANES;
+    w->avx2 = ns_cpu_has_avx2();
+    w->has_half = 0;
+    w->half = 0;
+}
+
+static void words_refill_plain(words_t *w) {
+    ns_rng_lanes_fill(&w->lanes, w->buf, NS_WORDS_STEPS);
+}
+
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2 static void words_refill_avx2(words_t *w) {
+    ns_rng_lanes_fill(&w->lanes, w->buf, NS_WORDS_STEPS);
+}
+#else
+#define words_refill_avx2 words_refill_plain
+#endif
+
+static void words_refill(words_t *w) {
+    if (w->avx2)
+        words_refill_avx2(w);
+    else
+        words_refill_plain(w);
+    w->pos = 0;
+}
+
+static inline uint64_t words_next(words_t *w) {
+    if (w->pos == NS_WORDS_STEPS * NS_RNG_LANES) words_refill(w);
+    return w->buf[w->pos++];
+}
+
+static inline uint32_t words_next32(words_t *w) {
+    if (w->has_half) {
+        w->has_half = 0;
+        return w->half;
+    }
+    const uint64_t word = words_next(w);
+    w->half = (uint32_t)(word >> 32);
+    w->has_half = 1;
+    return (uint32_t)word;
+}
+
+/* ns_rng_bounded (Lemire 2019) on these words: unbiased in [0, n), n >= 1;
+ * from a 32-bit draw when n <= 2^32. */
+static inline uint64_t words_bounded(words_t *w, uint64_t n) {
+    if (n <= ((uint64_t)1 << 32)) {
+        uint64_t m = (uint64_t)words_next32(w) * n;
+        if ((uint32_t)m < n) {
+            const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
+            while ((uint32_t)m < threshold) m = (uint64_t)words_next32(w) * n;
+        }
+        return m >> 32;
+    }
+    uint64_t lo;
+    uint64_t hi = ns_mul128(words_next(w), n, &lo);
+    if (lo < n) {
+        const uint64_t threshold = (0 - n) % n;
+        while (lo < threshold) hi = ns_mul128(words_next(w), n, &lo);
+    }
+    return hi;
+}
+
+/* Writes to out[0..take) a uniform take-subset of base + 0 .. base + n - 1
+ * (0 <= take <= n), in no particular order, with min(take, n - take)
+ * bounded draws: Floyd's algorithm (Bentley & Floyd 1987, "Programming
+ * pearls: a sample of brilliance") picks the smaller of the subset and its
+ * complement, marked in seen[0..n) (bytes, not bits: consecutive draws then
+ * rarely touch the same memory); the complement's complement is read off
+ * the marks. */
+static void choose(words_t *w, int64_t n, int64_t take, int64_t base,
+                   unsigned char *seen, int64_t *out) {
+    const int complement = take > n - take;
+    const int64_t draws = complement ? n - take : take;
+    memset(seen, 0, (size_t)n);
+    int64_t c = 0;
+    for (int64_t j = n - draws; j < n; j++) {
+        const int64_t t = (int64_t)words_bounded(w, (uint64_t)(j + 1));
+        /* j if t is marked (j never is yet), without a branch: about one
+         * draw in four hits a mark */
+        const int64_t chosen = t ^ ((t ^ j) & (0 - (int64_t)seen[t]));
+        seen[chosen] = 1;
+        if (!complement) out[c++] = base + chosen;
+    }
+    if (complement) {
+        /* written before it is known to count, so stop once take are */
+        for (int64_t i = 0; i < n && c < take; i++) {
+            out[c] = base + i;
+            c += !seen[i];
+        }
     }
 }
 
-/* First `take` entries of idx[0..n) become a uniform ordered sample without
- * replacement (partial Fisher-Yates). */
-static void partial_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n,
-                            int64_t take) {
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
-    for (int64_t i = 0; i < take; i++) {
-        const int64_t j = i + (int64_t)ns_rng_bounded(rng, (uint64_t)(n - i));
-        const int64_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-    }
-}
-
-int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
-                            int64_t n2, int64_t m2, int64_t *pick1,
-                            int64_t *pick2, int64_t *x1) {
+int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
+                       int64_t m1, int64_t n2, int64_t m2, int64_t *src,
+                       int64_t *scratch, int64_t *x1) {
     if (k < 1 || n1 < 0 || n2 < 0 || m1 != (n1 < k ? n1 : k) ||
         m2 != (n2 < k ? n2 : k) || n1 > INT64_MAX - n2)
         return NS_ERR_VALUE;
     const uint64_t total = (uint64_t)n1 + (uint64_t)n2;
-    const int64_t m = total < (uint64_t)k ? (int64_t)total : k;
-    /* Hypergeometric: draw the m slots of a uniform subset one by one; the
+    if (total <= (uint64_t)k) {
+        /* Both sides hold all their items: all of them. */
+        for (int64_t i = 0; i < m1 + m2; i++) src[i] = i;
+        *x1 = m1;
+        return NS_OK;
+    }
+    words_t w;
+    words_seed(&w, k0, k1, NS_RESERVOIR_MERGE_STREAM);
+    /* Hypergeometric: draw the k slots of a uniform subset one by one; the
      * j-th comes from side 1 with probability (n1 - x) / (total - j). */
     int64_t x = 0;
-    for (int64_t j = 0; j < m; j++) {
-        if (ns_rng_bounded(rng, total - (uint64_t)j) < (uint64_t)(n1 - x)) x++;
+    if (total <= ((uint64_t)1 << 32)) {
+        for (int64_t j = 0; j < k; j++) {
+            const uint64_t n = total - (uint64_t)j;
+            uint64_t m = (uint64_t)words_next32(&w) * n;
+            if ((uint32_t)m < n) {
+                const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
+                while ((uint32_t)m < threshold) m = (uint64_t)words_next32(&w) * n;
+            }
+            x += (m >> 32) < (uint64_t)(n1 - x);
+        }
+    } else {
+        for (int64_t j = 0; j < k; j++)
+            x += words_bounded(&w, total - (uint64_t)j) < (uint64_t)(n1 - x);
     }
-    /* x <= m1 and m - x <= m2 always hold: a side that saw fewer than k
+    /* x <= m1 and k - x <= m2 always hold: a side that saw fewer than k
      * items holds all of them. */
-    partial_shuffle(rng, pick1, m1, x);
-    partial_shuffle(rng, pick2, m2, m - x);
+    choose(&w, m1, x, 0, (unsigned char *)scratch, src);
+    choose(&w, m2, k - x, m1, (unsigned char *)scratch, src + x);
     *x1 = x;
+    return NS_OK;
+}
+
+void ns_reservoir_prefetch(const void *data, int64_t bytes) {
+    const char *p = (const char *)data;
+    if (p == NULL) return;
+    for (int64_t at = 0; at < bytes; at += 64) NS_PREFETCH(p + at, 3);
+}
+
+/* out[j] = the item src[j] names, for an index array of type INDEX_T. */
+#define NS_GATHER_BODY(INDEX_T)                                              \
+    unsigned char *o = (unsigned char *)out;                                 \
+    const unsigned char *a = (const unsigned char *)items1;                  \
+    const unsigned char *b = (const unsigned char *)items2;                  \
+    const size_t size = (size_t)itemsize;                                    \
+    /* memcpy of a constant size compiles to one load and one store */      \
+    switch (itemsize) {                                                      \
+    case 1: NS_GATHER(INDEX_T, 1); break;                                    \
+    case 2: NS_GATHER(INDEX_T, 2); break;                                    \
+    case 4: NS_GATHER(INDEX_T, 4); break;                                    \
+    case 8: NS_GATHER(INDEX_T, 8); break;                                    \
+    case 16: NS_GATHER(INDEX_T, 16); break;                                  \
+    default: NS_GATHER(INDEX_T, size); break;                                \
+    }
+#define NS_GATHER(INDEX_T, SIZE)                                             \
+    for (int64_t j = 0; j < m; j++) {                                        \
+        const int64_t s = (int64_t)src[j];                                   \
+        const unsigned char *from = s < m1 ? a + (size_t)s * (SIZE)          \
+                                           : b + (size_t)(s - m1) * (SIZE);  \
+        memcpy(o + (size_t)j * (SIZE), from, (SIZE));                        \
+    }
+
+void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
+                         const void *items2, const int64_t *src, int64_t m,
+                         int64_t itemsize) {
+    NS_GATHER_BODY(int64_t)
+}
+
+static void gather32(void *out, const void *items1, int64_t m1,
+                     const void *items2, const uint32_t *src, int64_t m,
+                     int64_t itemsize) {
+    NS_GATHER_BODY(uint32_t)
+}
+#undef NS_GATHER
+#undef NS_GATHER_BODY
+
+/* -- weighted merge: the top k keys of two heaps --------------------------- */
+
+/* (key, index) pairs, heapsorted ascending by key (equal keys in no
+ * particular order) when a bucket to sort is large: the merge stays
+ * O(n log n) at worst. */
+typedef struct {
+    double key;
+    int64_t src;
+} keyed_entry;
+typedef keyed_entry *kheap;
+static inline keyed_entry kheap_get(kheap h, int64_t i) { return h[i]; }
+static inline void kheap_set(kheap h, int64_t i, keyed_entry e) { h[i] = e; }
+/* larger key first: the heapsort then ends in ascending order */
+static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.key; }
+#define NS_HEAP_PREFIX kheap
+#define NS_HEAP_T kheap
+#define NS_HEAP_ENTRY keyed_entry
+#include "ns_heap.h"
+
+
+/* Binary orders of magnitude of the bucket map (see ns_wreservoir_merge). */
+#define NS_MERGE_LEVELS 8
+/* Entries beyond which a bucket to sort is heapsorted. */
+#define NS_MERGE_SMALL 32
+
+/* The bits of a double >= 0: increasing with it. */
+static inline uint64_t double_bits(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline double bits_double(uint64_t u) {
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+size_t ns_wreservoir_merge_scratch(int64_t n) {
+    /* a sort entry, a bucket and an index an entry (and a sink index);
+     * at most max(n / 2, NS_MERGE_LEVELS) buckets (see the merge) */
+    const int64_t nb = n / 2 + NS_MERGE_LEVELS;
+    return (size_t)n * sizeof(keyed_entry) + (size_t)(nb + 1) * sizeof(uint32_t) +
+           (size_t)(2 * n + 1) * sizeof(uint32_t);
+}
+
+/* The largest of x[0..n) (-DBL_MAX when n = 0), in independent lanes. */
+static double largest(const double *x, int64_t n) {
+    const double big = 1.7976931348623157e308;
+    int64_t i = 0;
+#ifdef NS_RESERVOIR_SSE2
+    __m128d m0 = _mm_set1_pd(-big), m1 = m0;
+    for (; i + 4 <= n; i += 4) {
+        m0 = _mm_max_pd(_mm_loadu_pd(x + i), m0);
+        m1 = _mm_max_pd(_mm_loadu_pd(x + i + 2), m1);
+    }
+    double m2[2];
+    _mm_storeu_pd(m2, _mm_max_pd(m0, m1));
+    double m = m2[0] > m2[1] ? m2[0] : m2[1];
+#else
+    double m = -big;
+#endif
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/* The smallest of x[0..n) (DBL_MAX when n = 0). */
+static double smallest(const double *x, int64_t n) {
+    double m = 1.7976931348623157e308;
+    for (int64_t i = 0; i < n; i++) m = x[i] < m ? x[i] : m;
+    return m;
+}
+
+/* The monotone map of a key onto buckets 0 .. nb - 1: the top bits of the
+ * double d = key / 2 - low / 2, floored at the smallest d of bucket 0 (a
+ * negative d, a key below low, lands in bucket 0).  Each step is monotone,
+ * so buckets are ordered intervals of keys. */
+typedef struct {
+    double half_low, floor;
+    uint64_t base;
+    int shift;
+} bucket_map;
+
+static void map_buckets(const bucket_map *map, const double *keys, int64_t n,
+                        uint32_t *bucket) {
+    const double half_low = map->half_low, floor = map->floor;
+    const uint64_t base = map->base;
+    const int shift = map->shift;
+    int64_t i = 0;
+#ifdef NS_RESERVOIR_SSE2
+    const __m128d hl = _mm_set1_pd(half_low), fl = _mm_set1_pd(floor),
+                  half = _mm_set1_pd(0.5);
+    const __m128i bs = _mm_set1_epi64x((long long)base),
+                  sh = _mm_cvtsi32_si128(shift);
+    for (; i + 2 <= n; i += 2) {
+        const __m128d d = _mm_max_pd(
+            _mm_sub_pd(_mm_mul_pd(_mm_loadu_pd(keys + i), half), hl), fl);
+        const __m128i b = _mm_sub_epi64(_mm_srl_epi64(_mm_castpd_si128(d), sh), bs);
+        _mm_storel_epi64((__m128i *)(void *)(bucket + i),
+                         _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 0, 2, 0)));
+    }
+#endif
+    for (; i < n; i++) {
+        double d = keys[i] * 0.5 - half_low;
+        d = d > floor ? d : floor;
+        bucket[i] = (uint32_t)((double_bits(d) >> shift) - base);
+    }
+}
+
+/* Entry i to its bucket's next place when its bucket is `first` or above,
+ * else to the sink (branch-free: which it is is a coin flip). */
+static void place(const uint32_t *bucket, int64_t n, uint32_t first,
+                  uint32_t *count, uint32_t *idx, uint32_t sink) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t b = bucket[i];
+        const uint32_t d = count[b];
+        count[b] = d + 1; /* below `first`: a count nobody reads again */
+        const uint32_t keep = 0u - (uint32_t)(b >= first);
+        idx[(d & keep) | (sink & ~keep)] = (uint32_t)i;
+    }
+}
+
+/* Sorts idx[0..n) ascending by key (entries of two sides, below size1 the
+ * first), through e[0..n). */
+static void sort_by_key(uint32_t *idx, int64_t n, const double *keys1,
+                        const double *keys2, int64_t size1, keyed_entry *e) {
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t i = idx[j];
+        e[j] = (keyed_entry){.key = i < size1 ? keys1[i] : keys2[i - size1],
+                             .src = i};
+    }
+    if (n > NS_MERGE_SMALL) {
+        kheap_heapify(e, n);
+        kheap_sort(e, n);
+    } else {
+        for (int64_t i = 1; i < n; i++) {
+            const keyed_entry x = e[i];
+            int64_t j = i;
+            for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
+            e[j] = x;
+        }
+    }
+    for (int64_t j = 0; j < n; j++) idx[j] = (uint32_t)e[j].src;
+}
+
+int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
+                        int64_t size1, const double *keys2,
+                        const int64_t *slots2, int64_t size2, int64_t k,
+                        double *out_keys, int64_t *src, int64_t *m_out,
+                        const void *items1, const void *items2,
+                        int64_t itemsize, void *out_items, void *scratch) {
+    *m_out = 0;
+    if (k < 1 || size1 < 0 || size2 < 0 || size1 > k || size2 > k ||
+        size1 + size2 >= (int64_t)UINT32_MAX)
+        return NS_ERR_VALUE;
+    const int64_t n = size1 + size2, m = n < k ? n : k;
+    *m_out = m;
+    if (m == 0) return NS_OK;
+    /* Merges often read reservoirs that are no longer in cache, arrays of a
+     * few pages that the hardware prefetcher learns too late: start
+     * loading the keys (read in order) and the slots (read out of order at
+     * the end). */
+    ns_reservoir_prefetch(keys1, size1 * (int64_t)sizeof(double));
+    ns_reservoir_prefetch(keys2, size2 * (int64_t)sizeof(double));
+    ns_reservoir_prefetch(slots1, size1 * (int64_t)sizeof(int64_t));
+    ns_reservoir_prefetch(slots2, size2 * (int64_t)sizeof(int64_t));
+    /* A key below lo cannot be kept: the root of a full side is its
+     * smallest key, and the k keys of that side are all above it.  The
+     * largest key of a heap is a leaf (its second half). */
+    const double big = 1.7976931348623157e308;
+    double lo = -big;
+    if (size1 == k && keys1[0] > lo) lo = keys1[0];
+    if (size2 == k && keys2[0] > lo) lo = keys2[0];
+    double hi = largest(keys1 + size1 / 2, size1 - size1 / 2);
+    const double hi2 = largest(keys2 + size2 / 2, size2 - size2 / 2);
+    hi = hi2 > hi ? hi2 : hi;
+    double low = lo;
+    if (low == -big) { /* no side is full */
+        const double low1 = smallest(keys1, size1), low2 = smallest(keys2, size2);
+        low = low1 < low2 ? low1 : low2;
+    }
+    /* Buckets: `bits` bits of mantissa over NS_MERGE_LEVELS binary orders of
+     * magnitude below the largest d (the d of hi), smaller d in bucket 0;
+     * about one bucket for two entries.  This spreads the keys, crowded just
+     * above the threshold, over the buckets.  (Halves: hi - low may
+     * overflow, hi / 2 - low / 2 does not.) */
+    int bits = 0; /* the most with nb = NS_MERGE_LEVELS << bits <= n / 2 */
+    while (bits < 16 && ((int64_t)NS_MERGE_LEVELS << (bits + 2)) <= n) bits++;
+    bucket_map map;
+    map.shift = 52 - bits;
+    map.half_low = low * 0.5;
+    const int64_t nb = (int64_t)NS_MERGE_LEVELS << bits;
+    const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
+    map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
+    map.floor = bits_double(map.base << map.shift);
+    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
+    uint32_t *count = (uint32_t *)(void *)(sorting + n); /* nb + 1 */
+    uint32_t *bucket = count + nb + 1;                   /* n */
+    uint32_t *idx = bucket + n;                          /* n + 1, a sink last */
+    map_buckets(&map, keys1, size1, bucket);
+    map_buckets(&map, keys2, size2, bucket + size1);
+    for (int64_t b = 0; b <= nb; b++) count[b] = 0;
+    for (int64_t i = 0; i < n; i++) count[bucket[i]]++;
+    /* The top m start in bucket `first`; place it and those above in bucket
+     * order. */
+    int64_t first = nb - 1, above = 0;
+    while (above + count[first] < m) above += count[first--];
+    const int64_t from_first = m - above;
+    uint32_t at = 0;
+    for (int64_t b = first; b < nb; b++) {
+        const uint32_t cnt = count[b];
+        count[b] = at;
+        at += cnt;
+    }
+    place(bucket, n, (uint32_t)first, count, idx, (uint32_t)n);
+    /* count[b] is now the end of bucket b >= first.  Bucket `first` is
+     * sorted and its from_first largest kept: the output is idx[skip ..
+     * at).  The keys of a bucket are >= those of every bucket before it, so
+     * the output is a min-heap as soon as no entry shares its bucket with
+     * its parent (output position (j - 1) / 2): true of a bucket at output
+     * positions [s, e) unless e > 2 s + 1; those few are sorted. */
+    const int64_t first_end = count[first];
+    sort_by_key(idx, first_end, keys1, keys2, size1, sorting);
+    const int64_t skip = first_end - from_first;
+    for (int64_t b = first + 1, start = first_end; b < nb; b++) {
+        const int64_t end = count[b];
+        if (end - skip > 2 * (start - skip) + 1)
+            sort_by_key(idx + start, end - start, keys1, keys2, size1, sorting);
+        start = end;
+    }
+    for (int64_t j = 0; j < m; j++) {
+        const int64_t i = idx[skip + j];
+        /* a select of addresses, not of loads: no branch */
+        const int second = i >= size1;
+        const double *key = second ? keys2 + (i - size1) : keys1 + i;
+        const int64_t *slot = second ? slots2 + (i - size1) : slots1 + i;
+        out_keys[j] = *key;
+        /* the entry's source as ns_reservoir_gather names it */
+        idx[skip + j] = (uint32_t)(*slot + (second ? size1 : 0));
+    }
+    const uint32_t *from = idx + skip;
+    if (src != NULL)
+        for (int64_t j = 0; j < m; j++) src[j] = from[j];
+    if (out_items != NULL)
+        gather32(out_items, items1, size1, items2, from, m, itemsize);
     return NS_OK;
 }
 

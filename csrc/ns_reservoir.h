@@ -35,6 +35,7 @@
 #ifndef NS_RESERVOIR_H
 #define NS_RESERVOIR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "ns_common.h"
 #include "ns_rng.h"
@@ -49,37 +50,120 @@ int ns_reservoir_update(ns_rng_t *rng, int64_t k, int64_t *count, double *w,
                         int64_t *next, int64_t length, int64_t *slot_pos,
                         int64_t *touched, int64_t *n_touched);
 
-/* Index of the first weight that is NaN, infinite or negative, or -1 when
- * all are valid; *total receives the sum of the weights. */
-int64_t ns_reservoir_check_weights(const double *weights, int64_t length,
-                                   double *total);
+/* Items per block of a weighted update with an undo log: 8 KiB of
+ * weights, checked and then scanned while they are in the L1 cache of any
+ * x86 or ARM core, the next block prefetched during the scan (a fixed size,
+ * no cache-size detection). */
+#define NS_WRESERVOIR_BLOCK 1024
 
-/* A-ExpJ over the next `length` items with `weights` (checked: finite,
- * >= 0).  The heap is a min-heap of *size <= k log keys (heap_keys) with the
- * slot of each (heap_slots); slots are filled 0, 1, ... while *size < k.
- * *remaining is the exposure still to go before the next acceptance, an
- * Exp(1) variate when drawn (meaningful once *size == k).  Items of weight 0 are never kept.
- * slot_pos/touched as above, with room for min(k, *size + length) slots;
- * the positions recorded are i + pos_offset (a caller that feeds one chunk
- * in segments passes each segment's start, and touched just past the slots
- * the earlier segments recorded). */
+/* One heap entry as it was before an update overwrote it. */
+typedef struct {
+    int64_t pos;
+    double key;
+    int64_t slot;
+} ns_wreservoir_saved;
+
+/* The undo log of one weighted update (one chunk, fed in one call or in
+ * several segments): the first time the scan overwrites heap position
+ * p < limit, the entry there is appended to entries[0..n) and saved[p] set.
+ * The caller sets limit to the heap size at the start of the chunk (the
+ * positions above it held nothing), n = 0, and provides entries[limit] and
+ * saved[limit] all zero. */
+typedef struct {
+    int64_t limit, n;
+    ns_wreservoir_saved *entries;
+    unsigned char *saved;
+} ns_wreservoir_undo;
+
+/* A-ExpJ over the next `length` items with `weights`.  The heap is a
+ * min-heap of *size <= k log keys (heap_keys) with the slot of each
+ * (heap_slots); slots are filled 0, 1, ... while *size < k.  *remaining is
+ * the exposure still to go before the next acceptance, an Exp(1) variate
+ * when drawn (meaningful once *size == k).  Items of weight 0 are never
+ * kept.  slot_pos/touched as above, with room for min(k, *size + length)
+ * slots; the positions recorded are i + pos_offset (a caller that feeds one
+ * chunk in segments passes each segment's start, and touched just past the
+ * slots the earlier segments recorded).  *total receives the sum of the
+ * weights, in eight partial sums (lane j adds the items 8g + j, the
+ * length % 8 last ones go to lane 0).
+ *
+ * Every weight must be finite and >= 0.  Without an undo log (undo NULL)
+ * all are checked before anything changes, a second read of the chunk when
+ * it does not fit in cache; with one, the chunk is read once, in blocks of
+ * NS_WRESERVOIR_BLOCK checked and then scanned.  On the first invalid
+ * weight the call returns NS_ERR_VALUE with *bad its index (else *bad =
+ * -1): *size, *remaining and *total are left alone, the caller discards
+ * the rng state and resets slot_pos[touched[0..*n_touched)] to -1, and the
+ * heap is as it was once ns_wreservoir_undo_restore() has run. */
 int ns_wreservoir_update(ns_rng_t *rng, int64_t k, const double *weights,
                          int64_t length, double *heap_keys, int64_t *heap_slots,
                          int64_t *size, double *remaining, int64_t *slot_pos,
                          int64_t *touched, int64_t *n_touched,
-                         int64_t pos_offset);
+                         int64_t pos_offset, ns_wreservoir_undo *undo,
+                         double *total, int64_t *bad);
 
-/* Exact merge plan of two uniform reservoirs of size k that saw n1 and n2
- * items and hold m1 = min(k, n1) and m2 = min(k, n2) items: the number x of
- * slots taken from side 1 is hypergeometric (a uniform min(k, n1 + n2)-subset
- * of the union, drawn sequentially, exact for any n), then x of the m1 items
- * (and m - x of the m2) are picked uniformly without replacement by a
- * partial Fisher-Yates shuffle.  On return pick1[0..x) and pick2[0..m-x)
- * hold the chosen indices (pick1 has room for m1, pick2 for m2); *x1
- * receives x. */
-int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
-                            int64_t n2, int64_t m2, int64_t *pick1,
-                            int64_t *pick2, int64_t *x1);
+/* Puts back every entry of the undo log (the heap as it was when the log
+ * was started) and empties the log (n = 0, saved[] all zero again). */
+void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
+                                int64_t *heap_slots);
+
+/* First of the NS_RNG_LANES streams (k0, k1, NS_RESERVOIR_MERGE_STREAM + l)
+ * of a merge key that ns_reservoir_merge draws from (streams 2 and 3 of
+ * the key seed the merged reservoir and its threshold, in the caller). */
+#define NS_RESERVOIR_MERGE_STREAM 16
+
+/* Exact merge of two uniform reservoirs of size k that saw n1 and n2 items
+ * and hold m1 = min(k, n1) and m2 = min(k, n2): the m = min(k, n1 + n2)
+ * items of a uniform m-subset of the union.  When n1 + n2 <= k that is
+ * every item; otherwise the number x of them from side 1 is hypergeometric
+ * (the k slots drawn one by one, exact for any n), and x of the m1 items
+ * (and k - x of the m2) are a uniform subset, by Floyd's algorithm on the
+ * smaller of the subset and its complement.  Bounded integers by Lemire's
+ * method from 32-bit halves of the words of the streams above (64-bit words
+ * for bounds beyond 2^32).  On return src[0..m) names them: src[j] < m1 is
+ * item src[j] of side 1, else item src[j] - m1 of side 2 (the x of side 1
+ * first); *x1 receives x.  scratch has room for max(m1, m2) entries.
+ * O(k) time, about 2k draws. */
+int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
+                       int64_t m1, int64_t n2, int64_t m2, int64_t *src,
+                       int64_t *scratch, int64_t *x1);
+
+/* A hint that data[0..bytes) will be read soon, out of order: one prefetch
+ * per 64-byte line (merges call it on the items they are about to copy);
+ * nothing when data is NULL. */
+void ns_reservoir_prefetch(const void *data, int64_t bytes);
+
+/* out[j] = the item src[j] names (as above: < m1 in items1, else in
+ * items2), for j < m, items of `itemsize` bytes copied as bytes: for item
+ * types without references (not Python objects). */
+void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
+                         const void *items2, const int64_t *src, int64_t m,
+                         int64_t itemsize);
+
+/* Bytes of scratch ns_wreservoir_merge needs for n = size1 + size2 keys. */
+size_t ns_wreservoir_merge_scratch(int64_t n);
+
+/* The top m = min(k, size1 + size2) keys of two A-ExpJ heaps (min-heaps
+ * of log keys with the slot of each) as a min-heap out_keys[0..m), with
+ * src[j] naming the item of out_keys[j]: slot src[j] of side 1 when
+ * < size1, else slot src[j] - size1 of side 2.  *m_out receives m.  Exact:
+ * the union's m largest keys (equal keys at the boundary in no particular
+ * order).  Keys below the root of a full side are never kept (k keys of
+ * that side are above it); the others are counted into about n / 4 ordered
+ * buckets of a logarithmic map of the key, the bucket where the top m
+ * begin is sorted, and the entries of that bucket and above are placed in
+ * bucket order -- a min-heap once the few buckets that would hold a parent
+ * and its child are sorted.  O(n) time (n = size1 + size2), O(n log n) at
+ * worst (heavy ties); scratch has ns_wreservoir_merge_scratch(n) bytes,
+ * 8-byte aligned.  src may be NULL; when out_items is not NULL the items
+ * (of itemsize bytes, without references, items1 and items2 indexed by
+ * slot) are copied to out_items[0..m) as ns_reservoir_gather would. */
+int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
+                        int64_t size1, const double *keys2,
+                        const int64_t *slots2, int64_t size2, int64_t k,
+                        double *out_keys, int64_t *src, int64_t *m_out,
+                        const void *items1, const void *items2,
+                        int64_t itemsize, void *out_items, void *scratch);
 
 /* State of a uniform reservoir of size k that holds a uniform sample of n
  * >= k items but no threshold (after a merge): W is drawn from its exact
@@ -89,11 +173,5 @@ int ns_reservoir_merge_plan(ns_rng_t *rng, int64_t k, int64_t n1, int64_t m1,
  * Gamma variates by Marsaglia & Tsang 2000, normals by the polar method. */
 int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                         int64_t *next);
-
-/* Turns keys[0..n) (with slots carried along) into a min-heap, O(n). */
-void ns_wreservoir_heapify(double *heap_keys, int64_t *heap_slots, int64_t n);
-
-/* Fisher-Yates shuffle of idx[0..n). */
-void ns_reservoir_shuffle(ns_rng_t *rng, int64_t *idx, int64_t n);
 
 #endif /* NS_RESERVOIR_H */

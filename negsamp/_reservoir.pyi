@@ -1,12 +1,12 @@
-from typing import Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
-MERGE_PLAN: int
-MERGE_SHUFFLE: int
 MERGE_STATE: int
 MERGE_RESUME: int
+SEGMENT: int
+BLOCK: int
 
 def derive_key(
     state_a: npt.NDArray[np.uint64],
@@ -26,7 +26,6 @@ def uniform_update(
     slot_pos: npt.NDArray[np.int64],
     touched: npt.NDArray[np.int64],
 ) -> Tuple[int, float, int, int]: ...
-def check_weights(weights: npt.NDArray[np.float64]) -> Tuple[int, float]: ...
 def weighted_update(
     state: npt.NDArray[np.uint64],
     k: int,
@@ -37,11 +36,29 @@ def weighted_update(
     remaining: float,
     slot_pos: npt.NDArray[np.int64],
     touched: npt.NDArray[np.int64],
-) -> Tuple[int, float, int]: ...
-def merge_plan(
-    k0: int, k1: int, k: int, n1: int, n2: int
-) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
-def shuffle_index(k0: int, k1: int, n: int) -> npt.NDArray[np.int64]: ...
+) -> Tuple[int, float, int, float, int]: ...
+def uniform_merge(
+    k0: int,
+    k1: int,
+    k: int,
+    n1: int,
+    n2: int,
+    dtype: np.dtype[Any],
+    items1: Optional[npt.NDArray[Any]],
+    items2: Optional[npt.NDArray[Any]],
+) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[Any], float, int]: ...
+def weighted_merge(
+    k0: int,
+    k1: int,
+    k: int,
+    dtype: np.dtype[Any],
+    keys1: npt.NDArray[np.float64],
+    slots1: npt.NDArray[np.int64],
+    size1: int,
+    items1: Optional[npt.NDArray[Any]],
+    keys2: npt.NDArray[np.float64],
+    slots2: npt.NDArray[np.int64],
+    size2: int,
+    items2: Optional[npt.NDArray[Any]],
+) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[Any], float]: ...
 def resume(k0: int, k1: int, k: int, n: int) -> Tuple[float, int]: ...
-def exponential(k0: int, k1: int) -> float: ...
-def heapify(heap_keys: npt.NDArray[np.float64], heap_slots: npt.NDArray[np.int64]) -> None: ...

@@ -6,17 +6,23 @@ The xoshiro256++ state of a reservoir lives in a numpy uint64 array of 4
 words owned by the Python object (so it pickles); each call copies it into a
 local ns_rng_t and writes it back only when the kernel succeeded."""
 import numpy as np
+cimport numpy as cnp
+from cpython.ref cimport Py_INCREF
 
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
+from libc.stdlib cimport malloc, calloc, free
 from negsamp._c_reservoir cimport (
-    ns_reservoir_update, ns_reservoir_check_weights, ns_wreservoir_update,
-    ns_reservoir_merge_plan, ns_reservoir_shuffle, ns_reservoir_resume,
-    ns_wreservoir_heapify,
+    ns_reservoir_update, ns_wreservoir_update, ns_wreservoir_undo,
+    ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
+    ns_reservoir_merge, ns_reservoir_gather, ns_reservoir_prefetch, ns_reservoir_resume,
+    ns_wreservoir_merge, ns_wreservoir_merge_scratch,
 )
+
+cnp.import_array()
 from negsamp._common import raise_for_status
 
 
@@ -41,24 +47,40 @@ cdef inline void _check_state(uint64_t[::1] state) except *:
         raise ValueError("rng state is all zeros (xoshiro256++'s fixed point)")
 
 
-#: Streams of one merge key (k0, k1): block 0 picks the slots, block 1
-#: shuffles them, block 2 seeds the merged reservoir, block 3 draws its
-#: threshold or jump.
-MERGE_PLAN, MERGE_SHUFFLE, MERGE_STATE, MERGE_RESUME = 0, 1, 2, 3
+#: Streams of one merge key (k0, k1): block 2 seeds the merged reservoir,
+#: block 3 draws its threshold or jump, and a uniform merge picks its items
+#: from the 16 streams 16..31 (NS_RESERVOIR_MERGE_STREAM; blocks 0 and 1
+#: picked and shuffled them before negsamp 0.2.0).
+MERGE_STATE, MERGE_RESUME = 2, 3
 
 
-def derive_key(uint64_t[::1] state_a, uint64_t[::1] state_b, int64_t count_a,
-               int64_t count_b, int64_t k):
+cdef inline const uint64_t *_state_words(object state) except NULL:
+    """The 4 words of a reservoir's rng state array, checked as _check_state
+    does (without a memoryview: merges call this twice)."""
+    if (not cnp.PyArray_Check(state) or cnp.PyArray_TYPE(<cnp.ndarray>state) != cnp.NPY_UINT64
+            or cnp.PyArray_NDIM(<cnp.ndarray>state) != 1
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>state)):
+        raise ValueError("rng state must be a contiguous uint64 array")
+    if cnp.PyArray_DIM(<cnp.ndarray>state, 0) != 4:
+        raise ValueError(f"rng state must have 4 words, got {cnp.PyArray_DIM(<cnp.ndarray>state, 0)}")
+    cdef const uint64_t *w = <const uint64_t *>cnp.PyArray_DATA(<cnp.ndarray>state)
+    if (w[0] | w[1] | w[2] | w[3]) == 0:
+        raise ValueError("rng state is all zeros (xoshiro256++'s fixed point)")
+    return w
+
+
+def derive_key(object state_a, object state_b, int64_t count_a, int64_t count_b,
+               int64_t k):
     """A merge key that is a deterministic function of both reservoirs'
     states and counts (SplitMix64 absorbing each word in turn)."""
     cdef uint64_t h0 = <uint64_t>0x243F6A8885A308D3, h1 = <uint64_t>0x13198A2E03707344
     cdef uint64_t words[11]
     cdef int i
-    _check_state(state_a)
-    _check_state(state_b)
+    cdef const uint64_t *a = _state_words(state_a)
+    cdef const uint64_t *b = _state_words(state_b)
     for i in range(4):
-        words[i] = state_a[i]
-        words[4 + i] = state_b[i]
+        words[i] = a[i]
+        words[4 + i] = b[i]
     words[8] = <uint64_t>count_a
     words[9] = <uint64_t>count_b
     words[10] = <uint64_t>k
@@ -113,6 +135,8 @@ def uniform_update(uint64_t[::1] state, int64_t k, int64_t count, double w,
 #: 8, as the scans' blocks are.
 cdef int64_t _SEGMENT = 1 << 22
 SEGMENT = _SEGMENT
+#: Items per block of a weighted update (checked, then scanned from cache).
+BLOCK = NS_WRESERVOIR_BLOCK
 
 
 cdef inline bint _interrupted(ns_par *par, int64_t *last) noexcept nogil:
@@ -126,117 +150,265 @@ cdef inline bint _interrupted(ns_par *par, int64_t *last) noexcept nogil:
     return par.poll(par.poll_ctx) != 0
 
 
-def check_weights(const double[::1] weights):
-    """(index of the first NaN/inf/negative weight or -1, sum of weights).
-    Long arrays are checked in segments, so Ctrl-C stops the check."""
-    cdef double total = 0.0, part = 0.0
-    cdef int64_t bad = -1, off = 0, seg, length = weights.shape[0], last
-    cdef int status = 0
-    cdef ns_par par
-    if length == 0:
-        return -1, 0.0
-    make_par(&par, 1)
-    last = ns_clock_ms()
-    with nogil:
-        while off < length:
-            seg = min(_SEGMENT, length - off)
-            bad = ns_reservoir_check_weights(&weights[off], seg, &part)
-            total += part
-            if bad >= 0:
-                bad += off
-                break
-            off += seg
-            if off < length and _interrupted(&par, &last):
-                status = NS_ERR_INTERRUPTED
-                break
-    check_interrupt(status)
-    return bad, total
-
-
 def weighted_update(uint64_t[::1] state, int64_t k, const double[::1] weights,
                     double[::1] heap_keys, int64_t[::1] heap_slots, int64_t size,
                     double remaining, int64_t[::1] slot_pos, int64_t[::1] touched):
-    """A-ExpJ over `weights` (already checked).  Returns (size, remaining,
-    n_touched); state and heap are updated in place."""
+    """A-ExpJ over `weights`, checked on the way.  Returns (size, remaining,
+    n_touched, total, bad).  bad >= 0 is the index of the first NaN,
+    infinite or negative weight: then `state`, the heap and slot_pos are as
+    they were (and the other values are those passed in).  Otherwise state
+    and heap are updated in place."""
     cdef ns_rng_t rng
     cdef int64_t n_touched = 0, length = weights.shape[0], room
-    cdef int status
+    cdef int64_t new_size = size, bad = -1, j
+    cdef double new_remaining = remaining, total = 0.0, part = 0.0
+    cdef int status = NS_OK
     _check_state(state)
     if k < 1 or size < 0 or size > k:
         raise ValueError("bad reservoir size")
     if length == 0:
-        return size, remaining, 0
+        return size, remaining, 0, 0.0, -1
     room = min(k, size + length)
     if (heap_keys.shape[0] < room or heap_slots.shape[0] < room
             or slot_pos.shape[0] < room or touched.shape[0] < room):
         raise ValueError("heap/slot buffers are too small")
-    # A chunk longer than a segment is fed segment by segment (the same
-    # items, in order, into the same state), with a Ctrl-C check between
-    # segments; the heap is saved first, so that an interrupted update
-    # leaves the reservoir as it was.
+    # A chunk longer than one block is read once (checked and scanned block
+    # by block) with an undo log of the heap entries it overwrites, so that
+    # a bad weight found late -- or Ctrl-C, checked between segments of a
+    # long chunk -- leaves the reservoir as it was.  A shorter chunk is
+    # checked whole first: it stays in cache for the scan.
+    cdef ns_wreservoir_undo undo
+    cdef ns_wreservoir_undo *undo_ptr = NULL
+    undo.limit = size
+    undo.n = 0
+    undo.entries = NULL
+    undo.saved = NULL
+    if length > NS_WRESERVOIR_BLOCK:
+        if size:
+            undo.entries = <ns_wreservoir_saved *>malloc(size * sizeof(ns_wreservoir_saved))
+            undo.saved = <unsigned char *>calloc(size, 1)
+            if undo.entries == NULL or undo.saved == NULL:
+                free(undo.entries)
+                free(undo.saved)
+                raise MemoryError("no memory for the undo log of a weighted update")
+        undo_ptr = &undo
     cdef int64_t off = 0, seg, nt = 0, last
     cdef ns_par par
     make_par(&par, 1)
-    saved = None
-    if length > _SEGMENT and par.poll != NULL:
-        saved = (np.array(heap_keys[:room]), np.array(heap_slots[:room]))
     last = ns_clock_ms()
     _load(state, &rng)
     with nogil:
         while off < length:
             seg = min(_SEGMENT, length - off)
             status = ns_wreservoir_update(&rng, k, &weights[off], seg,
-                                          &heap_keys[0], &heap_slots[0], &size,
-                                          &remaining, &slot_pos[0],
-                                          &touched[n_touched], &nt, off)
+                                          &heap_keys[0], &heap_slots[0], &new_size,
+                                          &new_remaining, &slot_pos[0],
+                                          &touched[n_touched], &nt, off, undo_ptr,
+                                          &part, &bad)
             n_touched += nt
             if status != NS_OK:
                 break
+            total += part
             off += seg
             if off < length and _interrupted(&par, &last):
                 status = NS_ERR_INTERRUPTED
                 break
-    if status == NS_ERR_INTERRUPTED:
-        np.asarray(heap_keys)[:room] = saved[0]
-        np.asarray(heap_slots)[:room] = saved[1]
-        np.asarray(slot_pos)[np.asarray(touched)[:n_touched]] = -1
+        if status != NS_OK:
+            if undo_ptr != NULL:
+                ns_wreservoir_undo_restore(undo_ptr, &heap_keys[0], &heap_slots[0])
+            for j in range(n_touched):
+                slot_pos[touched[j]] = -1
+        free(undo.entries)
+        free(undo.saved)
+    if status != NS_OK:
         check_interrupt(status)
-    raise_for_status(status, "weighted reservoir update")
+        if bad >= 0:
+            return size, remaining, 0, 0.0, bad + off
+        raise_for_status(status, "weighted reservoir update")
     _store(&rng, state)
-    return size, remaining, n_touched
+    return new_size, new_remaining, n_touched, total, -1
 
 
-def merge_plan(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2):
-    """Indices (pick1, pick2) into two uniform reservoirs' samples whose
-    union is a uniform min(k, n1 + n2)-subset of the two streams, in random
-    order; uses stream (k0, k1, block 0)."""
-    cdef ns_rng_t rng
-    cdef int64_t m1 = min(k, n1), m2 = min(k, n2), x = 0
-    cdef int status
-    if k < 1 or n1 < 0 or n2 < 0:
-        raise ValueError("merge_plan needs k >= 1 and counts >= 0")
-    pick1 = np.empty(max(m1, 1), dtype=np.int64)
-    pick2 = np.empty(max(m2, 1), dtype=np.int64)
-    cdef int64_t[::1] p1 = pick1, p2 = pick2
-    ns_rng_seed(&rng, k0, k1, MERGE_PLAN)
+cdef inline char *_data(object arr, int typenum, int64_t n,
+                        int64_t itemsize) except? NULL:
+    """The buffer of one of a reservoir's arrays: C-contiguous, of `typenum`
+    (or, typenum < 0, of items of `itemsize` bytes), holding at least n
+    entries; NULL when n = 0.  The arrays are the reservoir's own: these
+    checks guard the kernels against a corrupted object, cheaply."""
+    if n == 0:
+        return NULL
+    if not cnp.PyArray_Check(arr):
+        raise ValueError("reservoir buffers must be numpy arrays")
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    if (cnp.PyArray_NDIM(a) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or cnp.PyArray_DIM(a, 0) < n
+            or (typenum >= 0 and cnp.PyArray_TYPE(a) != typenum)
+            or (typenum < 0 and cnp.PyArray_ITEMSIZE(a) != itemsize)):
+        raise ValueError("reservoir buffers must be C-contiguous arrays of the right dtype")
+    return <char *>cnp.PyArray_DATA(a)
+
+
+cdef inline cnp.ndarray _empty(int64_t n, int typenum):
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    return cnp.PyArray_EMPTY(1, dims, typenum, 0)
+
+
+cdef extern from "numpy/arrayobject.h":
+    enum: NPY_ITEM_REFCOUNT
+    # steals a reference to the dtype
+    object PyArray_Empty(int nd, cnp.npy_intp *dims, cnp.dtype descr, int fortran)
+
+
+cdef object _gather(cnp.dtype dtype, object items1, int64_t m1, object items2,
+                    int64_t m2, const int64_t *src, int64_t m):
+    """A new array of the m items src names (ns_reservoir_gather)."""
+    cdef cnp.npy_intp dims[1]
+    dims[0] = m
+    Py_INCREF(dtype)
+    out = PyArray_Empty(1, dims, dtype, 0)
+    if m == 0:
+        return out
+    cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype), j
+    if cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT:
+        # References must be counted: numpy copies them.
+        index = _empty(m, cnp.NPY_INT64)
+        for j in range(m):
+            (<int64_t *>cnp.PyArray_DATA(index))[j] = src[j]
+        both = np.concatenate([items1[:m1], items2[:m2]]) if m1 and m2 else \
+            (items1[:m1] if m1 else items2[:m2])
+        return both[index]
+    cdef char *a = _data(items1, -1, m1, itemsize)
+    cdef char *b = _data(items2, -1, m2, itemsize)
+    cdef char *o = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
     with nogil:
-        status = ns_reservoir_merge_plan(&rng, k, n1, m1, n2, m2, &p1[0],
-                                         &p2[0], &x)
-    raise_for_status(status, "reservoir merge")
-    m = min(k, n1 + n2)
-    return pick1[:x].copy(), pick2[:m - x].copy()
-
-
-def shuffle_index(uint64_t k0, uint64_t k1, int64_t n):
-    """A uniformly random permutation of range(n) from stream (k0, k1, 1)."""
-    cdef ns_rng_t rng
-    out = np.arange(max(n, 0), dtype=np.int64)
-    cdef int64_t[::1] view = out
-    if n > 1:
-        ns_rng_seed(&rng, k0, k1, MERGE_SHUFFLE)
-        with nogil:
-            ns_reservoir_shuffle(&rng, &view[0], n)
+        ns_reservoir_gather(o, a, m1, b, src, m, itemsize)
     return out
+
+
+cdef inline void _prefetch_items(object items, int64_t n):
+    """Starts loading the items a merge is about to copy out of order."""
+    if n and cnp.PyArray_Check(items):
+        ns_reservoir_prefetch(cnp.PyArray_DATA(<cnp.ndarray>items),
+                              min(n, <int64_t>cnp.PyArray_DIM(<cnp.ndarray>items, 0))
+                              * cnp.PyArray_ITEMSIZE(<cnp.ndarray>items))
+
+
+cdef object _merged_state(uint64_t k0, uint64_t k1):
+    cdef ns_rng_t rng
+    state = _empty(4, cnp.NPY_UINT64)
+    ns_rng_seed(&rng, k0, k1, MERGE_STATE)
+    cdef uint64_t *words = <uint64_t *>cnp.PyArray_DATA(<cnp.ndarray>state)
+    for i in range(4):
+        words[i] = rng.s[i]
+    return state
+
+
+def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
+                  cnp.dtype dtype, object items1, object items2):
+    """The merged uniform reservoir of two that saw n1 and n2 items and hold
+    min(k, n1) and min(k, n2) of them (items1, items2: C-contiguous arrays of
+    `dtype`, or None when empty): (rng state, items, W, next).  The state is
+    stream (k0, k1, MERGE_STATE); items a new array of the min(k, n1 + n2)
+    items of a uniform subset of the union (ns_reservoir_merge, streams
+    (k0, k1, 16..31)); W ~ Beta(k, n - k + 1) and the next acceptance come
+    from stream (k0, k1, MERGE_RESUME) when n1 + n2 >= k (else W = 1,
+    next = NEVER)."""
+    cdef int64_t m1 = min(k, n1), m2 = min(k, n2), x = 0, m
+    cdef int status
+    cdef double w = 1.0
+    cdef int64_t nxt = INT64_MAX
+    cdef ns_rng_t rng
+    if k < 1 or n1 < 0 or n2 < 0 or n1 > INT64_MAX - n2:
+        raise ValueError("a merge needs k >= 1 and counts >= 0 that add up in int64")
+    m = min(k, n1 + n2)
+    cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
+    if work == NULL:
+        raise MemoryError("no memory for a reservoir merge")
+    _prefetch_items(items1, m1)
+    _prefetch_items(items2, m2)
+    with nogil:
+        status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
+    try:
+        raise_for_status(status, "reservoir merge")
+        items = _gather(dtype, items1, m1, items2, m2, work, m)
+    finally:
+        free(work)
+    if n1 + n2 >= k:
+        ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
+        status = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)
+        raise_for_status(status, "reservoir resume")
+    return _merged_state(k0, k1), items, w, nxt
+
+
+def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
+                   object keys1, object slots1, int64_t size1, object items1,
+                   object keys2, object slots2, int64_t size2, object items2):
+    """The merged weighted reservoir of two A-ExpJ heaps (the first size1
+    and size2 entries of float64 keys and int64 slots, size <= k; items:
+    the arrays the slots index, None when a side holds nothing): (rng
+    state, keys, items, remaining).  keys are the union's m = min(k, n)
+    largest as a min-heap (ns_wreservoir_merge) and items aligned with them
+    (new arrays): the merged heap's slots are 0..m-1.  remaining is the
+    Exp(1) jump of stream (k0, k1, MERGE_RESUME) when the heap is full,
+    else 0."""
+    cdef int64_t n, m = 0
+    cdef int status = NS_OK
+    cdef double remaining = 0.0
+    cdef ns_rng_t rng
+    if k < 1 or size1 < 0 or size2 < 0 or size1 > k or size2 > k:
+        raise ValueError("a weighted merge needs heaps of at most k keys")
+    cdef const double *key1 = <const double *>_data(keys1, cnp.NPY_FLOAT64, size1, 8)
+    cdef const int64_t *slot1 = <const int64_t *>_data(slots1, cnp.NPY_INT64, size1, 8)
+    cdef const double *key2 = <const double *>_data(keys2, cnp.NPY_FLOAT64, size2, 8)
+    cdef const int64_t *slot2 = <const int64_t *>_data(slots2, cnp.NPY_INT64, size2, 8)
+    n = size1 + size2
+    m = min(n, k)
+    out_keys = _empty(m, cnp.NPY_FLOAT64)
+    cdef double *ok = <double *>cnp.PyArray_DATA(<cnp.ndarray>out_keys)
+    cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype)
+    cdef bint refs = (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT) != 0
+    cdef cnp.npy_intp dims[1]
+    dims[0] = m
+    Py_INCREF(dtype)
+    items = PyArray_Empty(1, dims, dtype, 0)
+    cdef const char *it1 = NULL
+    cdef const char *it2 = NULL
+    cdef char *out_items = NULL
+    if not refs and m:
+        # the items are copied as bytes by the kernel
+        it1 = _data(items1, -1, size1, itemsize)
+        it2 = _data(items2, -1, size2, itemsize)
+        out_items = <char *>cnp.PyArray_DATA(<cnp.ndarray>items)
+    cdef int64_t *src = NULL
+    cdef void *scratch = NULL
+    if n:
+        scratch = malloc(ns_wreservoir_merge_scratch(n))
+        if refs:
+            src = <int64_t *>malloc(m * sizeof(int64_t))
+        if scratch == NULL or (refs and src == NULL):
+            free(src)
+            free(scratch)
+            raise MemoryError("no memory for a reservoir merge")
+        ns_reservoir_prefetch(it1, size1 * itemsize)
+        ns_reservoir_prefetch(it2, size2 * itemsize)
+        with nogil:
+            status = ns_wreservoir_merge(key1, slot1, size1, key2, slot2, size2,
+                                         k, ok, src, &m, it1, it2, itemsize,
+                                         out_items, scratch)
+            free(scratch)
+    try:
+        raise_for_status(status, "weighted reservoir merge")
+        if refs:
+            items = _gather(dtype, items1, size1, items2, size2, src, m)
+    finally:
+        free(src)
+    if m == k:
+        # The exposure to the next acceptance is Exp(1) whatever the
+        # threshold (memorylessness).
+        ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
+        remaining = ns_rng_exponential(&rng)
+    return _merged_state(k0, k1), out_keys, items, remaining
 
 
 def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):
@@ -254,17 +426,3 @@ def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):
     return w, nxt
 
 
-def exponential(uint64_t k0, uint64_t k1):
-    """One Exp(1) variate from stream (k0, k1, MERGE_RESUME)."""
-    cdef ns_rng_t rng
-    ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
-    return ns_rng_exponential(&rng)
-
-
-def heapify(double[::1] heap_keys, int64_t[::1] heap_slots):
-    """Makes (heap_keys, heap_slots) a min-heap on the keys, in place."""
-    if heap_keys.shape[0] != heap_slots.shape[0]:
-        raise ValueError("heap_keys and heap_slots differ in length")
-    if heap_keys.shape[0] > 1:
-        with nogil:
-            ns_wreservoir_heapify(&heap_keys[0], &heap_slots[0], heap_keys.shape[0])

@@ -28,7 +28,8 @@ from negsamp import _reservoir
 from negsamp._format import Reader, as_bytes, check_crc, frame, open_frame
 from negsamp._rng import RNGLike, draw_key
 from negsamp._validation import (
-    c_array, as_int, as_iterable_array, describe, require_kind, state_field, uninitialised_repr,
+    c_array, as_int, as_iterable_array, as_out, describe, require_kind, state_field,
+    uninitialised_repr,
 )
 
 __all__ = ["Reservoir", "WeightedReservoir"]
@@ -44,6 +45,26 @@ _MAGIC_WEIGHTED = b"NSRESV\x00\x02"
 _UNIFORM_HEADER = struct.Struct("<qqqdI")  # k, count, next, w, dtype length
 _WEIGHTED_HEADER = struct.Struct("<qqqddI")  # k, count, size, remaining, total, dtype length
 _STATE = struct.Struct("<4Q")
+#: The heap of a merged reservoir that holds nothing (never written: a
+#: reservoir's buffers are replaced, not grown in place).
+_EMPTY_KEYS = np.empty(0, dtype=np.float64)
+_EMPTY_SLOTS = np.empty(0, dtype=np.int64)
+_EMPTY_KEYS.flags.writeable = False
+_EMPTY_SLOTS.flags.writeable = False
+_SLOTS = _EMPTY_SLOTS
+
+
+def _first_slots(n: int) -> np.ndarray:
+    """Slots 0..n-1, read-only: the heap of a merged reservoir, which holds
+    its item j in slot j and replaces (never writes into) its buffers on
+    its first update.  One shared array, grown as needed."""
+    global _SLOTS
+    slots = _SLOTS
+    if slots.shape[0] < n:
+        slots = np.arange(max(n, 2 * slots.shape[0]), dtype=np.int64)
+        slots.flags.writeable = False
+        _SLOTS = slots
+    return slots[:n]
 
 
 # -- input conversion -------------------------------------------------------
@@ -160,8 +181,10 @@ class _Base:
         self._state = state
         self._dtype: Optional[np.dtype] = None
         self._items: Optional[np.ndarray] = None
-        self._slot_pos = np.empty(0, dtype=np.int64)
-        self._touched = np.empty(0, dtype=np.int64)
+        # Capacity 0: the first update allocates (_grow replaces, never
+        # writes into, these).
+        self._slot_pos = _EMPTY_SLOTS
+        self._touched = _EMPTY_SLOTS
         self._lock = threading.RLock()
 
     def _filled(self) -> int:  # pragma: no cover - overridden
@@ -223,12 +246,38 @@ class _Base:
 
     @property
     def sample(self) -> np.ndarray:
-        """The current sample as a new 1-D array (its order is unspecified)."""
+        """The current sample as a new 1-D array (its order is unspecified):
+        :meth:`get_sample` without ``out``."""
+        return self.get_sample()
+
+    def get_sample(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The current sample, a 1-D array of ``len(self)`` items of
+        :attr:`dtype` (float64 before the first chunk), in unspecified order.
+
+        Parameters
+        ----------
+        out : numpy.ndarray, optional
+            Where to write it (NumPy's convention): a writeable, C-contiguous
+            array of exactly that shape and dtype, not sharing memory with
+            the reservoir.  TypeError (not an array, wrong dtype) or
+            ValueError otherwise, before anything is written.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out`` when given, else a new array.  O(len(self)).
+        """
         with self._lock:
             n = self._filled()
-            if self._items is None:
-                return np.empty(0, dtype=self._dtype if self._dtype is not None else np.float64)
-            return self._items[:n].copy()
+            dtype = self._dtype if self._dtype is not None else np.float64
+            buf = as_out(out, (n,), dtype, self._items, name="out")
+            if buf is None:
+                if self._items is None:
+                    return np.empty(0, dtype=dtype)
+                return self._items[:n].copy()
+            if n:
+                buf[...] = self._items[:n]  # type: ignore[index]
+            return buf
 
     def __len__(self) -> int:
         return self._filled()
@@ -254,9 +303,12 @@ class _Base:
                 f"cannot merge reservoirs of different dtypes: {self._dtype} and {other._dtype}"
             )
 
-    def _locked_pair(self, other: "_Base") -> "_PairLock":
-        first, second = (self, other) if id(self) < id(other) else (other, self)
-        return _PairLock(first._lock, second._lock)
+    def _locked_pair(self, other: "_Base") -> Tuple[threading.RLock, threading.RLock]:
+        """Both locks, in a fixed order (by id) so that two merges of the
+        same pair from two threads cannot deadlock: ``with a, b:``."""
+        if id(self) < id(other):
+            return self._lock, other._lock
+        return other._lock, self._lock
 
     def __getstate__(self) -> Dict[str, Any]:
         with self._lock:
@@ -275,19 +327,6 @@ def _unpickle(cls: Type[_Base], state: Dict[str, Any]) -> _Base:
     self = cls.__new__(cls)
     self.__setstate__(state)
     return self
-
-
-class _PairLock:
-    def __init__(self, a: threading.RLock, b: threading.RLock) -> None:
-        self.a, self.b = a, b
-
-    def __enter__(self) -> None:
-        self.a.acquire()
-        self.b.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.b.release()
-        self.a.release()
 
 
 def _get(state: Dict[str, Any], key: str, kind: type, lo: Any = None, hi: Any = None) -> Any:
@@ -349,8 +388,9 @@ class Reservoir(_Base):
     directly (geometric given the current threshold W), and carried across
     chunks, so :meth:`update` costs O(1 + items accepted from the chunk),
     independent of the chunk length, and a stream of n items uses
-    O(k (1 + log(n / k))) random numbers.  Items are never read by the C
-    kernel; accepted ones are copied with numpy indexing, so any dtype
+    O(k (1 + log(n / k))) random numbers.  Items are never read by the
+    update kernel; accepted ones are copied with numpy indexing (a merge
+    copies them as bytes, or with numpy for object dtypes), so any dtype
     works, including ``object`` (pickle only) and structured dtypes.
 
     The reservoir is thread-safe (a lock guards updates and merges), pickles,
@@ -420,49 +460,40 @@ class Reservoir(_Base):
 
         Notes
         -----
-        With counts n1, n2 and m = min(k, n1 + n2): the number of slots
+        With counts n1, n2 and m = min(k, n1 + n2): the number of items
         taken from this side is hypergeometric (drawn exactly, slot by slot,
-        O(m) random numbers), then the slots are filled by uniform picks
-        without replacement from each side.  A side that saw fewer than k
-        items holds all of them, so this is exact in every case.  The
-        merged reservoir then continues Algorithm L: its threshold W is drawn
-        from its exact conditional law, Beta(k, n - k + 1) (the k-th
-        smallest of n uniform keys, independent of which items are kept),
-        and the gap to the next acceptance is geometric given W.
-        O(k) time.
+        k random numbers), then the items are uniform picks without
+        replacement from each side (Floyd's algorithm, min(x, k - x) random
+        numbers for x picks of k).  A side that saw fewer than k items holds
+        all of them, so this is exact in every case.  The merged reservoir
+        then continues Algorithm L: its threshold W is drawn from its exact
+        conditional law, Beta(k, n - k + 1) (the k-th smallest of n uniform
+        keys, independent of which items are kept), and the gap to the next
+        acceptance is geometric given W.  O(k) time, one C call; the items
+        of this side come first in the merged sample (whose order is
+        unspecified: Algorithm L replaces uniformly random slots).
         """
         self._check_merge_partner(other)
-        with self._locked_pair(other):
+        first, second = self._locked_pair(other)
+        with first, second:
             k0, k1 = _merge_key(rng, self, other)
             k = self._k
             n1, n2 = self._count, other._count
             if n1 > _NEVER - 1 - n2:
                 raise ValueError("merged count would overflow int64")
-            n = n1 + n2
+            dtype = self._dtype if self._dtype is not None else other._dtype
             out = Reservoir.__new__(Reservoir)
-            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
-            out._dtype = self._dtype if self._dtype is not None else other._dtype
-            out._count = n
-            out._w, out._next = 1.0, _NEVER
-            m = min(k, n)
-            if m == 0:
+            if dtype is None:
+                out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+                out._count = n1 + n2
+                out._w, out._next = 1.0, _NEVER
                 return out
-            if n <= k:
-                merged = np.concatenate([side._items[: side._filled()]
-                                         for side in (self, other) if side._items is not None])
-            else:
-                pick1, pick2 = _reservoir.merge_plan(k0, k1, k, n1, n2)
-                parts = []
-                if pick1.shape[0]:
-                    parts.append(self._items[pick1])  # type: ignore[index]
-                if pick2.shape[0]:
-                    parts.append(other._items[pick2])  # type: ignore[index]
-                merged = np.concatenate(parts) if len(parts) > 1 else parts[0]
-                merged = merged[_reservoir.shuffle_index(k0, k1, m)]
-            out._grow(m)
-            out._items[:m] = merged  # type: ignore[index]
-            if n >= k:
-                out._w, out._next = _reservoir.resume(k0, k1, k, n)
+            # One call: the picks, the items copied into a new array (the
+            # merged reservoir's buffers grow on its first update), W, next.
+            state, items, out._w, out._next = _reservoir.uniform_merge(
+                k0, k1, k, n1, n2, dtype, self._items, other._items)
+            out._init_state(k, state)
+            out._dtype, out._items, out._count = dtype, items, n1 + n2
             return out
 
     # -- state and serialisation --------------------------------------------
@@ -572,9 +603,10 @@ class WeightedReservoir(_Base):
     to 5e-324: the log key ``-E / w`` would overflow to -inf below about
     1e-308 and such items would tie.  Exponential jumps over the exposure
     ``w * exp(-threshold)`` use O(k log(n / k)) random numbers; the C kernel
-    still reads every weight once (about 1 ns per item) and the weights
-    are checked in one more pass.  :meth:`merge` is exact (top-k keys of
-    the union).  Thread-safe, picklable, serialisable with :meth:`to_bytes`.
+    still reads every weight once, checking it in the same read, so that
+    most items cost a validity test and an addition.  :meth:`merge` is
+    exact (top-k keys of the union).  Thread-safe, picklable, serialisable
+    with :meth:`to_bytes`.
     """
 
     __slots__ = ("_heap_keys", "_heap_slots", "_size", "_remaining", "_total")
@@ -606,11 +638,32 @@ class WeightedReservoir(_Base):
     def keys(self) -> np.ndarray:
         """Keys ``log(w) - log(E)`` (``= -log(-log(u) / w)``) of the sampled
         items, aligned with :attr:`sample` (larger is more likely to stay);
-        finite."""
+        finite: :meth:`get_keys` without ``out``."""
+        return self.get_keys()
+
+    def get_keys(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The keys of the sampled items, float64 aligned with
+        :meth:`get_sample`.
+
+        Parameters
+        ----------
+        out : numpy.ndarray, optional
+            Where to write them: a writeable, C-contiguous float64 array of
+            shape ``(len(self),)`` not sharing memory with the reservoir
+            (checked as :meth:`get_sample` checks it).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out`` when given, else a new array.  O(len(self)).
+        """
         with self._lock:
-            out = np.empty(self._size, dtype=np.float64)
-            out[self._heap_slots[: self._size]] = self._heap_keys[: self._size]
-            return out
+            n = self._size
+            buf = as_out(out, (n,), np.float64, self._heap_keys, name="out")
+            if buf is None:
+                buf = np.empty(n, dtype=np.float64)
+            buf[self._heap_slots[:n]] = self._heap_keys[:n]
+            return buf
 
     def update(self, items: Any, weights: Any) -> None:
         """Feeds the next chunk of the stream with its weights.
@@ -626,7 +679,11 @@ class WeightedReservoir(_Base):
         Notes
         -----
         O(len) to check and scan the weights, plus O(log k) per accepted
-        item.  Everything is checked before the state changes.
+        item.  The chunk is read once: checked and scanned in blocks that
+        stay in cache, the heap entries the scan overwrites saved on the
+        way, so that a NaN, infinite or negative weight anywhere in the
+        chunk -- even its last -- raises ValueError and leaves the
+        reservoir, its RNG state and its counters exactly as they were.
         """
         with self._lock:
             arr = _as_items(items, self._dtype)
@@ -638,20 +695,30 @@ class WeightedReservoir(_Base):
                 )
             if length == 0:
                 return
-            bad, total = _reservoir.check_weights(w)
+            if self._count > _NEVER - 1 - length:
+                raise ValueError("count would overflow int64")
+            # The weights are checked by the kernel as it scans them (one
+            # read of the chunk); on a bad one it puts the heap back, and
+            # the dtype of a reservoir's first chunk is unset again.
+            first_chunk = self._dtype is None
+            self._set_dtype(arr)  # type: ignore[arg-type]
+            state = self._state.copy()
+            try:
+                self._grow(min(self._k, self._size + length))
+                size, remaining, n_touched, total, bad = _reservoir.weighted_update(
+                    state, self._k, w, self._heap_keys, self._heap_slots, self._size,
+                    self._remaining, self._slot_pos, self._touched,
+                )
+            except BaseException:
+                if first_chunk:
+                    self._dtype, self._items = None, None
+                raise
             if bad >= 0:
+                if first_chunk:
+                    self._dtype, self._items = None, None
                 v = float(w[bad])
                 what = "finite" if not math.isfinite(v) else "non-negative"
                 raise ValueError(f"weights must be {what}, got {v} at index {bad}")
-            if self._count > _NEVER - 1 - length:
-                raise ValueError("count would overflow int64")
-            self._set_dtype(arr)  # type: ignore[arg-type]
-            self._grow(min(self._k, self._size + length))
-            state = self._state.copy()
-            size, remaining, n_touched = _reservoir.weighted_update(
-                state, self._k, w, self._heap_keys, self._heap_slots, self._size,
-                self._remaining, self._slot_pos, self._touched,
-            )
             self._copy_touched(arr, n_touched)  # type: ignore[arg-type]
             self._state = state
             self._size, self._remaining = size, remaining
@@ -665,48 +732,36 @@ class WeightedReservoir(_Base):
 
         ``rng`` (None: derived from both states) only seeds the merged
         reservoir's own stream and its next exponential jump, drawn from its
-        exact conditional law (memorylessness).  O(k log k).
+        exact conditional law (memorylessness).  O(k) expected time, one C
+        call: the keys are counted into ordered buckets, the boundary
+        bucket is sorted, and the kept entries are placed in bucket order,
+        which is a valid heap after a few small sorts.
         """
         self._check_merge_partner(other)
-        with self._locked_pair(other):
+        first, second = self._locked_pair(other)
+        with first, second:
             k0, k1 = _merge_key(rng, self, other)
             k = self._k
             if self._count > _NEVER - 1 - other._count:
                 raise ValueError("merged count would overflow int64")
+            dtype = self._dtype if self._dtype is not None else other._dtype
             out = WeightedReservoir.__new__(WeightedReservoir)
-            out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
-            out._dtype = self._dtype if self._dtype is not None else other._dtype
+            out._size, out._remaining = 0, 0.0
+            if dtype is None:
+                out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+                out._heap_keys, out._heap_slots = _EMPTY_KEYS, _EMPTY_SLOTS
+            else:
+                (state, out._heap_keys, items,
+                 out._remaining) = _reservoir.weighted_merge(
+                    k0, k1, k, dtype, self._heap_keys, self._heap_slots, self._size,
+                    self._items, other._heap_keys, other._heap_slots, other._size,
+                    other._items)
+                out._init_state(k, state)
+                out._dtype, out._items = dtype, items
+                out._size = out._heap_keys.shape[0]
+                out._heap_slots = _first_slots(out._size)
             out._count = self._count + other._count
             out._total = self._total + other._total
-            out._heap_keys = np.empty(0, dtype=np.float64)
-            out._heap_slots = np.empty(0, dtype=np.int64)
-            out._size, out._remaining = 0, 0.0
-            keys, items = [], []
-            for side in (self, other):
-                if side._size:
-                    slots = side._heap_slots[: side._size]
-                    keys.append(side._heap_keys[: side._size])
-                    items.append(side._items[slots])  # type: ignore[index]
-            if not keys:
-                return out
-            all_keys = np.concatenate(keys)
-            all_items = np.concatenate(items)
-            m = min(k, all_keys.shape[0])
-            # Ascending order of the kept keys is a valid min-heap.
-            total = all_keys.shape[0]
-            if total > m:
-                top = np.argpartition(all_keys, total - m)[total - m :]
-                all_keys, all_items = all_keys[top], all_items[top]
-            out._grow(m)
-            out._size = m
-            out._heap_keys[:m] = all_keys
-            out._heap_slots[:m] = np.arange(m)
-            _reservoir.heapify(out._heap_keys[:m], out._heap_slots[:m])
-            out._items[:m] = all_items  # type: ignore[index]
-            if m == k:
-                # The exposure to the next acceptance is Exp(1) whatever the
-                # threshold (memorylessness).
-                out._remaining = _reservoir.exponential(k0, k1)
             return out
 
     # -- state and serialisation --------------------------------------------

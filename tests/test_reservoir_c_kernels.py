@@ -1,0 +1,235 @@
+"""csrc/ns_reservoir.c on its own, built with AddressSanitizer and
+UndefinedBehaviorSanitizer when the compiler has them: the weighted merge
+against a brute-force top k (a valid heap, every key, every source), the
+uniform merge's picks, and the undo log of a weighted update (a bad weight at
+any position leaves the heap as it was; a good chunk gives bit for bit the
+two-pass result)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+
+PROGRAM = r"""
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ns_reservoir.h"
+
+static int bad = 0;
+#define CHECK(c) do { if (!(c)) { bad++; fprintf(stderr, "line %d: %s\n", __LINE__, #c); } } while (0)
+
+static int cmp_desc(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void sift(double *a, int64_t *s, int64_t n, int64_t p) {
+    for (;;) {
+        int64_t c = 2 * p + 1;
+        if (c >= n) break;
+        if (c + 1 < n && a[c + 1] < a[c]) c++;
+        if (!(a[c] < a[p])) break;
+        double t = a[c]; a[c] = a[p]; a[p] = t;
+        int64_t u = s[c]; s[c] = s[p]; s[p] = u;
+        p = c;
+    }
+}
+
+/* a heap of `size` keys drawn by `law` */
+static void make_heap(ns_rng_t *r, double *keys, int64_t *slots, int64_t size, int law) {
+    for (int64_t i = 0; i < size; i++) {
+        const double e = ns_rng_exponential_open(r);
+        keys[i] = law == 0 ? -log(e)
+                : law == 1 ? (double)(ns_rng_bounded(r, 3))          /* ties */
+                : law == 2 ? (ns_rng_bounded(r, 50) == 0 ? 690.0 : -690.0) - log(e)
+                : 1.0;                                                 /* all equal */
+        slots[i] = i;
+    }
+    for (int64_t i = size / 2 - 1; i >= 0; i--) sift(keys, slots, size, i);
+}
+
+static void weighted_merges(void) {
+    ns_rng_t r;
+    ns_rng_seed(&r, 1, 2, 3);
+    for (int trial = 0; trial < 3000; trial++) {
+        const int64_t k = 1 + (int64_t)ns_rng_bounded(&r, trial % 3 == 0 ? 5 : 300);
+        const int64_t s1 = (int64_t)ns_rng_bounded(&r, (uint64_t)k + 1);
+        const int64_t s2 = trial % 7 == 0 ? k : (int64_t)ns_rng_bounded(&r, (uint64_t)k + 1);
+        const int law = (int)ns_rng_bounded(&r, 4);
+        double *k1 = malloc(8 * (s1 + 1)), *k2 = malloc(8 * (s2 + 1));
+        int64_t *l1 = malloc(8 * (s1 + 1)), *l2 = malloc(8 * (s2 + 1));
+        make_heap(&r, k1, l1, s1, law);
+        make_heap(&r, k2, l2, s2, law);
+        const int64_t n = s1 + s2, m = n < k ? n : k;
+        double *out = malloc(8 * (m + 1)), *all = malloc(8 * (n + 1)), *got = malloc(8 * (m + 1));
+        int64_t *src = malloc(8 * (m + 1)), mm = -1;
+        /* items by slot: 3 bytes each (a size without its own copy loop) */
+        unsigned char *it1 = malloc(3 * s1 + 1), *it2 = malloc(3 * s2 + 1), *oit = malloc(3 * m + 1);
+        for (int64_t i = 0; i < 3 * s1; i++) it1[i] = (unsigned char)(i * 7 + 1);
+        for (int64_t i = 0; i < 3 * s2; i++) it2[i] = (unsigned char)(i * 5 + 2);
+        void *scratch = malloc(ns_wreservoir_merge_scratch(n) + 1);
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, out, src, &mm,
+                                  it1, it2, 3, oit, scratch) == NS_OK);
+        CHECK(mm == m);
+        for (int64_t j = 0; j < m; j++) {
+            const unsigned char *want = src[j] < s1 ? it1 + 3 * src[j] : it2 + 3 * (src[j] - s1);
+            if (src[j] >= 0 && src[j] < n) CHECK(memcmp(oit + 3 * j, want, 3) == 0);
+        }
+        /* without src and items: the same keys */
+        double *again = malloc(8 * (m + 1));
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, again, NULL, &mm,
+                                  NULL, NULL, 0, NULL, scratch) == NS_OK);
+        CHECK(memcmp(again, out, 8 * m) == 0);
+        free(again); free(it1); free(it2); free(oit);
+        for (int64_t j = 1; j < m; j++) CHECK(out[(j - 1) / 2] <= out[j]);
+        char *seen = calloc(n + 1, 1);
+        for (int64_t j = 0; j < m; j++) {
+            CHECK(src[j] >= 0 && src[j] < n);
+            if (src[j] < 0 || src[j] >= n) continue;
+            CHECK(!seen[src[j]]);
+            seen[src[j]] = 1;
+            /* the key is the source's: slots are 0..size-1 in heap order */
+            int found = 0;
+            if (src[j] < s1) { for (int64_t i = 0; i < s1; i++) found |= l1[i] == src[j] && k1[i] == out[j]; }
+            else { for (int64_t i = 0; i < s2; i++) found |= l2[i] == src[j] - s1 && k2[i] == out[j]; }
+            CHECK(found);
+        }
+        memcpy(all, k1, 8 * s1);
+        memcpy(all + s1, k2, 8 * s2);
+        qsort(all, n, 8, cmp_desc);
+        memcpy(got, out, 8 * m);
+        qsort(got, m, 8, cmp_desc);
+        for (int64_t j = 0; j < m; j++) CHECK(got[j] == all[j]);
+        free(k1); free(k2); free(l1); free(l2); free(out); free(all); free(got);
+        free(src); free(scratch); free(seen);
+    }
+}
+
+static void uniform_merges(void) {
+    for (int trial = 0; trial < 2000; trial++) {
+        ns_rng_t r;
+        ns_rng_seed(&r, 7, 8, trial);
+        const int64_t k = 1 + (int64_t)ns_rng_bounded(&r, 200);
+        const int64_t n1 = (int64_t)ns_rng_bounded(&r, 3 * (uint64_t)k), n2 = (int64_t)ns_rng_bounded(&r, 3 * (uint64_t)k);
+        const int64_t m1 = n1 < k ? n1 : k, m2 = n2 < k ? n2 : k;
+        const int64_t m = n1 + n2 < k ? n1 + n2 : k;
+        int64_t *src = malloc(8 * (m + 1)), *scratch = malloc(8 * (m1 > m2 ? m1 : m2) + 8), x = -1;
+        CHECK(ns_reservoir_merge(trial, 99, k, n1, m1, n2, m2, src, scratch, &x) == NS_OK);
+        CHECK(x >= 0 && x <= m1 && m - x <= m2);
+        char *seen = calloc(m1 + m2 + 1, 1);
+        for (int64_t j = 0; j < m; j++) {
+            CHECK(src[j] >= 0 && src[j] < m1 + m2);
+            if (src[j] < 0 || src[j] >= m1 + m2) continue;
+            CHECK(!seen[src[j]]);
+            seen[src[j]] = 1;
+            CHECK((j < x) == (src[j] < m1));
+        }
+        free(src); free(scratch); free(seen);
+    }
+}
+
+static void undo_log(void) {
+    const int64_t k = 64, len = 5 * NS_WRESERVOIR_BLOCK + 77;
+    double *w = malloc(8 * len);
+    double hk[64], hk0[64], hk2[64];
+    int64_t hs[64], hs0[64], hs2[64], sp[64], tc[64], sp2[64], tc2[64];
+    ns_wreservoir_saved entries[64];
+    unsigned char saved[64];
+    for (int trial = 0; trial < 200; trial++) {
+        ns_rng_t r, r2, g;
+        ns_rng_seed(&g, 5, trial, 0);
+        ns_rng_seed(&r, 6, trial, 0);
+        for (int64_t i = 0; i < len; i++) w[i] = ns_rng_exponential(&g);
+        int64_t size = 0, nt = 0, bad_at = -2;
+        double rem = 0.0, total = 0.0;
+        for (int i = 0; i < 64; i++) sp[i] = sp2[i] = -1;
+        /* fill it on a first chunk (half of it full, half not) */
+        const int64_t first = trial % 2 ? 40 : 300;
+        CHECK(ns_wreservoir_update(&r, k, w, first, hk, hs, &size, &rem, sp, tc, &nt, 0,
+                                   NULL, &total, &bad_at) == NS_OK);
+        for (int64_t j = 0; j < nt; j++) sp[tc[j]] = -1;
+        memcpy(hk0, hk, sizeof hk); memcpy(hs0, hs, sizeof hs);
+        const int64_t size0 = size;
+        const double rem0 = rem;
+        r2 = r;
+        /* a good chunk: with and without the undo log, bit for bit */
+        ns_wreservoir_undo undo = {.limit = size, .n = 0, .entries = entries, .saved = saved};
+        memset(saved, 0, sizeof saved);
+        int64_t size2 = size, nt2 = 0, b2 = -2;
+        double rem2 = rem, t1 = 0, t2 = 0;
+        memcpy(hk2, hk, sizeof hk); memcpy(hs2, hs, sizeof hs);
+        CHECK(ns_wreservoir_update(&r, k, w + first, len - first, hk, hs, &size, &rem, sp, tc, &nt, 0,
+                                   &undo, &t1, &bad_at) == NS_OK && bad_at == -1);
+        CHECK(ns_wreservoir_update(&r2, k, w + first, len - first, hk2, hs2, &size2, &rem2, sp2, tc2, &nt2, 0,
+                                   NULL, &t2, &b2) == NS_OK);
+        CHECK(size == size2 && rem == rem2 && t1 == t2 && nt == nt2);
+        CHECK(memcmp(hk, hk2, 8 * size) == 0 && memcmp(hs, hs2, 8 * size) == 0);
+        CHECK(memcmp(r.s, r2.s, sizeof r.s) == 0);
+        for (int64_t j = 0; j < nt; j++) { CHECK(sp[tc[j]] == sp2[tc2[j]]); sp[tc[j]] = -1; sp2[tc2[j]] = -1; }
+        /* a bad weight anywhere: restored exactly */
+        memcpy(hk, hk0, sizeof hk); memcpy(hs, hs0, sizeof hs);
+        const int64_t at = (int64_t)ns_rng_bounded(&g, (uint64_t)(len - first));
+        const double keep = w[first + at];
+        w[first + at] = trial % 3 == 0 ? NAN : trial % 3 == 1 ? -1.0 : INFINITY;
+        memset(saved, 0, sizeof saved);
+        undo = (ns_wreservoir_undo){.limit = size0, .n = 0, .entries = entries, .saved = saved};
+        size = size0; rem = rem0;
+        CHECK(ns_wreservoir_update(&r, k, w + first, len - first, hk, hs, &size, &rem, sp, tc, &nt, 0,
+                                   &undo, &t1, &bad_at) == NS_ERR_VALUE);
+        CHECK(bad_at == at && size == size0 && rem == rem0);
+        ns_wreservoir_undo_restore(&undo, hk, hs);
+        CHECK(memcmp(hk, hk0, 8 * size0) == 0 && memcmp(hs, hs0, 8 * size0) == 0);
+        for (int i = 0; i < 64; i++) CHECK(saved[i] == 0);
+        for (int64_t j = 0; j < nt; j++) sp[tc[j]] = -1;
+        for (int i = 0; i < 64; i++) CHECK(sp[i] == -1);
+        w[first + at] = keep;
+    }
+    free(w);
+}
+
+int main(void) {
+    weighted_merges();
+    uniform_merges();
+    undo_log();
+    printf("bad=%d\n", bad);
+    return bad != 0;
+}
+"""
+
+
+def _compiler():
+    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX build of the C test")
+@pytest.mark.skipif(not os.path.isfile(os.path.join(CSRC, "ns_reservoir.c")),
+                    reason="needs the source tree's csrc/")
+def test_reservoir_kernels_under_sanitizers(tmp_path):
+    cc = _compiler()
+    if cc is None:
+        pytest.skip("no C compiler")
+    source = tmp_path / "reservoir_kernels.c"
+    source.write_text(PROGRAM)
+    exe = str(tmp_path / "reservoir_kernels")
+    base = [cc, "-std=c99", "-O1", "-g", "-D_POSIX_C_SOURCE=200809L", "-I", CSRC, str(source),
+            os.path.join(CSRC, "ns_reservoir.c"), os.path.join(CSRC, "ns_common.c"), "-o", exe,
+            "-lm"]
+    sanitized = subprocess.run(base[:1] + ["-fsanitize=address,undefined",
+                                           "-fno-sanitize-recover=undefined"] + base[1:],
+                               capture_output=True)
+    if sanitized.returncode != 0:  # no sanitizer runtime: the checks alone still run
+        subprocess.run(base, check=True, capture_output=True)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
+    env.pop("LD_PRELOAD", None)
+    out = subprocess.run([exe], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr[-4000:]
+    assert out.stdout.strip() == "bad=0"

@@ -1,0 +1,163 @@
+"""The merge kernels (csrc/ns_reservoir.c): the weighted merge keeps exactly the
+top k keys of the union as a valid heap, whatever the key distribution; the
+uniform merge takes a hypergeometric number of items from each side,
+uniformly; items of every dtype are copied from the right slots."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from negsamp import Reservoir, WeightedReservoir
+from _stats import chisquare_pvalue
+from _reservoir_cases import ALPHA
+
+
+def _weighted(k, n, seed, weights=None, start=0, dtype=np.int64):
+    gen = np.random.default_rng(seed)
+    w = gen.standard_exponential(n) if weights is None else weights(gen, n)
+    res = WeightedReservoir(k, rng=seed)
+    res.update(np.arange(start, start + n).astype(dtype), w)
+    return res
+
+
+def _is_min_heap(keys):
+    return keys.shape[0] < 2 or bool((keys[(np.arange(1, keys.shape[0]) - 1) // 2]
+                                      <= keys[1:]).all())
+
+
+def _check_top_k(a, b, m):
+    keys = np.concatenate([a.keys, b.keys])
+    items = np.concatenate([a.sample, b.sample])
+    top = np.sort(keys)[::-1][: min(a.k, keys.shape[0])]
+    assert np.array_equal(np.sort(m.keys), np.sort(top))
+    assert len(m) == top.shape[0] == m._size
+    # each kept item carries its own key
+    key_of = dict(zip(items.tolist(), keys.tolist()))
+    assert all(key_of[item] == key for item, key in zip(m.sample.tolist(), m.keys.tolist()))
+    heap = m._heap_keys[: m._size]
+    assert _is_min_heap(heap)
+    assert np.array_equal(np.sort(m._heap_slots[: m._size]), np.arange(m._size))
+
+
+WEIGHT_LAWS = {
+    "exp": lambda gen, n: gen.standard_exponential(n),
+    "zipf": lambda gen, n: 1.0 / np.arange(1, n + 1) ** 1.1,
+    "huge-range": lambda gen, n: np.where(gen.random(n) < 0.01, 1e300, gen.random(n) * 1e-300),
+    "equal": lambda gen, n: np.ones(n),
+    "some-zero": lambda gen, n: np.where(gen.random(n) < 0.7, 0.0, gen.random(n)),
+}
+
+
+@pytest.mark.parametrize("law", sorted(WEIGHT_LAWS))
+@pytest.mark.parametrize("k, n1, n2", [(1, 5, 9), (7, 3, 2), (50, 200, 30), (300, 900, 1200),
+                                       (1000, 2000, 2000), (64, 64, 0)])
+def test_weighted_merge_is_the_top_k_as_a_heap(law, k, n1, n2):
+    a = _weighted(k, n1, 1, WEIGHT_LAWS[law])
+    b = _weighted(k, n2, 2, WEIGHT_LAWS[law], start=n1)
+    m = a.merge(b)
+    _check_top_k(a, b, m)
+    # merged reservoirs merged again
+    c = _weighted(k, n1 + 7, 3, WEIGHT_LAWS[law], start=10**6)
+    d = _weighted(k, n2 + 5, 4, WEIGHT_LAWS[law], start=2 * 10**6)
+    mm = m.merge(c.merge(d))
+    _check_top_k(m, c.merge(d), mm)
+
+
+def test_weighted_merge_keeps_equal_keys_and_a_valid_heap():
+    # States restored with many equal keys (the rounding guard can make
+    # them): the merge must stay exact and build a heap.
+    k = 40
+    a, b = _weighted(k, 100, 5), _weighted(k, 100, 6, start=100)
+    for res in (a, b):
+        res._heap_keys[: res._size] = np.repeat([1.0, 2.0], k // 2)
+    m = a.merge(b)
+    assert sorted(m.keys.tolist()) == [2.0] * k
+    assert _is_min_heap(m._heap_keys[: m._size])
+
+
+def test_weighted_merged_reservoir_continues_exactly_like_its_copy():
+    import pickle
+
+    a, b = _weighted(20, 500, 7), _weighted(20, 300, 8, start=500)
+    m = a.merge(b)
+    twin = pickle.loads(pickle.dumps(m))
+    more = np.random.default_rng(9).standard_exponential(5000)
+    m.update(np.arange(10**4, 10**4 + 5000), more)
+    twin.update(np.arange(10**4, 10**4 + 5000), more)
+    assert m == twin
+    assert _is_min_heap(m._heap_keys[: m._size])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.float32, np.int64, np.complex128,
+                                   np.dtype("S3"), np.dtype("U5"),
+                                   np.dtype([("x", "<f4"), ("tag", "S3")]), object])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_merged_items_of_every_dtype_come_from_their_slots(dtype, weighted):
+    def items(start, n):
+        base = np.arange(start, start + n)
+        if dtype is object:
+            return np.array([("item", int(i)) for i in base] + [None], dtype=object)[:-1]
+        dt = np.dtype(dtype)
+        if dt.names:
+            out = np.zeros(n, dtype=dt)
+            out["x"] = base
+            out["tag"] = [str(i % 1000).encode() for i in base]
+            return out
+        if dt.kind in "SU":
+            return np.array([str(i) for i in base], dtype=dt)
+        return base.astype(dt)
+
+    def ident(x):
+        if dtype is object:
+            return x[1]
+        if np.dtype(dtype).names:
+            return int(x["x"])
+        if np.dtype(dtype).kind in "SU":
+            return int(x)
+        return int(np.real(x))
+
+    k = 9
+    gen = np.random.default_rng(0)
+    a_items, b_items = items(0, 60), items(60, 50)
+    if weighted:
+        a, b = WeightedReservoir(k, rng=1), WeightedReservoir(k, rng=2)
+        a.update(a_items, gen.random(60))
+        b.update(b_items, gen.random(50))
+    else:
+        a, b = Reservoir(k, rng=1), Reservoir(k, rng=2)
+        a.update(a_items)
+        b.update(b_items)
+    m = a.merge(b)
+    assert m.sample.dtype == a.sample.dtype
+    held = {ident(x) for x in a.sample} | {ident(x) for x in b.sample}
+    got = [ident(x) for x in m.sample]
+    assert len(got) == k and len(set(got)) == k and set(got) <= held
+    if weighted:
+        key_of = {ident(x): key for res in (a, b) for x, key in zip(res.sample, res.keys)}
+        assert all(key_of[ident(x)] == key for x, key in zip(m.sample, m.keys))
+
+
+@pytest.mark.parametrize("n1, n2", [(1000, 1000), (3000, 500), (40, 5000), (30, 30)])
+def test_uniform_merge_composition_is_hypergeometric(n1, n2):
+    # x = items taken from side 1: Hypergeometric(n1 + n2, n1, k); within a
+    # side every held item equally likely.
+    k, trials = 25, 4000
+    a = Reservoir(k, rng=1)
+    a.update(np.arange(n1))
+    b = Reservoir(k, rng=2)
+    b.update(np.arange(n1, n1 + n2))
+    xs = np.empty(trials, dtype=np.int64)
+    picked = np.zeros(k)
+    a_items = a.sample.tolist()
+    for t in range(trials):
+        s = a.merge(b, rng=t).sample
+        xs[t] = int((s < n1).sum())
+        picked += np.isin(np.array(a_items), s)
+    support = np.arange(k + 1)
+    observed = np.bincount(xs, minlength=k + 1)
+    assert chisquare_pvalue(observed, stats.hypergeom(n1 + n2, n1, k).pmf(support)) > ALPHA
+    if n1 + n2 < 20 * k:
+        # a binomial split (the usual approximation) is rejected where it differs
+        assert chisquare_pvalue(observed, stats.binom(k, n1 / (n1 + n2)).pmf(support)) < ALPHA
+    assert chisquare_pvalue(picked, np.full(k, 1 / k)) > ALPHA
