@@ -7,12 +7,13 @@
 
 /* ------------------------------------------------------------------ build
  *
- * Vose's build, in three passes over the weights and one write of each
- * entry:
- *   1. check every weight and find the largest (and the smallest);
- *   2. the Neumaier sum of w / wmax (ns_sum.h), in index order;
- *   3. classify each column (q = 0, small, large) into one byte of `work`,
- *      and pair the columns.
+ * Vose's build, in three or four passes over the weights and one write of
+ * each entry:
+ *   1. check every weight and find the largest (and the smallest), and,
+ *      when the largest is a power of two, sum them (scan_body);
+ *   2. otherwise, the Neumaier sum of w / wmax (ns_sum.h), in index order;
+ *   3. classify each column (q = 0, small, large) into one byte of `work`;
+ *   4. pair the columns, reading the weights of the columns popped.
  * The textbook loop keeps two worklists: smalls (0 < q < 1) pushed in index
  * order, then the columns of q = 0 on top (so that they are paired first);
  * larges pushed in index order.  Both are popped from the top, so each is
@@ -26,8 +27,9 @@
  * (tests/_reference.py alias_build is that loop). */
 
 /* q = n p of weight w: (w / wmax) * scale.  When wmax is a power of two
- * 2^e (e >= -1022), w * 2^-e is the same double as w / wmax (both are the
- * correctly rounded value of the same real), and a product is cheaper. */
+ * 2^e (-1022 <= e <= 1022), w * 2^-e is the same double as w / wmax (both
+ * are the correctly rounded value of the same real), and a product is
+ * cheaper. */
 typedef struct {
     double wmax, inv, scale;
     int use_inv;
@@ -66,27 +68,76 @@ NS_INLINE uint64_t threshold_below_one(double q) {
 #define NS_BITS_INF 0x7FF0000000000000ULL
 #define NS_BITS_NEG_ZERO 0x8000000000000000ULL
 
+/* Pass 1: what the build needs to know of the weights, as reductions of
+ * their bit patterns (so that compilers vectorise the loop):
+ *   max_bits (signed): the largest weight, and +inf or NaN if any (their
+ *     patterns are the largest);
+ *   min_bits (signed): the smallest, -0.0 as INT64_MIN;
+ *   umax (unsigned): above NS_BITS_NEG_ZERO iff a weight is negative (other
+ *     than -0.0);
+ *   pos_m1 (unsigned): the smallest positive weight's pattern minus 1 (+0
+ *     wraps to the largest value, -0.0 to a pattern above every finite
+ *     double). */
 typedef struct {
     int64_t max_bits, min_bits;
-    uint64_t bad;
+    uint64_t umax, pos_m1;
 } weight_scan;
 
-/* Pass 1, written so that compilers vectorise it (integer max and min). */
-NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *out) {
-    int64_t hi = INT64_MIN, lo = INT64_MAX;
-    uint64_t bad = 0;
-    for (int64_t i = 0; i < n; i++) {
+static void scan_init(weight_scan *scan) {
+    scan->max_bits = INT64_MIN;
+    scan->min_bits = INT64_MAX;
+    scan->umax = 0;
+    scan->pos_m1 = UINT64_MAX;
+}
+
+NS_INLINE int scan_bad(const weight_scan *scan) {
+    return scan->max_bits >= (int64_t)NS_BITS_INF ||
+           scan->umax > NS_BITS_NEG_ZERO;
+}
+
+NS_INLINE void scan_block(const double *weights, int m, weight_scan *scan) {
+    int64_t hi = scan->max_bits, lo = scan->min_bits;
+    uint64_t umax = scan->umax, pos_m1 = scan->pos_m1;
+    for (int t = 0; t < m; t++) {
         int64_t b;
-        memcpy(&b, &weights[i], sizeof b);
+        memcpy(&b, &weights[t], sizeof b);
+        const uint64_t u = (uint64_t)b;
         hi = b > hi ? b : hi;
         lo = b < lo ? b : lo;
-        bad |= (uint64_t)(((uint64_t)b >= NS_BITS_INF) &
-                          ((uint64_t)b != NS_BITS_NEG_ZERO));
+        umax = u > umax ? u : umax;
+        pos_m1 = u - 1 < pos_m1 ? u - 1 : pos_m1;
     }
-    out->max_bits = hi;
-    out->min_bits = lo;
-    out->bad = bad;
+    scan->max_bits = hi;
+    scan->min_bits = lo;
+    scan->umax = umax;
+    scan->pos_m1 = pos_m1;
 }
+
+/* Pass 1, and with `sum` the Neumaier sum of the weights themselves, a
+ * block at a time (the block's scan is vectorised, its additions are in
+ * index order).  When the largest weight is a power of two 2^e, each term
+ * w / 2^e of pass 2 is w scaled exactly if it is a normal double (or 0),
+ * and the additions of Neumaier's loop on exactly scaled operands give
+ * exactly scaled results (a rounded sum scales with its operands; one that
+ * falls below the normal range is exact, and so is its twin).  So if no
+ * term loses bits and nothing overflows, this sum times 2^-e is the sum of
+ * the terms, bit for bit, and pass 2 is not needed. */
+#define NS_ALIAS_SCAN_BLOCK 256
+NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
+                         ns_sum *sum) {
+    for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SCAN_BLOCK) {
+        const int m = (int)(n - j0 < NS_ALIAS_SCAN_BLOCK ? n - j0
+                                                         : NS_ALIAS_SCAN_BLOCK);
+        scan_block(weights + j0, m, scan);
+        if (sum)
+            for (int t = 0; t < m; t++) ns_sum_add(sum, weights[j0 + t]);
+    }
+}
+
+/* Weights looked at to guess whether the largest one is a power of two
+ * (then pass 1 sums as well, see scan_body; a wrong guess costs time, never
+ * a different table). */
+#define NS_ALIAS_PROBE 256
 
 /* Pass 3a: class byte of each column, 0 (q = 0), 1 (small) or 2 (large),
  * from the smallest weights with q > 0 and q >= 1 (as bit patterns). */
@@ -99,8 +150,9 @@ NS_INLINE void classify_body(const double *weights, int64_t n, int64_t bits0,
     }
 }
 
-static void scan_base(const double *w, int64_t n, weight_scan *out) {
-    scan_body(w, n, out);
+static void scan_base(const double *w, int64_t n, weight_scan *scan,
+                      ns_sum *sum) {
+    scan_body(w, n, scan, sum);
 }
 static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
                           uint8_t *cls) {
@@ -108,8 +160,8 @@ static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
 }
 #if NS_AVX2_CLONES
 static NS_TARGET_AVX2 void scan_avx2(const double *w, int64_t n,
-                                     weight_scan *out) {
-    scan_body(w, n, out);
+                                     weight_scan *scan, ns_sum *sum) {
+    scan_body(w, n, scan, sum);
 }
 static NS_TARGET_AVX2 void classify_avx2(const double *w, int64_t n,
                                          int64_t b0, int64_t b1,
@@ -220,12 +272,30 @@ static int cursor_take(class_cursor *c, int64_t *idx, int max) {
             }
             continue;
         }
+        if (bits == ~(uint64_t)0 && max - m >= 64) { /* a whole group */
+            for (int k = 0; k < 64; k++) idx[m + k] = g * 64 + 63 - k;
+            m += 64;
+            bits = 0;
+            continue;
+        }
         idx[m++] = g * 64 + 63 - lowest_bit(bits);
         bits &= bits - 1;
     }
     c->g = g;
     c->bits = bits;
     return m;
+}
+
+/* Thresholds of small columns (q in [0, 1)) split as the compact layout
+ * stores them: t_hi = t >> 21 (below 2^32, so never clipped) and
+ * t_lo = t mod 2^21. */
+static void split_thresholds(const double *q, uint32_t *t_hi, uint32_t *t_lo,
+                             int m) {
+    for (int t = 0; t < m; t++) {
+        const uint64_t threshold = threshold_below_one(q[t]);
+        t_hi[t] = (uint32_t)(threshold >> 21);
+        t_lo[t] = (uint32_t)(threshold & 0x1FFFFF);
+    }
 }
 
 /* One of Vose's worklists, replayed: the columns of `first`, then those of
@@ -238,7 +308,7 @@ typedef struct {
     int pos, len, small;
     int64_t idx[NS_ALIAS_LIST_BATCH];
     double q[NS_ALIAS_LIST_BATCH];
-    uint64_t threshold[NS_ALIAS_LIST_BATCH];
+    uint32_t t_hi[NS_ALIAS_LIST_BATCH], t_lo[NS_ALIAS_LIST_BATCH];
 } vose_list;
 
 static void list_init(vose_list *list, int small) {
@@ -247,7 +317,7 @@ static void list_init(vose_list *list, int small) {
     for (int t = 0; t < NS_ALIAS_LIST_BATCH; t++) {
         list->idx[t] = 0;
         list->q[t] = 0.0;
-        list->threshold[t] = 0;
+        list->t_hi[t] = list->t_lo[t] = 0;
     }
 }
 
@@ -269,10 +339,7 @@ static void list_refill(vose_list *list, const double *weights,
     } else {
         for (int t = 0; t < m; t++) list->q[t] = (w[t] / cs->wmax) * cs->scale;
     }
-    if (list->small) {
-        for (int t = 0; t < m; t++)
-            list->threshold[t] = threshold_below_one(list->q[t]);
-    }
+    if (list->small) split_thresholds(list->q, list->t_hi, list->t_lo, m);
     list->pos = 0;
     list->len = m;
 }
@@ -306,6 +373,27 @@ NS_INLINE void put_entry(table_out out, int64_t i, uint64_t threshold,
     out.low[i] = (uint32_t)(threshold - ((uint64_t)hi << 21));
 }
 
+/* put_entry for a small column, its threshold (below 2^53) given split:
+ * t_hi needs no clipping. */
+NS_INLINE void put_small(table_out out, int64_t i, uint32_t t_hi,
+                         uint32_t t_lo, int64_t alias) {
+    if (out.table) {
+        out.table[i].threshold = ((uint64_t)t_hi << 21) | t_lo;
+        out.table[i].alias = alias;
+        return;
+    }
+    out.hot[i].t_hi = t_hi;
+    out.hot[i].alias = (uint32_t)alias;
+    out.low[i] = t_lo;
+}
+
+/* put_small of the column of q = y, which has just turned small. */
+NS_INLINE void put_turned(table_out out, int64_t i, double y, int64_t alias) {
+    const uint64_t threshold = threshold_below_one(y);
+    put_small(out, i, (uint32_t)(threshold >> 21),
+              (uint32_t)(threshold & 0x1FFFFF), alias);
+}
+
 /* Terms of the sum, a block at a time: divided (or multiplied) in a loop
  * that compilers vectorise, then added in index order. */
 #define NS_ALIAS_SUM_BLOCK 256
@@ -314,20 +402,26 @@ NS_INLINE void put_entry(table_out out, int64_t i, uint64_t threshold,
  * testing which. */
 NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
                           uint8_t *cls, double *max_weight,
-                          double *total_scaled) {
+                          double *total_scaled, int allow_simd) {
     if (n <= 0) return NS_ERR_EMPTY;
-    const int avx2 = ns_cpu_has_avx2();
+    const int avx2 = allow_simd && ns_cpu_has_avx2();
 
     /* 1. Check, and find the extremes. */
+    double probe = 0.0;
+    for (int64_t i = 0; i < n && i < NS_ALIAS_PROBE; i++)
+        probe = weights[i] > probe ? weights[i] : probe;
+    const int fused = probe > 0.0 && (bits_of(probe) & 0xFFFFFFFFFFFFFULL) == 0;
     weight_scan scan;
-    if (avx2) scan_avx2(weights, n, &scan);
-    else scan_base(weights, n, &scan);
-    if (scan.bad) return NS_ERR_VALUE;
+    scan_init(&scan);
+    ns_sum acc = NS_SUM_ZERO;
+    if (avx2) scan_avx2(weights, n, &scan, fused ? &acc : NULL);
+    else scan_base(weights, n, &scan, fused ? &acc : NULL);
+    if (scan_bad(&scan)) return NS_ERR_VALUE;
     const double wmax = double_of((uint64_t)scan.max_bits);
     if (!(wmax > 0.0)) return NS_ERR_EMPTY;
 
     column_scale cs = {.wmax = wmax, .inv = 0.0, .scale = 1.0, .use_inv = 0};
-    const uint64_t exponent = (bits_of(wmax) >> 52) & 0x7FF;
+    const uint64_t exponent = (bits_of(wmax) >> 52) & 0x7FF; /* e + 1023 */
     if ((bits_of(wmax) & 0xFFFFFFFFFFFFFULL) == 0 && exponent >= 1 &&
         exponent <= 2045) { /* then 2^-e is a normal double */
         cs.inv = double_of((2046 - exponent) << 52);
@@ -336,19 +430,29 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
 
     /* 2. Neumaier-compensated sum of w / wmax in index order: every term is
      * in [0, 1], so the sum is in [1, n] whatever the magnitude of the
-     * weights. */
-    ns_sum acc = NS_SUM_ZERO;
-    double terms[NS_ALIAS_SUM_BLOCK];
-    for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SUM_BLOCK) {
-        const int m = (int)(n - j0 < NS_ALIAS_SUM_BLOCK ? n - j0
-                                                        : NS_ALIAS_SUM_BLOCK);
-        const double *w = weights + j0;
-        if (cs.use_inv) {
-            for (int t = 0; t < m; t++) terms[t] = w[t] * cs.inv;
-        } else {
-            for (int t = 0; t < m; t++) terms[t] = w[t] / wmax;
+     * weights.  (Or the sum of pass 1, scaled: see scan_body.) */
+    const int terms_exact =
+        exponent <= 1023 || /* e <= 0: w 2^-e <= 1 never loses bits */
+        scan.pos_m1 + 1 >= (exponent - 1022) << 52; /* w >= 2^(e - 1022) */
+    if (fused && cs.use_inv && terms_exact && isfinite(acc.sum) &&
+        isfinite(acc.comp)) {
+        acc.sum *= cs.inv; /* exact: the scaled loop's values */
+        acc.comp *= cs.inv;
+    } else {
+        acc = NS_SUM_ZERO;
+        double terms[NS_ALIAS_SUM_BLOCK];
+        for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SUM_BLOCK) {
+            const int m = (int)(n - j0 < NS_ALIAS_SUM_BLOCK
+                                    ? n - j0
+                                    : NS_ALIAS_SUM_BLOCK);
+            const double *w = weights + j0;
+            if (cs.use_inv) {
+                for (int t = 0; t < m; t++) terms[t] = w[t] * cs.inv;
+            } else {
+                for (int t = 0; t < m; t++) terms[t] = w[t] / wmax;
+            }
+            for (int t = 0; t < m; t++) ns_sum_add(&acc, terms[t]);
         }
-        for (int t = 0; t < m; t++) ns_sum_add(&acc, terms[t]);
     }
     const double sum = ns_sum_value(&acc);
     if (max_weight) *max_weight = wmax;
@@ -404,12 +508,12 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
         while (sp < s_len && lp < l_len) {
             if (y < 1.0) {
                 const int64_t next_l = large.idx[lp];
-                put_entry(out, l, threshold_below_one(y), next_l);
+                put_turned(out, l, y, next_l);
                 y = (y + large.q[lp]) - 1.0;
                 l = next_l;
                 lp++;
             } else {
-                put_entry(out, small.idx[sp], small.threshold[sp], l);
+                put_small(out, small.idx[sp], small.t_hi[sp], small.t_lo[sp], l);
                 y = (y + small.q[sp]) - 1.0;
                 sp++;
             }
@@ -423,12 +527,13 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
         if (y < 1.0 ? large.pos == large.len : small.pos == small.len) break;
         if (y < 1.0) {
             const int64_t next_l = large.idx[large.pos];
-            put_entry(out, l, threshold_below_one(y), next_l);
+            put_turned(out, l, y, next_l);
             y = (y + large.q[large.pos]) - 1.0;
             l = next_l;
             large.pos++;
         } else {
-            put_entry(out, small.idx[small.pos], small.threshold[small.pos], l);
+            put_small(out, small.idx[small.pos], small.t_hi[small.pos],
+                      small.t_lo[small.pos], l);
             y = (y + small.q[small.pos]) - 1.0;
             small.pos++;
         }
@@ -455,15 +560,16 @@ int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
                    int64_t *work, double *max_weight, double *total_scaled) {
     const table_out out = {.table = table, .hot = NULL, .low = NULL};
     return alias_build(weights, n, out, (uint8_t *)work, max_weight,
-                       total_scaled);
+                       total_scaled, 1);
 }
 
 int ns_alias_build_compact(const double *weights, int64_t n, ns_alias_hot *hot,
                            uint32_t *low, uint8_t *work, double *max_weight,
-                           double *total_scaled) {
+                           double *total_scaled, int allow_simd) {
     if (n > NS_ALIAS_COMPACT_MAX) return NS_ERR_VALUE;
     const table_out out = {.table = NULL, .hot = hot, .low = low};
-    return alias_build(weights, n, out, work, max_weight, total_scaled);
+    return alias_build(weights, n, out, work, max_weight, total_scaled,
+                       allow_simd);
 }
 
 int ns_alias_make_compact(const ns_alias_entry *table, int64_t n,

@@ -72,12 +72,14 @@ typedef struct {
  * ns_alias_build writes the full layout, table[0..n); `work` is scratch of
  * n int64 of which the build uses n bytes.  ns_alias_build_compact writes
  * the compact one, hot[0..n) and low[0..n) (n <= NS_ALIAS_COMPACT_MAX,
- * else NS_ERR_VALUE), with `work` scratch of n bytes.  Neither allocates. */
+ * else NS_ERR_VALUE), with `work` scratch of n bytes; allow_simd = 0 runs
+ * the baseline-ISA copies of its loops (a test hook: the table is the
+ * same).  Neither allocates. */
 int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
                    int64_t *work, double *max_weight, double *total_scaled);
 int ns_alias_build_compact(const double *weights, int64_t n, ns_alias_hot *hot,
                            uint32_t *low, uint8_t *work, double *max_weight,
-                           double *total_scaled);
+                           double *total_scaled, int allow_simd);
 
 /* The coin decision "53-bit uniform < threshold" from its 32 high bits
  * coin_hi, called when they equal the entry's 32-bit threshold (threshold

@@ -102,11 +102,12 @@ def build(const double[::1] weights):
     return table, wmax, total
 
 
-def build_compact(const double[::1] weights):
+def build_compact(const double[::1] weights, bint allow_simd=True):
     """Vose build of `weights` in the compact layout (len(weights) <=
     COMPACT_MAX).  Returns (hot, low, max_weight, total_scaled), or raises
     ValueError (status NS_ERR_VALUE / NS_ERR_EMPTY) for invalid weights,
-    before writing anything."""
+    before writing anything.  allow_simd=False (a test hook) runs the
+    baseline-ISA loops, which build the same table."""
     cdef int64_t n = weights.shape[0]
     if n == 0:
         raise ValueError("weights is empty")
@@ -122,7 +123,8 @@ def build_compact(const double[::1] weights):
     cdef int status
     with nogil:
         status = ns_alias_build_compact(&weights[0], n, <ns_alias_hot *> &hot_raw[0],
-                                        &low_view[0], &work_view[0], &wmax, &total)
+                                        &low_view[0], &work_view[0], &wmax, &total,
+                                        allow_simd)
     raise_for_status(status, "alias table build")
     return hot, low, wmax, total
 

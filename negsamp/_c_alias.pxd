@@ -17,7 +17,7 @@ cdef extern from "ns_alias.h" nogil:
                        int64_t *work, double *max_weight, double *total_scaled)
     int ns_alias_build_compact(const double *weights, int64_t n, ns_alias_hot *hot,
                                uint32_t *low, uint8_t *work, double *max_weight,
-                               double *total_scaled)
+                               double *total_scaled, int allow_simd)
     int ns_alias_make_compact(const ns_alias_entry *table, int64_t n,
                               ns_alias_hot *hot, uint32_t *low)
     int ns_alias_expand(const ns_alias_hot *hot, const uint32_t *low, int64_t n,

@@ -28,6 +28,14 @@ def _weight_vectors():
         "powers-of-two": 2.0 ** rng.integers(-1000, 1000, 200).astype(np.float64),
         "max-2^1023": np.r_[2.0**1023, 1.0, 2.0**1000, 3.0],
         "tiny-max": np.r_[2.0**-1022, 2.0**-1030, 0.0],
+        # The build sums while checking when the largest of the first 256
+        # weights is a power of two, and uses that sum only when the largest
+        # of all is that power and every w / max is exact: each way here.
+        "probe-right": np.r_[rng.random(300), 1.0, rng.random(10)],
+        "probe-wrong": np.r_[0.5 * rng.random(300), 0.5, 3.0],
+        "probe-missed": np.r_[0.9 * rng.random(300), 4.0],
+        "inexact-terms": np.r_[2.0**1000, 2.0**-30, 1.0, 2.0**990],
+        "overflowing-sum": np.full(1000, 2.0**1023),
     }
     for n in (63, 64, 65, 257, 4097):  # cursor groups of 64, list batches of 256
         out[f"n={n}"] = rng.random(n) ** 3
@@ -47,6 +55,9 @@ def test_build_is_the_textbook_loop_bit_for_bit(name):
     hot, low, wmax2, total2 = _alias.build_compact(w)
     assert (wmax2, total2) == (wmax, total) and wmax == w.max()
     assert np.array_equal(_alias.expand(hot, low).view(np.uint8), full.view(np.uint8))
+    base_hot, base_low, _, _ = _alias.build_compact(w, allow_simd=False)  # baseline-ISA loops
+    assert np.array_equal(base_hot.view(np.uint8), hot.view(np.uint8))
+    assert np.array_equal(base_low, low)
     table = AliasTable(w)
     assert np.array_equal(table._table.view(np.uint8), full.view(np.uint8))
     assert np.all(table.probabilities[w == 0] == 0)
