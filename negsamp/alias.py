@@ -131,6 +131,7 @@ class AliasTable:
         array expanded from the compact one (not kept)."""
         if self._full is not None:
             return self._full
+        assert self._hot is not None and self._low is not None
         table: np.ndarray = _alias.expand(self._hot, self._low)
         table.flags.writeable = False
         return table
@@ -266,7 +267,9 @@ class AliasTable:
         return logp
 
     def __len__(self) -> int:
-        return int((self._hot if self._hot is not None else self._full).shape[0])
+        layout = self._hot if self._hot is not None else self._full
+        assert layout is not None
+        return int(layout.shape[0])
 
     def __repr__(self) -> str:
         blank = uninitialised_repr(self, "_hot")
@@ -287,6 +290,7 @@ class AliasTable:
             return False
         # Both layouts hold the same thresholds and aliases: compare like with like.
         if self._hot is not None and other._hot is not None:
+            assert self._low is not None and other._low is not None
             return bool(np.array_equal(self._hot.view(np.uint8), other._hot.view(np.uint8))
                         and np.array_equal(self._low, other._low))
         return bool(np.array_equal(self._table.view(np.uint8), other._table.view(np.uint8)))
