@@ -339,8 +339,14 @@ def _checked_table(table: Any) -> np.ndarray:
 def table_entries(table: AliasTable) -> np.ndarray:
     """The read-only TABLE_DTYPE entries of ``table``, as the C kernels read
     them (internal to negsamp: the sampling law of NegativeSampler holds
-    them; not part of the public API).  A new array for a compact table."""
-    return table._table
+    them; not part of the public API).  For a compact table they are
+    expanded once and kept (a law holds that same array)."""
+    if table._full is None:
+        with table._lock:
+            if table._full is None:
+                table._full = table._table
+    assert table._full is not None
+    return table._full
 
 
 def _build_input(weights: Any) -> np.ndarray:

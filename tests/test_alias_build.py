@@ -96,3 +96,14 @@ def test_compact_and_full_layouts_draw_alike_from_a_serialised_table():
     np.testing.assert_array_equal(
         _alias.sample(full, None, None, 3000, 9, 10, 1, np.int64),
         _alias.sample(None, table._hot, table._low, 3000, 9, 10, 1, np.int64))
+
+
+def test_table_entries_are_expanded_once_and_read_only():
+    from negsamp.alias import table_entries
+
+    table = AliasTable(VECTORS["zipf"])
+    entries = table_entries(table)
+    assert table_entries(table) is entries and not entries.flags.writeable
+    assert np.array_equal(entries.view(np.uint8), _alias.build(VECTORS["zipf"])[0].view(np.uint8))
+    # Draws still read the compact layout, with the same result.
+    np.testing.assert_array_equal(table.sample(2000, rng=1), AliasTable(VECTORS["zipf"]).sample(2000, rng=1))
