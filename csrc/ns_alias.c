@@ -68,49 +68,53 @@ NS_INLINE uint64_t threshold_below_one(double q) {
 #define NS_BITS_INF 0x7FF0000000000000ULL
 #define NS_BITS_NEG_ZERO 0x8000000000000000ULL
 
-/* Pass 1: what the build needs to know of the weights, as reductions of
- * their bit patterns (so that compilers vectorise the loop):
- *   max_bits (signed): the largest weight, and +inf or NaN if any (their
- *     patterns are the largest);
- *   min_bits (signed): the smallest, -0.0 as INT64_MIN;
- *   umax (unsigned): above NS_BITS_NEG_ZERO iff a weight is negative (other
- *     than -0.0);
- *   pos_m1 (unsigned): the smallest positive weight's pattern minus 1 (+0
- *     wraps to the largest value, -0.0 to a pattern above every finite
- *     double). */
+/* Pass 1: what the build needs to know of the weights, as two reductions
+ * of an integer key of each (so that compilers vectorise the loop): the
+ * bit pattern of a double >= +0, and for a negative one the pattern with
+ * its magnitude bits flipped, read as a signed integer.  Keys are ordered
+ * as the doubles are (-0.0 is -1, just below +0.0 which is 0), so
+ *   max_key is the largest weight, and >= NS_BITS_INF iff a weight is
+ *     +inf or NaN;
+ *   min_key is the smallest, < -1 iff a weight is negative (other than
+ *     -0.0), and <= 0 iff a weight is 0. */
 typedef struct {
-    int64_t max_bits, min_bits;
-    uint64_t umax, pos_m1;
+    int64_t max_key, min_key;
 } weight_scan;
 
 static void scan_init(weight_scan *scan) {
-    scan->max_bits = INT64_MIN;
-    scan->min_bits = INT64_MAX;
-    scan->umax = 0;
-    scan->pos_m1 = UINT64_MAX;
+    scan->max_key = INT64_MIN;
+    scan->min_key = INT64_MAX;
 }
 
 NS_INLINE int scan_bad(const weight_scan *scan) {
-    return scan->max_bits >= (int64_t)NS_BITS_INF ||
-           scan->umax > NS_BITS_NEG_ZERO;
+    return scan->max_key >= (int64_t)NS_BITS_INF || scan->min_key < -1;
 }
 
 NS_INLINE void scan_block(const double *weights, int m, weight_scan *scan) {
-    int64_t hi = scan->max_bits, lo = scan->min_bits;
-    uint64_t umax = scan->umax, pos_m1 = scan->pos_m1;
+    int64_t hi = scan->max_key, lo = scan->min_key;
     for (int t = 0; t < m; t++) {
-        int64_t b;
-        memcpy(&b, &weights[t], sizeof b);
-        const uint64_t u = (uint64_t)b;
-        hi = b > hi ? b : hi;
-        lo = b < lo ? b : lo;
-        umax = u > umax ? u : umax;
-        pos_m1 = u - 1 < pos_m1 ? u - 1 : pos_m1;
+        uint64_t u;
+        memcpy(&u, &weights[t], sizeof u);
+        u ^= (0 - (u >> 63)) & 0x7FFFFFFFFFFFFFFFULL;
+        int64_t key;
+        memcpy(&key, &u, sizeof key);
+        hi = key > hi ? key : hi;
+        lo = key < lo ? key : lo;
     }
-    scan->max_bits = hi;
-    scan->min_bits = lo;
-    scan->umax = umax;
-    scan->pos_m1 = pos_m1;
+    scan->max_key = hi;
+    scan->min_key = lo;
+}
+
+/* The bit pattern of the smallest positive weight (valid weights), read
+ * only when the build needs it. */
+static int64_t min_positive_bits(const double *weights, int64_t n) {
+    int64_t lo = INT64_MAX;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b;
+        memcpy(&b, &weights[i], sizeof b);
+        lo = (b > 0) & (b < lo) ? b : lo;
+    }
+    return lo;
 }
 
 /* Pass 1, and with `sum` the Neumaier sum of the weights themselves, a
@@ -288,32 +292,59 @@ static int cursor_take(class_cursor *c, int64_t *idx, int max) {
 
 /* Thresholds of small columns (q in [0, 1)) split as the compact layout
  * stores them: t_hi = t >> 21 (below 2^32, so never clipped) and
- * t_lo = t mod 2^21. */
-static void split_thresholds(const double *q, uint32_t *t_hi, uint32_t *t_lo,
-                             int m) {
+ * t_lo = t mod 2^21, with t = ceil(q 2^53) (threshold_below_one) computed
+ * on q's bits, in integer operations that compilers vectorise: q = m 2^-53
+ * 2^-k for its 53-bit significand m (with the implicit bit; for a
+ * subnormal q, or k >= 54, any m > 0 gives t = 1) and k = 1022 - exponent,
+ * so t = ceil(m / 2^k) = ((m - 1) >> k) + 1 for m > 0, and 0 for q = +-0. */
+#define NS_ALIAS_LIST_BATCH 256
+NS_INLINE void split_body(const double *q, uint32_t *t_hi, uint32_t *t_lo,
+                          int m) {
+    uint64_t bits[NS_ALIAS_LIST_BATCH];
+    memcpy(bits, q, (size_t)m * sizeof bits[0]);
     for (int t = 0; t < m; t++) {
-        const uint64_t threshold = threshold_below_one(q[t]);
+        const uint64_t b = bits[t];
+        const uint64_t e = (b >> 52) & 0x7FF; /* <= 1022: q < 1 */
+        const uint64_t sig =
+            (b & 0xFFFFFFFFFFFFFULL) | ((uint64_t)(e != 0) << 52);
+        const uint64_t k0 = 1022 - e;
+        const uint64_t k = k0 < 63 ? k0 : 63;
+        const uint64_t threshold =
+            (((sig - 1) >> k) + 1) & (0 - (uint64_t)(sig != 0));
         t_hi[t] = (uint32_t)(threshold >> 21);
         t_lo[t] = (uint32_t)(threshold & 0x1FFFFF);
     }
 }
 
+static void split_base(const double *q, uint32_t *t_hi, uint32_t *t_lo,
+                       int m) {
+    split_body(q, t_hi, t_lo, m);
+}
+#if NS_AVX2_CLONES
+static NS_TARGET_AVX2 void split_avx2(const double *q, uint32_t *t_hi,
+                                      uint32_t *t_lo, int m) {
+    split_body(q, t_hi, t_lo, m);
+}
+#else
+#define split_avx2 split_base
+#endif
+
 /* One of Vose's worklists, replayed: the columns of `first`, then those of
  * `second`, NS_ALIAS_LIST_BATCH at a time with their q (and, for the small
  * list, whose q are final, their thresholds), so that the pairing loop
  * reads them from L1. */
-#define NS_ALIAS_LIST_BATCH 256
 typedef struct {
     class_cursor first, second;
-    int pos, len, small;
+    int pos, len, small, avx2;
     int64_t idx[NS_ALIAS_LIST_BATCH];
     double q[NS_ALIAS_LIST_BATCH];
     uint32_t t_hi[NS_ALIAS_LIST_BATCH], t_lo[NS_ALIAS_LIST_BATCH];
 } vose_list;
 
-static void list_init(vose_list *list, int small) {
+static void list_init(vose_list *list, int small, int avx2) {
     list->pos = list->len = 0;
     list->small = small;
+    list->avx2 = avx2;
     for (int t = 0; t < NS_ALIAS_LIST_BATCH; t++) {
         list->idx[t] = 0;
         list->q[t] = 0.0;
@@ -339,7 +370,8 @@ static void list_refill(vose_list *list, const double *weights,
     } else {
         for (int t = 0; t < m; t++) list->q[t] = (w[t] / cs->wmax) * cs->scale;
     }
-    if (list->small) split_thresholds(list->q, list->t_hi, list->t_lo, m);
+    if (list->small && list->avx2) split_avx2(list->q, list->t_hi, list->t_lo, m);
+    else if (list->small) split_base(list->q, list->t_hi, list->t_lo, m);
     list->pos = 0;
     list->len = m;
 }
@@ -417,7 +449,7 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     if (avx2) scan_avx2(weights, n, &scan, fused ? &acc : NULL);
     else scan_base(weights, n, &scan, fused ? &acc : NULL);
     if (scan_bad(&scan)) return NS_ERR_VALUE;
-    const double wmax = double_of((uint64_t)scan.max_bits);
+    const double wmax = double_of((uint64_t)scan.max_key); /* NaN if < 0 */
     if (!(wmax > 0.0)) return NS_ERR_EMPTY;
 
     column_scale cs = {.wmax = wmax, .inv = 0.0, .scale = 1.0, .use_inv = 0};
@@ -431,11 +463,10 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     /* 2. Neumaier-compensated sum of w / wmax in index order: every term is
      * in [0, 1], so the sum is in [1, n] whatever the magnitude of the
      * weights.  (Or the sum of pass 1, scaled: see scan_body.) */
-    const int terms_exact =
-        exponent <= 1023 || /* e <= 0: w 2^-e <= 1 never loses bits */
-        scan.pos_m1 + 1 >= (exponent - 1022) << 52; /* w >= 2^(e - 1022) */
-    if (fused && cs.use_inv && terms_exact && isfinite(acc.sum) &&
-        isfinite(acc.comp)) {
+    if (fused && cs.use_inv && isfinite(acc.sum) && isfinite(acc.comp) &&
+        (exponent <= 1023 || /* e <= 0: w 2^-e <= 1 never loses bits */
+         min_positive_bits(weights, n) >= /* w >= 2^(e - 1022) */
+             (int64_t)((exponent - 1022) << 52))) {
         acc.sum *= cs.inv; /* exact: the scaled loop's values */
         acc.comp *= cs.inv;
     } else {
@@ -466,11 +497,11 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
                             (int64_t)bits_of(w1), cls);
     else classify_base(weights, n, (int64_t)bits_of(w0), (int64_t)bits_of(w1),
                        cls);
-    const int no_zeros = scan.min_bits >= (int64_t)bits_of(w0);
+    const int no_zeros = scan.min_key >= (int64_t)bits_of(w0);
 
     vose_list small, large;
-    list_init(&small, 1);
-    list_init(&large, 0);
+    list_init(&small, 1, avx2);
+    list_init(&large, 0, avx2);
     cursor_init(&small.first, cls, n, 0, no_zeros); /* zeros popped first */
     cursor_init(&small.second, cls, n, 1, 0);
     cursor_init(&large.first, cls, n, 2, 0);
