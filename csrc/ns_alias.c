@@ -357,7 +357,9 @@ static void list_refill(vose_list *list, const double *weights,
     int m = cursor_take(&list->first, list->idx, NS_ALIAS_LIST_BATCH);
     m += cursor_take(&list->second, list->idx + m, NS_ALIAS_LIST_BATCH - m);
     /* The weights of the next batch (the groups below the cursor) are
-     * requested now, so that its gather below finds them in cache. */
+     * requested now, so that the next refill's gather finds them in cache
+     * (prefetching the entries that the pairing loop writes did not
+     * help: the hardware follows those descending runs). */
     const class_cursor *c = list->first.g > 0 || list->first.bits
                                 ? &list->first
                                 : &list->second;
