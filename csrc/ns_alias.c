@@ -638,13 +638,6 @@ static inline void store_i32(const int64_t *src, int32_t *dst, int m) {
  * is picked at run time when the CPU has it.  Both copies compute the same
  * integers, so the output does not depend on the CPU. */
 
-/* Draws per chunk, and chunks generated ahead of the one resolved: 64
- * entries requested ahead keep the CPU's line-fill buffers busy (about a
- * dozen misses in flight, the limit of both Intel and AMD cores) without
- * evicting lines before they are used. */
-#define NS_ALIAS_CHUNK 32
-#define NS_ALIAS_AHEAD 2
-
 /* Tables with at least this many entries prefetch theirs: smaller ones sit
  * in L2, where out-of-order execution already overlaps the loads. */
 #define NS_ALIAS_PREFETCH_MIN ((int64_t)1 << 21)
@@ -654,6 +647,15 @@ static inline void store_i32(const int64_t *src, int32_t *dst, int m) {
  * fetched twice (2.2x slower draws at n = 1e7). */
 #define NS_ALIAS_PREFETCH_LOCALITY 1
 
+/* Draws per chunk, and chunks generated ahead of the one resolved.  With
+ * prefetching: 64 entries requested ahead keep the CPU's line-fill buffers
+ * busy (about a dozen misses in flight, the limit of both Intel and AMD
+ * cores) without evicting lines before they are used.  Without: chunks of
+ * 1024, generated then resolved (fewer loop overheads). */
+#define NS_ALIAS_CHUNK 32
+#define NS_ALIAS_AHEAD 2
+#define NS_ALIAS_WINDOW 1024
+
 /* The threshold a 32-bit coin is compared with: t_hi of a compact entry,
  * threshold >> 21 of a full one; and the full threshold, read on a tie. */
 NS_INLINE uint32_t hot_hi(ns_alias_hot e) { return e.t_hi; }
@@ -662,29 +664,77 @@ NS_INLINE uint64_t full_hi(ns_alias_entry e) { return e.threshold >> 21; }
     ns_alias_compact_threshold((entries), (low), (i))
 #define FULL_THRESHOLD(entries, low, i) ((void)(low), (entries)[i].threshold)
 
-#define NS_WINDOW_NAME window_hot
-#define NS_WINDOW_ATTR
+/* Eight copies: {compact, full} entries x {prefetching chunks, windows} x
+ * {baseline ISA, AVX2}. */
+#define NS_WINDOW_NAME chunks_hot
+#define NS_WINDOW_ATTR 
 #define NS_WINDOW_ENTRY ns_alias_hot
 #define NS_WINDOW_HI_T uint32_t
 #define NS_WINDOW_HI hot_hi
 #define NS_WINDOW_THRESHOLD HOT_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_CHUNK
+#define NS_WINDOW_AHEAD NS_ALIAS_AHEAD
 #include "ns_alias_window.inc"
 
-#define NS_WINDOW_NAME window_full
-#define NS_WINDOW_ATTR
+#define NS_WINDOW_NAME window_hot
+#define NS_WINDOW_ATTR 
+#define NS_WINDOW_ENTRY ns_alias_hot
+#define NS_WINDOW_HI_T uint32_t
+#define NS_WINDOW_HI hot_hi
+#define NS_WINDOW_THRESHOLD HOT_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_WINDOW
+#define NS_WINDOW_AHEAD 0
+#include "ns_alias_window.inc"
+
+#define NS_WINDOW_NAME chunks_full
+#define NS_WINDOW_ATTR 
 #define NS_WINDOW_ENTRY ns_alias_entry
 #define NS_WINDOW_HI_T uint64_t
 #define NS_WINDOW_HI full_hi
 #define NS_WINDOW_THRESHOLD FULL_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_CHUNK
+#define NS_WINDOW_AHEAD NS_ALIAS_AHEAD
+#include "ns_alias_window.inc"
+
+#define NS_WINDOW_NAME window_full
+#define NS_WINDOW_ATTR 
+#define NS_WINDOW_ENTRY ns_alias_entry
+#define NS_WINDOW_HI_T uint64_t
+#define NS_WINDOW_HI full_hi
+#define NS_WINDOW_THRESHOLD FULL_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_WINDOW
+#define NS_WINDOW_AHEAD 0
 #include "ns_alias_window.inc"
 
 #if NS_AVX2_CLONES
+#define NS_WINDOW_NAME chunks_hot_avx2
+#define NS_WINDOW_ATTR NS_TARGET_AVX2
+#define NS_WINDOW_ENTRY ns_alias_hot
+#define NS_WINDOW_HI_T uint32_t
+#define NS_WINDOW_HI hot_hi
+#define NS_WINDOW_THRESHOLD HOT_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_CHUNK
+#define NS_WINDOW_AHEAD NS_ALIAS_AHEAD
+#include "ns_alias_window.inc"
+
 #define NS_WINDOW_NAME window_hot_avx2
 #define NS_WINDOW_ATTR NS_TARGET_AVX2
 #define NS_WINDOW_ENTRY ns_alias_hot
 #define NS_WINDOW_HI_T uint32_t
 #define NS_WINDOW_HI hot_hi
 #define NS_WINDOW_THRESHOLD HOT_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_WINDOW
+#define NS_WINDOW_AHEAD 0
+#include "ns_alias_window.inc"
+
+#define NS_WINDOW_NAME chunks_full_avx2
+#define NS_WINDOW_ATTR NS_TARGET_AVX2
+#define NS_WINDOW_ENTRY ns_alias_entry
+#define NS_WINDOW_HI_T uint64_t
+#define NS_WINDOW_HI full_hi
+#define NS_WINDOW_THRESHOLD FULL_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_CHUNK
+#define NS_WINDOW_AHEAD NS_ALIAS_AHEAD
 #include "ns_alias_window.inc"
 
 #define NS_WINDOW_NAME window_full_avx2
@@ -693,9 +743,14 @@ NS_INLINE uint64_t full_hi(ns_alias_entry e) { return e.threshold >> 21; }
 #define NS_WINDOW_HI_T uint64_t
 #define NS_WINDOW_HI full_hi
 #define NS_WINDOW_THRESHOLD FULL_THRESHOLD
+#define NS_WINDOW_CHUNK NS_ALIAS_WINDOW
+#define NS_WINDOW_AHEAD 0
 #include "ns_alias_window.inc"
+
 #else
+#define chunks_hot_avx2 chunks_hot
 #define window_hot_avx2 window_hot
+#define chunks_full_avx2 chunks_full
 #define window_full_avx2 window_full
 #endif
 
@@ -741,20 +796,35 @@ static int alias_blocks(void *vjob, int64_t b0, int64_t b1) {
             ns_rng_seed(&tie, k0, k1, first + NS_RNG_LANES + 1);
             int64_t *d64 = job->out64 ? job->out64 + start : NULL;
             int32_t *d32 = job->out32 ? job->out32 + start : NULL;
-            if (hot && job->avx2)
-                window_hot_avx2(&lanes, &redraw, &tie, hot, job->low,
-                                (uint32_t)n, job->prefetch, d64, d32,
-                                stop - start);
-            else if (hot)
-                window_hot(&lanes, &redraw, &tie, hot, job->low, (uint32_t)n,
-                           job->prefetch, d64, d32, stop - start);
-            else if (job->avx2)
-                window_full_avx2(&lanes, &redraw, &tie, table, NULL,
-                                 (uint32_t)n, job->prefetch, d64, d32,
-                                 stop - start);
-            else
-                window_full(&lanes, &redraw, &tie, table, NULL, (uint32_t)n,
-                            job->prefetch, d64, d32, stop - start);
+            const uint32_t n32 = (uint32_t)n;
+            const int64_t m = stop - start;
+            if (hot) {
+                if (job->prefetch && job->avx2)
+                    chunks_hot_avx2(&lanes, &redraw, &tie, hot, job->low, n32,
+                                    1, d64, d32, m);
+                else if (job->prefetch)
+                    chunks_hot(&lanes, &redraw, &tie, hot, job->low, n32, 1,
+                               d64, d32, m);
+                else if (job->avx2)
+                    window_hot_avx2(&lanes, &redraw, &tie, hot, job->low, n32,
+                                    0, d64, d32, m);
+                else
+                    window_hot(&lanes, &redraw, &tie, hot, job->low, n32, 0,
+                               d64, d32, m);
+            } else {
+                if (job->prefetch && job->avx2)
+                    chunks_full_avx2(&lanes, &redraw, &tie, table, NULL, n32,
+                                     1, d64, d32, m);
+                else if (job->prefetch)
+                    chunks_full(&lanes, &redraw, &tie, table, NULL, n32, 1,
+                                d64, d32, m);
+                else if (job->avx2)
+                    window_full_avx2(&lanes, &redraw, &tie, table, NULL, n32,
+                                     0, d64, d32, m);
+                else
+                    window_full(&lanes, &redraw, &tie, table, NULL, n32, 0,
+                                d64, d32, m);
+            }
             continue;
         }
         ns_rng_t rng;

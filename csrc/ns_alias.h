@@ -181,8 +181,9 @@ int ns_alias_expand(const ns_alias_hot *hot, const uint32_t *low, int64_t n,
  * column is redrawn from stream NS_RNG_LANES and coin ties are settled
  * from stream NS_RNG_LANES + 1, both in draw order, so a shorter call
  * returns a prefix of a longer one.  Larger tables draw scalar from stream
- * s = 0.  (The kernel works NS_ALIAS_CHUNK draws at a time, prefetching the
- * entries of the chunks ahead; that never changes the draws.) */
+ * s = 0.  (Tables of 2^21 entries or more are drawn 32 at a time with the
+ * entries of the next chunks prefetched, smaller ones 1024 at a time; that
+ * never changes the draws.) */
 #define NS_ALIAS_STREAMS (NS_RNG_LANES + 2)
 int ns_alias_sample_i64(const ns_alias_entry *table, const ns_alias_hot *hot,
                         const uint32_t *low, int64_t n, uint64_t k0,
