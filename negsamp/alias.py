@@ -22,7 +22,8 @@ from negsamp._rng import RNGLike, draw_key
 from negsamp._threads import resolve_n_threads
 from negsamp._validation import (
     c_array,
-    as_index_array, as_keys, as_power, as_size, as_weights, describe, element_count, state_field, uninitialised_repr,
+    as_index_array, as_keys, as_out, as_power, as_size, as_weights, describe, element_count,
+    numeric_array, state_field, uninitialised_repr,
 )
 
 __all__ = ["AliasTable"]
@@ -50,19 +51,27 @@ class AliasTable:
     Notes
     -----
     Built in O(n) time in float64 (Vose's method, with the residual-rounding
-    guard that gives leftover columns probability 1).  Memory: 16 bytes per
-    item, plus an 8-byte compact copy for tables of up to 2**22 items (twice
-    as many entries per cache line).  Each draw costs one 64-bit random word
+    guard that gives leftover columns probability 1), in three passes over
+    the weights.  Memory for n < 2**32 items: 12 bytes per item, an 8-byte
+    entry that draws read (the 32 high bits of the column's threshold and
+    its alias) and 4 bytes of the threshold's low bits, read only when a
+    draw's 32-bit coin ties with the high bits (probability 2**-32); larger
+    tables take 16 bytes per item.  Each draw costs one 64-bit random word
     (its high half picks the column by Lemire's method, its low half is the
     coin) and one table lookup; the words come from 16 interleaved
-    xoshiro256++ streams that the CPU steps with SIMD.
+    xoshiro256++ streams that the CPU steps with SIMD, and the entries of
+    the draws ahead are prefetched, so that tables larger than the cache
+    keep many memory loads in flight.
 
     Precision: a column keeps its item when a 53-bit coin is below its
     threshold ``t`` (an integer in [0, 2**53]), so item i is drawn with
     probability ``(t_i + sum(2**53 - t_j for columns j aliased to i)) /
-    (n * 2**53)``, a multiple of ``2**-53 / n``.  The thresholds are Vose's
-    float64 column probabilities rounded up to a multiple of ``2**-53``;
-    the build's rounding adds up along the columns an item is the alias of.
+    (n * 2**53)``, a multiple of ``2**-53 / n``.  (The coin is compared 32
+    bits first, then, on a tie only, 21 more bits with the stored low bits
+    of ``t``: the same event as comparing all 53 at once.)  The thresholds
+    are Vose's float64 column probabilities rounded up to a multiple of
+    ``2**-53``; the build's rounding adds up along the columns an item is
+    the alias of.
     The test suite checks ``|probabilities - p| <= (8 + n * p) * 2**-53``
     with ``p = weights / weights.sum()`` (absolute: a few units of 2**-53
     for items of share below 1 / n, more for heavy items of large tables)
@@ -78,22 +87,57 @@ class AliasTable:
     or serialised with :meth:`to_bytes`.
     """
 
-    __slots__ = ("_table", "_hot", "_probabilities", "_lock", "__weakref__")
+    # A table is held in one of two layouts (csrc/ns_alias.h): compact
+    # (_hot, _low) for n <= _alias.COMPACT_MAX, else full (_full).
+    __slots__ = ("_full", "_hot", "_low", "_probabilities", "_lock", "__weakref__")
 
     def __init__(self, weights: Any) -> None:
-        w = as_weights(weights, "weights")
-        table, _, _ = _alias.build(w)
-        self._set_table(table)
+        w = _build_input(weights)
+        try:
+            if w.shape[0] <= _alias.COMPACT_MAX:
+                hot, low, _, _ = _alias.build_compact(w)
+                self._set_layouts(None, hot, low)
+            else:  # pragma: no cover - needs 64 GiB
+                table, _, _ = _alias.build(w)
+                self._set_layouts(table, None, None)
+        except ValueError:
+            # The build checked every weight; the shared check names the bad one.
+            as_weights(w, "weights")
+            raise
 
     # -- construction -----------------------------------------------------
-    def _set_table(self, table: np.ndarray) -> None:
-        table.flags.writeable = False
-        self._table = table
-        # Compact copy (8 bytes an entry) that draws read; derived, never
-        # serialised.  None for tables of more than _alias.HOT_MAX items.
-        self._hot: Optional[np.ndarray] = _alias.make_hot(table)
+    def _set_layouts(self, full: Optional[np.ndarray], hot: Optional[np.ndarray],
+                     low: Optional[np.ndarray]) -> None:
+        for arr in (full, hot, low):
+            if arr is not None:
+                arr.flags.writeable = False
+        self._full = full
+        self._hot = hot
+        self._low = low
         self._probabilities: Optional[np.ndarray] = None
         self._lock = threading.Lock()
+
+    def _set_table(self, table: np.ndarray) -> None:
+        """Adopts a checked full-layout table (kept compact when n allows)."""
+        if table.shape[0] <= _alias.COMPACT_MAX:
+            hot, low = _alias.make_compact(table)
+            self._set_layouts(None, hot, low)
+        else:  # pragma: no cover - needs 64 GiB
+            self._set_layouts(table, None, None)
+
+    @property
+    def _table(self) -> np.ndarray:
+        """The full layout (TABLE_DTYPE, read-only): the stored one, or a new
+        array expanded from the compact one (not kept)."""
+        if self._full is not None:
+            return self._full
+        assert self._hot is not None and self._low is not None
+        table: np.ndarray = _alias.expand(self._hot, self._low)
+        table.flags.writeable = False
+        return table
+
+    def _arrays(self) -> Tuple[np.ndarray, ...]:
+        return tuple(a for a in (self._full, self._hot, self._low) if a is not None)
 
     @classmethod
     def _from_table(cls, table: np.ndarray) -> "AliasTable":
@@ -131,6 +175,7 @@ class AliasTable:
         n_threads: Optional[int] = None,
         dtype: Any = np.int64,
         keys: Any = None,
+        out: Optional[np.ndarray] = None,
     ) -> np.ndarray:
         """Independent draws with replacement.
 
@@ -155,10 +200,18 @@ class AliasTable:
             ``n_threads`` or how rows are split into calls.  Equal keys
             give equal rows.  Same law.  ValueError (naming keys) with a
             size that is not 2-D or a wrong number of keys.
+        out : numpy.ndarray, optional
+            NumPy's ``out=``: a writeable, C-contiguous, aligned array of
+            shape ``size`` and dtype ``dtype`` (TypeError for a non-array or
+            another dtype, ValueError otherwise; nothing is written then),
+            that shares no memory with ``keys``.  The draws are written into
+            it in place (the same values as without ``out``) and it is
+            returned.
 
         Returns
         -------
-        numpy.ndarray of shape ``size`` and the given dtype, C-contiguous.
+        numpy.ndarray of shape ``size`` and the given dtype, C-contiguous
+        (``out`` when given).
 
         Notes
         -----
@@ -176,13 +229,16 @@ class AliasTable:
                                  f"size {describe(size)}")
             row_keys = as_keys(keys, shape[0], "row")
             assert row_keys is not None
+            buffer = as_out(out, shape, out_dtype, row_keys, *self._arrays(), name="out")
             k0, k1 = draw_key(rng)
-            rows: np.ndarray = _alias.sample_rows(self._table, row_keys, shape[1], k0, k1,
-                                                  threads, out_dtype)
+            rows: np.ndarray = _alias.sample_rows(self._full, self._hot, self._low, row_keys,
+                                                  shape[1], k0, k1, threads, out_dtype, buffer)
             return rows
+        buffer = as_out(out, shape, out_dtype, *self._arrays(), name="out")
         k0, k1 = draw_key(rng)
-        out: np.ndarray = _alias.sample(self._table, self._hot, count, k0, k1, threads, out_dtype)
-        return out.reshape(shape)
+        flat: np.ndarray = _alias.sample(self._full, self._hot, self._low, count, k0, k1,
+                                         threads, out_dtype, buffer)
+        return flat.reshape(shape) if buffer is None else buffer
 
     # -- the law ----------------------------------------------------------
     @property
@@ -196,7 +252,7 @@ class AliasTable:
             with self._lock:
                 probs = self._probabilities
                 if probs is None:
-                    probs = _alias.probabilities(self._table)
+                    probs = _alias.probabilities(self._full, self._hot, self._low)
                     probs.flags.writeable = False
                     self._probabilities = probs
         return probs
@@ -211,10 +267,12 @@ class AliasTable:
         return logp
 
     def __len__(self) -> int:
-        return int(self._table.shape[0])
+        layout = self._hot if self._hot is not None else self._full
+        assert layout is not None
+        return int(layout.shape[0])
 
     def __repr__(self) -> str:
-        blank = uninitialised_repr(self, "_table")
+        blank = uninitialised_repr(self, "_hot")
         if blank:
             return str(blank)
         p = self.probabilities
@@ -228,11 +286,14 @@ class AliasTable:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AliasTable):
             return NotImplemented
-        return self._table.shape == other._table.shape and bool(
-            np.array_equal(
-                self._table.view(np.uint8), other._table.view(np.uint8)
-            )
-        )
+        if len(self) != len(other):
+            return False
+        # Both layouts hold the same thresholds and aliases: compare like with like.
+        if self._hot is not None and other._hot is not None:
+            assert self._low is not None and other._low is not None
+            return bool(np.array_equal(self._hot.view(np.uint8), other._hot.view(np.uint8))
+                        and np.array_equal(self._low, other._low))
+        return bool(np.array_equal(self._table.view(np.uint8), other._table.view(np.uint8)))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -245,7 +306,8 @@ class AliasTable:
         self._set_table(table)
 
     def to_bytes(self) -> bytes:
-        """Compact serialisation: a header, the 16-byte entries, a CRC-32."""
+        """Serialisation: a header, the 16-byte entries of the full layout,
+        a CRC-32."""
         return frame(_MAGIC, _FORMAT_VERSION, _HEADER.pack(len(self)), self._table.tobytes())
 
     @classmethod
@@ -277,8 +339,26 @@ def _checked_table(table: Any) -> np.ndarray:
 def table_entries(table: AliasTable) -> np.ndarray:
     """The read-only TABLE_DTYPE entries of ``table``, as the C kernels read
     them (internal to negsamp: the sampling law of NegativeSampler holds
-    them; not part of the public API)."""
-    return table._table
+    them; not part of the public API).  For a compact table they are
+    expanded once and kept (a law holds that same array)."""
+    if table._full is None:
+        with table._lock:
+            if table._full is None:
+                table._full = table._table
+    assert table._full is not None
+    return table._full
+
+
+def _build_input(weights: Any) -> np.ndarray:
+    """The weights as the build reads them: a float array of the right shape
+    is only made contiguous float64, since the build itself checks every
+    weight (finite, >= 0, positive sum) and, when one fails, the caller
+    asks as_weights for the message naming it; other inputs go through
+    as_weights first."""
+    arr = numeric_array(weights, "weights")
+    if arr.ndim == 1 and arr.shape[0] > 0 and arr.dtype.kind == "f":
+        return c_array(arr, np.float64)
+    return as_weights(arr, "weights")
 
 
 def _as_index_dtype(dtype: Any, n: int) -> np.dtype:

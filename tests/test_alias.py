@@ -166,22 +166,23 @@ def test_rejected_columns_are_redrawn_as_documented():
     table = AliasTable(np.arange(1, n + 1, dtype=np.float64))
     expected, redraws, _ = _reference_draws(table, (5, 6), 40_000)
     assert redraws > 0
-    for hot in (table._hot, None):
-        got = _alias.sample(table._table, hot, 40_000, 5, 6, 1, np.int64)
+    for hot, low in ((table._hot, table._low), (None, None)):
+        got = _alias.sample(table._table, hot, low, 40_000, 5, 6, 1, np.int64)
         assert got.tolist() == expected
 
 
-@pytest.mark.parametrize("n", [3, 1000, 100_000, 2**22 + 1])
-def test_compact_copy_and_simd_do_not_change_draws(n):
+@pytest.mark.parametrize("n", [3, 1000, 100_000, 2**22 + 1])  # small and prefetching
+def test_compact_layout_and_simd_do_not_change_draws(n):
     w = np.random.default_rng(n).random(n) + 0.01
     table = AliasTable(w)
-    assert (table._hot is None) == (n > _alias.HOT_MAX)
+    assert table._hot is not None and table._full is None  # n <= COMPACT_MAX
+    full = table._table
     count = 100_003
-    ref = _alias.sample(table._table, None, count, 11, 12, 1, np.int64, allow_simd=False)
-    for hot in (table._hot, None):
+    ref = _alias.sample(full, None, None, count, 11, 12, 1, np.int64, allow_simd=False)
+    for hot, low in ((table._hot, table._low), (None, None)):
         for simd in (True, False):
             for dtype in (np.int64, np.int32):
-                got = _alias.sample(table._table, hot, count, 11, 12, 2, dtype, allow_simd=simd)
+                got = _alias.sample(full, hot, low, count, 11, 12, 2, dtype, allow_simd=simd)
                 assert np.array_equal(got, ref), (hot is None, simd, dtype)
 
 
@@ -467,29 +468,39 @@ def test_coin_tie_rule_against_the_reference():
     assert outcomes == {0, 1}  # both sides of a tie were exercised
 
 
-def test_compact_threshold_is_clipped_and_its_tie_settled_from_the_full_entry():
-    # ns_alias_make_hot: t_hi = min(threshold >> 21, 2**32 - 1).  Only a
-    # probability-1 column (threshold 2**53, whose >> 21 is 2**32) is
-    # clipped; a coin equal to the clipped t_hi is settled from the full
-    # threshold, so that column is always kept, while threshold 2**53 - 1
-    # (t_hi 2**32 - 1 unclipped) keeps it unless the 21 low bits are all ones.
+def test_compact_layout_holds_every_threshold_exactly():
+    # ns_alias_make_compact: t_hi = min(threshold >> 21, 2**32 - 1) and
+    # low = threshold - (t_hi << 21), in [0, 2**21]: only a probability-1
+    # column (threshold 2**53, whose >> 21 is 2**32) is clipped, and its low
+    # word is 2**21.  A coin equal to the clipped t_hi is settled from the
+    # whole threshold, so that column is always kept, while threshold
+    # 2**53 - 1 (t_hi 2**32 - 1 unclipped) keeps it unless the 21 low bits
+    # are all ones.
     from negsamp import _alias
 
     from _reference import reference_stream
 
     table = negsamp.AliasTable([1.0, 1.0, 2.0, 0.0, 4.0, 1e-9])
-    hot = _alias.make_hot(table._table)
+    hot, low = table._hot, table._low
     full = table._table["threshold"].astype(np.uint64)
     assert (full == 2**53).any() and (full < 2**53).any()
     np.testing.assert_array_equal(hot["t_hi"], np.minimum(full >> np.uint64(21), 2**32 - 1))
     np.testing.assert_array_equal(hot["t_hi"][full == 2**53], 2**32 - 1)
+    np.testing.assert_array_equal(low[full == 2**53], 2**21)
+    np.testing.assert_array_equal((hot["t_hi"].astype(np.uint64) << np.uint64(21)) + low, full)
     np.testing.assert_array_equal(hot["alias"], table._table["alias"])
+    again_hot, again_low = _alias.make_compact(table._table)
+    assert np.array_equal(again_hot.view(np.uint8), hot.view(np.uint8))
+    assert np.array_equal(again_low, low)
+    assert np.array_equal(_alias.expand(hot, low).view(np.uint8), table._table.view(np.uint8))
     for s in range(64):
         assert _alias._settle_tie_py(2**53, 2**32 - 1, 1, 2, s) == 1
-        low = reference_stream(1, 2, s, 1)[0] >> 43
-        assert _alias._settle_tie_py(2**53 - 1, 2**32 - 1, 1, 2, s) == int(low < 2**21 - 1)
-    # Draws read the compact copy: the same as the full entries.
-    ref = _alias.sample(table._table, None, 5000, 3, 4, 1, np.int64, allow_simd=False)
+        bits = reference_stream(1, 2, s, 1)[0] >> 43
+        assert _alias._settle_tie_py(2**53 - 1, 2**32 - 1, 1, 2, s) == int(bits < 2**21 - 1)
+    # Draws read the compact layout: the same as the full entries.
+    ref = _alias.sample(table._table, None, None, 5000, 3, 4, 1, np.int64, allow_simd=False)
     for simd in (False, True):
-        got = _alias.sample(table._table, hot, 5000, 3, 4, 1, np.int64, allow_simd=simd)
+        got = _alias.sample(None, hot, low, 5000, 3, 4, 1, np.int64, allow_simd=simd)
         np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(_alias.probabilities(table._table),
+                                  _alias.probabilities(None, hot, low))
