@@ -99,53 +99,222 @@ static double quant_scale(float m) {
     return s;
 }
 
+/* The per-row terms of the quantisation. */
+typedef struct {
+    double scale, norm, err, qnorm;
+    int32_t csum; /* 128 sum(c~) */
+} qterms;
+
+/* The float64 sums of squares run in 8 lanes (element i in lane i % 8,
+ * combined in a fixed order), so that the SIMD copies below perform the
+ * same IEEE operations in the same order as this scalar reference: every
+ * copy gives the same codes and the same bits of every term.  (Any
+ * summation order meets the error budget: d - 1 roundings at most.) */
+#define QUANT_LANES 8
+
+/* The lane step of element i: code, residual and square sums. */
+NS_INLINE int quant_elem(double v, double s, double inv, double *se, double *sx) {
+    const double t = v * inv;
+    /* Any integer code is correct (e is computed from it exactly); round
+     * half away from zero and clamp to [-127, 127]. */
+    int c = (int)(t + (t >= 0.0 ? 0.5 : -0.5));
+    c = c > 127 ? 127 : (c < -127 ? -127 : c);
+    const double e = v - s * (double)c; /* exact */
+    *se += e * e;
+    *sx += v * v;
+    return c;
+}
+
+static void quant_finish(const double *se, const double *sx, double s, int64_t sq,
+                         int64_t sum, qterms *t) {
+    double a = se[0], b = sx[0];
+    for (int l = 1; l < QUANT_LANES; l++) {
+        a += se[l];
+        b += sx[l];
+    }
+    t->scale = s;
+    t->norm = sqrt(b);
+    t->err = sqrt(a);
+    t->qnorm = s * sqrt((double)sq);
+    t->csum = (int32_t)(128 * sum);
+}
+
+/* Elements i0 .. dim - 1 in their lanes (the SIMD copies' tails). */
+static void quant_tail(const float *x, int64_t i0, int64_t dim, double s, double inv,
+                       int8_t *codes, double *se, double *sx, int64_t *sq, int64_t *sum) {
+    for (int64_t i = i0; i < dim; i++) {
+        const int l = (int)(i % QUANT_LANES);
+        const int c = quant_elem((double)x[i], s, inv, se + l, sx + l);
+        codes[i] = (int8_t)c;
+        *sq += (int64_t)c * c;
+        *sum += c;
+    }
+}
+
+/* A zero row: zero codes and terms. */
+static void quant_zero(int8_t *codes, int64_t dim, qterms *t) {
+    memset(codes, 0, (size_t)dim);
+    t->scale = t->norm = t->err = t->qnorm = 0.0;
+    t->csum = 0;
+}
+
 /* codes[0..dim) of row x, and its terms; NS_ERR_VALUE if not finite. */
-static int quant_row(const float *x, int64_t dim, int8_t *codes, double *scale,
-                     double *norm, double *err, double *qnorm, int32_t *csum) {
+static int quant_row_scalar(const float *x, int64_t dim, int8_t *codes, qterms *t) {
     float m = 0.0f;
     for (int64_t i = 0; i < dim; i++) {
         const float a = fabsf(x[i]);
         if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
         m = a > m ? a : m;
     }
-    double sx = 0.0;
     if (m == 0.0f) {
-        memset(codes, 0, (size_t)dim);
-        *scale = *norm = *err = *qnorm = 0.0;
-        if (csum) *csum = 0;
+        quant_zero(codes, dim, t);
         return NS_OK;
     }
     const double s = quant_scale(m), inv = 1.0 / s;
-    double se = 0.0;
+    double se[QUANT_LANES] = {0}, sx[QUANT_LANES] = {0};
     int64_t sq = 0, sum = 0;
-    for (int64_t i = 0; i < dim; i++) {
-        const double v = (double)x[i];
-        const double t = v * inv;
-        /* Any integer code is correct (e is computed from it exactly);
-         * round half away from zero and clamp to [-127, 127]. */
-        int c = (int)(t + (t >= 0.0 ? 0.5 : -0.5));
-        c = c > 127 ? 127 : (c < -127 ? -127 : c);
-        codes[i] = (int8_t)c;
-        const double e = v - s * (double)c; /* exact */
-        se += e * e;
-        sx += v * v;
-        sq += (int64_t)c * c;
-        sum += c;
-    }
-    *scale = s;
-    *norm = sqrt(sx);
-    *err = sqrt(se);
-    *qnorm = s * sqrt((double)sq);
-    if (csum) *csum = (int32_t)(128 * sum);
+    quant_tail(x, 0, dim, s, inv, codes, se, sx, &sq, &sum);
+    quant_finish(se, sx, s, sq, sum, t);
     return NS_OK;
 }
 
-int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2_ONLY
+static int quant_row_avx2(const float *x, int64_t dim, int8_t *codes, qterms *t) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    __m256 mv = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + i), absmask);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(a, fmax, _CMP_LE_OQ)) != 0xff) return NS_ERR_VALUE;
+        mv = _mm256_max_ps(mv, a);
+    }
+    float lanes[8], m = 0.0f;
+    _mm256_storeu_ps(lanes, mv);
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    for (int64_t r = i; r < dim; r++) {
+        const float a = fabsf(x[r]);
+        if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
+        m = a > m ? a : m;
+    }
+    if (m == 0.0f) {
+        quant_zero(codes, dim, t);
+        return NS_OK;
+    }
+    const double s = quant_scale(m), inv = 1.0 / s;
+    const __m256d sv = _mm256_set1_pd(s), iv = _mm256_set1_pd(inv), zero = _mm256_setzero_pd();
+    const __m256d hp = _mm256_set1_pd(0.5), hm = _mm256_set1_pd(-0.5);
+    const __m128i lo = _mm_set1_epi32(-127), hi = _mm_set1_epi32(127);
+    __m256d se0 = zero, se1 = zero, sx0 = zero, sx1 = zero;
+    __m128i sq4 = _mm_setzero_si128(), sum4 = sq4;
+    for (i = 0; i + 8 <= dim; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i);
+        const __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(xv));
+        const __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1));
+        const __m256d t0 = _mm256_mul_pd(v0, iv), t1 = _mm256_mul_pd(v1, iv);
+        const __m256d u0 = _mm256_add_pd(t0, _mm256_blendv_pd(hm, hp, _mm256_cmp_pd(t0, zero, _CMP_GE_OQ)));
+        const __m256d u1 = _mm256_add_pd(t1, _mm256_blendv_pd(hm, hp, _mm256_cmp_pd(t1, zero, _CMP_GE_OQ)));
+        const __m128i c0 = _mm_min_epi32(_mm_max_epi32(_mm256_cvttpd_epi32(u0), lo), hi);
+        const __m128i c1 = _mm_min_epi32(_mm_max_epi32(_mm256_cvttpd_epi32(u1), lo), hi);
+        const __m256d e0 = _mm256_sub_pd(v0, _mm256_mul_pd(sv, _mm256_cvtepi32_pd(c0)));
+        const __m256d e1 = _mm256_sub_pd(v1, _mm256_mul_pd(sv, _mm256_cvtepi32_pd(c1)));
+        se0 = _mm256_add_pd(se0, _mm256_mul_pd(e0, e0));
+        se1 = _mm256_add_pd(se1, _mm256_mul_pd(e1, e1));
+        sx0 = _mm256_add_pd(sx0, _mm256_mul_pd(v0, v0));
+        sx1 = _mm256_add_pd(sx1, _mm256_mul_pd(v1, v1));
+        /* |c| <= 127: the int32 lane sums stay below d 127**2 / 4 < 2**31 */
+        sq4 = _mm_add_epi32(sq4, _mm_add_epi32(_mm_mullo_epi32(c0, c0), _mm_mullo_epi32(c1, c1)));
+        sum4 = _mm_add_epi32(sum4, _mm_add_epi32(c0, c1));
+        const __m128i b = _mm_packs_epi16(_mm_packs_epi32(c0, c1), _mm_setzero_si128());
+        _mm_storel_epi64((__m128i *)(codes + i), b);
+    }
+    double se[QUANT_LANES], sx[QUANT_LANES];
+    _mm256_storeu_pd(se, se0);
+    _mm256_storeu_pd(se + 4, se1);
+    _mm256_storeu_pd(sx, sx0);
+    _mm256_storeu_pd(sx + 4, sx1);
+    int32_t q4[4], s4[4];
+    _mm_storeu_si128((__m128i *)q4, sq4);
+    _mm_storeu_si128((__m128i *)s4, sum4);
+    int64_t sq = (int64_t)q4[0] + q4[1] + q4[2] + q4[3];
+    int64_t sum = (int64_t)s4[0] + s4[1] + s4[2] + s4[3];
+    quant_tail(x, i, dim, s, inv, codes, se, sx, &sq, &sum);
+    quant_finish(se, sx, s, sq, sum, t);
+    return NS_OK;
+}
+
+NS_TARGET_VNNI
+static int quant_row_avx512(const float *x, int64_t dim, int8_t *codes, qterms *t) {
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
+    __m512 mv = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+        const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + i));
+        if (_mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ) != 0xffff) return NS_ERR_VALUE;
+        mv = _mm512_max_ps(mv, a);
+    }
+    float m = _mm512_reduce_max_ps(mv);
+    for (int64_t r = i; r < dim; r++) {
+        const float a = fabsf(x[r]);
+        if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
+        m = a > m ? a : m;
+    }
+    if (m == 0.0f) {
+        quant_zero(codes, dim, t);
+        return NS_OK;
+    }
+    const double s = quant_scale(m), inv = 1.0 / s;
+    const __m512d sv = _mm512_set1_pd(s), iv = _mm512_set1_pd(inv), zero = _mm512_setzero_pd();
+    const __m512d hp = _mm512_set1_pd(0.5), hm = _mm512_set1_pd(-0.5);
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    __m512d se8 = zero, sx8 = zero;
+    __m256i sq8 = _mm256_setzero_si256(), sum8 = sq8;
+    for (i = 0; i + 8 <= dim; i += 8) {
+        const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+        const __m512d tt = _mm512_mul_pd(v, iv);
+        const __m512d u =
+            _mm512_add_pd(tt, _mm512_mask_blend_pd(_mm512_cmp_pd_mask(tt, zero, _CMP_GE_OQ), hm, hp));
+        const __m256i c = _mm256_min_epi32(_mm256_max_epi32(_mm512_cvttpd_epi32(u), lo), hi);
+        const __m512d e = _mm512_sub_pd(v, _mm512_mul_pd(sv, _mm512_cvtepi32_pd(c)));
+        se8 = _mm512_add_pd(se8, _mm512_mul_pd(e, e));
+        sx8 = _mm512_add_pd(sx8, _mm512_mul_pd(v, v));
+        sq8 = _mm256_add_epi32(sq8, _mm256_mullo_epi32(c, c));
+        sum8 = _mm256_add_epi32(sum8, c);
+        _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(c));
+    }
+    double se[QUANT_LANES], sx[QUANT_LANES];
+    _mm512_storeu_pd(se, se8);
+    _mm512_storeu_pd(sx, sx8);
+    int64_t sq = _mm512_reduce_add_epi64(_mm512_cvtepi32_epi64(sq8));
+    int64_t sum = _mm512_reduce_add_epi64(_mm512_cvtepi32_epi64(sum8));
+    quant_tail(x, i, dim, s, inv, codes, se, sx, &sq, &sum);
+    quant_finish(se, sx, s, sq, sum, t);
+    return NS_OK;
+}
+#endif
+
+/* The quantisation with the copy of `kernel` (same bits from each). */
+static int quant_row(int kernel, const float *x, int64_t dim, int8_t *codes, qterms *t) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI) return quant_row_avx512(x, dim, codes, t);
+    if (kernel == NS_QUANT_KERNEL_AVX2) return quant_row_avx2(x, dim, codes, t);
+#endif
+    (void)kernel;
+    return quant_row_scalar(x, dim, codes, t);
+}
+
+int ns_quant_rows(int kernel, const float *x, int64_t n, int64_t dim, int8_t *codes,
                   double *scale, double *norm, double *err, double *qnorm) {
+    if (!ns_quant_kernel_available(kernel)) kernel = NS_QUANT_KERNEL_SCALAR;
     for (int64_t r = 0; r < n; r++) {
-        const int status = quant_row(x + r * dim, dim, codes + r * dim, scale + r,
-                                     norm + r, err + r, qnorm + r, NULL);
+        qterms t;
+        const int status = quant_row(kernel, x + r * dim, dim, codes + r * dim, &t);
         if (status != NS_OK) return status;
+        scale[r] = t.scale;
+        norm[r] = t.norm;
+        err[r] = t.err;
+        qnorm[r] = t.qnorm;
     }
     return NS_OK;
 }
@@ -154,30 +323,30 @@ int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
  * Candidates come in panels of 16.  VNNI: per group of 4 dimensions, the
  * 16 candidates' 4 bytes (one zmm).  AVX2: per pair of dimensions, the 16
  * candidates' 2 int16 (two ymm).  Scalar: plain rows of dim_pad int8.
- * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8. */
+ * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8.
+ * `codes` holds dim_pad codes (zero from dim on). */
 
 static void pack_candidate(int kernel, uint8_t *packed, int64_t dim_pad, int64_t j,
-                           const int8_t *codes, int64_t dim) {
+                           const int8_t *codes) {
     const int64_t p = j / NS_QUANT_PANEL, l = j % NS_QUANT_PANEL;
     if (kernel == NS_QUANT_KERNEL_VNNI) {
-        int8_t *base = (int8_t *)packed + p * dim_pad * NS_QUANT_PANEL + l * 4;
-        for (int64_t i = 0; i < dim_pad; i++)
-            base[(i >> 2) * 64 + (i & 3)] = i < dim ? codes[i] : 0;
+        uint8_t *base = packed + p * dim_pad * NS_QUANT_PANEL + l * 4;
+        for (int64_t g = 0; g < dim_pad / 4; g++) memcpy(base + g * 64, codes + 4 * g, 4);
     } else if (kernel == NS_QUANT_KERNEL_AVX2) {
         int16_t *base = (int16_t *)packed + p * dim_pad * NS_QUANT_PANEL + l * 2;
-        for (int64_t i = 0; i < dim_pad; i++)
-            base[(i >> 1) * 32 + (i & 1)] = (int16_t)(i < dim ? codes[i] : 0);
+        for (int64_t g = 0; g < dim_pad / 2; g++) {
+            base[g * 32] = codes[2 * g];
+            base[g * 32 + 1] = codes[2 * g + 1];
+        }
     } else {
-        int8_t *row = (int8_t *)packed + j * dim_pad;
-        memcpy(row, codes, (size_t)dim);
-        memset(row + dim, 0, (size_t)(dim_pad - dim));
+        memcpy(packed + j * dim_pad, codes, (size_t)dim_pad);
     }
 }
 
 static void pack_query(int kernel, uint8_t *packed, int64_t dim_pad, int64_t r,
-                       const int8_t *codes, int64_t dim) {
+                       const int8_t *codes) {
     for (int64_t i = 0; i < dim_pad; i++) {
-        const int c = i < dim ? codes[i] : 0;
+        const int c = codes[i];
         if (kernel == NS_QUANT_KERNEL_VNNI)
             packed[r * dim_pad + i] = (uint8_t)(c + 128);
         else if (kernel == NS_QUANT_KERNEL_AVX2)
@@ -324,13 +493,23 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
         status = NS_ERR_ALLOC;
         goto done;
     }
-    for (int64_t r = 0; r < n_q; r++) pack_query(kernel, qp, dim_pad, r, q_codes + r * dim, dim);
+    int8_t *row = calloc((size_t)dim_pad, 1);
+    if (!row) {
+        status = NS_ERR_ALLOC;
+        goto done;
+    }
+    for (int64_t r = 0; r < n_q; r++) {
+        memcpy(row, q_codes + r * dim, (size_t)dim);
+        pack_query(kernel, qp, dim_pad, r, row);
+    }
     for (int64_t j = 0; j < n_c; j++) {
         int64_t sum = 0;
         for (int64_t i = 0; i < dim; i++) sum += c_codes[j * dim + i];
         csum[j] = (int32_t)(128 * sum);
-        pack_candidate(kernel, cp, dim_pad, j, c_codes + j * dim, dim);
+        memcpy(row, c_codes + j * dim, (size_t)dim);
+        pack_candidate(kernel, cp, dim_pad, j, row);
     }
+    free(row);
     for (int64_t r0 = 0; r0 < n_q; r0 += NS_QUANT_ROW_BLOCK) {
         gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, cp, csum, n_pad, buf);
         for (int64_t r = r0; r < n_q && r < r0 + NS_QUANT_ROW_BLOCK; r++)
@@ -495,16 +674,19 @@ int ns_quant_search_init(ns_quant_search_t *st) {
         !ns_quant_kernel_available(st->kernel))
         return NS_ERR_VALUE;
     const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
-    int8_t *codes = malloc((size_t)dim);
+    int8_t *codes = calloc((size_t)dim_pad, 1);
     if (!codes) return NS_ERR_ALLOC;
     int status = NS_OK;
-    memset(codes, 0, (size_t)dim);
     for (int64_t r = rows_pad(st->n_rows) - 1; r >= st->n_rows; r--)
-        pack_query(st->kernel, st->q_packed, dim_pad, r, codes, dim);
+        pack_query(st->kernel, st->q_packed, dim_pad, r, codes);
     for (int64_t r = 0; r < st->n_rows && status == NS_OK; r++) {
-        status = quant_row(st->queries + r * dim, dim, codes, st->q_scale + r, st->q_norm + r,
-                           st->q_err + r, st->q_qnorm + r, NULL);
-        pack_query(st->kernel, st->q_packed, dim_pad, r, codes, dim);
+        qterms t;
+        status = quant_row(st->kernel, st->queries + r * dim, dim, codes, &t);
+        st->q_scale[r] = t.scale;
+        st->q_norm[r] = t.norm;
+        st->q_err[r] = t.err;
+        st->q_qnorm[r] = t.qnorm;
+        pack_query(st->kernel, st->q_packed, dim_pad, r, codes);
         st->sizes[r] = 0;
         st->rescored[r] = 0;
     }
@@ -525,20 +707,23 @@ static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
     const ns_quant_search_t *st = ctx->st;
     ns_quant_tile_t *w = ctx->work;
     const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
-    int8_t *codes = malloc((size_t)dim);
+    int8_t *codes = calloc((size_t)dim_pad, 1); /* codes dim .. dim_pad stay 0 */
     if (!codes) return NS_ERR_ALLOC;
     int status = NS_OK;
     const int64_t lo = begin * 64, hi = end * 64 < w->n_pad ? end * 64 : w->n_pad;
     for (int64_t j = lo; j < hi && status == NS_OK; j++) {
+        qterms t;
         if (j < ctx->n_tile) {
-            status = quant_row(ctx->tile + j * dim, dim, codes, w->scale + j, w->norm + j,
-                               w->err + j, w->qnorm + j, w->csum + j);
+            status = quant_row(st->kernel, ctx->tile + j * dim, dim, codes, &t);
         } else { /* padding: zero codes, never reported */
-            memset(codes, 0, (size_t)dim);
-            w->scale[j] = w->norm[j] = w->err[j] = w->qnorm[j] = 0.0;
-            w->csum[j] = 0;
+            quant_zero(codes, dim, &t);
         }
-        pack_candidate(st->kernel, w->packed, dim_pad, j, codes, dim);
+        w->scale[j] = t.scale;
+        w->norm[j] = t.norm;
+        w->err[j] = t.err;
+        w->qnorm[j] = t.qnorm;
+        w->csum[j] = t.csum;
+        pack_candidate(st->kernel, w->packed, dim_pad, j, codes);
     }
     free(codes);
     return status;

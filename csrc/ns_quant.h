@@ -126,9 +126,10 @@ int ns_quant_search_finish(ns_quant_search_t *st, int64_t skip, int64_t k,
                            int negate, int64_t *out_ids, float *out_scores);
 
 /* Test hooks: the quantisation of n rows (codes n x dim) with their scale,
- * norm, residual norm and quantised norm; the int32 products of the
- * quantised rows with `kernel` (out n_q x n_c). */
-int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
+ * norm, residual norm and quantised norm, by the copy of `kernel` (every
+ * copy gives the same bits; an unavailable kernel runs the scalar one);
+ * the int32 products of the quantised rows with `kernel` (out n_q x n_c). */
+int ns_quant_rows(int kernel, const float *x, int64_t n, int64_t dim, int8_t *codes,
                   double *scale, double *norm, double *err, double *qnorm);
 int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
                       const int8_t *c_codes, int64_t n_c, int64_t dim,

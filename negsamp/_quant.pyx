@@ -228,8 +228,10 @@ cdef class QuantSearch:
         return np.array(self._rescored[: self.n_rows])
 
 
-def _quant_rows_py(x):
-    """Test hook: (codes int8, scale, norm, err, qnorm) of the rows of x."""
+def _quant_rows_py(x, str kernel="scalar"):
+    """Test hook: (codes int8, scale, norm, err, qnorm) of the rows of x, by
+    the quantisation copy of `kernel`."""
+    cdef int code = _kernel_code(kernel)
     cdef const float[:, ::1] x_v = np.ascontiguousarray(x, dtype=np.float32)
     cdef int64_t n = x_v.shape[0], d = x_v.shape[1]
     codes = np.zeros((n, d), dtype=np.int8)
@@ -239,7 +241,7 @@ def _quant_rows_py(x):
     cdef int status = 0
     if n > 0 and d > 0:
         with nogil:
-            status = ns_quant_rows(&x_v[0, 0], n, d, &c_v[0, 0], &t_v[0, 0], &t_v[1, 0],
+            status = ns_quant_rows(code, &x_v[0, 0], n, d, &c_v[0, 0], &t_v[0, 0], &t_v[1, 0],
                                    &t_v[2, 0], &t_v[3, 0])
     raise_for_status(status, "_quant_rows_py")
     return codes, terms[0, :n], terms[1, :n], terms[2, :n], terms[3, :n]

@@ -114,6 +114,31 @@ def test_quantisation_and_bound():
     assert (np.abs(S - approx) <= bound * (1 + 1e-12) + 1e-300).all()
 
 
+@pytest.mark.parametrize("dim", [1, 7, 8, 9, 16, 23, 64, 130, 768])
+def test_quantisation_copies_are_bit_identical(dim):
+    """The AVX-512 and AVX2 quantisation copies give the scalar reference's
+    codes and the same bits of every term, on scales from subnormal to
+    huge, zero rows, exact halves and the clamp at 127."""
+    rng = np.random.default_rng([12, dim])
+    X = rng.standard_normal((64, dim)).astype(np.float32)
+    X[:8] *= np.float32(1e-38)
+    X[8:16] *= np.float32(1e35)
+    X[16] = 0
+    X[17, 0] = np.float32(1e-45)
+    X[18] = (rng.integers(-254, 255, dim) / 2).astype(np.float32)  # halves of the step
+    X[18, 0] = 127
+    X[19] = np.float32(3e38) * np.sign(X[19])
+    want = _quant._quant_rows_py(X, "scalar")
+    for kern in KERNELS:
+        got = _quant._quant_rows_py(X, kern)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w, err_msg=kern)
+        with pytest.raises(ValueError):
+            bad = X.copy()
+            bad[5, dim // 2] = np.inf
+            _quant._quant_rows_py(bad, kern)
+
+
 def test_dot_exact_error_bound_under_cancellation():
     """Dot2 (Ogita, Rump, Oishi): |got - x.y| <= u |x.y| + (d u)**2 sum |x_i y_i|;
     correctly rounded on ordinary data."""
