@@ -729,12 +729,6 @@ static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
     return status;
 }
 
-/* Per-chunk scratch: the products of 8 rows, and the seeds. */
-typedef struct {
-    int32_t *prod;
-    sentry *seeds;
-} scratch;
-
 /* Considers candidate j of row r (product I): rescored unless its upper
  * bound cannot enter the heap or the window, or it is excluded.  Returns
  * NS_ERR_VALUE when its float32 score overflows. */
@@ -845,26 +839,24 @@ static int seed_row(const tile_ctx *ctx, int64_t r, int32_t *prod, sentry *seeds
     return NS_OK;
 }
 
-/* The tile test over one row, then `consider` for the pairs that pass. */
-static int scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+/* Pass 1 of a row: the columns that pass the tile test (threshold fixed:
+ * nothing is rescored in this pass), appended to cols[]; returns their
+ * count. */
+static int64_t scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
     const double *sc = ctx->work->scale;
-    double t = row_threshold(ctx, r);
-    for (int64_t j = 0; j < ctx->n_tile; j++) {
-        if (sc[j] * (double)prod[j] >= t && prod[j] != DONE) {
-            const int status = consider(ctx, r, j, prod[j]);
-            if (status != NS_OK) return status;
-            t = row_threshold(ctx, r);
-        }
-    }
-    return NS_OK;
+    const double t = row_threshold(ctx, r);
+    int64_t n = 0;
+    for (int64_t j = 0; j < ctx->n_tile; j++)
+        if (sc[j] * (double)prod[j] >= t && prod[j] != DONE) cols[n++] = j;
+    return n;
 }
 
 #if NS_AVX2_CLONES
 NS_TARGET_AVX2_ONLY
-static int scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+static int64_t scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
     const double *sc = ctx->work->scale;
-    double t = row_threshold(ctx, r);
-    __m256d tv = _mm256_set1_pd(t);
+    const __m256d tv = _mm256_set1_pd(row_threshold(ctx, r));
+    int64_t n = 0;
     /* the tile is padded to a multiple of 32 columns: reading past n_tile
      * stays inside, and those columns are masked out */
     for (int64_t j = 0; j < ctx->n_tile; j += 4) {
@@ -874,21 +866,17 @@ static int scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
         while (mask) {
             const int64_t jj = j + __builtin_ctz((unsigned)mask);
             mask &= mask - 1;
-            if (jj >= ctx->n_tile || prod[jj] == DONE) continue;
-            const int status = consider(ctx, r, jj, prod[jj]);
-            if (status != NS_OK) return status;
-            t = row_threshold(ctx, r);
-            tv = _mm256_set1_pd(t);
+            if (jj < ctx->n_tile && prod[jj] != DONE) cols[n++] = jj;
         }
     }
-    return NS_OK;
+    return n;
 }
 
 NS_TARGET_VNNI
-static int scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+static int64_t scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
     const double *sc = ctx->work->scale;
-    double t = row_threshold(ctx, r);
-    __m512d tv = _mm512_set1_pd(t);
+    const __m512d tv = _mm512_set1_pd(row_threshold(ctx, r));
+    int64_t n = 0;
     for (int64_t j = 0; j < ctx->n_tile; j += 16) {
         const __m512i p = _mm512_loadu_si512((const void *)(prod + j));
         const __m512d v0 = _mm512_mul_pd(_mm512_loadu_pd(sc + j),
@@ -900,23 +888,62 @@ static int scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
         while (mask) {
             const int64_t jj = j + __builtin_ctz(mask);
             mask &= mask - 1;
-            if (jj >= ctx->n_tile || prod[jj] == DONE) continue;
-            const int status = consider(ctx, r, jj, prod[jj]);
-            if (status != NS_OK) return status;
-            t = row_threshold(ctx, r);
-            tv = _mm512_set1_pd(t);
+            if (jj < ctx->n_tile && prod[jj] != DONE) cols[n++] = jj;
         }
     }
-    return NS_OK;
+    return n;
 }
 #endif
 
-static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+/* Pass 2 of a row: the pairs that passed the tile test, by descending
+ * upper bound (those that may overflow first), each `consider`ed while
+ * its upper bound can still reach the heap's root.  The root only rises,
+ * so the first pair that cannot enter ends the row; considering the best
+ * bounds first raises the root early (fewer pairs rescored than in column
+ * order).  The result does not depend on the order: `consider` skips only
+ * pairs that provably cannot enter. */
+static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols,
+                    sentry *seeds) {
+    ns_quant_search_t *st = ctx->st;
+    const ns_quant_tile_t *w = ctx->work;
+    int64_t n;
 #if NS_AVX2_CLONES
-    if (ctx->st->kernel == NS_QUANT_KERNEL_VNNI) return scan_avx512(ctx, r, prod);
-    if (ctx->st->kernel == NS_QUANT_KERNEL_AVX2) return scan_avx2(ctx, r, prod);
+    if (st->kernel == NS_QUANT_KERNEL_VNNI)
+        n = scan_avx512(ctx, r, prod, cols);
+    else if (st->kernel == NS_QUANT_KERNEL_AVX2)
+        n = scan_avx2(ctx, r, prod, cols);
+    else
 #endif
-    return scan_scalar(ctx, r, prod);
+        n = scan_scalar(ctx, r, prod, cols);
+    if (n == 0) return NS_OK;
+    const double rel = (2.0 * (double)st->dim + 64.0) * U53;
+    const double upper = st->upper ? st->upper[r] : INFINITY;
+    const double lower = st->lower ? st->lower[r] : -INFINITY;
+    const double root = st->sizes[r] == st->capacity ? st->keys[r * st->capacity] : -INFINITY;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = cols[i];
+        const double a = (st->q_scale[r] * w->scale[j]) * (double)prod[j];
+        const double b = st->q_err[r] * w->norm[j] + st->q_qnorm[r] * w->err[j];
+        const double slack = rel * (st->q_norm[r] * w->norm[j] + fabs(a) + b);
+        const double ub = a + b + slack, lb = a - b - slack;
+        if (fabs(a) + b + slack >= OVERFLOW_GUARD) {
+            const sentry e = {INFINITY, j};
+            seeds[m++] = e;
+            continue;
+        }
+        if (ub < root || (double)(float)ub < lower || (double)(float)lb > upper) continue;
+        const sentry e = {ub, j};
+        seeds[m++] = e;
+    }
+    seedheap_heapify(seeds, m);
+    seedheap_sort(seeds, m); /* best (highest bound) first */
+    for (int64_t i = 0; i < m; i++) {
+        if (st->sizes[r] == st->capacity && seeds[i].a < st->keys[r * st->capacity]) break;
+        const int status = consider(ctx, r, seeds[i].j, prod[seeds[i].j]);
+        if (status != NS_OK) return status;
+    }
+    return NS_OK;
 }
 
 static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
@@ -926,7 +953,8 @@ static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
     const int64_t dim_pad = ns_quant_dim_pad(st->dim);
     int32_t *prod = malloc((size_t)w->n_pad * NS_QUANT_ROW_BLOCK * sizeof *prod);
     sentry *seeds = malloc((size_t)w->n_pad * sizeof *seeds);
-    int status = (prod && seeds) ? NS_OK : NS_ERR_ALLOC;
+    int64_t *cols = malloc((size_t)w->n_pad * sizeof *cols);
+    int status = (prod && seeds && cols) ? NS_OK : NS_ERR_ALLOC;
     for (int64_t blk = begin; blk < end && status == NS_OK; blk++) {
         const int64_t r0 = blk * NS_QUANT_ROW_BLOCK;
         gemm(st->kernel, st->q_packed + r0 * dim_pad * code_bytes(st->kernel), dim_pad,
@@ -934,12 +962,13 @@ static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
         for (int64_t r = r0; r < r0 + NS_QUANT_ROW_BLOCK && r < st->n_rows; r++) {
             int32_t *row = prod + (r - r0) * w->n_pad;
             if (st->sizes[r] < st->capacity) status = seed_row(ctx, r, row, seeds);
-            if (status == NS_OK) status = scan_row(ctx, r, row);
+            if (status == NS_OK) status = scan_row(ctx, r, row, cols, seeds);
             if (status != NS_OK) break;
         }
     }
     free(prod);
     free(seeds);
+    free(cols);
     return status;
 }
 

@@ -254,6 +254,24 @@ def test_kernels_threads_tiles_agree():
     np.testing.assert_array_equal(results[0][0], np.argsort(-S, axis=1, kind="stable")[:, :16])
 
 
+def test_fewer_pairs_rescored():
+    """Pairs rescored per query on Gaussian data (d = 256, tiles of 1000):
+    the pairs of a tile are rescored by descending upper bound, which
+    raised the heaps' roots sooner than the column order that rescored
+    118.7 per query here (now 108.0; the result is the same)."""
+    rng = np.random.default_rng(13)
+    Q = rng.standard_normal((64, 256)).astype(np.float32)
+    C = rng.standard_normal((20000, 256)).astype(np.float32)
+    for kern in KERNELS:
+        stats = {}
+        got = _prefilter.search(Q, C, 16, 16, 0, largest=True, metric="dot", excl=None,
+                                upper=None, lower=-np.inf, n_threads=2, block_size=1000,
+                                kernel=kern, stats=stats)
+        assert stats["rescored"].mean() < 113, kern
+        S = Q.astype(np.float64) @ C.astype(np.float64).T
+        np.testing.assert_array_equal(got[0], np.argsort(-S, axis=1, kind="stable")[:, :16])
+
+
 def test_k_above_candidates_pads():
     Q = np.eye(3, 4, dtype=np.float32)
     C = np.arange(20, dtype=np.float32).reshape(5, 4)
