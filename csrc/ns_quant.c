@@ -47,6 +47,11 @@
 /* Marks a product already handled (a seed): no int32 product reaches it,
  * |q~.c~| <= d 127**2 < 2**31. */
 #define DONE INT32_MIN
+/* Query panels (search_chunk): products of about this many bytes, and at
+ * most this many 8-row blocks (a candidate panel pair is reused from L1 by
+ * each block). */
+#define QUERY_PANEL_BYTES (512 << 10)
+#define MAX_PANEL_BLOCKS 8
 
 int ns_quant_kernel_available(int kernel) {
     switch (kernel) {
@@ -382,13 +387,13 @@ static inline int32_t load32(const void *p) {
 /* 4 rows x 16 candidates per step: 8 ymm accumulators of vpmaddwd sums
  * (int16 x int16 pairs, exact in int32: no saturation). */
 NS_TARGET_AVX2_ONLY
-static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
-                      int64_t n_pad, int32_t *out) {
+static void gemm_avx2(const uint8_t *q, int64_t dim_pad, int64_t n_rows,
+                      const uint8_t *packed, int64_t n_pad, int32_t *out) {
     const int16_t *qs = (const int16_t *)q;
     const int64_t d2 = dim_pad / 2;
     for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p++) {
         const int16_t *b = (const int16_t *)packed + p * dim_pad * NS_QUANT_PANEL;
-        for (int half = 0; half < 2; half++) {
+        for (int64_t half = 0; half < n_rows / 4; half++) { /* the panel stays in L1 */
             const int16_t *a = qs + half * 4 * dim_pad;
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00,
                     c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -424,7 +429,8 @@ static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
 /* 8 rows x 32 candidates per step: 16 zmm accumulators of vpdpbusd
  * (u8 query x s8 candidate, 4 products a lane), minus 128 sum(c~).  Named
  * accumulators: an array of __m512i makes GCC copy registers around every
- * vpdpbusd. */
+ * vpdpbusd.  `pf` (or NULL): the next pair of panels, prefetched into L1
+ * while this one is multiplied (two lines per step). */
 #define VNNI_ROW(r)                                                          \
     {                                                                        \
         const __m512i x = _mm512_set1_epi32(load32(q + (r) * dim_pad + 4 * g)); \
@@ -432,48 +438,78 @@ static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
         a##r##1 = _mm512_dpbusd_epi32(a##r##1, x, w1);                       \
     }
 #define VNNI_STORE(r)                                                        \
-    _mm512_storeu_si512((void *)(out + (r) * n_pad + j), _mm512_sub_epi32(a##r##0, k0)); \
-    _mm512_storeu_si512((void *)(out + (r) * n_pad + j + 16), _mm512_sub_epi32(a##r##1, k1))
+    _mm512_storeu_si512((void *)(out + (r) * n_pad), _mm512_sub_epi32(a##r##0, k0)); \
+    _mm512_storeu_si512((void *)(out + (r) * n_pad + 16), _mm512_sub_epi32(a##r##1, k1))
 NS_TARGET_VNNI
-static void gemm_vnni(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
-                      const int32_t *csum, int64_t n_pad, int32_t *out) {
-    const int64_t d4 = dim_pad / 4, panel = dim_pad * NS_QUANT_PANEL;
-    for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p += 2) {
-        const uint8_t *b0 = packed + p * panel, *b1 = b0 + panel;
-        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
-                a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00,
-                a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+static inline void vnni_8x32(const uint8_t *q, int64_t dim_pad, const uint8_t *b0,
+                             const uint8_t *pf, const int32_t *csum, int64_t n_pad,
+                             int32_t *out) {
+    const int64_t d4 = dim_pad / 4;
+    const uint8_t *b1 = b0 + dim_pad * NS_QUANT_PANEL;
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
+            a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00,
+            a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+    if (pf) {
+        for (int64_t g = 0; g < d4; g++) {
+            _mm_prefetch((const char *)(pf + g * 128), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + g * 128 + 64), _MM_HINT_T0);
+            const __m512i w0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
+            const __m512i w1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
+            VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3)
+            VNNI_ROW(4) VNNI_ROW(5) VNNI_ROW(6) VNNI_ROW(7)
+        }
+    } else {
         for (int64_t g = 0; g < d4; g++) {
             const __m512i w0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
             const __m512i w1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
             VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3)
             VNNI_ROW(4) VNNI_ROW(5) VNNI_ROW(6) VNNI_ROW(7)
         }
-        const int64_t j = p * NS_QUANT_PANEL;
-        const __m512i k0 = _mm512_loadu_si512((const void *)(csum + j));
-        const __m512i k1 = _mm512_loadu_si512((const void *)(csum + j + 16));
-        VNNI_STORE(0); VNNI_STORE(1); VNNI_STORE(2); VNNI_STORE(3);
-        VNNI_STORE(4); VNNI_STORE(5); VNNI_STORE(6); VNNI_STORE(7);
     }
+    const __m512i k0 = _mm512_loadu_si512((const void *)csum);
+    const __m512i k1 = _mm512_loadu_si512((const void *)(csum + 16));
+    VNNI_STORE(0); VNNI_STORE(1); VNNI_STORE(2); VNNI_STORE(3);
+    VNNI_STORE(4); VNNI_STORE(5); VNNI_STORE(6); VNNI_STORE(7);
 }
 #undef VNNI_ROW
 #undef VNNI_STORE
+
+/* n_rows (a multiple of 8) queries x n_pad candidates: each pair of panels
+ * (32 candidates, 16 dim_pad bytes: 24 KB at d = 768) is loaded into L1
+ * once and multiplied by every 8-row block of the query panel (n_rows x
+ * dim_pad bytes, kept in L2 by the caller's choice of n_rows), instead of
+ * streaming the whole tile from L2 for every 8 rows. */
+NS_TARGET_VNNI
+static void gemm_vnni(const uint8_t *q, int64_t dim_pad, int64_t n_rows, const uint8_t *packed,
+                      const int32_t *csum, int64_t n_pad, int32_t *out) {
+    const int64_t pair = 2 * dim_pad * NS_QUANT_PANEL;
+    for (int64_t j = 0; j < n_pad; j += 2 * NS_QUANT_PANEL) {
+        const uint8_t *b0 = packed + (j / (2 * NS_QUANT_PANEL)) * pair;
+        const uint8_t *pf = j + 2 * NS_QUANT_PANEL < n_pad ? b0 + pair : NULL;
+        for (int64_t r = 0; r < n_rows; r += NS_QUANT_ROW_BLOCK)
+            vnni_8x32(q + r * dim_pad, dim_pad, b0, r == 0 ? pf : NULL, csum + j, n_pad,
+                      out + r * n_pad + j);
+    }
+}
 #endif
 
-static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
-                 const int32_t *csum, int64_t n_pad, int32_t *out) {
+/* Products of n_rows (a multiple of NS_QUANT_ROW_BLOCK) packed queries
+ * with the n_pad packed candidates: out[r][j] = q~_r . c~_j. */
+static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, int64_t n_rows,
+                 const uint8_t *packed, const int32_t *csum, int64_t n_pad, int32_t *out) {
 #if NS_AVX2_CLONES
     if (kernel == NS_QUANT_KERNEL_VNNI) {
-        gemm_vnni(q, dim_pad, packed, csum, n_pad, out);
+        gemm_vnni(q, dim_pad, n_rows, packed, csum, n_pad, out);
         return;
     }
     if (kernel == NS_QUANT_KERNEL_AVX2) {
-        gemm_avx2(q, dim_pad, packed, n_pad, out);
+        gemm_avx2(q, dim_pad, n_rows, packed, n_pad, out);
         return;
     }
 #endif
     (void)csum;
-    gemm_scalar(q, dim_pad, packed, n_pad, out);
+    for (int64_t r = 0; r < n_rows; r += NS_QUANT_ROW_BLOCK)
+        gemm_scalar(q + r * dim_pad, dim_pad, packed, n_pad, out + r * n_pad);
 }
 
 int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
@@ -511,7 +547,8 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
     }
     free(row);
     for (int64_t r0 = 0; r0 < n_q; r0 += NS_QUANT_ROW_BLOCK) {
-        gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, cp, csum, n_pad, buf);
+        gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, NS_QUANT_ROW_BLOCK, cp,
+             csum, n_pad, buf);
         for (int64_t r = r0; r < n_q && r < r0 + NS_QUANT_ROW_BLOCK; r++)
             memcpy(out + r * n_c, buf + (r - r0) * n_pad, (size_t)n_c * sizeof *out);
     }
@@ -700,6 +737,7 @@ typedef struct {
     int64_t n_tile, col0;
     ns_quant_tile_t *work;
     double max_norm, max_err, max_qnorm; /* over the tile */
+    int64_t panel_blocks;                /* row blocks of a query panel */
 } tile_ctx;
 
 static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
@@ -946,20 +984,24 @@ static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t
     return NS_OK;
 }
 
+/* Row blocks begin .. end - 1, in query panels of up to panel_blocks
+ * blocks (ctx->panel_blocks: the panel's codes, and its products with the
+ * tile, stay in L2). */
 static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
     tile_ctx *ctx = ctx_;
     ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
-    const int64_t dim_pad = ns_quant_dim_pad(st->dim);
-    int32_t *prod = malloc((size_t)w->n_pad * NS_QUANT_ROW_BLOCK * sizeof *prod);
+    const int64_t dim_pad = ns_quant_dim_pad(st->dim), pb = ctx->panel_blocks;
+    int32_t *prod = malloc((size_t)w->n_pad * NS_QUANT_ROW_BLOCK * pb * sizeof *prod);
     sentry *seeds = malloc((size_t)w->n_pad * sizeof *seeds);
     int64_t *cols = malloc((size_t)w->n_pad * sizeof *cols);
     int status = (prod && seeds && cols) ? NS_OK : NS_ERR_ALLOC;
-    for (int64_t blk = begin; blk < end && status == NS_OK; blk++) {
-        const int64_t r0 = blk * NS_QUANT_ROW_BLOCK;
+    for (int64_t blk = begin; blk < end && status == NS_OK; blk += pb) {
+        const int64_t nb = end - blk < pb ? end - blk : pb;
+        const int64_t r0 = blk * NS_QUANT_ROW_BLOCK, r1 = r0 + nb * NS_QUANT_ROW_BLOCK;
         gemm(st->kernel, st->q_packed + r0 * dim_pad * code_bytes(st->kernel), dim_pad,
-             w->packed, w->csum, w->n_pad, prod);
-        for (int64_t r = r0; r < r0 + NS_QUANT_ROW_BLOCK && r < st->n_rows; r++) {
+             nb * NS_QUANT_ROW_BLOCK, w->packed, w->csum, w->n_pad, prod);
+        for (int64_t r = r0; r < r1 && r < st->n_rows; r++) {
             int32_t *row = prod + (r - r0) * w->n_pad;
             if (st->sizes[r] < st->capacity) status = seed_row(ctx, r, row, seeds);
             if (status == NS_OK) status = scan_row(ctx, r, row, cols, seeds);
@@ -977,7 +1019,7 @@ int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_til
     if (n_tile < 0 || work->n_pad < n_tile || work->n_pad % NS_QUANT_COL_PAD != 0)
         return NS_ERR_VALUE;
     if (n_tile == 0 || st->n_rows == 0) return NS_OK;
-    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0};
+    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0, 1};
     int status = ns_par_for(par, work->n_pad / 64 + (work->n_pad % 64 != 0), 4, quant_chunk, &ctx);
     if (status != NS_OK) return status;
     for (int64_t j = 0; j < n_tile; j++) {
@@ -986,6 +1028,11 @@ int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_til
         ctx.max_qnorm = work->qnorm[j] > ctx.max_qnorm ? work->qnorm[j] : ctx.max_qnorm;
     }
     const int64_t blocks = rows_pad(st->n_rows) / NS_QUANT_ROW_BLOCK;
+    /* A query panel: about QUERY_PANEL_BYTES of products (read back by the
+     * scan while still in L2), at most MAX_PANEL_BLOCKS blocks. */
+    ctx.panel_blocks = QUERY_PANEL_BYTES / (work->n_pad * NS_QUANT_ROW_BLOCK * (int64_t)sizeof(int32_t));
+    if (ctx.panel_blocks > MAX_PANEL_BLOCKS) ctx.panel_blocks = MAX_PANEL_BLOCKS;
+    if (ctx.panel_blocks < 1) ctx.panel_blocks = 1;
     return ns_par_for(par, blocks, 1, search_chunk, &ctx);
 }
 
