@@ -656,6 +656,61 @@ static double dot_exact(int kernel, const float *x, const float *y, int64_t dim)
     return dot_exact_scalar(x, y, dim);
 }
 
+#define DOT_BATCH 4
+
+#if NS_AVX2_CLONES
+/* Four of dot_exact_avx512 interleaved (the same operations on each
+ * pair, so the same bits): four independent dependency chains. */
+NS_TARGET_VNNI
+static void dot_exact_avx512_x4(const float *x, const float *y0, const float *y1,
+                                const float *y2, const float *y3, int64_t dim, double *out) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    __m512d c0 = s0, c1 = s0, c2 = s0, c3 = s0;
+    int64_t i = 0;
+#define DOT_STEP(y, sv, cv)                                                        \
+    {                                                                              \
+        const __m512d p = _mm512_mul_pd(xv, _mm512_cvtps_pd(_mm256_loadu_ps((y) + i))); \
+        const __m512d t = _mm512_add_pd(sv, p), z = _mm512_sub_pd(t, sv);          \
+        cv = _mm512_add_pd(cv, _mm512_add_pd(_mm512_sub_pd(sv, _mm512_sub_pd(t, z)), \
+                                             _mm512_sub_pd(p, z)));                \
+        sv = t;                                                                    \
+    }
+    for (; i + 8 <= dim; i += 8) {
+        const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+        DOT_STEP(y0, s0, c0)
+        DOT_STEP(y1, s1, c1)
+        DOT_STEP(y2, s2, c2)
+        DOT_STEP(y3, s3, c3)
+    }
+#undef DOT_STEP
+    const float *ys[4] = {y0, y1, y2, y3};
+    const __m512d sv[4] = {s0, s1, s2, s3}, cv[4] = {c0, c1, c2, c3};
+    for (int b = 0; b < 4; b++) {
+        double s[DOT_LANES], c[DOT_LANES];
+        _mm512_storeu_pd(s, sv[b]);
+        _mm512_storeu_pd(c, cv[b]);
+        for (int64_t k = i; k < dim; k++) {
+            const int l = (int)(k % DOT_LANES);
+            c[l] += two_sum(s[l], (double)x[k] * ys[b][k], &s[l]);
+        }
+        out[b] = dot_combine(s, c);
+    }
+}
+#endif
+
+/* out[b] = dot_exact(x, rows[cols[b]]) for b < n <= DOT_BATCH. */
+static void dot_exact_batch(int kernel, const float *x, const float *rows, const int64_t *cols,
+                            int n, int64_t dim, double *out) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI && n == 4) {
+        dot_exact_avx512_x4(x, rows + cols[0] * dim, rows + cols[1] * dim, rows + cols[2] * dim,
+                            rows + cols[3] * dim, dim, out);
+        return;
+    }
+#endif
+    for (int b = 0; b < n; b++) out[b] = dot_exact(kernel, x, rows + cols[b] * dim, dim);
+}
+
 double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
     return dot_exact(ns_quant_kernel_available(kernel) ? kernel : NS_QUANT_KERNEL_SCALAR, x, y,
                      dim);
@@ -767,11 +822,11 @@ static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
     return status;
 }
 
-/* Considers candidate j of row r (product I): rescored unless its upper
- * bound cannot enter the heap or the window, or it is excluded.  Returns
- * NS_ERR_VALUE when its float32 score overflows. */
-static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
-    ns_quant_search_t *st = ctx->st;
+/* Whether candidate j of row r (product I) must be rescored: its upper
+ * bound can enter the heap and the window (or its score may overflow),
+ * and it is not excluded. */
+static int must_rescore(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
+    const ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
     const double rel = (2.0 * (double)st->dim + 64.0) * U53;
     const double a = (st->q_scale[r] * w->scale[j]) * (double)prod;
@@ -781,26 +836,33 @@ static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
     const double upper = st->upper ? st->upper[r] : INFINITY;
     const double lower = st->lower ? st->lower[r] : -INFINITY;
     const int may_overflow = fabs(a) + b + slack >= OVERFLOW_GUARD;
-    int64_t size = st->sizes[r];
-    qheap h = {st->keys + r * st->capacity, st->ids + r * st->capacity};
     if (!may_overflow) {
-        if (size == st->capacity && ub < h.keys[0]) return NS_OK;
+        if (st->sizes[r] == st->capacity && ub < st->keys[r * st->capacity]) return 0;
         /* float32 rounding is monotone: key in [lb, ub] gives a score in
          * [(float)lb, (float)ub]. */
-        if ((double)(float)ub < lower || (double)(float)lb > upper) return NS_OK;
+        if ((double)(float)ub < lower || (double)(float)lb > upper) return 0;
     }
-    const int64_t id = ctx->col0 + j;
     if (st->excl_indptr) {
         const int64_t p0 = st->excl_indptr[r];
-        if (ns_csr_contains(st->excl_indices + p0, st->excl_indptr[r + 1] - p0, id)) return NS_OK;
+        if (ns_csr_contains(st->excl_indices + p0, st->excl_indptr[r + 1] - p0, ctx->col0 + j))
+            return 0;
     }
-    const double key =
-        dot_exact(st->kernel, st->queries + r * st->dim, ctx->tile + j * st->dim, st->dim);
+    return 1;
+}
+
+/* Merges candidate j of row r with its rescored key.  NS_ERR_VALUE when
+ * its float32 score overflows. */
+static int merge_key(const tile_ctx *ctx, int64_t r, int64_t j, double key) {
+    ns_quant_search_t *st = ctx->st;
     st->rescored[r]++;
     const float score = (float)key;
     if (isinf(score)) return NS_ERR_VALUE;
+    const double upper = st->upper ? st->upper[r] : INFINITY;
+    const double lower = st->lower ? st->lower[r] : -INFINITY;
     if ((double)score < lower || (double)score > upper) return NS_OK;
-    const qentry e = {key, id};
+    const qentry e = {key, ctx->col0 + j};
+    const int64_t size = st->sizes[r];
+    qheap h = {st->keys + r * st->capacity, st->ids + r * st->capacity};
     if (size < st->capacity) {
         qheap_push(h, size, e);
         st->sizes[r] = size + 1;
@@ -808,6 +870,16 @@ static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
         qheap_replace_top(h, size, e);
     }
     return NS_OK;
+}
+
+/* Considers candidate j of row r (product I): rescored unless
+ * must_rescore says no. */
+static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
+    const ns_quant_search_t *st = ctx->st;
+    if (!must_rescore(ctx, r, j, prod)) return NS_OK;
+    return merge_key(ctx, r, j,
+                     dot_exact(st->kernel, st->queries + r * st->dim, ctx->tile + j * st->dim,
+                               st->dim));
 }
 
 /* The tile test for row r: candidate j may enter only if
@@ -976,10 +1048,29 @@ static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t
     }
     seedheap_heapify(seeds, m);
     seedheap_sort(seeds, m); /* best (highest bound) first */
-    for (int64_t i = 0; i < m; i++) {
-        if (st->sizes[r] == st->capacity && seeds[i].a < st->keys[r * st->capacity]) break;
-        const int status = consider(ctx, r, seeds[i].j, prod[seeds[i].j]);
-        if (status != NS_OK) return status;
+    /* Up to DOT_BATCH pairs that must be rescored under the current root
+     * are rescored together (independent chains: more throughput), then
+     * merged in order; a pair of a batch may have been skipped had the
+     * root risen before it, but the merge gives the same heap. */
+    const float *qrow = st->queries + r * st->dim;
+    for (int64_t i = 0; i < m;) {
+        int64_t batch[DOT_BATCH];
+        int nb = 0;
+        const int full = st->sizes[r] == st->capacity;
+        const double root_now = full ? st->keys[r * st->capacity] : -INFINITY;
+        for (; i < m && nb < DOT_BATCH; i++) {
+            if (full && seeds[i].a < root_now) { /* and every later bound */
+                i = m;
+                break;
+            }
+            if (must_rescore(ctx, r, seeds[i].j, prod[seeds[i].j])) batch[nb++] = seeds[i].j;
+        }
+        double keys[DOT_BATCH];
+        dot_exact_batch(st->kernel, qrow, ctx->tile, batch, nb, st->dim, keys);
+        for (int b = 0; b < nb; b++) {
+            const int status = merge_key(ctx, r, batch[b], keys[b]);
+            if (status != NS_OK) return status;
+        }
     }
     return NS_OK;
 }
