@@ -702,9 +702,12 @@ static void dot_exact_avx512_x4(const float *x, const float *y0, const float *y1
 static void dot_exact_batch(int kernel, const float *x, const float *rows, const int64_t *cols,
                             int n, int64_t dim, double *out) {
 #if NS_AVX2_CLONES
-    if (kernel == NS_QUANT_KERNEL_VNNI && n == 4) {
-        dot_exact_avx512_x4(x, rows + cols[0] * dim, rows + cols[1] * dim, rows + cols[2] * dim,
-                            rows + cols[3] * dim, dim, out);
+    if (kernel == NS_QUANT_KERNEL_VNNI && n >= 2) { /* short batches repeat a row */
+        double o[4];
+        dot_exact_avx512_x4(x, rows + cols[0] * dim, rows + cols[1] * dim,
+                            rows + cols[n > 2 ? 2 : 0] * dim, rows + cols[n > 3 ? 3 : 0] * dim,
+                            dim, o);
+        for (int b = 0; b < n; b++) out[b] = o[b];
         return;
     }
 #endif
@@ -872,16 +875,6 @@ static int merge_key(const tile_ctx *ctx, int64_t r, int64_t j, double key) {
     return NS_OK;
 }
 
-/* Considers candidate j of row r (product I): rescored unless
- * must_rescore says no. */
-static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
-    const ns_quant_search_t *st = ctx->st;
-    if (!must_rescore(ctx, r, j, prod)) return NS_OK;
-    return merge_key(ctx, r, j,
-                     dot_exact(st->kernel, st->queries + r * st->dim, ctx->tile + j * st->dim,
-                               st->dim));
-}
-
 /* The tile test for row r: candidate j may enter only if
  * fl(s_c,j I_j) >= threshold.  With T the heap's worst key and Bt >= every
  * pair's B + slack in this tile, a pair can enter only if
@@ -903,6 +896,39 @@ static double row_threshold(const tile_ctx *ctx, int64_t r) {
     if (st->q_scale[r] == 0.0) return t <= 0.0 ? -INFINITY : INFINITY;
     const double tau = t / st->q_scale[r];
     return tau - (8.0 * U53 * fabs(tau) + 0x1p-600);
+}
+
+/* Rescores and merges the candidates seeds[0 .. m) of row r in order.
+ * Up to DOT_BATCH of them that must be rescored under the current root are
+ * rescored together (independent chains: more throughput), then merged in
+ * order; a pair of a batch may have been skipped had the root risen before
+ * it, but the merge gives the same heap.  `sorted_by_bound`: seeds[i].a
+ * are upper bounds in descending order, so the first below the root ends
+ * the row. */
+static int rescore_sorted(const tile_ctx *ctx, int64_t r, const int32_t *prod,
+                          const sentry *seeds, int64_t m, int sorted_by_bound) {
+    ns_quant_search_t *st = ctx->st;
+    const float *qrow = st->queries + r * st->dim;
+    for (int64_t i = 0; i < m;) {
+        int64_t batch[DOT_BATCH];
+        int nb = 0;
+        const int full = st->sizes[r] == st->capacity;
+        const double root_now = full ? st->keys[r * st->capacity] : -INFINITY;
+        for (; i < m && nb < DOT_BATCH; i++) {
+            if (sorted_by_bound && full && seeds[i].a < root_now) { /* and every later one */
+                i = m;
+                break;
+            }
+            if (must_rescore(ctx, r, seeds[i].j, prod[seeds[i].j])) batch[nb++] = seeds[i].j;
+        }
+        double keys[DOT_BATCH];
+        dot_exact_batch(st->kernel, qrow, ctx->tile, batch, nb, st->dim, keys);
+        for (int b = 0; b < nb; b++) {
+            const int status = merge_key(ctx, r, batch[b], keys[b]);
+            if (status != NS_OK) return status;
+        }
+    }
+    return NS_OK;
 }
 
 /* Seeds a row whose heap is not full: the best candidates of the tile by
@@ -940,13 +966,9 @@ static int seed_row(const tile_ctx *ctx, int64_t r, int32_t *prod, sentry *seeds
         }
     }
     seedheap_sort(seeds, n);
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t j = seeds[i].j;
-        const int status = consider(ctx, r, j, prod[j]);
-        if (status != NS_OK) return status;
-        prod[j] = DONE;
-    }
-    return NS_OK;
+    const int status = rescore_sorted(ctx, r, prod, seeds, n, 0);
+    for (int64_t i = 0; i < n; i++) prod[seeds[i].j] = DONE;
+    return status;
 }
 
 /* Pass 1 of a row: the columns that pass the tile test (threshold fixed:
@@ -1048,31 +1070,7 @@ static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t
     }
     seedheap_heapify(seeds, m);
     seedheap_sort(seeds, m); /* best (highest bound) first */
-    /* Up to DOT_BATCH pairs that must be rescored under the current root
-     * are rescored together (independent chains: more throughput), then
-     * merged in order; a pair of a batch may have been skipped had the
-     * root risen before it, but the merge gives the same heap. */
-    const float *qrow = st->queries + r * st->dim;
-    for (int64_t i = 0; i < m;) {
-        int64_t batch[DOT_BATCH];
-        int nb = 0;
-        const int full = st->sizes[r] == st->capacity;
-        const double root_now = full ? st->keys[r * st->capacity] : -INFINITY;
-        for (; i < m && nb < DOT_BATCH; i++) {
-            if (full && seeds[i].a < root_now) { /* and every later bound */
-                i = m;
-                break;
-            }
-            if (must_rescore(ctx, r, seeds[i].j, prod[seeds[i].j])) batch[nb++] = seeds[i].j;
-        }
-        double keys[DOT_BATCH];
-        dot_exact_batch(st->kernel, qrow, ctx->tile, batch, nb, st->dim, keys);
-        for (int b = 0; b < nb; b++) {
-            const int status = merge_key(ctx, r, batch[b], keys[b]);
-            if (status != NS_OK) return status;
-        }
-    }
-    return NS_OK;
+    return rescore_sorted(ctx, r, prod, seeds, m, 1);
 }
 
 /* Row blocks begin .. end - 1, in query panels of up to panel_blocks
