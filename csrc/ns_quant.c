@@ -438,12 +438,25 @@ static void gemm_avx2(const uint8_t *q, int64_t dim_pad, int64_t n_rows,
         a##r##1 = _mm512_dpbusd_epi32(a##r##1, x, w1);                       \
     }
 #define VNNI_STORE(r)                                                        \
-    _mm512_storeu_si512((void *)(out + (r) * n_pad), _mm512_sub_epi32(a##r##0, k0)); \
-    _mm512_storeu_si512((void *)(out + (r) * n_pad + 16), _mm512_sub_epi32(a##r##1, k1))
+    {                                                                        \
+        const __m512i v0 = _mm512_sub_epi32(a##r##0, k0), v1 = _mm512_sub_epi32(a##r##1, k1); \
+        _mm512_storeu_si512((void *)(out + (r) * n_pad), v0);                \
+        _mm512_storeu_si512((void *)(out + (r) * n_pad + 16), v1);           \
+        const __m512d t = _mm512_set1_pd(thr[r]);                            \
+        const __m512d p0 = _mm512_mul_pd(sc0, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v0))); \
+        const __m512d p1 = _mm512_mul_pd(sc1, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v0, 1))); \
+        const __m512d p2 = _mm512_mul_pd(sc2, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v1))); \
+        const __m512d p3 = _mm512_mul_pd(sc3, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v1, 1))); \
+        mask[(r) * n_pairs] = (uint32_t)_mm512_cmp_pd_mask(p0, t, _CMP_GE_OQ) |          \
+                              ((uint32_t)_mm512_cmp_pd_mask(p1, t, _CMP_GE_OQ) << 8) |   \
+                              ((uint32_t)_mm512_cmp_pd_mask(p2, t, _CMP_GE_OQ) << 16) |  \
+                              ((uint32_t)_mm512_cmp_pd_mask(p3, t, _CMP_GE_OQ) << 24);   \
+    }
 NS_TARGET_VNNI
 static inline void vnni_8x32(const uint8_t *q, int64_t dim_pad, const uint8_t *b0,
                              const uint8_t *pf, const int32_t *csum, int64_t n_pad,
-                             int32_t *out) {
+                             int32_t *out, const double *scale, const double *thr,
+                             uint32_t *mask, int64_t n_pairs) {
     const int64_t d4 = dim_pad / 4;
     const uint8_t *b1 = b0 + dim_pad * NS_QUANT_PANEL;
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
@@ -468,38 +481,49 @@ static inline void vnni_8x32(const uint8_t *q, int64_t dim_pad, const uint8_t *b
     }
     const __m512i k0 = _mm512_loadu_si512((const void *)csum);
     const __m512i k1 = _mm512_loadu_si512((const void *)(csum + 16));
-    VNNI_STORE(0); VNNI_STORE(1); VNNI_STORE(2); VNNI_STORE(3);
-    VNNI_STORE(4); VNNI_STORE(5); VNNI_STORE(6); VNNI_STORE(7);
+    const __m512d sc0 = _mm512_loadu_pd(scale), sc1 = _mm512_loadu_pd(scale + 8);
+    const __m512d sc2 = _mm512_loadu_pd(scale + 16), sc3 = _mm512_loadu_pd(scale + 24);
+    VNNI_STORE(0) VNNI_STORE(1) VNNI_STORE(2) VNNI_STORE(3)
+    VNNI_STORE(4) VNNI_STORE(5) VNNI_STORE(6) VNNI_STORE(7)
 }
 #undef VNNI_ROW
 #undef VNNI_STORE
 
-/* n_rows (a multiple of 8) queries x n_pad candidates: each pair of panels
+/* n_rows (a multiple of 8) queries x n_pad candidates (and mask[r][p]:
+ * bit b set when the tile test scale[j] out[r][j] >= thr[r] passes, j =
+ * 32 p + b, computed as scan_avx512 does): each pair of panels
  * (32 candidates, 16 dim_pad bytes: 24 KB at d = 768) is loaded into L1
  * once and multiplied by every 8-row block of the query panel (n_rows x
  * dim_pad bytes, kept in L2 by the caller's choice of n_rows), instead of
  * streaming the whole tile from L2 for every 8 rows. */
 NS_TARGET_VNNI
 static void gemm_vnni(const uint8_t *q, int64_t dim_pad, int64_t n_rows, const uint8_t *packed,
-                      const int32_t *csum, int64_t n_pad, int32_t *out) {
-    const int64_t pair = 2 * dim_pad * NS_QUANT_PANEL;
+                      const int32_t *csum, int64_t n_pad, int32_t *out, const double *scale,
+                      const double *thr, uint32_t *mask) {
+    const int64_t pair = 2 * dim_pad * NS_QUANT_PANEL, n_pairs = n_pad / (2 * NS_QUANT_PANEL);
     for (int64_t j = 0; j < n_pad; j += 2 * NS_QUANT_PANEL) {
         const uint8_t *b0 = packed + (j / (2 * NS_QUANT_PANEL)) * pair;
         const uint8_t *pf = j + 2 * NS_QUANT_PANEL < n_pad ? b0 + pair : NULL;
         for (int64_t r = 0; r < n_rows; r += NS_QUANT_ROW_BLOCK)
             vnni_8x32(q + r * dim_pad, dim_pad, b0, r == 0 ? pf : NULL, csum + j, n_pad,
-                      out + r * n_pad + j);
+                      out + r * n_pad + j, scale + j, thr + r,
+                      mask + r * n_pairs + j / (2 * NS_QUANT_PANEL),
+                      n_pairs);
     }
 }
 #endif
 
 /* Products of n_rows (a multiple of NS_QUANT_ROW_BLOCK) packed queries
- * with the n_pad packed candidates: out[r][j] = q~_r . c~_j. */
+ * with the n_pad packed candidates: out[r][j] = q~_r . c~_j; the VNNI
+ * kernel also fills mask[r][n_pad / 32], the tile test against thr[r]
+ * (the others leave scale, thr and mask alone). */
+
 static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, int64_t n_rows,
-                 const uint8_t *packed, const int32_t *csum, int64_t n_pad, int32_t *out) {
+                 const uint8_t *packed, const int32_t *csum, int64_t n_pad, int32_t *out,
+                 const double *scale, const double *thr, uint32_t *mask) {
 #if NS_AVX2_CLONES
     if (kernel == NS_QUANT_KERNEL_VNNI) {
-        gemm_vnni(q, dim_pad, n_rows, packed, csum, n_pad, out);
+        gemm_vnni(q, dim_pad, n_rows, packed, csum, n_pad, out, scale, thr, mask);
         return;
     }
     if (kernel == NS_QUANT_KERNEL_AVX2) {
@@ -524,8 +548,11 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
     uint8_t *cp = calloc((size_t)n_alloc * dim_pad * 2, 1);
     int32_t *csum = calloc((size_t)n_alloc, sizeof *csum);
     int32_t *buf = malloc((size_t)n_alloc * NS_QUANT_ROW_BLOCK * sizeof *buf);
+    uint32_t *mask = malloc((size_t)n_alloc / 32 * NS_QUANT_ROW_BLOCK * sizeof *mask);
+    double thr[NS_QUANT_ROW_BLOCK] = {0};
+    double *scale = calloc((size_t)n_alloc, sizeof *scale);
     int status = NS_OK;
-    if (!qp || !cp || !csum || !buf) {
+    if (!qp || !cp || !csum || !buf || !mask || !scale) {
         status = NS_ERR_ALLOC;
         goto done;
     }
@@ -548,7 +575,7 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
     free(row);
     for (int64_t r0 = 0; r0 < n_q; r0 += NS_QUANT_ROW_BLOCK) {
         gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, NS_QUANT_ROW_BLOCK, cp,
-             csum, n_pad, buf);
+             csum, n_pad, buf, scale, thr, mask);
         for (int64_t r = r0; r < n_q && r < r0 + NS_QUANT_ROW_BLOCK; r++)
             memcpy(out + r * n_c, buf + (r - r0) * n_pad, (size_t)n_c * sizeof *out);
     }
@@ -557,6 +584,8 @@ done:
     free(cp);
     free(csum);
     free(buf);
+    free(mask);
+    free(scale);
     return status;
 }
 
@@ -983,6 +1012,22 @@ static int64_t scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod, 
     return n;
 }
 
+/* Pass 1 from the GEMM's masks (VNNI): the tile test was computed in the
+ * kernel's epilogue, with the row's threshold of this tile. */
+static int64_t scan_masks(const tile_ctx *ctx, const uint32_t *mask, int64_t *cols) {
+    const int64_t n_pairs = ctx->work->n_pad / (2 * NS_QUANT_PANEL);
+    int64_t n = 0;
+    for (int64_t p = 0; p < n_pairs; p++) {
+        uint32_t m = mask[p];
+        while (m) {
+            const int64_t j = 32 * p + __builtin_ctz(m);
+            m &= m - 1;
+            if (j < ctx->n_tile) cols[n++] = j;
+        }
+    }
+    return n;
+}
+
 #if NS_AVX2_CLONES
 NS_TARGET_AVX2_ONLY
 static int64_t scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
@@ -1034,11 +1079,14 @@ static int64_t scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod, 
  * bounds first raises the root early (fewer pairs rescored than in column
  * order).  The result does not depend on the order: `consider` skips only
  * pairs that provably cannot enter. */
-static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols,
-                    sentry *seeds) {
+static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, const uint32_t *mask,
+                    int64_t *cols, sentry *seeds) {
     ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
     int64_t n;
+    if (mask)
+        n = scan_masks(ctx, mask, cols);
+    else
 #if NS_AVX2_CLONES
     if (st->kernel == NS_QUANT_KERNEL_VNNI)
         n = scan_avx512(ctx, r, prod, cols);
@@ -1081,22 +1129,36 @@ static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
     ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
     const int64_t dim_pad = ns_quant_dim_pad(st->dim), pb = ctx->panel_blocks;
-    int32_t *prod = malloc((size_t)w->n_pad * NS_QUANT_ROW_BLOCK * pb * sizeof *prod);
+    const int64_t n_rows_max = NS_QUANT_ROW_BLOCK * pb, n_pairs = w->n_pad / (2 * NS_QUANT_PANEL);
+    int32_t *prod = malloc((size_t)w->n_pad * n_rows_max * sizeof *prod);
     sentry *seeds = malloc((size_t)w->n_pad * sizeof *seeds);
     int64_t *cols = malloc((size_t)w->n_pad * sizeof *cols);
-    int status = (prod && seeds && cols) ? NS_OK : NS_ERR_ALLOC;
+    uint32_t *mask = malloc((size_t)n_pairs * n_rows_max * sizeof *mask);
+    double *thr = malloc((size_t)n_rows_max * sizeof *thr);
+    int status = (prod && seeds && cols && mask && thr) ? NS_OK : NS_ERR_ALLOC;
+    const int use_masks = st->kernel == NS_QUANT_KERNEL_VNNI;
     for (int64_t blk = begin; blk < end && status == NS_OK; blk += pb) {
         const int64_t nb = end - blk < pb ? end - blk : pb;
         const int64_t r0 = blk * NS_QUANT_ROW_BLOCK, r1 = r0 + nb * NS_QUANT_ROW_BLOCK;
+        for (int64_t r = r0; r < r1; r++)
+            thr[r - r0] = r < st->n_rows ? row_threshold(ctx, r) : INFINITY;
         gemm(st->kernel, st->q_packed + r0 * dim_pad * code_bytes(st->kernel), dim_pad,
-             nb * NS_QUANT_ROW_BLOCK, w->packed, w->csum, w->n_pad, prod);
+             nb * NS_QUANT_ROW_BLOCK, w->packed, w->csum, w->n_pad, prod, w->scale, thr, mask);
         for (int64_t r = r0; r < r1 && r < st->n_rows; r++) {
             int32_t *row = prod + (r - r0) * w->n_pad;
-            if (st->sizes[r] < st->capacity) status = seed_row(ctx, r, row, seeds);
-            if (status == NS_OK) status = scan_row(ctx, r, row, cols, seeds);
+            /* a row seeded here scans every column (its heap was not full:
+             * its mask passed every column anyway) */
+            const int seeded = st->sizes[r] < st->capacity;
+            if (seeded) status = seed_row(ctx, r, row, seeds);
+            if (status == NS_OK)
+                status = scan_row(ctx, r, row,
+                                  use_masks && !seeded ? mask + (r - r0) * n_pairs : NULL, cols,
+                                  seeds);
             if (status != NS_OK) break;
         }
     }
+    free(mask);
+    free(thr);
     free(prod);
     free(seeds);
     free(cols);
@@ -1115,6 +1177,7 @@ int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_til
         ctx.max_norm = work->norm[j] > ctx.max_norm ? work->norm[j] : ctx.max_norm;
         ctx.max_err = work->err[j] > ctx.max_err ? work->err[j] : ctx.max_err;
         ctx.max_qnorm = work->qnorm[j] > ctx.max_qnorm ? work->qnorm[j] : ctx.max_qnorm;
+
     }
     const int64_t blocks = rows_pad(st->n_rows) / NS_QUANT_ROW_BLOCK;
     /* A query panel: about QUERY_PANEL_BYTES of products (read back by the
