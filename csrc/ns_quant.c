@@ -743,6 +743,16 @@ static void dot_exact_batch(int kernel, const float *x, const float *rows, const
     for (int b = 0; b < n; b++) out[b] = dot_exact(kernel, x, rows + cols[b] * dim, dim);
 }
 
+int ns_quant_dot_exact_rows(int kernel, const float *x, const float *rows, const int64_t *cols,
+                            int64_t n, int64_t dim, double *out) {
+    if (!ns_quant_kernel_available(kernel)) kernel = NS_QUANT_KERNEL_SCALAR;
+    for (int64_t i = 0; i < n; i += DOT_BATCH) {
+        const int nb = n - i < DOT_BATCH ? (int)(n - i) : DOT_BATCH;
+        dot_exact_batch(kernel, x, rows, cols + i, nb, dim, out + i);
+    }
+    return NS_OK;
+}
+
 double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
     return dot_exact(ns_quant_kernel_available(kernel) ? kernel : NS_QUANT_KERNEL_SCALAR, x, y,
                      dim);

@@ -48,3 +48,5 @@ cdef extern from "ns_quant.h" nogil:
     int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
                           const int8_t *c_codes, int64_t n_c, int64_t dim, int32_t *out)
     double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim)
+    int ns_quant_dot_exact_rows(int kernel, const float *x, const float *rows,
+                                const int64_t *cols, int64_t n, int64_t dim, double *out)

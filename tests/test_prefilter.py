@@ -161,6 +161,21 @@ def test_dot_exact_error_bound_under_cancellation():
                 assert got == want
 
 
+@pytest.mark.parametrize("dim", [1, 7, 8, 13, 64, 771])
+def test_batched_dot_exact_is_bit_identical(dim):
+    """The 4-pair copies the search rescores with give the single copy's
+    bits (batches of 1 to 4, a repeated row)."""
+    rng = np.random.default_rng([14, dim])
+    x = rng.standard_normal(dim).astype(np.float32)
+    rows = rng.standard_normal((9, dim)).astype(np.float32)
+    rows[3] *= np.float32(1e20)
+    want = np.array([_quant._dot_exact_py(x, r) for r in rows])
+    for kern in KERNELS:
+        for cols in ([0], [1, 2], [3, 4, 5], list(range(9)), [8, 8, 0, 1, 2]):
+            got = _quant._dot_exact_rows_py(x, rows, np.array(cols), kern)
+            np.testing.assert_array_equal(got, want[cols], err_msg=kern)
+
+
 # --------------------------------------------------------------------------
 # exactness of hard_negatives
 
