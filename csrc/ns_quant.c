@@ -47,6 +47,11 @@
 /* Marks a product already handled (a seed): no int32 product reaches it,
  * |q~.c~| <= d 127**2 < 2**31. */
 #define DONE INT32_MIN
+/* Query panels (search_chunk): products of about this many bytes, and at
+ * most this many 8-row blocks (a candidate panel pair is reused from L1 by
+ * each block). */
+#define QUERY_PANEL_BYTES (512 << 10)
+#define MAX_PANEL_BLOCKS 8
 
 int ns_quant_kernel_available(int kernel) {
     switch (kernel) {
@@ -99,53 +104,222 @@ static double quant_scale(float m) {
     return s;
 }
 
+/* The per-row terms of the quantisation. */
+typedef struct {
+    double scale, norm, err, qnorm;
+    int32_t csum; /* 128 sum(c~) */
+} qterms;
+
+/* The float64 sums of squares run in 8 lanes (element i in lane i % 8,
+ * combined in a fixed order), so that the SIMD copies below perform the
+ * same IEEE operations in the same order as this scalar reference: every
+ * copy gives the same codes and the same bits of every term.  (Any
+ * summation order meets the error budget: d - 1 roundings at most.) */
+#define QUANT_LANES 8
+
+/* The lane step of element i: code, residual and square sums. */
+NS_INLINE int quant_elem(double v, double s, double inv, double *se, double *sx) {
+    const double t = v * inv;
+    /* Any integer code is correct (e is computed from it exactly); round
+     * half away from zero and clamp to [-127, 127]. */
+    int c = (int)(t + (t >= 0.0 ? 0.5 : -0.5));
+    c = c > 127 ? 127 : (c < -127 ? -127 : c);
+    const double e = v - s * (double)c; /* exact */
+    *se += e * e;
+    *sx += v * v;
+    return c;
+}
+
+static void quant_finish(const double *se, const double *sx, double s, int64_t sq,
+                         int64_t sum, qterms *t) {
+    double a = se[0], b = sx[0];
+    for (int l = 1; l < QUANT_LANES; l++) {
+        a += se[l];
+        b += sx[l];
+    }
+    t->scale = s;
+    t->norm = sqrt(b);
+    t->err = sqrt(a);
+    t->qnorm = s * sqrt((double)sq);
+    t->csum = (int32_t)(128 * sum);
+}
+
+/* Elements i0 .. dim - 1 in their lanes (the SIMD copies' tails). */
+static void quant_tail(const float *x, int64_t i0, int64_t dim, double s, double inv,
+                       int8_t *codes, double *se, double *sx, int64_t *sq, int64_t *sum) {
+    for (int64_t i = i0; i < dim; i++) {
+        const int l = (int)(i % QUANT_LANES);
+        const int c = quant_elem((double)x[i], s, inv, se + l, sx + l);
+        codes[i] = (int8_t)c;
+        *sq += (int64_t)c * c;
+        *sum += c;
+    }
+}
+
+/* A zero row: zero codes and terms. */
+static void quant_zero(int8_t *codes, int64_t dim, qterms *t) {
+    memset(codes, 0, (size_t)dim);
+    t->scale = t->norm = t->err = t->qnorm = 0.0;
+    t->csum = 0;
+}
+
 /* codes[0..dim) of row x, and its terms; NS_ERR_VALUE if not finite. */
-static int quant_row(const float *x, int64_t dim, int8_t *codes, double *scale,
-                     double *norm, double *err, double *qnorm, int32_t *csum) {
+static int quant_row_scalar(const float *x, int64_t dim, int8_t *codes, qterms *t) {
     float m = 0.0f;
     for (int64_t i = 0; i < dim; i++) {
         const float a = fabsf(x[i]);
         if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
         m = a > m ? a : m;
     }
-    double sx = 0.0;
     if (m == 0.0f) {
-        memset(codes, 0, (size_t)dim);
-        *scale = *norm = *err = *qnorm = 0.0;
-        if (csum) *csum = 0;
+        quant_zero(codes, dim, t);
         return NS_OK;
     }
     const double s = quant_scale(m), inv = 1.0 / s;
-    double se = 0.0;
+    double se[QUANT_LANES] = {0}, sx[QUANT_LANES] = {0};
     int64_t sq = 0, sum = 0;
-    for (int64_t i = 0; i < dim; i++) {
-        const double v = (double)x[i];
-        const double t = v * inv;
-        /* Any integer code is correct (e is computed from it exactly);
-         * round half away from zero and clamp to [-127, 127]. */
-        int c = (int)(t + (t >= 0.0 ? 0.5 : -0.5));
-        c = c > 127 ? 127 : (c < -127 ? -127 : c);
-        codes[i] = (int8_t)c;
-        const double e = v - s * (double)c; /* exact */
-        se += e * e;
-        sx += v * v;
-        sq += (int64_t)c * c;
-        sum += c;
-    }
-    *scale = s;
-    *norm = sqrt(sx);
-    *err = sqrt(se);
-    *qnorm = s * sqrt((double)sq);
-    if (csum) *csum = (int32_t)(128 * sum);
+    quant_tail(x, 0, dim, s, inv, codes, se, sx, &sq, &sum);
+    quant_finish(se, sx, s, sq, sum, t);
     return NS_OK;
 }
 
-int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
+#if NS_AVX2_CLONES
+NS_TARGET_AVX2_ONLY
+static int quant_row_avx2(const float *x, int64_t dim, int8_t *codes, qterms *t) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    __m256 mv = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + i), absmask);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(a, fmax, _CMP_LE_OQ)) != 0xff) return NS_ERR_VALUE;
+        mv = _mm256_max_ps(mv, a);
+    }
+    float lanes[8], m = 0.0f;
+    _mm256_storeu_ps(lanes, mv);
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    for (int64_t r = i; r < dim; r++) {
+        const float a = fabsf(x[r]);
+        if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
+        m = a > m ? a : m;
+    }
+    if (m == 0.0f) {
+        quant_zero(codes, dim, t);
+        return NS_OK;
+    }
+    const double s = quant_scale(m), inv = 1.0 / s;
+    const __m256d sv = _mm256_set1_pd(s), iv = _mm256_set1_pd(inv), zero = _mm256_setzero_pd();
+    const __m256d hp = _mm256_set1_pd(0.5), hm = _mm256_set1_pd(-0.5);
+    const __m128i lo = _mm_set1_epi32(-127), hi = _mm_set1_epi32(127);
+    __m256d se0 = zero, se1 = zero, sx0 = zero, sx1 = zero;
+    __m128i sq4 = _mm_setzero_si128(), sum4 = sq4;
+    for (i = 0; i + 8 <= dim; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i);
+        const __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(xv));
+        const __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1));
+        const __m256d t0 = _mm256_mul_pd(v0, iv), t1 = _mm256_mul_pd(v1, iv);
+        const __m256d u0 = _mm256_add_pd(t0, _mm256_blendv_pd(hm, hp, _mm256_cmp_pd(t0, zero, _CMP_GE_OQ)));
+        const __m256d u1 = _mm256_add_pd(t1, _mm256_blendv_pd(hm, hp, _mm256_cmp_pd(t1, zero, _CMP_GE_OQ)));
+        const __m128i c0 = _mm_min_epi32(_mm_max_epi32(_mm256_cvttpd_epi32(u0), lo), hi);
+        const __m128i c1 = _mm_min_epi32(_mm_max_epi32(_mm256_cvttpd_epi32(u1), lo), hi);
+        const __m256d e0 = _mm256_sub_pd(v0, _mm256_mul_pd(sv, _mm256_cvtepi32_pd(c0)));
+        const __m256d e1 = _mm256_sub_pd(v1, _mm256_mul_pd(sv, _mm256_cvtepi32_pd(c1)));
+        se0 = _mm256_add_pd(se0, _mm256_mul_pd(e0, e0));
+        se1 = _mm256_add_pd(se1, _mm256_mul_pd(e1, e1));
+        sx0 = _mm256_add_pd(sx0, _mm256_mul_pd(v0, v0));
+        sx1 = _mm256_add_pd(sx1, _mm256_mul_pd(v1, v1));
+        /* |c| <= 127: the int32 lane sums stay below d 127**2 / 4 < 2**31 */
+        sq4 = _mm_add_epi32(sq4, _mm_add_epi32(_mm_mullo_epi32(c0, c0), _mm_mullo_epi32(c1, c1)));
+        sum4 = _mm_add_epi32(sum4, _mm_add_epi32(c0, c1));
+        const __m128i b = _mm_packs_epi16(_mm_packs_epi32(c0, c1), _mm_setzero_si128());
+        _mm_storel_epi64((__m128i *)(codes + i), b);
+    }
+    double se[QUANT_LANES], sx[QUANT_LANES];
+    _mm256_storeu_pd(se, se0);
+    _mm256_storeu_pd(se + 4, se1);
+    _mm256_storeu_pd(sx, sx0);
+    _mm256_storeu_pd(sx + 4, sx1);
+    int32_t q4[4], s4[4];
+    _mm_storeu_si128((__m128i *)q4, sq4);
+    _mm_storeu_si128((__m128i *)s4, sum4);
+    int64_t sq = (int64_t)q4[0] + q4[1] + q4[2] + q4[3];
+    int64_t sum = (int64_t)s4[0] + s4[1] + s4[2] + s4[3];
+    quant_tail(x, i, dim, s, inv, codes, se, sx, &sq, &sum);
+    quant_finish(se, sx, s, sq, sum, t);
+    return NS_OK;
+}
+
+NS_TARGET_VNNI
+static int quant_row_avx512(const float *x, int64_t dim, int8_t *codes, qterms *t) {
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
+    __m512 mv = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+        const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + i));
+        if (_mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ) != 0xffff) return NS_ERR_VALUE;
+        mv = _mm512_max_ps(mv, a);
+    }
+    float m = _mm512_reduce_max_ps(mv);
+    for (int64_t r = i; r < dim; r++) {
+        const float a = fabsf(x[r]);
+        if (!(a <= FLT_MAX)) return NS_ERR_VALUE;
+        m = a > m ? a : m;
+    }
+    if (m == 0.0f) {
+        quant_zero(codes, dim, t);
+        return NS_OK;
+    }
+    const double s = quant_scale(m), inv = 1.0 / s;
+    const __m512d sv = _mm512_set1_pd(s), iv = _mm512_set1_pd(inv), zero = _mm512_setzero_pd();
+    const __m512d hp = _mm512_set1_pd(0.5), hm = _mm512_set1_pd(-0.5);
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    __m512d se8 = zero, sx8 = zero;
+    __m256i sq8 = _mm256_setzero_si256(), sum8 = sq8;
+    for (i = 0; i + 8 <= dim; i += 8) {
+        const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+        const __m512d tt = _mm512_mul_pd(v, iv);
+        const __m512d u =
+            _mm512_add_pd(tt, _mm512_mask_blend_pd(_mm512_cmp_pd_mask(tt, zero, _CMP_GE_OQ), hm, hp));
+        const __m256i c = _mm256_min_epi32(_mm256_max_epi32(_mm512_cvttpd_epi32(u), lo), hi);
+        const __m512d e = _mm512_sub_pd(v, _mm512_mul_pd(sv, _mm512_cvtepi32_pd(c)));
+        se8 = _mm512_add_pd(se8, _mm512_mul_pd(e, e));
+        sx8 = _mm512_add_pd(sx8, _mm512_mul_pd(v, v));
+        sq8 = _mm256_add_epi32(sq8, _mm256_mullo_epi32(c, c));
+        sum8 = _mm256_add_epi32(sum8, c);
+        _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(c));
+    }
+    double se[QUANT_LANES], sx[QUANT_LANES];
+    _mm512_storeu_pd(se, se8);
+    _mm512_storeu_pd(sx, sx8);
+    int64_t sq = _mm512_reduce_add_epi64(_mm512_cvtepi32_epi64(sq8));
+    int64_t sum = _mm512_reduce_add_epi64(_mm512_cvtepi32_epi64(sum8));
+    quant_tail(x, i, dim, s, inv, codes, se, sx, &sq, &sum);
+    quant_finish(se, sx, s, sq, sum, t);
+    return NS_OK;
+}
+#endif
+
+/* The quantisation with the copy of `kernel` (same bits from each). */
+static int quant_row(int kernel, const float *x, int64_t dim, int8_t *codes, qterms *t) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI) return quant_row_avx512(x, dim, codes, t);
+    if (kernel == NS_QUANT_KERNEL_AVX2) return quant_row_avx2(x, dim, codes, t);
+#endif
+    (void)kernel;
+    return quant_row_scalar(x, dim, codes, t);
+}
+
+int ns_quant_rows(int kernel, const float *x, int64_t n, int64_t dim, int8_t *codes,
                   double *scale, double *norm, double *err, double *qnorm) {
+    if (!ns_quant_kernel_available(kernel)) kernel = NS_QUANT_KERNEL_SCALAR;
     for (int64_t r = 0; r < n; r++) {
-        const int status = quant_row(x + r * dim, dim, codes + r * dim, scale + r,
-                                     norm + r, err + r, qnorm + r, NULL);
+        qterms t;
+        const int status = quant_row(kernel, x + r * dim, dim, codes + r * dim, &t);
         if (status != NS_OK) return status;
+        scale[r] = t.scale;
+        norm[r] = t.norm;
+        err[r] = t.err;
+        qnorm[r] = t.qnorm;
     }
     return NS_OK;
 }
@@ -154,30 +328,30 @@ int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
  * Candidates come in panels of 16.  VNNI: per group of 4 dimensions, the
  * 16 candidates' 4 bytes (one zmm).  AVX2: per pair of dimensions, the 16
  * candidates' 2 int16 (two ymm).  Scalar: plain rows of dim_pad int8.
- * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8. */
+ * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8.
+ * `codes` holds dim_pad codes (zero from dim on). */
 
 static void pack_candidate(int kernel, uint8_t *packed, int64_t dim_pad, int64_t j,
-                           const int8_t *codes, int64_t dim) {
+                           const int8_t *codes) {
     const int64_t p = j / NS_QUANT_PANEL, l = j % NS_QUANT_PANEL;
     if (kernel == NS_QUANT_KERNEL_VNNI) {
-        int8_t *base = (int8_t *)packed + p * dim_pad * NS_QUANT_PANEL + l * 4;
-        for (int64_t i = 0; i < dim_pad; i++)
-            base[(i >> 2) * 64 + (i & 3)] = i < dim ? codes[i] : 0;
+        uint8_t *base = packed + p * dim_pad * NS_QUANT_PANEL + l * 4;
+        for (int64_t g = 0; g < dim_pad / 4; g++) memcpy(base + g * 64, codes + 4 * g, 4);
     } else if (kernel == NS_QUANT_KERNEL_AVX2) {
         int16_t *base = (int16_t *)packed + p * dim_pad * NS_QUANT_PANEL + l * 2;
-        for (int64_t i = 0; i < dim_pad; i++)
-            base[(i >> 1) * 32 + (i & 1)] = (int16_t)(i < dim ? codes[i] : 0);
+        for (int64_t g = 0; g < dim_pad / 2; g++) {
+            base[g * 32] = codes[2 * g];
+            base[g * 32 + 1] = codes[2 * g + 1];
+        }
     } else {
-        int8_t *row = (int8_t *)packed + j * dim_pad;
-        memcpy(row, codes, (size_t)dim);
-        memset(row + dim, 0, (size_t)(dim_pad - dim));
+        memcpy(packed + j * dim_pad, codes, (size_t)dim_pad);
     }
 }
 
 static void pack_query(int kernel, uint8_t *packed, int64_t dim_pad, int64_t r,
-                       const int8_t *codes, int64_t dim) {
+                       const int8_t *codes) {
     for (int64_t i = 0; i < dim_pad; i++) {
-        const int c = i < dim ? codes[i] : 0;
+        const int c = codes[i];
         if (kernel == NS_QUANT_KERNEL_VNNI)
             packed[r * dim_pad + i] = (uint8_t)(c + 128);
         else if (kernel == NS_QUANT_KERNEL_AVX2)
@@ -213,13 +387,13 @@ static inline int32_t load32(const void *p) {
 /* 4 rows x 16 candidates per step: 8 ymm accumulators of vpmaddwd sums
  * (int16 x int16 pairs, exact in int32: no saturation). */
 NS_TARGET_AVX2_ONLY
-static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
-                      int64_t n_pad, int32_t *out) {
+static void gemm_avx2(const uint8_t *q, int64_t dim_pad, int64_t n_rows,
+                      const uint8_t *packed, int64_t n_pad, int32_t *out) {
     const int16_t *qs = (const int16_t *)q;
     const int64_t d2 = dim_pad / 2;
     for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p++) {
         const int16_t *b = (const int16_t *)packed + p * dim_pad * NS_QUANT_PANEL;
-        for (int half = 0; half < 2; half++) {
+        for (int64_t half = 0; half < n_rows / 4; half++) { /* the panel stays in L1 */
             const int16_t *a = qs + half * 4 * dim_pad;
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00,
                     c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -255,7 +429,8 @@ static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
 /* 8 rows x 32 candidates per step: 16 zmm accumulators of vpdpbusd
  * (u8 query x s8 candidate, 4 products a lane), minus 128 sum(c~).  Named
  * accumulators: an array of __m512i makes GCC copy registers around every
- * vpdpbusd. */
+ * vpdpbusd.  `pf` (or NULL): the next pair of panels, prefetched into L1
+ * while this one is multiplied (two lines per step). */
 #define VNNI_ROW(r)                                                          \
     {                                                                        \
         const __m512i x = _mm512_set1_epi32(load32(q + (r) * dim_pad + 4 * g)); \
@@ -263,48 +438,102 @@ static void gemm_avx2(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
         a##r##1 = _mm512_dpbusd_epi32(a##r##1, x, w1);                       \
     }
 #define VNNI_STORE(r)                                                        \
-    _mm512_storeu_si512((void *)(out + (r) * n_pad + j), _mm512_sub_epi32(a##r##0, k0)); \
-    _mm512_storeu_si512((void *)(out + (r) * n_pad + j + 16), _mm512_sub_epi32(a##r##1, k1))
+    {                                                                        \
+        const __m512i v0 = _mm512_sub_epi32(a##r##0, k0), v1 = _mm512_sub_epi32(a##r##1, k1); \
+        _mm512_storeu_si512((void *)(out + (r) * n_pad), v0);                \
+        _mm512_storeu_si512((void *)(out + (r) * n_pad + 16), v1);           \
+        const __m512d t = _mm512_set1_pd(thr[r]);                            \
+        const __m512d p0 = _mm512_mul_pd(sc0, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v0))); \
+        const __m512d p1 = _mm512_mul_pd(sc1, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v0, 1))); \
+        const __m512d p2 = _mm512_mul_pd(sc2, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v1))); \
+        const __m512d p3 = _mm512_mul_pd(sc3, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v1, 1))); \
+        mask[(r) * n_pairs] = (uint32_t)_mm512_cmp_pd_mask(p0, t, _CMP_GE_OQ) |          \
+                              ((uint32_t)_mm512_cmp_pd_mask(p1, t, _CMP_GE_OQ) << 8) |   \
+                              ((uint32_t)_mm512_cmp_pd_mask(p2, t, _CMP_GE_OQ) << 16) |  \
+                              ((uint32_t)_mm512_cmp_pd_mask(p3, t, _CMP_GE_OQ) << 24);   \
+    }
 NS_TARGET_VNNI
-static void gemm_vnni(const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
-                      const int32_t *csum, int64_t n_pad, int32_t *out) {
-    const int64_t d4 = dim_pad / 4, panel = dim_pad * NS_QUANT_PANEL;
-    for (int64_t p = 0; p < n_pad / NS_QUANT_PANEL; p += 2) {
-        const uint8_t *b0 = packed + p * panel, *b1 = b0 + panel;
-        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
-                a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00,
-                a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+static inline void vnni_8x32(const uint8_t *q, int64_t dim_pad, const uint8_t *b0,
+                             const uint8_t *pf, const int32_t *csum, int64_t n_pad,
+                             int32_t *out, const double *scale, const double *thr,
+                             uint32_t *mask, int64_t n_pairs) {
+    const int64_t d4 = dim_pad / 4;
+    const uint8_t *b1 = b0 + dim_pad * NS_QUANT_PANEL;
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
+            a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00,
+            a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+    if (pf) {
+        for (int64_t g = 0; g < d4; g++) {
+            _mm_prefetch((const char *)(pf + g * 128), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + g * 128 + 64), _MM_HINT_T0);
+            const __m512i w0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
+            const __m512i w1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
+            VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3)
+            VNNI_ROW(4) VNNI_ROW(5) VNNI_ROW(6) VNNI_ROW(7)
+        }
+    } else {
         for (int64_t g = 0; g < d4; g++) {
             const __m512i w0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
             const __m512i w1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
             VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3)
             VNNI_ROW(4) VNNI_ROW(5) VNNI_ROW(6) VNNI_ROW(7)
         }
-        const int64_t j = p * NS_QUANT_PANEL;
-        const __m512i k0 = _mm512_loadu_si512((const void *)(csum + j));
-        const __m512i k1 = _mm512_loadu_si512((const void *)(csum + j + 16));
-        VNNI_STORE(0); VNNI_STORE(1); VNNI_STORE(2); VNNI_STORE(3);
-        VNNI_STORE(4); VNNI_STORE(5); VNNI_STORE(6); VNNI_STORE(7);
     }
+    const __m512i k0 = _mm512_loadu_si512((const void *)csum);
+    const __m512i k1 = _mm512_loadu_si512((const void *)(csum + 16));
+    const __m512d sc0 = _mm512_loadu_pd(scale), sc1 = _mm512_loadu_pd(scale + 8);
+    const __m512d sc2 = _mm512_loadu_pd(scale + 16), sc3 = _mm512_loadu_pd(scale + 24);
+    VNNI_STORE(0) VNNI_STORE(1) VNNI_STORE(2) VNNI_STORE(3)
+    VNNI_STORE(4) VNNI_STORE(5) VNNI_STORE(6) VNNI_STORE(7)
 }
 #undef VNNI_ROW
 #undef VNNI_STORE
+
+/* n_rows (a multiple of 8) queries x n_pad candidates (and mask[r][p]:
+ * bit b set when the tile test scale[j] out[r][j] >= thr[r] passes, j =
+ * 32 p + b, computed as scan_avx512 does): each pair of panels
+ * (32 candidates, 16 dim_pad bytes: 24 KB at d = 768) is loaded into L1
+ * once and multiplied by every 8-row block of the query panel (n_rows x
+ * dim_pad bytes, kept in L2 by the caller's choice of n_rows), instead of
+ * streaming the whole tile from L2 for every 8 rows. */
+NS_TARGET_VNNI
+static void gemm_vnni(const uint8_t *q, int64_t dim_pad, int64_t n_rows, const uint8_t *packed,
+                      const int32_t *csum, int64_t n_pad, int32_t *out, const double *scale,
+                      const double *thr, uint32_t *mask) {
+    const int64_t pair = 2 * dim_pad * NS_QUANT_PANEL, n_pairs = n_pad / (2 * NS_QUANT_PANEL);
+    for (int64_t j = 0; j < n_pad; j += 2 * NS_QUANT_PANEL) {
+        const uint8_t *b0 = packed + (j / (2 * NS_QUANT_PANEL)) * pair;
+        const uint8_t *pf = j + 2 * NS_QUANT_PANEL < n_pad ? b0 + pair : NULL;
+        for (int64_t r = 0; r < n_rows; r += NS_QUANT_ROW_BLOCK)
+            vnni_8x32(q + r * dim_pad, dim_pad, b0, r == 0 ? pf : NULL, csum + j, n_pad,
+                      out + r * n_pad + j, scale + j, thr + r,
+                      mask + r * n_pairs + j / (2 * NS_QUANT_PANEL),
+                      n_pairs);
+    }
+}
 #endif
 
-static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, const uint8_t *packed,
-                 const int32_t *csum, int64_t n_pad, int32_t *out) {
+/* Products of n_rows (a multiple of NS_QUANT_ROW_BLOCK) packed queries
+ * with the n_pad packed candidates: out[r][j] = q~_r . c~_j; the VNNI
+ * kernel also fills mask[r][n_pad / 32], the tile test against thr[r]
+ * (the others leave scale, thr and mask alone). */
+
+static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, int64_t n_rows,
+                 const uint8_t *packed, const int32_t *csum, int64_t n_pad, int32_t *out,
+                 const double *scale, const double *thr, uint32_t *mask) {
 #if NS_AVX2_CLONES
     if (kernel == NS_QUANT_KERNEL_VNNI) {
-        gemm_vnni(q, dim_pad, packed, csum, n_pad, out);
+        gemm_vnni(q, dim_pad, n_rows, packed, csum, n_pad, out, scale, thr, mask);
         return;
     }
     if (kernel == NS_QUANT_KERNEL_AVX2) {
-        gemm_avx2(q, dim_pad, packed, n_pad, out);
+        gemm_avx2(q, dim_pad, n_rows, packed, n_pad, out);
         return;
     }
 #endif
     (void)csum;
-    gemm_scalar(q, dim_pad, packed, n_pad, out);
+    for (int64_t r = 0; r < n_rows; r += NS_QUANT_ROW_BLOCK)
+        gemm_scalar(q + r * dim_pad, dim_pad, packed, n_pad, out + r * n_pad);
 }
 
 int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
@@ -319,20 +548,34 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
     uint8_t *cp = calloc((size_t)n_alloc * dim_pad * 2, 1);
     int32_t *csum = calloc((size_t)n_alloc, sizeof *csum);
     int32_t *buf = malloc((size_t)n_alloc * NS_QUANT_ROW_BLOCK * sizeof *buf);
+    uint32_t *mask = malloc((size_t)n_alloc / 32 * NS_QUANT_ROW_BLOCK * sizeof *mask);
+    double thr[NS_QUANT_ROW_BLOCK] = {0};
+    double *scale = calloc((size_t)n_alloc, sizeof *scale);
     int status = NS_OK;
-    if (!qp || !cp || !csum || !buf) {
+    if (!qp || !cp || !csum || !buf || !mask || !scale) {
         status = NS_ERR_ALLOC;
         goto done;
     }
-    for (int64_t r = 0; r < n_q; r++) pack_query(kernel, qp, dim_pad, r, q_codes + r * dim, dim);
+    int8_t *row = calloc((size_t)dim_pad, 1);
+    if (!row) {
+        status = NS_ERR_ALLOC;
+        goto done;
+    }
+    for (int64_t r = 0; r < n_q; r++) {
+        memcpy(row, q_codes + r * dim, (size_t)dim);
+        pack_query(kernel, qp, dim_pad, r, row);
+    }
     for (int64_t j = 0; j < n_c; j++) {
         int64_t sum = 0;
         for (int64_t i = 0; i < dim; i++) sum += c_codes[j * dim + i];
         csum[j] = (int32_t)(128 * sum);
-        pack_candidate(kernel, cp, dim_pad, j, c_codes + j * dim, dim);
+        memcpy(row, c_codes + j * dim, (size_t)dim);
+        pack_candidate(kernel, cp, dim_pad, j, row);
     }
+    free(row);
     for (int64_t r0 = 0; r0 < n_q; r0 += NS_QUANT_ROW_BLOCK) {
-        gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, cp, csum, n_pad, buf);
+        gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, NS_QUANT_ROW_BLOCK, cp,
+             csum, n_pad, buf, scale, thr, mask);
         for (int64_t r = r0; r < n_q && r < r0 + NS_QUANT_ROW_BLOCK; r++)
             memcpy(out + r * n_c, buf + (r - r0) * n_pad, (size_t)n_c * sizeof *out);
     }
@@ -341,6 +584,8 @@ done:
     free(cp);
     free(csum);
     free(buf);
+    free(mask);
+    free(scale);
     return status;
 }
 
@@ -440,6 +685,74 @@ static double dot_exact(int kernel, const float *x, const float *y, int64_t dim)
     return dot_exact_scalar(x, y, dim);
 }
 
+#define DOT_BATCH 4
+
+#if NS_AVX2_CLONES
+/* Four of dot_exact_avx512 interleaved (the same operations on each
+ * pair, so the same bits): four independent dependency chains. */
+NS_TARGET_VNNI
+static void dot_exact_avx512_x4(const float *x, const float *y0, const float *y1,
+                                const float *y2, const float *y3, int64_t dim, double *out) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    __m512d c0 = s0, c1 = s0, c2 = s0, c3 = s0;
+    int64_t i = 0;
+#define DOT_STEP(y, sv, cv)                                                        \
+    {                                                                              \
+        const __m512d p = _mm512_mul_pd(xv, _mm512_cvtps_pd(_mm256_loadu_ps((y) + i))); \
+        const __m512d t = _mm512_add_pd(sv, p), z = _mm512_sub_pd(t, sv);          \
+        cv = _mm512_add_pd(cv, _mm512_add_pd(_mm512_sub_pd(sv, _mm512_sub_pd(t, z)), \
+                                             _mm512_sub_pd(p, z)));                \
+        sv = t;                                                                    \
+    }
+    for (; i + 8 <= dim; i += 8) {
+        const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+        DOT_STEP(y0, s0, c0)
+        DOT_STEP(y1, s1, c1)
+        DOT_STEP(y2, s2, c2)
+        DOT_STEP(y3, s3, c3)
+    }
+#undef DOT_STEP
+    const float *ys[4] = {y0, y1, y2, y3};
+    const __m512d sv[4] = {s0, s1, s2, s3}, cv[4] = {c0, c1, c2, c3};
+    for (int b = 0; b < 4; b++) {
+        double s[DOT_LANES], c[DOT_LANES];
+        _mm512_storeu_pd(s, sv[b]);
+        _mm512_storeu_pd(c, cv[b]);
+        for (int64_t k = i; k < dim; k++) {
+            const int l = (int)(k % DOT_LANES);
+            c[l] += two_sum(s[l], (double)x[k] * ys[b][k], &s[l]);
+        }
+        out[b] = dot_combine(s, c);
+    }
+}
+#endif
+
+/* out[b] = dot_exact(x, rows[cols[b]]) for b < n <= DOT_BATCH. */
+static void dot_exact_batch(int kernel, const float *x, const float *rows, const int64_t *cols,
+                            int n, int64_t dim, double *out) {
+#if NS_AVX2_CLONES
+    if (kernel == NS_QUANT_KERNEL_VNNI && n >= 2) { /* short batches repeat a row */
+        double o[4];
+        dot_exact_avx512_x4(x, rows + cols[0] * dim, rows + cols[1] * dim,
+                            rows + cols[n > 2 ? 2 : 0] * dim, rows + cols[n > 3 ? 3 : 0] * dim,
+                            dim, o);
+        for (int b = 0; b < n; b++) out[b] = o[b];
+        return;
+    }
+#endif
+    for (int b = 0; b < n; b++) out[b] = dot_exact(kernel, x, rows + cols[b] * dim, dim);
+}
+
+int ns_quant_dot_exact_rows(int kernel, const float *x, const float *rows, const int64_t *cols,
+                            int64_t n, int64_t dim, double *out) {
+    if (!ns_quant_kernel_available(kernel)) kernel = NS_QUANT_KERNEL_SCALAR;
+    for (int64_t i = 0; i < n; i += DOT_BATCH) {
+        const int nb = n - i < DOT_BATCH ? (int)(n - i) : DOT_BATCH;
+        dot_exact_batch(kernel, x, rows, cols + i, nb, dim, out + i);
+    }
+    return NS_OK;
+}
+
 double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
     return dot_exact(ns_quant_kernel_available(kernel) ? kernel : NS_QUANT_KERNEL_SCALAR, x, y,
                      dim);
@@ -495,16 +808,19 @@ int ns_quant_search_init(ns_quant_search_t *st) {
         !ns_quant_kernel_available(st->kernel))
         return NS_ERR_VALUE;
     const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
-    int8_t *codes = malloc((size_t)dim);
+    int8_t *codes = calloc((size_t)dim_pad, 1);
     if (!codes) return NS_ERR_ALLOC;
     int status = NS_OK;
-    memset(codes, 0, (size_t)dim);
     for (int64_t r = rows_pad(st->n_rows) - 1; r >= st->n_rows; r--)
-        pack_query(st->kernel, st->q_packed, dim_pad, r, codes, dim);
+        pack_query(st->kernel, st->q_packed, dim_pad, r, codes);
     for (int64_t r = 0; r < st->n_rows && status == NS_OK; r++) {
-        status = quant_row(st->queries + r * dim, dim, codes, st->q_scale + r, st->q_norm + r,
-                           st->q_err + r, st->q_qnorm + r, NULL);
-        pack_query(st->kernel, st->q_packed, dim_pad, r, codes, dim);
+        qterms t;
+        status = quant_row(st->kernel, st->queries + r * dim, dim, codes, &t);
+        st->q_scale[r] = t.scale;
+        st->q_norm[r] = t.norm;
+        st->q_err[r] = t.err;
+        st->q_qnorm[r] = t.qnorm;
+        pack_query(st->kernel, st->q_packed, dim_pad, r, codes);
         st->sizes[r] = 0;
         st->rescored[r] = 0;
     }
@@ -518,6 +834,7 @@ typedef struct {
     int64_t n_tile, col0;
     ns_quant_tile_t *work;
     double max_norm, max_err, max_qnorm; /* over the tile */
+    int64_t panel_blocks;                /* row blocks of a query panel */
 } tile_ctx;
 
 static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
@@ -525,36 +842,33 @@ static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
     const ns_quant_search_t *st = ctx->st;
     ns_quant_tile_t *w = ctx->work;
     const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
-    int8_t *codes = malloc((size_t)dim);
+    int8_t *codes = calloc((size_t)dim_pad, 1); /* codes dim .. dim_pad stay 0 */
     if (!codes) return NS_ERR_ALLOC;
     int status = NS_OK;
     const int64_t lo = begin * 64, hi = end * 64 < w->n_pad ? end * 64 : w->n_pad;
     for (int64_t j = lo; j < hi && status == NS_OK; j++) {
+        qterms t;
         if (j < ctx->n_tile) {
-            status = quant_row(ctx->tile + j * dim, dim, codes, w->scale + j, w->norm + j,
-                               w->err + j, w->qnorm + j, w->csum + j);
+            status = quant_row(st->kernel, ctx->tile + j * dim, dim, codes, &t);
         } else { /* padding: zero codes, never reported */
-            memset(codes, 0, (size_t)dim);
-            w->scale[j] = w->norm[j] = w->err[j] = w->qnorm[j] = 0.0;
-            w->csum[j] = 0;
+            quant_zero(codes, dim, &t);
         }
-        pack_candidate(st->kernel, w->packed, dim_pad, j, codes, dim);
+        w->scale[j] = t.scale;
+        w->norm[j] = t.norm;
+        w->err[j] = t.err;
+        w->qnorm[j] = t.qnorm;
+        w->csum[j] = t.csum;
+        pack_candidate(st->kernel, w->packed, dim_pad, j, codes);
     }
     free(codes);
     return status;
 }
 
-/* Per-chunk scratch: the products of 8 rows, and the seeds. */
-typedef struct {
-    int32_t *prod;
-    sentry *seeds;
-} scratch;
-
-/* Considers candidate j of row r (product I): rescored unless its upper
- * bound cannot enter the heap or the window, or it is excluded.  Returns
- * NS_ERR_VALUE when its float32 score overflows. */
-static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
-    ns_quant_search_t *st = ctx->st;
+/* Whether candidate j of row r (product I) must be rescored: its upper
+ * bound can enter the heap and the window (or its score may overflow),
+ * and it is not excluded. */
+static int must_rescore(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
+    const ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
     const double rel = (2.0 * (double)st->dim + 64.0) * U53;
     const double a = (st->q_scale[r] * w->scale[j]) * (double)prod;
@@ -564,26 +878,33 @@ static int consider(const tile_ctx *ctx, int64_t r, int64_t j, int32_t prod) {
     const double upper = st->upper ? st->upper[r] : INFINITY;
     const double lower = st->lower ? st->lower[r] : -INFINITY;
     const int may_overflow = fabs(a) + b + slack >= OVERFLOW_GUARD;
-    int64_t size = st->sizes[r];
-    qheap h = {st->keys + r * st->capacity, st->ids + r * st->capacity};
     if (!may_overflow) {
-        if (size == st->capacity && ub < h.keys[0]) return NS_OK;
+        if (st->sizes[r] == st->capacity && ub < st->keys[r * st->capacity]) return 0;
         /* float32 rounding is monotone: key in [lb, ub] gives a score in
          * [(float)lb, (float)ub]. */
-        if ((double)(float)ub < lower || (double)(float)lb > upper) return NS_OK;
+        if ((double)(float)ub < lower || (double)(float)lb > upper) return 0;
     }
-    const int64_t id = ctx->col0 + j;
     if (st->excl_indptr) {
         const int64_t p0 = st->excl_indptr[r];
-        if (ns_csr_contains(st->excl_indices + p0, st->excl_indptr[r + 1] - p0, id)) return NS_OK;
+        if (ns_csr_contains(st->excl_indices + p0, st->excl_indptr[r + 1] - p0, ctx->col0 + j))
+            return 0;
     }
-    const double key =
-        dot_exact(st->kernel, st->queries + r * st->dim, ctx->tile + j * st->dim, st->dim);
+    return 1;
+}
+
+/* Merges candidate j of row r with its rescored key.  NS_ERR_VALUE when
+ * its float32 score overflows. */
+static int merge_key(const tile_ctx *ctx, int64_t r, int64_t j, double key) {
+    ns_quant_search_t *st = ctx->st;
     st->rescored[r]++;
     const float score = (float)key;
     if (isinf(score)) return NS_ERR_VALUE;
+    const double upper = st->upper ? st->upper[r] : INFINITY;
+    const double lower = st->lower ? st->lower[r] : -INFINITY;
     if ((double)score < lower || (double)score > upper) return NS_OK;
-    const qentry e = {key, id};
+    const qentry e = {key, ctx->col0 + j};
+    const int64_t size = st->sizes[r];
+    qheap h = {st->keys + r * st->capacity, st->ids + r * st->capacity};
     if (size < st->capacity) {
         qheap_push(h, size, e);
         st->sizes[r] = size + 1;
@@ -614,6 +935,39 @@ static double row_threshold(const tile_ctx *ctx, int64_t r) {
     if (st->q_scale[r] == 0.0) return t <= 0.0 ? -INFINITY : INFINITY;
     const double tau = t / st->q_scale[r];
     return tau - (8.0 * U53 * fabs(tau) + 0x1p-600);
+}
+
+/* Rescores and merges the candidates seeds[0 .. m) of row r in order.
+ * Up to DOT_BATCH of them that must be rescored under the current root are
+ * rescored together (independent chains: more throughput), then merged in
+ * order; a pair of a batch may have been skipped had the root risen before
+ * it, but the merge gives the same heap.  `sorted_by_bound`: seeds[i].a
+ * are upper bounds in descending order, so the first below the root ends
+ * the row. */
+static int rescore_sorted(const tile_ctx *ctx, int64_t r, const int32_t *prod,
+                          const sentry *seeds, int64_t m, int sorted_by_bound) {
+    ns_quant_search_t *st = ctx->st;
+    const float *qrow = st->queries + r * st->dim;
+    for (int64_t i = 0; i < m;) {
+        int64_t batch[DOT_BATCH];
+        int nb = 0;
+        const int full = st->sizes[r] == st->capacity;
+        const double root_now = full ? st->keys[r * st->capacity] : -INFINITY;
+        for (; i < m && nb < DOT_BATCH; i++) {
+            if (sorted_by_bound && full && seeds[i].a < root_now) { /* and every later one */
+                i = m;
+                break;
+            }
+            if (must_rescore(ctx, r, seeds[i].j, prod[seeds[i].j])) batch[nb++] = seeds[i].j;
+        }
+        double keys[DOT_BATCH];
+        dot_exact_batch(st->kernel, qrow, ctx->tile, batch, nb, st->dim, keys);
+        for (int b = 0; b < nb; b++) {
+            const int status = merge_key(ctx, r, batch[b], keys[b]);
+            if (status != NS_OK) return status;
+        }
+    }
+    return NS_OK;
 }
 
 /* Seeds a row whose heap is not full: the best candidates of the tile by
@@ -651,35 +1005,45 @@ static int seed_row(const tile_ctx *ctx, int64_t r, int32_t *prod, sentry *seeds
         }
     }
     seedheap_sort(seeds, n);
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t j = seeds[i].j;
-        const int status = consider(ctx, r, j, prod[j]);
-        if (status != NS_OK) return status;
-        prod[j] = DONE;
-    }
-    return NS_OK;
+    const int status = rescore_sorted(ctx, r, prod, seeds, n, 0);
+    for (int64_t i = 0; i < n; i++) prod[seeds[i].j] = DONE;
+    return status;
 }
 
-/* The tile test over one row, then `consider` for the pairs that pass. */
-static int scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+/* Pass 1 of a row: the columns that pass the tile test (threshold fixed:
+ * nothing is rescored in this pass), appended to cols[]; returns their
+ * count. */
+static int64_t scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
     const double *sc = ctx->work->scale;
-    double t = row_threshold(ctx, r);
-    for (int64_t j = 0; j < ctx->n_tile; j++) {
-        if (sc[j] * (double)prod[j] >= t && prod[j] != DONE) {
-            const int status = consider(ctx, r, j, prod[j]);
-            if (status != NS_OK) return status;
-            t = row_threshold(ctx, r);
+    const double t = row_threshold(ctx, r);
+    int64_t n = 0;
+    for (int64_t j = 0; j < ctx->n_tile; j++)
+        if (sc[j] * (double)prod[j] >= t && prod[j] != DONE) cols[n++] = j;
+    return n;
+}
+
+/* Pass 1 from the GEMM's masks (VNNI): the tile test was computed in the
+ * kernel's epilogue, with the row's threshold of this tile. */
+static int64_t scan_masks(const tile_ctx *ctx, const uint32_t *mask, int64_t *cols) {
+    const int64_t n_pairs = ctx->work->n_pad / (2 * NS_QUANT_PANEL);
+    int64_t n = 0;
+    for (int64_t p = 0; p < n_pairs; p++) {
+        uint32_t m = mask[p];
+        while (m) {
+            const int64_t j = 32 * p + __builtin_ctz(m);
+            m &= m - 1;
+            if (j < ctx->n_tile) cols[n++] = j;
         }
     }
-    return NS_OK;
+    return n;
 }
 
 #if NS_AVX2_CLONES
 NS_TARGET_AVX2_ONLY
-static int scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+static int64_t scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
     const double *sc = ctx->work->scale;
-    double t = row_threshold(ctx, r);
-    __m256d tv = _mm256_set1_pd(t);
+    const __m256d tv = _mm256_set1_pd(row_threshold(ctx, r));
+    int64_t n = 0;
     /* the tile is padded to a multiple of 32 columns: reading past n_tile
      * stays inside, and those columns are masked out */
     for (int64_t j = 0; j < ctx->n_tile; j += 4) {
@@ -689,21 +1053,17 @@ static int scan_avx2(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
         while (mask) {
             const int64_t jj = j + __builtin_ctz((unsigned)mask);
             mask &= mask - 1;
-            if (jj >= ctx->n_tile || prod[jj] == DONE) continue;
-            const int status = consider(ctx, r, jj, prod[jj]);
-            if (status != NS_OK) return status;
-            t = row_threshold(ctx, r);
-            tv = _mm256_set1_pd(t);
+            if (jj < ctx->n_tile && prod[jj] != DONE) cols[n++] = jj;
         }
     }
-    return NS_OK;
+    return n;
 }
 
 NS_TARGET_VNNI
-static int scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+static int64_t scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod, int64_t *cols) {
     const double *sc = ctx->work->scale;
-    double t = row_threshold(ctx, r);
-    __m512d tv = _mm512_set1_pd(t);
+    const __m512d tv = _mm512_set1_pd(row_threshold(ctx, r));
+    int64_t n = 0;
     for (int64_t j = 0; j < ctx->n_tile; j += 16) {
         const __m512i p = _mm512_loadu_si512((const void *)(prod + j));
         const __m512d v0 = _mm512_mul_pd(_mm512_loadu_pd(sc + j),
@@ -715,46 +1075,103 @@ static int scan_avx512(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
         while (mask) {
             const int64_t jj = j + __builtin_ctz(mask);
             mask &= mask - 1;
-            if (jj >= ctx->n_tile || prod[jj] == DONE) continue;
-            const int status = consider(ctx, r, jj, prod[jj]);
-            if (status != NS_OK) return status;
-            t = row_threshold(ctx, r);
-            tv = _mm512_set1_pd(t);
+            if (jj < ctx->n_tile && prod[jj] != DONE) cols[n++] = jj;
         }
     }
-    return NS_OK;
+    return n;
 }
 #endif
 
-static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod) {
+/* Pass 2 of a row: the pairs that passed the tile test, by descending
+ * upper bound (those that may overflow first), each `consider`ed while
+ * its upper bound can still reach the heap's root.  The root only rises,
+ * so the first pair that cannot enter ends the row; considering the best
+ * bounds first raises the root early (fewer pairs rescored than in column
+ * order).  The result does not depend on the order: `consider` skips only
+ * pairs that provably cannot enter. */
+static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, const uint32_t *mask,
+                    int64_t *cols, sentry *seeds) {
+    ns_quant_search_t *st = ctx->st;
+    const ns_quant_tile_t *w = ctx->work;
+    int64_t n;
+    if (mask)
+        n = scan_masks(ctx, mask, cols);
+    else
 #if NS_AVX2_CLONES
-    if (ctx->st->kernel == NS_QUANT_KERNEL_VNNI) return scan_avx512(ctx, r, prod);
-    if (ctx->st->kernel == NS_QUANT_KERNEL_AVX2) return scan_avx2(ctx, r, prod);
+    if (st->kernel == NS_QUANT_KERNEL_VNNI)
+        n = scan_avx512(ctx, r, prod, cols);
+    else if (st->kernel == NS_QUANT_KERNEL_AVX2)
+        n = scan_avx2(ctx, r, prod, cols);
+    else
 #endif
-    return scan_scalar(ctx, r, prod);
+        n = scan_scalar(ctx, r, prod, cols);
+    if (n == 0) return NS_OK;
+    const double rel = (2.0 * (double)st->dim + 64.0) * U53;
+    const double upper = st->upper ? st->upper[r] : INFINITY;
+    const double lower = st->lower ? st->lower[r] : -INFINITY;
+    const double root = st->sizes[r] == st->capacity ? st->keys[r * st->capacity] : -INFINITY;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = cols[i];
+        const double a = (st->q_scale[r] * w->scale[j]) * (double)prod[j];
+        const double b = st->q_err[r] * w->norm[j] + st->q_qnorm[r] * w->err[j];
+        const double slack = rel * (st->q_norm[r] * w->norm[j] + fabs(a) + b);
+        const double ub = a + b + slack, lb = a - b - slack;
+        if (fabs(a) + b + slack >= OVERFLOW_GUARD) {
+            const sentry e = {INFINITY, j};
+            seeds[m++] = e;
+            continue;
+        }
+        if (ub < root || (double)(float)ub < lower || (double)(float)lb > upper) continue;
+        const sentry e = {ub, j};
+        seeds[m++] = e;
+    }
+    seedheap_heapify(seeds, m);
+    seedheap_sort(seeds, m); /* best (highest bound) first */
+    return rescore_sorted(ctx, r, prod, seeds, m, 1);
 }
 
+/* Row blocks begin .. end - 1, in query panels of up to panel_blocks
+ * blocks (ctx->panel_blocks: the panel's codes, and its products with the
+ * tile, stay in L2). */
 static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
     tile_ctx *ctx = ctx_;
     ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
-    const int64_t dim_pad = ns_quant_dim_pad(st->dim);
-    int32_t *prod = malloc((size_t)w->n_pad * NS_QUANT_ROW_BLOCK * sizeof *prod);
+    const int64_t dim_pad = ns_quant_dim_pad(st->dim), pb = ctx->panel_blocks;
+    const int64_t n_rows_max = NS_QUANT_ROW_BLOCK * pb, n_pairs = w->n_pad / (2 * NS_QUANT_PANEL);
+    int32_t *prod = malloc((size_t)w->n_pad * n_rows_max * sizeof *prod);
     sentry *seeds = malloc((size_t)w->n_pad * sizeof *seeds);
-    int status = (prod && seeds) ? NS_OK : NS_ERR_ALLOC;
-    for (int64_t blk = begin; blk < end && status == NS_OK; blk++) {
-        const int64_t r0 = blk * NS_QUANT_ROW_BLOCK;
+    int64_t *cols = malloc((size_t)w->n_pad * sizeof *cols);
+    uint32_t *mask = malloc((size_t)n_pairs * n_rows_max * sizeof *mask);
+    double *thr = malloc((size_t)n_rows_max * sizeof *thr);
+    int status = (prod && seeds && cols && mask && thr) ? NS_OK : NS_ERR_ALLOC;
+    const int use_masks = st->kernel == NS_QUANT_KERNEL_VNNI;
+    for (int64_t blk = begin; blk < end && status == NS_OK; blk += pb) {
+        const int64_t nb = end - blk < pb ? end - blk : pb;
+        const int64_t r0 = blk * NS_QUANT_ROW_BLOCK, r1 = r0 + nb * NS_QUANT_ROW_BLOCK;
+        for (int64_t r = r0; r < r1; r++)
+            thr[r - r0] = r < st->n_rows ? row_threshold(ctx, r) : INFINITY;
         gemm(st->kernel, st->q_packed + r0 * dim_pad * code_bytes(st->kernel), dim_pad,
-             w->packed, w->csum, w->n_pad, prod);
-        for (int64_t r = r0; r < r0 + NS_QUANT_ROW_BLOCK && r < st->n_rows; r++) {
+             nb * NS_QUANT_ROW_BLOCK, w->packed, w->csum, w->n_pad, prod, w->scale, thr, mask);
+        for (int64_t r = r0; r < r1 && r < st->n_rows; r++) {
             int32_t *row = prod + (r - r0) * w->n_pad;
-            if (st->sizes[r] < st->capacity) status = seed_row(ctx, r, row, seeds);
-            if (status == NS_OK) status = scan_row(ctx, r, row);
+            /* a row seeded here scans every column (its heap was not full:
+             * its mask passed every column anyway) */
+            const int seeded = st->sizes[r] < st->capacity;
+            if (seeded) status = seed_row(ctx, r, row, seeds);
+            if (status == NS_OK)
+                status = scan_row(ctx, r, row,
+                                  use_masks && !seeded ? mask + (r - r0) * n_pairs : NULL, cols,
+                                  seeds);
             if (status != NS_OK) break;
         }
     }
+    free(mask);
+    free(thr);
     free(prod);
     free(seeds);
+    free(cols);
     return status;
 }
 
@@ -763,15 +1180,21 @@ int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_til
     if (n_tile < 0 || work->n_pad < n_tile || work->n_pad % NS_QUANT_COL_PAD != 0)
         return NS_ERR_VALUE;
     if (n_tile == 0 || st->n_rows == 0) return NS_OK;
-    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0};
+    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0, 1};
     int status = ns_par_for(par, work->n_pad / 64 + (work->n_pad % 64 != 0), 4, quant_chunk, &ctx);
     if (status != NS_OK) return status;
     for (int64_t j = 0; j < n_tile; j++) {
         ctx.max_norm = work->norm[j] > ctx.max_norm ? work->norm[j] : ctx.max_norm;
         ctx.max_err = work->err[j] > ctx.max_err ? work->err[j] : ctx.max_err;
         ctx.max_qnorm = work->qnorm[j] > ctx.max_qnorm ? work->qnorm[j] : ctx.max_qnorm;
+
     }
     const int64_t blocks = rows_pad(st->n_rows) / NS_QUANT_ROW_BLOCK;
+    /* A query panel: about QUERY_PANEL_BYTES of products (read back by the
+     * scan while still in L2), at most MAX_PANEL_BLOCKS blocks. */
+    ctx.panel_blocks = QUERY_PANEL_BYTES / (work->n_pad * NS_QUANT_ROW_BLOCK * (int64_t)sizeof(int32_t));
+    if (ctx.panel_blocks > MAX_PANEL_BLOCKS) ctx.panel_blocks = MAX_PANEL_BLOCKS;
+    if (ctx.panel_blocks < 1) ctx.panel_blocks = 1;
     return ns_par_for(par, blocks, 1, search_chunk, &ctx);
 }
 

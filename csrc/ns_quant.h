@@ -22,6 +22,11 @@
  * heaps keep the `capacity` best (score, id) pairs of each row whatever
  * order the tiles come in.
  *
+ * Per tile and query: a pass collects the pairs that pass the tile test
+ * (in the VNNI kernel's epilogue: a bit mask per 32 candidates), then they
+ * are rescored by descending upper bound, 4 at a time, until the bound
+ * falls below the heap's root.
+ *
  * Kernels (chosen at run time, never -march=native): AVX-512 VNNI
  * (vpdpbusd, queries as u8 = q~ + 128 and a per-candidate correction
  * 128 sum(c~)), AVX2 (vpmaddwd on int16 codes: no saturation), and a
@@ -126,9 +131,10 @@ int ns_quant_search_finish(ns_quant_search_t *st, int64_t skip, int64_t k,
                            int negate, int64_t *out_ids, float *out_scores);
 
 /* Test hooks: the quantisation of n rows (codes n x dim) with their scale,
- * norm, residual norm and quantised norm; the int32 products of the
- * quantised rows with `kernel` (out n_q x n_c). */
-int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
+ * norm, residual norm and quantised norm, by the copy of `kernel` (every
+ * copy gives the same bits; an unavailable kernel runs the scalar one);
+ * the int32 products of the quantised rows with `kernel` (out n_q x n_c). */
+int ns_quant_rows(int kernel, const float *x, int64_t n, int64_t dim, int8_t *codes,
                   double *scale, double *norm, double *err, double *qnorm);
 int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
                       const int8_t *c_codes, int64_t n_c, int64_t dim,
@@ -139,5 +145,10 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
  * value (plus d**2 2**-106 sum |x_i y_i|).  Every kernel's copy gives the
  * same bits (an unavailable kernel runs the scalar copy). */
 double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim);
+
+/* Test hook: out[i] = ns_quant_dot_exact(kernel, x, rows + cols[i] dim)
+ * through the batched copies the search uses (4 pairs at a time). */
+int ns_quant_dot_exact_rows(int kernel, const float *x, const float *rows, const int64_t *cols,
+                            int64_t n, int64_t dim, double *out);
 
 #endif /* NS_QUANT_H */

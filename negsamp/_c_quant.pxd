@@ -43,8 +43,10 @@ cdef extern from "ns_quant.h" nogil:
                              int64_t col0, ns_quant_tile_t *work, const ns_par *par)
     int ns_quant_search_finish(ns_quant_search_t *st, int64_t skip, int64_t k, int negate,
                                int64_t *out_ids, float *out_scores)
-    int ns_quant_rows(const float *x, int64_t n, int64_t dim, int8_t *codes,
+    int ns_quant_rows(int kernel, const float *x, int64_t n, int64_t dim, int8_t *codes,
                       double *scale, double *norm, double *err, double *qnorm)
     int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
                           const int8_t *c_codes, int64_t n_c, int64_t dim, int32_t *out)
     double ns_quant_dot_exact(int kernel, const float *x, const float *y, int64_t dim)
+    int ns_quant_dot_exact_rows(int kernel, const float *x, const float *rows,
+                                const int64_t *cols, int64_t n, int64_t dim, double *out)

@@ -15,6 +15,7 @@ from negsamp._c_quant cimport (
     ns_quant_tile_bytes, ns_quant_query_bytes,
     ns_quant_search_t, ns_quant_tile_t, ns_quant_search_init, ns_quant_search_tile,
     ns_quant_search_finish, ns_quant_rows, ns_quant_products, ns_quant_dot_exact,
+    ns_quant_dot_exact_rows,
 )
 from negsamp._common import raise_for_status
 
@@ -228,8 +229,10 @@ cdef class QuantSearch:
         return np.array(self._rescored[: self.n_rows])
 
 
-def _quant_rows_py(x):
-    """Test hook: (codes int8, scale, norm, err, qnorm) of the rows of x."""
+def _quant_rows_py(x, str kernel="scalar"):
+    """Test hook: (codes int8, scale, norm, err, qnorm) of the rows of x, by
+    the quantisation copy of `kernel`."""
+    cdef int code = _kernel_code(kernel)
     cdef const float[:, ::1] x_v = np.ascontiguousarray(x, dtype=np.float32)
     cdef int64_t n = x_v.shape[0], d = x_v.shape[1]
     codes = np.zeros((n, d), dtype=np.int8)
@@ -239,7 +242,7 @@ def _quant_rows_py(x):
     cdef int status = 0
     if n > 0 and d > 0:
         with nogil:
-            status = ns_quant_rows(&x_v[0, 0], n, d, &c_v[0, 0], &t_v[0, 0], &t_v[1, 0],
+            status = ns_quant_rows(code, &x_v[0, 0], n, d, &c_v[0, 0], &t_v[0, 0], &t_v[1, 0],
                                    &t_v[2, 0], &t_v[3, 0])
     raise_for_status(status, "_quant_rows_py")
     return codes, terms[0, :n], terms[1, :n], terms[2, :n], terms[3, :n]
@@ -274,3 +277,22 @@ def _dot_exact_py(x, y, str kernel="scalar"):
     if x_v.shape[0] == 0:
         return 0.0
     return ns_quant_dot_exact(code, &x_v[0], &y_v[0], x_v.shape[0])
+
+
+def _dot_exact_rows_py(x, rows, cols, str kernel="scalar"):
+    """Test hook: the compensated dot products of x with rows[cols], by the
+    batched copies of `kernel` (4 rows at a time)."""
+    cdef int code = _kernel_code(kernel)
+    cdef const float[::1] x_v = np.ascontiguousarray(x, dtype=np.float32)
+    cdef const float[:, ::1] r_v = np.ascontiguousarray(rows, dtype=np.float32)
+    cdef const int64_t[::1] c_v = np.ascontiguousarray(cols, dtype=np.int64)
+    if r_v.shape[1] != x_v.shape[0] or x_v.shape[0] == 0:
+        raise ValueError("rows must have len(x) > 0 columns")
+    if c_v.shape[0] > 0 and (np.min(cols) < 0 or np.max(cols) >= r_v.shape[0]):
+        raise ValueError("cols must index rows")
+    out = np.zeros(c_v.shape[0], dtype=np.float64)
+    cdef double[::1] o_v = out
+    if c_v.shape[0] > 0:
+        ns_quant_dot_exact_rows(code, &x_v[0], &r_v[0, 0], &c_v[0], c_v.shape[0], x_v.shape[0],
+                                &o_v[0])
+    return out

@@ -114,6 +114,31 @@ def test_quantisation_and_bound():
     assert (np.abs(S - approx) <= bound * (1 + 1e-12) + 1e-300).all()
 
 
+@pytest.mark.parametrize("dim", [1, 7, 8, 9, 16, 23, 64, 130, 768])
+def test_quantisation_copies_are_bit_identical(dim):
+    """The AVX-512 and AVX2 quantisation copies give the scalar reference's
+    codes and the same bits of every term, on scales from subnormal to
+    huge, zero rows, exact halves and the clamp at 127."""
+    rng = np.random.default_rng([12, dim])
+    X = rng.standard_normal((64, dim)).astype(np.float32)
+    X[:8] *= np.float32(1e-38)
+    X[8:16] *= np.float32(1e35)
+    X[16] = 0
+    X[17, 0] = np.float32(1e-45)
+    X[18] = (rng.integers(-254, 255, dim) / 2).astype(np.float32)  # halves of the step
+    X[18, 0] = 127
+    X[19] = np.float32(3e38) * np.sign(X[19])
+    want = _quant._quant_rows_py(X, "scalar")
+    for kern in KERNELS:
+        got = _quant._quant_rows_py(X, kern)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w, err_msg=kern)
+        with pytest.raises(ValueError):
+            bad = X.copy()
+            bad[5, dim // 2] = np.inf
+            _quant._quant_rows_py(bad, kern)
+
+
 def test_dot_exact_error_bound_under_cancellation():
     """Dot2 (Ogita, Rump, Oishi): |got - x.y| <= u |x.y| + (d u)**2 sum |x_i y_i|;
     correctly rounded on ordinary data."""
@@ -134,6 +159,21 @@ def test_dot_exact_error_bound_under_cancellation():
             assert abs(got - want) <= 2 * u * abs(want) + (33 * u) ** 2 * np.abs(p).sum()
             if big == 1e3:
                 assert got == want
+
+
+@pytest.mark.parametrize("dim", [1, 7, 8, 13, 64, 771])
+def test_batched_dot_exact_is_bit_identical(dim):
+    """The 4-pair copies the search rescores with give the single copy's
+    bits (batches of 1 to 4, a repeated row)."""
+    rng = np.random.default_rng([14, dim])
+    x = rng.standard_normal(dim).astype(np.float32)
+    rows = rng.standard_normal((9, dim)).astype(np.float32)
+    rows[3] *= np.float32(1e20)
+    want = np.array([_quant._dot_exact_py(x, r) for r in rows])
+    for kern in KERNELS:
+        for cols in ([0], [1, 2], [3, 4, 5], list(range(9)), [8, 8, 0, 1, 2]):
+            got = _quant._dot_exact_rows_py(x, rows, np.array(cols), kern)
+            np.testing.assert_array_equal(got, want[cols], err_msg=kern)
 
 
 # --------------------------------------------------------------------------
@@ -227,6 +267,24 @@ def test_kernels_threads_tiles_agree():
         np.testing.assert_array_equal(r[1], results[0][1])
     S = Q.astype(np.float64) @ C.astype(np.float64).T
     np.testing.assert_array_equal(results[0][0], np.argsort(-S, axis=1, kind="stable")[:, :16])
+
+
+def test_fewer_pairs_rescored():
+    """Pairs rescored per query on Gaussian data (d = 256, tiles of 1000):
+    the pairs of a tile are rescored by descending upper bound, which
+    raised the heaps' roots sooner than the column order that rescored
+    118.7 per query here (now 108.0; the result is the same)."""
+    rng = np.random.default_rng(13)
+    Q = rng.standard_normal((64, 256)).astype(np.float32)
+    C = rng.standard_normal((20000, 256)).astype(np.float32)
+    for kern in KERNELS:
+        stats = {}
+        got = _prefilter.search(Q, C, 16, 16, 0, largest=True, metric="dot", excl=None,
+                                upper=None, lower=-np.inf, n_threads=2, block_size=1000,
+                                kernel=kern, stats=stats)
+        assert stats["rescored"].mean() < 113, kern
+        S = Q.astype(np.float64) @ C.astype(np.float64).T
+        np.testing.assert_array_equal(got[0], np.argsort(-S, axis=1, kind="stable")[:, :16])
 
 
 def test_k_above_candidates_pads():
