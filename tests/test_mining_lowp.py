@@ -4,6 +4,7 @@ of the same values converted to float32 up front (every float16 / bfloat16
 value is a float32), converted tile by tile, never whole."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -185,4 +186,9 @@ def test_importing_negsamp_does_not_import_ml_dtypes():
     code = ("import sys, numpy as np, negsamp; "
             "negsamp.hard_negatives(np.ones((2, 3), np.float16), np.ones((5, 3), np.float16), 2); "
             "assert 'ml_dtypes' not in sys.modules, 'ml_dtypes imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # Run where the tested negsamp is importable first (its parent directory:
+    # site-packages for an install, the checkout for an in-place build), not
+    # from the source tree the test may run in.
+    home = os.path.dirname(os.path.dirname(os.path.abspath(negsamp.__file__)))
+    env = dict(os.environ, PYTHONPATH=home)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=home, env=env)
