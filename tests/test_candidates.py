@@ -348,7 +348,7 @@ def test_bad_input_leaves_the_generator_and_arrays_untouched():
     gen = np.random.default_rng(0)
     state = gen.bit_generator.state
     labels = np.array([5, 1, 99])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"true_labels must be in \[0, 10\), got 99"):
         sampled_candidates(3, "log_uniform", n_items=10, true_labels=labels, rng=gen)
     assert gen.bit_generator.state == state
     assert labels.tolist() == [5, 1, 99]

@@ -242,7 +242,7 @@ def test_bad_states_are_rejected():
                 {**FrequencyEstimator("hashed", n_buckets=4).__getstate__(),
                  "last": np.array([0, 0, 9, 0])},
                 [1, 2]):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="FrequencyEstimator state"):
             FrequencyEstimator.__new__(FrequencyEstimator).__setstate__(bad)
 
 

@@ -35,7 +35,7 @@ def test_a_wrong_pool_law_is_caught():
     rng = np.random.default_rng(4)
     pools = {"head": random_pools(rng, 4, 12, 7), "tail": random_pools(rng, 4, 12, 5)}
     sampler = negsamp.KGSampler(known, 12, 4)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="is not a valid corruption"):
         assert_law(sampler, tuple(known[7]), known, ("head", "tail"), pools=pools)
 
 

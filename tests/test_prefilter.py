@@ -133,7 +133,7 @@ def test_quantisation_copies_are_bit_identical(dim):
         got = _quant._quant_rows_py(X, kern)
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g, w, err_msg=kern)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="NS_ERR_VALUE"):
             bad = X.copy()
             bad[5, dim // 2] = np.inf
             _quant._quant_rows_py(bad, kern)
