@@ -324,9 +324,10 @@ def hard_negatives(
         only (ValueError otherwise).  Memory: about 1 MB of int8 codes per
         tile (plus, per thread, the int32 products of at most 64 queries
         with one tile), never the whole corpus.  Measured (2-core Xeon,
-        AVX-512 VNNI, B = 1024, k = 32): about 1.5-1.9x faster than
-        "exact32" at N = 1e5 and d = 128 or 768; the AVX2 kernel (CPUs
-        without VNNI) is much slower at large d.  "auto": "int8" when it
+        AVX-512 VNNI, B = 1024, k = 32, N = 1e6, one quiet run of
+        ``python -m negsamp.bench --full --only int8``): 2.3x faster than
+        "exact32" at d = 128 and 1.9x at d = 768; the AVX2 kernel (CPUs
+        without VNNI) is slower than "exact32" there.  "auto": "int8" when it
         supports the arguments and is expected to be faster (the AVX-512
         VNNI kernel, at least 256 queries, 100000 candidates and 128
         dimensions), else "exact32".
