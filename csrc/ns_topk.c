@@ -486,3 +486,65 @@ int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
     if (st->packed) return NS_ERR_VALUE;
     return finish_rows(st, skip, k, out_ids, NULL, out_scores, par);
 }
+
+/* ---- merging finished lists (one per heap of a call) -------------------- */
+
+/* Parts merged at most (a call splits its tiles among at most this many
+ * heaps, one per thread). */
+#define NS_TOPK_MAX_PARTS 256
+
+/* T is float or double.  Each part's row is best first, so the merged row
+ * takes, skip + k times, the best head among the parts: a head is better
+ * than another if it is not padding and the other is, or its score is
+ * better, or the scores are equal and its id is lower. */
+#define NS_TOPK_MERGE_LISTS(NAME, T)                                              \
+    int NAME(const int64_t *ids, const T *scores, int64_t n_parts, int64_t n_rows, \
+             int64_t cap, int largest, int64_t skip, int64_t k, int64_t *out_ids, \
+             T *out_scores) {                                                    \
+        if (n_parts < 1 || n_parts > NS_TOPK_MAX_PARTS || n_rows < 0 || cap < 0 || \
+            skip < 0 || k < 0 || skip > INT64_MAX - k)                           \
+            return NS_ERR_VALUE;                                                 \
+        int64_t at[NS_TOPK_MAX_PARTS];                                           \
+        for (int64_t r = 0; r < n_rows; r++) {                                   \
+            for (int64_t p = 0; p < n_parts; p++) at[p] = 0;                     \
+            for (int64_t i = 0; i < skip + k; i++) {                             \
+                int64_t best = -1, best_id = -1;                                 \
+                T best_s = 0;                                                    \
+                for (int64_t p = 0; p < n_parts; p++) {                          \
+                    if (at[p] >= cap) continue;                                  \
+                    const int64_t e = (p * n_rows + r) * cap + at[p];            \
+                    const int64_t id = ids[e];                                   \
+                    if (id < 0) continue; /* padding: this part is done */      \
+                    const T s = scores[e];                                       \
+                    const int better =                                           \
+                        best < 0 ||                                              \
+                        (largest ? s > best_s : s < best_s) ||                   \
+                        (s == best_s && id < best_id);                           \
+                    if (better) {                                                \
+                        best = p;                                                \
+                        best_id = id;                                            \
+                        best_s = s;                                              \
+                    }                                                            \
+                }                                                                \
+                if (best < 0) { /* every part is exhausted: pad */              \
+                    for (; i < skip + k; i++) {                                  \
+                        if (i >= skip) {                                         \
+                            out_ids[r * k + i - skip] = -1;                      \
+                            out_scores[r * k + i - skip] = (T)NAN;               \
+                        }                                                        \
+                    }                                                            \
+                    break;                                                       \
+                }                                                                \
+                at[best]++;                                                      \
+                if (i >= skip) {                                                 \
+                    out_ids[r * k + i - skip] = best_id;                         \
+                    out_scores[r * k + i - skip] = best_s;                       \
+                }                                                                \
+            }                                                                    \
+        }                                                                        \
+        return NS_OK;                                                            \
+    }
+
+NS_TOPK_MERGE_LISTS(ns_topk_merge_lists_f32, float)
+NS_TOPK_MERGE_LISTS(ns_topk_merge_lists_f64, double)
+#undef NS_TOPK_MERGE_LISTS

@@ -99,4 +99,19 @@ int ns_topk_finish_f32(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
 int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
                        double *out_scores, const ns_par *par);
 
+/* Merges n_parts lists per row, each sorted best first as finish writes
+ * them (part p's row r is ids[(p * n_rows + r) * cap ...], cap entries,
+ * padded with id -1 and a NaN score), into one: entries skip .. skip + k - 1
+ * of the merged order, which is by score (the larger first when largest,
+ * else the smaller), then by id (the lower first; -0.0 equals 0.0), padding
+ * last, written to out_ids / out_scores (n_rows * k, row-major; missing
+ * entries -1 / NaN).  The parts must hold disjoint ids (the tiles of one
+ * call split among heaps).  NS_ERR_VALUE for bad sizes. */
+int ns_topk_merge_lists_f32(const int64_t *ids, const float *scores, int64_t n_parts,
+                            int64_t n_rows, int64_t cap, int largest, int64_t skip,
+                            int64_t k, int64_t *out_ids, float *out_scores);
+int ns_topk_merge_lists_f64(const int64_t *ids, const double *scores, int64_t n_parts,
+                            int64_t n_rows, int64_t cap, int largest, int64_t skip,
+                            int64_t k, int64_t *out_ids, double *out_scores);
+
 #endif /* NS_TOPK_H */

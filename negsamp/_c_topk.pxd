@@ -32,3 +32,9 @@ cdef extern from "ns_topk.h" nogil:
                            int64_t *out_ids, float *out_scores, const ns_par *par)
     int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k,
                            int64_t *out_ids, double *out_scores, const ns_par *par)
+    int ns_topk_merge_lists_f32(const int64_t *ids, const float *scores, int64_t n_parts,
+                                int64_t n_rows, int64_t cap, int largest, int64_t skip,
+                                int64_t k, int64_t *out_ids, float *out_scores)
+    int ns_topk_merge_lists_f64(const int64_t *ids, const double *scores, int64_t n_parts,
+                                int64_t n_rows, int64_t cap, int largest, int64_t skip,
+                                int64_t k, int64_t *out_ids, double *out_scores)

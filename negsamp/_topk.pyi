@@ -30,5 +30,19 @@ class TopkState:
         self, tile: npt.NDArray[np.floating[Any]], row0: int, col0: int, n_threads: int
     ) -> None: ...
     def finish(
-        self, skip: int, k: int, dtype: npt.DTypeLike, n_threads: int
+        self,
+        skip: int,
+        k: int,
+        dtype: npt.DTypeLike,
+        n_threads: int,
+        out: Optional[Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]] = ...,
     ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]: ...
+
+def merge_lists(
+    ids: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.floating[Any]],
+    skip: int,
+    k: int,
+    largest: bool,
+    out: Optional[Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]] = ...,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]: ...

@@ -11,7 +11,8 @@ from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t
 from negsamp._c_topk cimport (
     ns_topk_t, ns_topk_reset, ns_topk_merge_f32, ns_topk_merge_f64,
-    ns_topk_finish_f32, ns_topk_finish_f64,
+    ns_topk_finish_f32, ns_topk_finish_f64, ns_topk_merge_lists_f32,
+    ns_topk_merge_lists_f64,
 )
 from negsamp._common import raise_for_status
 
@@ -171,10 +172,12 @@ cdef class TopkState:
             raise ValueError("scores contain NaN or infinity" if self.st.finite_only
                              else "scores contain NaN")
 
-    def finish(self, int64_t skip, int64_t k, object dtype, int n_threads):
+    def finish(self, int64_t skip, int64_t k, object dtype, int n_threads, object out=None):
         """(ids int64 (n_rows, k), scores `dtype` (n_rows, k)), best first,
         after dropping the first `skip` entries; -1 / NaN padding (also
-        where skip + k exceeds the capacity)."""
+        where skip + k exceeds the capacity).  out: None, or (ids, scores)
+        C-contiguous writable arrays of those shapes and dtypes, written in
+        place and returned."""
         cdef ns_par par
         cdef int64_t[:, ::1] ids_v
         cdef float[:, ::1] s32
@@ -187,8 +190,7 @@ cdef class TopkState:
         dtype = np.dtype(dtype)
         if self.st.packed != NULL and dtype != np.float32:
             raise TypeError("a packed top-k state returns float32 scores only")
-        ids = np.empty((self.n_rows, k), dtype=np.int64)
-        scores = np.empty((self.n_rows, k), dtype=dtype)
+        ids, scores = _out_pair(out, self.n_rows, k, dtype)
         self._finished = True
         if self.n_rows == 0:
             return ids, scores
@@ -211,3 +213,63 @@ cdef class TopkState:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
         raise_for_status(status, "top-k finish")
         return ids, scores
+
+
+def _out_pair(out, int64_t n_rows, int64_t k, dtype):
+    """New (ids, scores) arrays, or the caller's, checked: shapes (n_rows,
+    k), dtypes int64 and `dtype`, C-contiguous and writable (the Python
+    layer has checked them already; this guards the C writes)."""
+    if out is None:
+        return (np.empty((n_rows, k), dtype=np.int64),
+                np.empty((n_rows, k), dtype=dtype))
+    ids, scores = out
+    for a, want in ((ids, np.dtype(np.int64)), (scores, dtype)):
+        if (not isinstance(a, np.ndarray) or a.shape != (n_rows, k) or a.dtype != want
+                or not a.flags.c_contiguous or not a.flags.writeable):
+            raise ValueError(f"out buffers must be C-contiguous writable ({n_rows}, {k}) "
+                             f"arrays of int64 and {dtype}")
+    return ids, scores
+
+
+def merge_lists(ids, scores, int64_t skip, int64_t k, bint largest, object out=None):
+    """Entries skip .. skip + k - 1 of the merge of finished lists: ids
+    (P, n_rows, cap) int64 and scores (P, n_rows, cap) float32/float64, each
+    part's rows best first with -1 / NaN padding, disjoint ids
+    (ns_topk_merge_lists).  Returns (ids, scores) (n_rows, k), into `out`
+    when given."""
+    cdef const int64_t[:, :, ::1] ids_v = ids
+    cdef const float[:, :, ::1] s32
+    cdef const double[:, :, ::1] s64
+    cdef int64_t[:, ::1] out_ids_v
+    cdef float[:, ::1] o32
+    cdef double[:, ::1] o64
+    cdef int status
+    cdef int64_t n_parts = ids_v.shape[0], n_rows = ids_v.shape[1], cap = ids_v.shape[2]
+    if skip < 0 or k < 1:
+        raise ValueError(f"need skip >= 0 and k >= 1, got skip={skip}, k={k}")
+    if scores.shape != ids.shape:
+        raise ValueError(f"ids and scores must have one shape, got {ids.shape} "
+                         f"and {scores.shape}")
+    dtype = scores.dtype
+    if dtype != np.float32 and dtype != np.float64:
+        raise TypeError(f"scores must be float32 or float64, got {dtype}")
+    out_ids, out_scores = _out_pair(out, n_rows, k, dtype)
+    if n_rows == 0:
+        return out_ids, out_scores
+    out_ids_v = out_ids
+    if dtype == np.float32:
+        s32 = scores
+        o32 = out_scores
+        with nogil:
+            status = ns_topk_merge_lists_f32(&ids_v[0, 0, 0], &s32[0, 0, 0], n_parts, n_rows,
+                                             cap, largest, skip, k, &out_ids_v[0, 0],
+                                             &o32[0, 0])
+    else:
+        s64 = scores
+        o64 = out_scores
+        with nogil:
+            status = ns_topk_merge_lists_f64(&ids_v[0, 0, 0], &s64[0, 0, 0], n_parts, n_rows,
+                                             cap, largest, skip, k, &out_ids_v[0, 0],
+                                             &o64[0, 0])
+    raise_for_status(status, "top-k list merge")
+    return out_ids, out_scores

@@ -302,8 +302,9 @@ def hard_negatives(
         Buffers for the result, as NumPy's ``out=``: a C-contiguous,
         writeable int64 (B, k) array and one of the scores' dtype (see
         Returns), sharing no memory with each other or with the inputs.
-        They are written once the call succeeds (left untouched when it
-        raises) and returned.
+        The heaps' sorted lists are written straight into them once the
+        scan has succeeded (left untouched when it raises), and they are
+        returned.
     groups : array (N,) of int, optional
         One group id per candidate (any integers): a candidate that shares
         a group with any of a query's ``positives`` or ``exclude`` ids is
@@ -457,7 +458,7 @@ def hard_negatives(
         finally:
             if bar is not None:
                 bar.close()
-    from negsamp._topk import TopkState
+    from negsamp._topk import TopkState, merge_lists
 
     def new_state() -> Any:
         return TopkState(
@@ -475,7 +476,7 @@ def hard_negatives(
         )
 
     if n_rows == 0:
-        return _deliver(new_state().finish(skip, k, dtype, n_threads), out_pair)
+        return new_state().finish(skip, k, dtype, n_threads, out=out_pair)
 
     q_block = min(n_rows, QUERY_BLOCK)
     if block_size is None:
@@ -509,8 +510,13 @@ def hard_negatives(
                 for f in futures:
                     f.result()
             queue.raise_first_error()
-            parts = [st.finish(0, capacity, dtype, 1) for st in states]
-            return _deliver(_merge_parts(parts, skip, k, bool(largest)), out_pair)
+            # Each heap's sorted list goes into one (parts, B, capacity)
+            # buffer, merged in C into the caller's buffers (or new ones).
+            part_ids = np.empty((n_parts, n_rows, capacity), dtype=np.int64)
+            part_scores = np.empty((n_parts, n_rows, capacity), dtype=dtype)
+            for i, st in enumerate(states):
+                st.finish(0, capacity, dtype, 1, out=(part_ids[i], part_scores[i]))
+            return merge_lists(part_ids, part_scores, skip, k, bool(largest), out=out_pair)
         state = new_state()
         # The exact scan costs ~0.1 ns per score, a fraction of the tile
         # product: handing it to other threads costs more than it saves.
@@ -521,7 +527,7 @@ def hard_negatives(
         scan.run(state, 0, n_items,
                  lambda tile, r0, c0, _: state.merge(tile, r0, c0, merge_threads))
         # Sorting B heaps of k + skip_top entries is tiny: one thread.
-        return _deliver(state.finish(skip, k, dtype, 1), out_pair)
+        return state.finish(skip, k, dtype, 1, out=out_pair)
     finally:
         if bar is not None:
             bar.close()
@@ -568,8 +574,8 @@ def _as_out_pair(out: Any, shape: Tuple[int, int], dtype: np.dtype,
 
 def _deliver(result: Tuple[np.ndarray, np.ndarray],
              out: Optional[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
-    """``result``, or ``out`` holding it.  (The heaps' finish allocates its
-    own (B, k) arrays; one copy of those is small next to the scan.)"""
+    """``result``, or ``out`` holding it: the int8 path's finish allocates
+    its own (B, k) arrays (the exact32 paths write into ``out`` directly)."""
     if out is None:
         return result
     np.copyto(out[0], result[0])
@@ -734,25 +740,6 @@ class _TileQueue:
     def raise_first_error(self) -> None:
         if self.errors:
             raise self.errors[min(self.errors)]
-
-
-def _merge_parts(parts: Any, skip: int, k: int, largest: bool) -> Tuple[np.ndarray, np.ndarray]:
-    """Global top list from per-thread ones (each best first, padded with
-    -1 / NaN): sorted by score, then by id (the lower first on equal
-    scores, -0.0 equal to 0.0), padding last."""
-    ids = np.concatenate([p[0] for p in parts], axis=1)
-    scores = np.concatenate([p[1] for p in parts], axis=1)
-    key = (-scores if largest else scores).astype(np.float64)
-    key[np.isnan(key)] = np.inf
-    key += 0.0  # -0.0 -> 0.0
-    order = np.lexsort((ids, key), axis=1)[:, skip : skip + k]
-    ids = np.take_along_axis(ids, order, axis=1)
-    scores = np.take_along_axis(scores, order, axis=1)
-    short = k - ids.shape[1]  # a rank window reaching past every candidate
-    if short > 0:
-        ids = np.pad(ids, ((0, 0), (0, short)), constant_values=-1)
-        scores = np.pad(scores, ((0, 0), (0, short)), constant_values=np.nan)
-    return ids, scores
 
 
 class _OneThreadBlas:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import negsamp
-from negsamp import mining
+from negsamp import _topk, mining
 from _helpers import run_in_threads
 from _mining_cases import assert_same, dyadic, mask_of, random_exclusion, ref_select
 
@@ -44,8 +44,9 @@ def test_corpus_shards_match_one_scan(dtype, largest, monkeypatch):
     exclude = random_exclusion(rng, 70, 1500, 40)
     window = dict(max_score=float(np.quantile(S, 0.9)), min_score=float(np.quantile(S, 0.2)))
     calls = []
-    real = mining._merge_parts
-    monkeypatch.setattr(mining, "_merge_parts", lambda *a: calls.append(1) or real(*a))
+    real = _topk.merge_lists
+    monkeypatch.setattr(_topk, "merge_lists",
+                        lambda *a, **kw: calls.append(1) or real(*a, **kw))
     for kw in ({}, {"skip_top": 3}, window, {"k": 1400}):
         kw = dict(kw)
         k = kw.pop("k", 9)
