@@ -347,6 +347,23 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
         raise ValueError("a merge needs k >= 1 and counts >= 0 that add up in int64")
     _merge_key(key, state1, state2, n1, n2, k, &k0, &k1)
     m = min(k, n1 + n2)
+    # Items without references are copied as bytes in the same nogil call
+    # as the picks and the resumed threshold; others through numpy.
+    cdef bint refs = (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT) != 0
+    cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype)
+    cdef cnp.npy_intp dims[1]
+    cdef char *a = NULL
+    cdef char *b = NULL
+    cdef char *o = NULL
+    cdef int resumed = NS_OK
+    cdef uint64_t resume_block = MERGE_RESUME
+    dims[0] = m
+    Py_INCREF(dtype)
+    items = PyArray_Empty(1, dims, dtype, 0)
+    if not refs and m:
+        a = _data(items1, -1, m1, itemsize)
+        b = _data(items2, -1, m2, itemsize)
+        o = <char *>cnp.PyArray_DATA(<cnp.ndarray>items)
     cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
     if work == NULL:
         raise MemoryError("no memory for a reservoir merge")
@@ -354,15 +371,21 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
     _prefetch_items(items2, m2)
     with nogil:
         status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
+        if status == NS_OK and o != NULL:
+            ns_reservoir_gather(o, a, m1, b, work, m, itemsize)
+        if status == NS_OK and n1 + n2 >= k:
+            ns_rng_seed(&rng, k0, k1, resume_block)
+            resumed = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)
     try:
-        raise_for_status(status, "reservoir merge")
-        items = _gather(dtype, items1, m1, items2, m2, work, m)
+        # (a Python call only on failure: merges are short calls)
+        if status != NS_OK:
+            raise_for_status(status, "reservoir merge")
+        if refs and m:
+            items = _gather(dtype, items1, m1, items2, m2, work, m)
     finally:
         free(work)
-    if n1 + n2 >= k:
-        ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
-        status = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)
-        raise_for_status(status, "reservoir resume")
+    if resumed != NS_OK:
+        raise_for_status(resumed, "reservoir resume")
     return _merged_state(k0, k1), items, w, nxt
 
 
@@ -428,7 +451,8 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
                                          out_items, scratch)
             free(scratch)
     try:
-        raise_for_status(status, "weighted reservoir merge")
+        if status != NS_OK:
+            raise_for_status(status, "weighted reservoir merge")
         if refs:
             items = _gather(dtype, items1, size1, items2, size2, src, m)
     finally:
