@@ -611,15 +611,19 @@ size_t ns_wreservoir_merge_scratch(int64_t n) {
            (size_t)(3 * n + 1) * sizeof(uint32_t);
 }
 
-/* The largest of x[0..n) (-DBL_MAX when n = 0), in independent lanes. */
-static double largest(const double *x, int64_t n) {
+/* Copies x[0..n) to out and returns the largest of them (-DBL_MAX when n
+ * = 0), in independent lanes. */
+static double copy_largest(double *out, const double *x, int64_t n) {
     const double big = 1.7976931348623157e308;
     int64_t i = 0;
 #ifdef NS_RESERVOIR_SSE2
     __m128d m0 = _mm_set1_pd(-big), m1 = m0;
     for (; i + 4 <= n; i += 4) {
-        m0 = _mm_max_pd(_mm_loadu_pd(x + i), m0);
-        m1 = _mm_max_pd(_mm_loadu_pd(x + i + 2), m1);
+        const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
+        _mm_storeu_pd(out + i, a);
+        _mm_storeu_pd(out + i + 2, b);
+        m0 = _mm_max_pd(a, m0);
+        m1 = _mm_max_pd(b, m1);
     }
     double m2[2];
     _mm_storeu_pd(m2, _mm_max_pd(m0, m1));
@@ -627,7 +631,10 @@ static double largest(const double *x, int64_t n) {
 #else
     double m = -big;
 #endif
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (; i < n; i++) {
+        out[i] = x[i];
+        m = x[i] > m ? x[i] : m;
+    }
     return m;
 }
 
@@ -746,14 +753,20 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     *m_out = m;
     if (m == 0) return NS_OK;
     /* A key below lo cannot be kept: the root of a full side is its
-     * smallest key, and the k keys of that side are all above it.  The
-     * largest key of a heap is a leaf (its second half). */
+     * smallest key, and the k keys of that side are all above it. */
     const double big = 1.7976931348623157e308;
     double lo = -big;
     if (size1 == k && keys1[0] > lo) lo = keys1[0];
     if (size2 == k && keys2[0] > lo) lo = keys2[0];
-    double hi = largest(keys1 + size1 / 2, size1 - size1 / 2);
-    const double hi2 = largest(keys2 + size2 / 2, size2 - size2 / 2);
+    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
+    /* Entry i (i < size1: position i of side 1, else i - size1 of side 2):
+     * its key and its source as ns_reservoir_gather names it, copied side
+     * by side in order, so that no later pass asks which side an entry is
+     * on (a coin flip per entry, a branch the CPU cannot predict); the
+     * largest key is found on the way. */
+    double *keys = (double *)(void *)(sorting + n);     /* n */
+    double hi = copy_largest(keys, keys1, size1);
+    const double hi2 = copy_largest(keys + size1, keys2, size2);
     hi = hi2 > hi ? hi2 : hi;
     double low = lo;
     if (low == -big) { /* no side is full */
@@ -774,19 +787,11 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
     map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
     map.floor = bits_double(map.base << map.shift);
-    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
-    /* Entry i (i < size1: position i of side 1, else i - size1 of side 2):
-     * its key and its source as ns_reservoir_gather names it, copied side
-     * by side in order, so that no later pass asks which side an entry is
-     * on (a coin flip per entry, a branch the CPU cannot predict). */
-    double *keys = (double *)(void *)(sorting + n);     /* n */
     uint32_t *source = (uint32_t *)(void *)(keys + n);  /* n */
     uint32_t *count = source + n;                  /* nb + 1 + NS_MERGE_LANES */
     uint32_t *lanes = count + nb + 1 + NS_MERGE_LANES; /* NS_MERGE_LANES (nb + 1) */
     uint32_t *bucket = lanes + NS_MERGE_LANES * (nb + 1); /* n */
     uint32_t *idx = bucket + n;                    /* n + 1, a sink last */
-    memcpy(keys, keys1, (size_t)size1 * sizeof(double));
-    memcpy(keys + size1, keys2, (size_t)size2 * sizeof(double));
     for (int64_t i = 0; i < size1; i++) source[i] = (uint32_t)slots1[i];
     for (int64_t i = 0; i < size2; i++)
         source[size1 + i] = (uint32_t)(slots2[i] + size1);
@@ -821,6 +826,33 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
         start = end;
     }
     uint32_t *from = idx + skip;
+    if (out_items != NULL && src == NULL) {
+        /* keys and items in one pass */
+        unsigned char *o = (unsigned char *)out_items;
+        const unsigned char *const bases[2] = {(const unsigned char *)items1,
+                                               (const unsigned char *)items2};
+        const size_t size = (size_t)itemsize;
+#define NS_EMIT(SIZE)                                                        \
+    for (int64_t j = 0; j < m; j++) {                                        \
+        const uint32_t i = from[j];                                          \
+        const int64_t s = (int64_t)source[i];                                \
+        const int64_t second = s >= size1;                                   \
+        out_keys[j] = keys[i];                                               \
+        memcpy(o + (size_t)j * (SIZE),                                       \
+               bases[second] + (size_t)(s - (size1 & (0 - second))) * (SIZE), \
+               (SIZE));                                                      \
+    }
+        switch (itemsize) {
+        case 1: NS_EMIT(1); break;
+        case 2: NS_EMIT(2); break;
+        case 4: NS_EMIT(4); break;
+        case 8: NS_EMIT(8); break;
+        case 16: NS_EMIT(16); break;
+        default: NS_EMIT(size); break;
+        }
+#undef NS_EMIT
+        return NS_OK;
+    }
     for (int64_t j = 0; j < m; j++) {
         const uint32_t i = from[j];
         out_keys[j] = keys[i];
