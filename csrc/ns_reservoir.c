@@ -523,6 +523,7 @@ void ns_reservoir_prefetch(const void *data, int64_t bytes) {
     unsigned char *o = (unsigned char *)out;                                 \
     const unsigned char *a = (const unsigned char *)items1;                  \
     const unsigned char *b = (const unsigned char *)items2;                  \
+    const unsigned char *const bases[2] = {a, b};                            \
     const size_t size = (size_t)itemsize;                                    \
     /* memcpy of a constant size compiles to one load and one store */      \
     switch (itemsize) {                                                      \
@@ -533,11 +534,14 @@ void ns_reservoir_prefetch(const void *data, int64_t bytes) {
     case 16: NS_GATHER(INDEX_T, 16); break;                                  \
     default: NS_GATHER(INDEX_T, size); break;                                \
     }
+/* which side an entry is on is a coin flip in a weighted merge: its base
+ * address is a load from bases[], its offset arithmetic, no branch */
 #define NS_GATHER(INDEX_T, SIZE)                                             \
     for (int64_t j = 0; j < m; j++) {                                        \
         const int64_t s = (int64_t)src[j];                                   \
-        const unsigned char *from = s < m1 ? a + (size_t)s * (SIZE)          \
-                                           : b + (size_t)(s - m1) * (SIZE);  \
+        const int64_t second = s >= m1;                                      \
+        const unsigned char *from =                                          \
+            bases[second] + (size_t)(s - (m1 & (0 - second))) * (SIZE);      \
         memcpy(o + (size_t)j * (SIZE), from, (SIZE));                        \
     }
 
@@ -579,6 +583,8 @@ static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.
 #define NS_MERGE_LEVELS 8
 /* Entries beyond which a bucket to sort is heapsorted. */
 #define NS_MERGE_SMALL 32
+/* Interleaved counts of the bucket histogram (a power of 2). */
+#define NS_MERGE_LANES 4
 
 /* The bits of a double >= 0: increasing with it. */
 static inline uint64_t double_bits(double x) {
@@ -594,22 +600,30 @@ static inline double bits_double(uint64_t u) {
 }
 
 size_t ns_wreservoir_merge_scratch(int64_t n) {
-    /* a sort entry, a bucket and an index an entry (and a sink index);
-     * at most max(n / 2, NS_MERGE_LEVELS) buckets (see the merge) */
+    /* a sort entry, a copy of the key, a bucket, a source and an index an
+     * entry (and a sink index); at most max(n / 2, NS_MERGE_LEVELS)
+     * buckets (see the merge), a count each (and NS_MERGE_LANES unread
+     * ones) and NS_MERGE_LANES more for the histogram */
     const int64_t nb = n / 2 + NS_MERGE_LEVELS;
-    return (size_t)n * sizeof(keyed_entry) + (size_t)(nb + 1) * sizeof(uint32_t) +
-           (size_t)(2 * n + 1) * sizeof(uint32_t);
+    return (size_t)n * sizeof(keyed_entry) + (size_t)n * sizeof(double) +
+           (size_t)(nb + 1 + NS_MERGE_LANES) * sizeof(uint32_t) +
+           (size_t)(NS_MERGE_LANES * (nb + 1)) * sizeof(uint32_t) +
+           (size_t)(3 * n + 1) * sizeof(uint32_t);
 }
 
-/* The largest of x[0..n) (-DBL_MAX when n = 0), in independent lanes. */
-static double largest(const double *x, int64_t n) {
+/* Copies x[0..n) to out and returns the largest of them (-DBL_MAX when n
+ * = 0), in independent lanes. */
+static double copy_largest(double *out, const double *x, int64_t n) {
     const double big = 1.7976931348623157e308;
     int64_t i = 0;
 #ifdef NS_RESERVOIR_SSE2
     __m128d m0 = _mm_set1_pd(-big), m1 = m0;
     for (; i + 4 <= n; i += 4) {
-        m0 = _mm_max_pd(_mm_loadu_pd(x + i), m0);
-        m1 = _mm_max_pd(_mm_loadu_pd(x + i + 2), m1);
+        const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
+        _mm_storeu_pd(out + i, a);
+        _mm_storeu_pd(out + i + 2, b);
+        m0 = _mm_max_pd(a, m0);
+        m1 = _mm_max_pd(b, m1);
     }
     double m2[2];
     _mm_storeu_pd(m2, _mm_max_pd(m0, m1));
@@ -617,7 +631,10 @@ static double largest(const double *x, int64_t n) {
 #else
     double m = -big;
 #endif
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (; i < n; i++) {
+        out[i] = x[i];
+        m = x[i] > m ? x[i] : m;
+    }
     return m;
 }
 
@@ -667,24 +684,46 @@ static void map_buckets(const bucket_map *map, const double *keys, int64_t n,
 /* Entry i to its bucket's next place when its bucket is `first` or above,
  * else to the sink (branch-free: which it is is a coin flip). */
 static void place(const uint32_t *bucket, int64_t n, uint32_t first,
-                  uint32_t *count, uint32_t *idx, uint32_t sink) {
+                  uint32_t nb, uint32_t *count, uint32_t *idx, uint32_t sink) {
     for (int64_t i = 0; i < n; i++) {
         const uint32_t b = bucket[i];
-        const uint32_t d = count[b];
-        count[b] = d + 1; /* below `first`: a count nobody reads again */
         const uint32_t keep = 0u - (uint32_t)(b >= first);
+        /* below `first`: one of NS_MERGE_LANES counts nobody reads, taken
+         * in turn (a run of entries in one bucket, as the many below the
+         * threshold often are, is a chain of loads that wait for the
+         * store before them) */
+        const uint32_t c = (b & keep) | ((nb + 1 + ((uint32_t)i & (NS_MERGE_LANES - 1))) & ~keep);
+        const uint32_t d = count[c];
+        count[c] = d + 1;
         idx[(d & keep) | (sink & ~keep)] = (uint32_t)i;
     }
 }
 
-/* Sorts idx[0..n) ascending by key (entries of two sides, below size1 the
- * first), through e[0..n). */
-static void sort_by_key(uint32_t *idx, int64_t n, const double *keys1,
-                        const double *keys2, int64_t size1, keyed_entry *e) {
+/* count[b] = the number of entries of bucket b, for b < nb, counted in
+ * NS_MERGE_LANES interleaved histograms lanes[l * (nb + 1) + b] (entry i
+ * in lane i % NS_MERGE_LANES: consecutive entries of one bucket do not
+ * wait for each other's stores). */
+static void count_buckets(const uint32_t *bucket, int64_t n, int64_t nb,
+                          uint32_t *lanes, uint32_t *count) {
+    const int64_t stride = nb + 1;
+    memset(lanes, 0, (size_t)(NS_MERGE_LANES * stride) * sizeof(uint32_t));
+    int64_t i = 0;
+    for (; i + NS_MERGE_LANES <= n; i += NS_MERGE_LANES)
+        for (int l = 0; l < NS_MERGE_LANES; l++) lanes[l * stride + bucket[i + l]]++;
+    for (; i < n; i++) lanes[bucket[i]]++;
+    for (int64_t b = 0; b < nb; b++) {
+        uint32_t c = 0;
+        for (int l = 0; l < NS_MERGE_LANES; l++) c += lanes[l * stride + b];
+        count[b] = c;
+    }
+}
+
+/* Sorts idx[0..n) ascending by keys[idx[j]], through e[0..n). */
+static void sort_by_key(uint32_t *idx, int64_t n, const double *keys,
+                        keyed_entry *e) {
     for (int64_t j = 0; j < n; j++) {
         const int64_t i = idx[j];
-        e[j] = (keyed_entry){.key = i < size1 ? keys1[i] : keys2[i - size1],
-                             .src = i};
+        e[j] = (keyed_entry){.key = keys[i], .src = i};
     }
     if (n > NS_MERGE_SMALL) {
         kheap_heapify(e, n);
@@ -713,23 +752,21 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const int64_t n = size1 + size2, m = n < k ? n : k;
     *m_out = m;
     if (m == 0) return NS_OK;
-    /* Merges often read reservoirs that are no longer in cache, arrays of a
-     * few pages that the hardware prefetcher learns too late: start
-     * loading the keys (read in order) and the slots (read out of order at
-     * the end). */
-    ns_reservoir_prefetch(keys1, size1 * (int64_t)sizeof(double));
-    ns_reservoir_prefetch(keys2, size2 * (int64_t)sizeof(double));
-    ns_reservoir_prefetch(slots1, size1 * (int64_t)sizeof(int64_t));
-    ns_reservoir_prefetch(slots2, size2 * (int64_t)sizeof(int64_t));
     /* A key below lo cannot be kept: the root of a full side is its
-     * smallest key, and the k keys of that side are all above it.  The
-     * largest key of a heap is a leaf (its second half). */
+     * smallest key, and the k keys of that side are all above it. */
     const double big = 1.7976931348623157e308;
     double lo = -big;
     if (size1 == k && keys1[0] > lo) lo = keys1[0];
     if (size2 == k && keys2[0] > lo) lo = keys2[0];
-    double hi = largest(keys1 + size1 / 2, size1 - size1 / 2);
-    const double hi2 = largest(keys2 + size2 / 2, size2 - size2 / 2);
+    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
+    /* Entry i (i < size1: position i of side 1, else i - size1 of side 2):
+     * its key and its source as ns_reservoir_gather names it, copied side
+     * by side in order, so that no later pass asks which side an entry is
+     * on (a coin flip per entry, a branch the CPU cannot predict); the
+     * largest key is found on the way. */
+    double *keys = (double *)(void *)(sorting + n);     /* n */
+    double hi = copy_largest(keys, keys1, size1);
+    const double hi2 = copy_largest(keys + size1, keys2, size2);
     hi = hi2 > hi ? hi2 : hi;
     double low = lo;
     if (low == -big) { /* no side is full */
@@ -750,14 +787,17 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
     map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
     map.floor = bits_double(map.base << map.shift);
-    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
-    uint32_t *count = (uint32_t *)(void *)(sorting + n); /* nb + 1 */
-    uint32_t *bucket = count + nb + 1;                   /* n */
-    uint32_t *idx = bucket + n;                          /* n + 1, a sink last */
-    map_buckets(&map, keys1, size1, bucket);
-    map_buckets(&map, keys2, size2, bucket + size1);
-    for (int64_t b = 0; b <= nb; b++) count[b] = 0;
-    for (int64_t i = 0; i < n; i++) count[bucket[i]]++;
+    uint32_t *source = (uint32_t *)(void *)(keys + n);  /* n */
+    uint32_t *count = source + n;                  /* nb + 1 + NS_MERGE_LANES */
+    uint32_t *lanes = count + nb + 1 + NS_MERGE_LANES; /* NS_MERGE_LANES (nb + 1) */
+    uint32_t *bucket = lanes + NS_MERGE_LANES * (nb + 1); /* n */
+    uint32_t *idx = bucket + n;                    /* n + 1, a sink last */
+    for (int64_t i = 0; i < size1; i++) source[i] = (uint32_t)slots1[i];
+    for (int64_t i = 0; i < size2; i++)
+        source[size1 + i] = (uint32_t)(slots2[i] + size1);
+    map_buckets(&map, keys, n, bucket);
+    count_buckets(bucket, n, nb, lanes, count);
+    for (int64_t b = nb; b <= nb + NS_MERGE_LANES; b++) count[b] = 0;
     /* The top m start in bucket `first`; place it and those above in bucket
      * order. */
     int64_t first = nb - 1, above = 0;
@@ -769,7 +809,7 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
         count[b] = at;
         at += cnt;
     }
-    place(bucket, n, (uint32_t)first, count, idx, (uint32_t)n);
+    place(bucket, n, (uint32_t)first, (uint32_t)nb, count, idx, (uint32_t)n);
     /* count[b] is now the end of bucket b >= first.  Bucket `first` is
      * sorted and its from_first largest kept: the output is idx[skip ..
      * at).  The keys of a bucket are >= those of every bucket before it, so
@@ -777,25 +817,47 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
      * its parent (output position (j - 1) / 2): true of a bucket at output
      * positions [s, e) unless e > 2 s + 1; those few are sorted. */
     const int64_t first_end = count[first];
-    sort_by_key(idx, first_end, keys1, keys2, size1, sorting);
+    sort_by_key(idx, first_end, keys, sorting);
     const int64_t skip = first_end - from_first;
     for (int64_t b = first + 1, start = first_end; b < nb; b++) {
         const int64_t end = count[b];
         if (end - skip > 2 * (start - skip) + 1)
-            sort_by_key(idx + start, end - start, keys1, keys2, size1, sorting);
+            sort_by_key(idx + start, end - start, keys, sorting);
         start = end;
     }
-    for (int64_t j = 0; j < m; j++) {
-        const int64_t i = idx[skip + j];
-        /* a select of addresses, not of loads: no branch */
-        const int second = i >= size1;
-        const double *key = second ? keys2 + (i - size1) : keys1 + i;
-        const int64_t *slot = second ? slots2 + (i - size1) : slots1 + i;
-        out_keys[j] = *key;
-        /* the entry's source as ns_reservoir_gather names it */
-        idx[skip + j] = (uint32_t)(*slot + (second ? size1 : 0));
+    uint32_t *from = idx + skip;
+    if (out_items != NULL && src == NULL) {
+        /* keys and items in one pass */
+        unsigned char *o = (unsigned char *)out_items;
+        const unsigned char *const bases[2] = {(const unsigned char *)items1,
+                                               (const unsigned char *)items2};
+        const size_t size = (size_t)itemsize;
+#define NS_EMIT(SIZE)                                                        \
+    for (int64_t j = 0; j < m; j++) {                                        \
+        const uint32_t i = from[j];                                          \
+        const int64_t s = (int64_t)source[i];                                \
+        const int64_t second = s >= size1;                                   \
+        out_keys[j] = keys[i];                                               \
+        memcpy(o + (size_t)j * (SIZE),                                       \
+               bases[second] + (size_t)(s - (size1 & (0 - second))) * (SIZE), \
+               (SIZE));                                                      \
     }
-    const uint32_t *from = idx + skip;
+        switch (itemsize) {
+        case 1: NS_EMIT(1); break;
+        case 2: NS_EMIT(2); break;
+        case 4: NS_EMIT(4); break;
+        case 8: NS_EMIT(8); break;
+        case 16: NS_EMIT(16); break;
+        default: NS_EMIT(size); break;
+        }
+#undef NS_EMIT
+        return NS_OK;
+    }
+    for (int64_t j = 0; j < m; j++) {
+        const uint32_t i = from[j];
+        out_keys[j] = keys[i];
+        from[j] = source[i];
+    }
     if (src != NULL)
         for (int64_t j = 0; j < m; j++) src[j] = from[j];
     if (out_items != NULL)

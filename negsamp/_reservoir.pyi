@@ -38,8 +38,9 @@ def weighted_update(
     touched: npt.NDArray[np.int64],
 ) -> Tuple[int, float, int, float, int]: ...
 def uniform_merge(
-    k0: int,
-    k1: int,
+    key: Optional[Tuple[int, int]],
+    state1: npt.NDArray[np.uint64],
+    state2: npt.NDArray[np.uint64],
     k: int,
     n1: int,
     n2: int,
@@ -48,8 +49,11 @@ def uniform_merge(
     items2: Optional[npt.NDArray[Any]],
 ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[Any], float, int]: ...
 def weighted_merge(
-    k0: int,
-    k1: int,
+    key: Optional[Tuple[int, int]],
+    state1: npt.NDArray[np.uint64],
+    state2: npt.NDArray[np.uint64],
+    count1: int,
+    count2: int,
     k: int,
     dtype: np.dtype[Any],
     keys1: npt.NDArray[np.float64],
@@ -60,5 +64,5 @@ def weighted_merge(
     slots2: npt.NDArray[np.int64],
     size2: int,
     items2: Optional[npt.NDArray[Any]],
-) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[Any], float]: ...
+) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[Any], float, int]: ...
 def resume(k0: int, k1: int, k: int, n: int) -> Tuple[float, int]: ...

@@ -69,10 +69,9 @@ cdef inline const uint64_t *_state_words(object state) except NULL:
     return w
 
 
-def derive_key(object state_a, object state_b, int64_t count_a, int64_t count_b,
-               int64_t k):
-    """A merge key that is a deterministic function of both reservoirs'
-    states and counts (SplitMix64 absorbing each word in turn)."""
+cdef int _derive(object state_a, object state_b, int64_t count_a, int64_t count_b,
+                 int64_t k, uint64_t *k0, uint64_t *k1) except -1:
+    """derive_key into k0, k1."""
     cdef uint64_t h0 = <uint64_t>0x243F6A8885A308D3, h1 = <uint64_t>0x13198A2E03707344
     cdef uint64_t words[11]
     cdef int i
@@ -89,7 +88,29 @@ def derive_key(object state_a, object state_b, int64_t count_a, int64_t count_b,
         h0 = ns_splitmix64(&h0)
         h1 += words[i]
         h1 = ns_splitmix64(&h1) ^ h0
+    k0[0] = h0
+    k1[0] = h1
+    return 0
+
+
+def derive_key(object state_a, object state_b, int64_t count_a, int64_t count_b,
+               int64_t k):
+    """A merge key that is a deterministic function of both reservoirs'
+    states and counts (SplitMix64 absorbing each word in turn)."""
+    cdef uint64_t h0, h1
+    _derive(state_a, state_b, count_a, count_b, k, &h0, &h1)
     return int(h0), int(h1)
+
+
+cdef int _merge_key(object key, object state_a, object state_b, int64_t count_a,
+                    int64_t count_b, int64_t k, uint64_t *k0, uint64_t *k1) except -1:
+    """The key of a merge: `key` = (k0, k1) when given (drawn from the
+    caller's rng), else derive_key of both reservoirs."""
+    if key is None:
+        return _derive(state_a, state_b, count_a, count_b, k, k0, k1)
+    k0[0] = key[0]
+    k1[0] = key[1]
+    return 0
 
 
 def seed_state(uint64_t k0, uint64_t k1, uint64_t block=0):
@@ -304,11 +325,13 @@ cdef object _merged_state(uint64_t k0, uint64_t k1):
     return state
 
 
-def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
-                  cnp.dtype dtype, object items1, object items2):
+def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n1,
+                  int64_t n2, cnp.dtype dtype, object items1, object items2):
     """The merged uniform reservoir of two that saw n1 and n2 items and hold
     min(k, n1) and min(k, n2) of them (items1, items2: C-contiguous arrays of
-    `dtype`, or None when empty): (rng state, items, W, next).  The state is
+    `dtype`, or None when empty): (rng state, items, W, next).  The merge
+    key (k0, k1) is `key`, or when None derive_key(state1, state2, n1, n2,
+    k) (the states are only read for that).  The state is
     stream (k0, k1, MERGE_STATE); items a new array of the min(k, n1 + n2)
     items of a uniform subset of the union (ns_reservoir_merge, streams
     (k0, k1, 16..31)); W ~ Beta(k, n - k + 1) and the next acceptance come
@@ -319,9 +342,28 @@ def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
     cdef double w = 1.0
     cdef int64_t nxt = INT64_MAX
     cdef ns_rng_t rng
+    cdef uint64_t k0, k1
     if k < 1 or n1 < 0 or n2 < 0 or n1 > INT64_MAX - n2:
         raise ValueError("a merge needs k >= 1 and counts >= 0 that add up in int64")
+    _merge_key(key, state1, state2, n1, n2, k, &k0, &k1)
     m = min(k, n1 + n2)
+    # Items without references are copied as bytes in the same nogil call
+    # as the picks and the resumed threshold; others through numpy.
+    cdef bint refs = (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT) != 0
+    cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype)
+    cdef cnp.npy_intp dims[1]
+    cdef char *a = NULL
+    cdef char *b = NULL
+    cdef char *o = NULL
+    cdef int resumed = NS_OK
+    cdef uint64_t resume_block = MERGE_RESUME
+    dims[0] = m
+    Py_INCREF(dtype)
+    items = PyArray_Empty(1, dims, dtype, 0)
+    if not refs and m:
+        a = _data(items1, -1, m1, itemsize)
+        b = _data(items2, -1, m2, itemsize)
+        o = <char *>cnp.PyArray_DATA(<cnp.ndarray>items)
     cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
     if work == NULL:
         raise MemoryError("no memory for a reservoir merge")
@@ -329,25 +371,34 @@ def uniform_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1, int64_t n2,
     _prefetch_items(items2, m2)
     with nogil:
         status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
+        if status == NS_OK and o != NULL:
+            ns_reservoir_gather(o, a, m1, b, work, m, itemsize)
+        if status == NS_OK and n1 + n2 >= k:
+            ns_rng_seed(&rng, k0, k1, resume_block)
+            resumed = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)
     try:
-        raise_for_status(status, "reservoir merge")
-        items = _gather(dtype, items1, m1, items2, m2, work, m)
+        # (a Python call only on failure: merges are short calls)
+        if status != NS_OK:
+            raise_for_status(status, "reservoir merge")
+        if refs and m:
+            items = _gather(dtype, items1, m1, items2, m2, work, m)
     finally:
         free(work)
-    if n1 + n2 >= k:
-        ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
-        status = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)
-        raise_for_status(status, "reservoir resume")
+    if resumed != NS_OK:
+        raise_for_status(resumed, "reservoir resume")
     return _merged_state(k0, k1), items, w, nxt
 
 
-def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
+def weighted_merge(object key, object state1, object state2, int64_t count1,
+                   int64_t count2, int64_t k, cnp.dtype dtype,
                    object keys1, object slots1, int64_t size1, object items1,
                    object keys2, object slots2, int64_t size2, object items2):
     """The merged weighted reservoir of two A-ExpJ heaps (the first size1
     and size2 entries of float64 keys and int64 slots, size <= k; items:
-    the arrays the slots index, None when a side holds nothing): (rng
-    state, keys, items, remaining).  keys are the union's m = min(k, n)
+    the arrays the slots index, None when a side holds nothing) that saw
+    count1 and count2 items: (rng state, keys, items, remaining, m).  The
+    merge key is `key`, or when None derive_key(state1, state2, count1,
+    count2, k).  keys are the union's m = min(k, n)
     largest as a min-heap (ns_wreservoir_merge) and items aligned with them
     (new arrays): the merged heap's slots are 0..m-1.  remaining is the
     Exp(1) jump of stream (k0, k1, MERGE_RESUME) when the heap is full,
@@ -356,8 +407,10 @@ def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
     cdef int status = NS_OK
     cdef double remaining = 0.0
     cdef ns_rng_t rng
+    cdef uint64_t k0, k1
     if k < 1 or size1 < 0 or size2 < 0 or size1 > k or size2 > k:
         raise ValueError("a weighted merge needs heaps of at most k keys")
+    _merge_key(key, state1, state2, count1, count2, k, &k0, &k1)
     cdef const double *key1 = <const double *>_data(keys1, cnp.NPY_FLOAT64, size1, 8)
     cdef const int64_t *slot1 = <const int64_t *>_data(slots1, cnp.NPY_INT64, size1, 8)
     cdef const double *key2 = <const double *>_data(keys2, cnp.NPY_FLOAT64, size2, 8)
@@ -398,7 +451,8 @@ def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
                                          out_items, scratch)
             free(scratch)
     try:
-        raise_for_status(status, "weighted reservoir merge")
+        if status != NS_OK:
+            raise_for_status(status, "weighted reservoir merge")
         if refs:
             items = _gather(dtype, items1, size1, items2, size2, src, m)
     finally:
@@ -408,7 +462,7 @@ def weighted_merge(uint64_t k0, uint64_t k1, int64_t k, cnp.dtype dtype,
         # threshold (memorylessness).
         ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
         remaining = ns_rng_exponential(&rng)
-    return _merged_state(k0, k1), out_keys, items, remaining
+    return _merged_state(k0, k1), out_keys, items, remaining, m
 
 
 def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):

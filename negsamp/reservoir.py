@@ -54,17 +54,29 @@ _EMPTY_SLOTS.flags.writeable = False
 _SLOTS = _EMPTY_SLOTS
 
 
+#: Views _SLOTS[:n] already made, by n (merges of one k all ask for the
+#: same few); at most _SLOT_VIEWS_MAX of them are kept.
+_SLOT_VIEWS: Dict[int, np.ndarray] = {}
+_SLOT_VIEWS_MAX = 64
+
+
 def _first_slots(n: int) -> np.ndarray:
     """Slots 0..n-1, read-only: the heap of a merged reservoir, which holds
     its item j in slot j and replaces (never writes into) its buffers on
     its first update.  One shared array, grown as needed."""
     global _SLOTS
+    view = _SLOT_VIEWS.get(n)
+    if view is not None:
+        return view
     slots = _SLOTS
     if slots.shape[0] < n:
         slots = np.arange(max(n, 2 * slots.shape[0]), dtype=np.int64)
         slots.flags.writeable = False
         _SLOTS = slots
-    return slots[:n]
+    view = slots[:n]
+    if len(_SLOT_VIEWS) < _SLOT_VIEWS_MAX:
+        _SLOT_VIEWS[n] = view
+    return view
 
 
 # -- input conversion -------------------------------------------------------
@@ -476,7 +488,8 @@ class Reservoir(_Base):
         self._check_merge_partner(other)
         first, second = self._locked_pair(other)
         with first, second:
-            k0, k1 = _merge_key(rng, self, other)
+            # None: the kernel derives the key from both states
+            key = None if rng is None else draw_key(rng)
             k = self._k
             n1, n2 = self._count, other._count
             if n1 > _NEVER - 1 - n2:
@@ -484,14 +497,16 @@ class Reservoir(_Base):
             dtype = self._dtype if self._dtype is not None else other._dtype
             out = Reservoir.__new__(Reservoir)
             if dtype is None:
+                k0, k1 = key if key is not None else _merge_key(None, self, other)
                 out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
                 out._count = n1 + n2
                 out._w, out._next = 1.0, _NEVER
                 return out
-            # One call: the picks, the items copied into a new array (the
-            # merged reservoir's buffers grow on its first update), W, next.
+            # One call: the key, the picks, the items copied into a new array
+            # (the merged reservoir's buffers grow on its first update), W,
+            # next.
             state, items, out._w, out._next = _reservoir.uniform_merge(
-                k0, k1, k, n1, n2, dtype, self._items, other._items)
+                key, self._state, other._state, k, n1, n2, dtype, self._items, other._items)
             out._init_state(k, state)
             out._dtype, out._items, out._count = dtype, items, n1 + n2
             return out
@@ -740,26 +755,27 @@ class WeightedReservoir(_Base):
         self._check_merge_partner(other)
         first, second = self._locked_pair(other)
         with first, second:
-            k0, k1 = _merge_key(rng, self, other)
+            # None: the kernel derives the key from both states
+            key = None if rng is None else draw_key(rng)
             k = self._k
             if self._count > _NEVER - 1 - other._count:
                 raise ValueError("merged count would overflow int64")
             dtype = self._dtype if self._dtype is not None else other._dtype
             out = WeightedReservoir.__new__(WeightedReservoir)
-            out._size, out._remaining = 0, 0.0
             if dtype is None:
+                k0, k1 = key if key is not None else _merge_key(None, self, other)
                 out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
                 out._heap_keys, out._heap_slots = _EMPTY_KEYS, _EMPTY_SLOTS
+                out._size, out._remaining = 0, 0.0
             else:
-                (state, out._heap_keys, items,
-                 out._remaining) = _reservoir.weighted_merge(
-                    k0, k1, k, dtype, self._heap_keys, self._heap_slots, self._size,
-                    self._items, other._heap_keys, other._heap_slots, other._size,
-                    other._items)
+                (state, out._heap_keys, items, out._remaining,
+                 size) = _reservoir.weighted_merge(
+                    key, self._state, other._state, self._count, other._count, k, dtype,
+                    self._heap_keys, self._heap_slots, self._size, self._items,
+                    other._heap_keys, other._heap_slots, other._size, other._items)
                 out._init_state(k, state)
-                out._dtype, out._items = dtype, items
-                out._size = out._heap_keys.shape[0]
-                out._heap_slots = _first_slots(out._size)
+                out._dtype, out._items, out._size = dtype, items, size
+                out._heap_slots = _first_slots(size)
             out._count = self._count + other._count
             out._total = self._total + other._total
             return out

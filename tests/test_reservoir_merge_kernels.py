@@ -161,3 +161,91 @@ def test_uniform_merge_composition_is_hypergeometric(n1, n2):
         # a binomial split (the usual approximation) is rejected where it differs
         assert chisquare_pvalue(observed, stats.binom(k, n1 / (n1 + n2)).pmf(support)) < ALPHA
     assert chisquare_pvalue(picked, np.full(k, 1 / k)) > ALPHA
+
+
+# -- the merge calls: a key given, or derived from both states ---------------
+def _uniform(k, n, seed, start=0):
+    res = Reservoir(k, rng=seed)
+    res.update(np.arange(start, start + n))
+    return res
+
+
+def _same(xs, ys):
+    return len(xs) == len(ys) and all(np.array_equal(x, y) for x, y in zip(xs, ys))
+
+
+@pytest.mark.parametrize("n1, n2", [(500, 70), (5, 9), (30, 0)])
+def test_merge_calls_derive_the_key_from_both_states_only_without_one(n1, n2):
+    from negsamp import _reservoir
+
+    k = 30
+    a, b = _uniform(k, n1, 1), _uniform(k, n2, 2, start=n1)
+    key = _reservoir.derive_key(a._state, b._state, a.count, b.count, k)
+    # with a key the states are not read: any valid ones give the same
+    other = _reservoir.seed_state(5, 6)
+    derived = _reservoir.uniform_merge(None, a._state, b._state, k, a.count, b.count,
+                                       a.dtype, a._items, b._items)
+    given = _reservoir.uniform_merge(key, other, other, k, a.count, b.count, a.dtype,
+                                     a._items, b._items)
+    assert _same(derived, given)
+    # swapping the sides changes the derived key (counts and states are
+    # absorbed in order), so the call did read them
+    swapped = _reservoir.uniform_merge(None, b._state, a._state, k, a.count, b.count,
+                                       a.dtype, a._items, b._items)
+    assert not np.array_equal(swapped[0], derived[0])
+    m = a.merge(b)
+    assert _same((m._state, m.sample, m._w, m._next), derived)
+
+    wa, wb = _weighted(k, n1, 3), _weighted(k, n2, 4, start=n1)
+    wkey = _reservoir.derive_key(wa._state, wb._state, wa.count, wb.count, k)
+    args = (k, wa.dtype, wa._heap_keys, wa._heap_slots, wa._size, wa._items,
+            wb._heap_keys, wb._heap_slots, wb._size, wb._items)
+    wderived = _reservoir.weighted_merge(None, wa._state, wb._state, wa.count, wb.count, *args)
+    wgiven = _reservoir.weighted_merge(wkey, other, other, wa.count, wb.count, *args)
+    assert _same(wderived, wgiven)
+    assert wderived[4] == min(k, wa._size + wb._size) == wderived[1].shape[0]
+    wm = wa.merge(wb)
+    assert _same((wm._state, wm._heap_keys, wm._items, wm._remaining, wm._size), wderived)
+    # a key drawn from rng= is the key of the call
+    from negsamp._rng import draw_key
+
+    assert _same(_reservoir.uniform_merge(draw_key(11), other, other, k, a.count, b.count,
+                                          a.dtype, a._items, b._items),
+                 (lambda r: (r._state, r.sample, r._w, r._next))(a.merge(b, rng=11)))
+
+
+def test_merge_calls_check_the_states_they_derive_from():
+    from negsamp import _reservoir
+
+    a, b = _uniform(4, 50, 1), _uniform(4, 50, 2)
+    with pytest.raises(ValueError, match="all zeros"):
+        _reservoir.uniform_merge(None, np.zeros(4, np.uint64), b._state, 4, 50, 50, a.dtype,
+                                 a._items, b._items)
+    with pytest.raises(ValueError, match="4 words"):
+        _reservoir.weighted_merge(None, a._state, np.ones(3, np.uint64), 0, 0, 4,
+                                  np.dtype(np.int64), None, None, 0, None, None, None, 0, None)
+
+
+def test_merged_heaps_share_cached_read_only_slot_views():
+    from negsamp import reservoir as reservoir_module
+
+    k = 16
+    merged = [_weighted(k, n, 2 * i).merge(_weighted(k, n + 3, 2 * i + 1, start=1000))
+              for i, n in enumerate((2, 3, 40, 41))]
+    for m in merged:
+        slots = m._heap_slots
+        assert not slots.flags.writeable
+        assert np.array_equal(slots, np.arange(m._size))
+    # full heaps of one k share one view
+    assert merged[2]._size == merged[3]._size == k
+    assert merged[2]._heap_slots is merged[3]._heap_slots
+    # the cache stays bounded, and views of sizes beyond it are still right
+    cap = reservoir_module._SLOT_VIEWS_MAX
+    for n in range(1, 2 * cap):
+        assert np.array_equal(reservoir_module._first_slots(n), np.arange(n))
+    assert len(reservoir_module._SLOT_VIEWS) <= cap
+    # a merged reservoir writes its own buffers, never the shared slots
+    m = merged[3]
+    m.update(np.arange(5000, 5100), np.ones(100))
+    assert m._heap_slots is not merged[2]._heap_slots
+    assert np.array_equal(merged[2]._heap_slots, np.arange(k))
