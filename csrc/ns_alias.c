@@ -7,19 +7,21 @@
 
 /* ------------------------------------------------------------------ build
  *
- * Vose's build, in three or four passes over the weights and one write of
+ * Vose's build, in two or three passes over the weights and one write of
  * each entry:
- *   1. check every weight and find the largest (and the smallest), and,
- *      when the largest is a power of two, sum them (scan_body);
+ *   1. check every weight and find the largest (and the smallest), keep
+ *      the extremes of each block of 256 weights in `work`, and, when the
+ *      largest is a power of two, sum them (scan_body);
  *   2. otherwise, the Neumaier sum of w / wmax (ns_sum.h), in index order;
- *   3. classify each column (q = 0, small, large) into one byte of `work`;
- *   4. pair the columns, reading the weights of the columns popped.
+ *   3. pair the columns: cursors classify them (q = 0, small, large) a
+ *      group of 64 at a time, skipping the blocks whose extremes rule the
+ *      class out, and the lists read the weights of the columns popped.
  * The textbook loop keeps two worklists: smalls (0 < q < 1) pushed in index
  * order, then the columns of q = 0 on top (so that they are paired first);
  * larges pushed in index order.  Both are popped from the top, so each is
  * popped in descending index order, except that a large column whose
  * remainder drops below 1 is pushed on the small list and popped at once.
- * So the lists need not be stored: cursors that scan the class bytes
+ * So the lists need not be stored: cursors that classify the columns
  * downwards replay them (class_cursor, vose_list), the one large column
  * being filled keeps its q in a register, and each entry is written once,
  * when its column is final.  Every operation on doubles is the textbook
@@ -91,7 +93,7 @@ NS_INLINE int scan_bad(const weight_scan *scan) {
 }
 
 NS_INLINE void scan_block(const double *weights, int m, weight_scan *scan) {
-    int64_t hi = scan->max_key, lo = scan->min_key;
+    int64_t hi = INT64_MIN, lo = INT64_MAX;
     for (int t = 0; t < m; t++) {
         uint64_t u;
         memcpy(&u, &weights[t], sizeof u);
@@ -103,6 +105,11 @@ NS_INLINE void scan_block(const double *weights, int m, weight_scan *scan) {
     }
     scan->max_key = hi;
     scan->min_key = lo;
+}
+
+NS_INLINE void scan_merge(weight_scan *into, const weight_scan *block) {
+    if (block->max_key > into->max_key) into->max_key = block->max_key;
+    if (block->min_key < into->min_key) into->min_key = block->min_key;
 }
 
 /* The bit pattern of the smallest positive weight (valid weights), read
@@ -125,16 +132,34 @@ static int64_t min_positive_bits(const double *weights, int64_t n) {
  * exactly scaled results (a rounded sum scales with its operands; one that
  * falls below the normal range is exact, and so is its twin).  So if no
  * term loses bits and nothing overflows, this sum times 2^-e is the sum of
- * the terms, bit for bit, and pass 2 is not needed. */
+ * the terms, bit for bit, and pass 2 is not needed.
+ * With `summary`, the extremes of block b (weights 256 b .. 256 b + 255)
+ * are also stored there as summary[b] (see block_summary). */
 #define NS_ALIAS_SCAN_BLOCK 256
+typedef struct {
+    unsigned char bytes[16]; /* max_key, min_key: two int64, unaligned */
+} block_summary;
+
+NS_INLINE void summary_put(block_summary *s, const weight_scan *scan) {
+    memcpy(s->bytes, &scan->max_key, 8);
+    memcpy(s->bytes + 8, &scan->min_key, 8);
+}
+
+NS_INLINE void summary_get(const block_summary *s, weight_scan *scan) {
+    memcpy(&scan->max_key, s->bytes, 8);
+    memcpy(&scan->min_key, s->bytes + 8, 8);
+}
+
 NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
-                         ns_sum *sum) {
+                         ns_sum *sum, block_summary *summary) {
     for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SCAN_BLOCK) {
         const int m = (int)(n - j0 < NS_ALIAS_SCAN_BLOCK ? n - j0
                                                          : NS_ALIAS_SCAN_BLOCK);
-        scan_block(weights + j0, m, scan);
-        if (sum)
-            for (int t = 0; t < m; t++) ns_sum_add(sum, weights[j0 + t]);
+        weight_scan block;
+        scan_block(weights + j0, m, &block);
+        scan_merge(scan, &block);
+        if (summary) summary_put(&summary[j0 / NS_ALIAS_SCAN_BLOCK], &block);
+        if (sum) ns_sum_add_block(sum, weights + j0, m);
     }
 }
 
@@ -143,8 +168,9 @@ NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
  * a different table). */
 #define NS_ALIAS_PROBE 256
 
-/* Pass 3a: class byte of each column, 0 (q = 0), 1 (small) or 2 (large),
- * from the smallest weights with q > 0 and q >= 1 (as bit patterns). */
+/* Class byte of each column, 0 (q = 0), 1 (small) or 2 (large), from the
+ * smallest weights with q > 0 and q >= 1 (as bit patterns); run by the
+ * cursors on one group of 64 columns at a time. */
 NS_INLINE void classify_body(const double *weights, int64_t n, int64_t bits0,
                              int64_t bits1, uint8_t *cls) {
     for (int64_t i = 0; i < n; i++) {
@@ -155,8 +181,8 @@ NS_INLINE void classify_body(const double *weights, int64_t n, int64_t bits0,
 }
 
 static void scan_base(const double *w, int64_t n, weight_scan *scan,
-                      ns_sum *sum) {
-    scan_body(w, n, scan, sum);
+                      ns_sum *sum, block_summary *summary) {
+    scan_body(w, n, scan, sum, summary);
 }
 static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
                           uint8_t *cls) {
@@ -164,8 +190,9 @@ static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
 }
 #if NS_AVX2_CLONES
 static NS_TARGET_AVX2 void scan_avx2(const double *w, int64_t n,
-                                     weight_scan *scan, ns_sum *sum) {
-    scan_body(w, n, scan, sum);
+                                     weight_scan *scan, ns_sum *sum,
+                                     block_summary *summary) {
+    scan_body(w, n, scan, sum, summary);
 }
 static NS_TARGET_AVX2 void classify_avx2(const double *w, int64_t n,
                                          int64_t b0, int64_t b1,
@@ -198,21 +225,44 @@ static double weight_at_least(const column_scale *cs, double bound) {
 /* The columns of one class, in descending index order, 64 at a time:
  * `bits` holds those of group g (columns 64 g .. 64 g + 63) not taken yet,
  * column 64 g + 63 - k as bit k, so that the lowest set bit is the next
- * column. */
+ * column.  A group's classes are computed from its weights when the cursor
+ * reaches it (classify_body on 64 weights, in L1 afterwards for the list's
+ * gather), and with `summary` (pass 1's extremes of each block of
+ * NS_ALIAS_SCAN_BLOCK weights) the blocks that cannot hold the class are
+ * skipped unread: on weights sorted by size, each list reads only its own
+ * part of the array. */
 typedef struct {
-    const uint8_t *cls;
-    int64_t n, g;
+    const double *weights;
+    const block_summary *summary; /* or NULL */
+    int64_t n, g, bits0, bits1;
     uint64_t bits;
     int which; /* 0, 1 or 2 */
+    int avx2;
 } class_cursor;
 
-static void cursor_init(class_cursor *c, const uint8_t *cls, int64_t n,
-                        int which, int empty) {
-    c->cls = cls;
+static void cursor_init(class_cursor *c, const double *weights,
+                        const block_summary *summary, int64_t n, int64_t bits0,
+                        int64_t bits1, int which, int empty, int avx2) {
+    c->weights = weights;
+    c->summary = summary;
     c->n = n;
     c->g = empty ? 0 : (n + 63) / 64;
+    c->bits0 = bits0;
+    c->bits1 = bits1;
     c->bits = 0;
     c->which = which;
+    c->avx2 = avx2;
+}
+
+/* Whether a block of these extremes (keys, see weight_scan) can hold a
+ * column of class `which`. */
+NS_INLINE int block_may_hold(const block_summary *s, int64_t bits0,
+                             int64_t bits1, int which) {
+    weight_scan e;
+    summary_get(s, &e);
+    if (which == 0) return e.min_key < bits0;
+    if (which == 2) return e.max_key >= bits1;
+    return e.max_key >= bits0 && e.min_key < bits1;
 }
 
 /* The bits of a group of 64 full columns at p.  Class bytes are 0, 1 or 2:
@@ -257,9 +307,10 @@ NS_INLINE int lowest_bit(uint64_t x) {
 /* Takes up to `max` next columns into idx (state kept in locals: the loop
  * carries only `bits`, one operation per column); returns how many. */
 static int cursor_take(class_cursor *c, int64_t *idx, int max) {
-    const uint8_t *cls = c->cls;
+    const double *weights = c->weights;
     const int64_t n = c->n;
     const int which = c->which;
+    enum { GROUPS_PER_BLOCK = NS_ALIAS_SCAN_BLOCK / 64 };
     int64_t g = c->g;
     uint64_t bits = c->bits;
     int m = 0;
@@ -267,12 +318,31 @@ static int cursor_take(class_cursor *c, int64_t *idx, int max) {
         if (bits == 0) {
             if (g == 0) break;
             g--;
+            if (c->summary && g % GROUPS_PER_BLOCK == GROUPS_PER_BLOCK - 1) {
+                /* entering a block from its top: skip the blocks (all
+                 * their groups) that hold no column of the class */
+                int64_t blk = g / GROUPS_PER_BLOCK;
+                while (!block_may_hold(&c->summary[blk], c->bits0, c->bits1,
+                                       which)) {
+                    if (blk == 0) {
+                        g = 0;
+                        goto done;
+                    }
+                    blk--;
+                }
+                g = blk * GROUPS_PER_BLOCK + GROUPS_PER_BLOCK - 1;
+            }
             const int64_t base = g * 64;
-            if (n - base >= 64) {
-                bits = group_bits(cls + base, which);
+            const int k_end = (int)(n - base < 64 ? n - base : 64);
+            uint8_t cls[64];
+            if (c->avx2) classify_avx2(weights + base, k_end, c->bits0,
+                                       c->bits1, cls);
+            else classify_base(weights + base, k_end, c->bits0, c->bits1, cls);
+            if (k_end == 64) {
+                bits = group_bits(cls, which);
             } else {
-                for (int k = 0; k < (int)(n - base); k++)
-                    bits |= (uint64_t)(cls[base + k] == which) << (63 - k);
+                for (int k = 0; k < k_end; k++)
+                    bits |= (uint64_t)(cls[k] == which) << (63 - k);
             }
             continue;
         }
@@ -285,6 +355,7 @@ static int cursor_take(class_cursor *c, int64_t *idx, int max) {
         idx[m++] = g * 64 + 63 - lowest_bit(bits);
         bits &= bits - 1;
     }
+done:
     c->g = g;
     c->bits = bits;
     return m;
@@ -435,7 +506,7 @@ NS_INLINE void put_turned(table_out out, int64_t i, double y, int64_t alias) {
 /* Inlined into its two callers, so that each writes one layout without
  * testing which. */
 NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
-                          uint8_t *cls, double *max_weight,
+                          uint8_t *work, double *max_weight,
                           double *total_scaled, int allow_simd) {
     if (n <= 0) return NS_ERR_EMPTY;
     const int avx2 = allow_simd && ns_cpu_has_avx2();
@@ -448,8 +519,12 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     weight_scan scan;
     scan_init(&scan);
     ns_sum acc = NS_SUM_ZERO;
-    if (avx2) scan_avx2(weights, n, &scan, fused ? &acc : NULL);
-    else scan_base(weights, n, &scan, fused ? &acc : NULL);
+    /* The blocks' extremes go to `work` (n / 16 + 16 bytes: room enough
+     * from n = 256 on; smaller tables do without). */
+    block_summary *summary =
+        n >= NS_ALIAS_SCAN_BLOCK ? (block_summary *)(void *)work : NULL;
+    if (avx2) scan_avx2(weights, n, &scan, fused ? &acc : NULL, summary);
+    else scan_base(weights, n, &scan, fused ? &acc : NULL, summary);
     if (scan_bad(&scan)) return NS_ERR_VALUE;
     const double wmax = double_of((uint64_t)scan.max_key); /* NaN if < 0 */
     if (!(wmax > 0.0)) return NS_ERR_EMPTY;
@@ -484,7 +559,7 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
             } else {
                 for (int t = 0; t < m; t++) terms[t] = w[t] / wmax;
             }
-            for (int t = 0; t < m; t++) ns_sum_add(&acc, terms[t]);
+            ns_sum_add_block(&acc, terms, m);
         }
     }
     const double sum = ns_sum_value(&acc);
@@ -492,22 +567,21 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     if (total_scaled) *total_scaled = sum;
     cs.scale = (double)n / sum;
 
-    /* 3. Classes: q = 0 below w0, 0 < q < 1 below w1, q >= 1 from w1 on. */
+    /* 3. Classes: q = 0 below w0, 0 < q < 1 below w1, q >= 1 from w1 on
+     * (computed by the cursors, a group at a time). */
     const double w0 = weight_at_least(&cs, 4.9406564584124654e-324);
     const double w1 = weight_at_least(&cs, 1.0);
-    if (avx2) classify_avx2(weights, n, (int64_t)bits_of(w0),
-                            (int64_t)bits_of(w1), cls);
-    else classify_base(weights, n, (int64_t)bits_of(w0), (int64_t)bits_of(w1),
-                       cls);
-    const int no_zeros = scan.min_key >= (int64_t)bits_of(w0);
+    const int64_t b0 = (int64_t)bits_of(w0), b1 = (int64_t)bits_of(w1);
+    const int no_zeros = scan.min_key >= b0;
 
     vose_list small, large;
     list_init(&small, 1, avx2);
     list_init(&large, 0, avx2);
-    cursor_init(&small.first, cls, n, 0, no_zeros); /* zeros popped first */
-    cursor_init(&small.second, cls, n, 1, 0);
-    cursor_init(&large.first, cls, n, 2, 0);
-    cursor_init(&large.second, cls, n, 2, 1);
+    /* zeros popped first */
+    cursor_init(&small.first, weights, summary, n, b0, b1, 0, no_zeros, avx2);
+    cursor_init(&small.second, weights, summary, n, b0, b1, 1, 0, avx2);
+    cursor_init(&large.first, weights, summary, n, b0, b1, 2, 0, avx2);
+    cursor_init(&large.second, weights, summary, n, b0, b1, 2, 1, avx2);
     list_refill(&small, weights, &cs);
     list_refill(&large, weights, &cs);
 
@@ -592,7 +666,7 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
 int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
                    int64_t *work, double *max_weight, double *total_scaled) {
     const table_out out = {.table = table, .hot = NULL, .low = NULL};
-    return alias_build(weights, n, out, (uint8_t *)work, max_weight,
+    return alias_build(weights, n, out, (uint8_t *)(void *)work, max_weight,
                        total_scaled, 1);
 }
 
