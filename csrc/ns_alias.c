@@ -135,7 +135,8 @@ static int64_t min_positive_bits(const double *weights, int64_t n) {
  * the terms, bit for bit, and pass 2 is not needed.
  * With `summary`, the extremes of block b (weights 256 b .. 256 b + 255)
  * are also stored there as summary[b] (see block_summary). */
-#define NS_ALIAS_SCAN_BLOCK 256
+#define NS_ALIAS_SCAN_BLOCK 256 /* <= NS_SUM_BLOCK: a block is summed at once */
+typedef char ns_alias_scan_block_fits[NS_ALIAS_SCAN_BLOCK <= NS_SUM_BLOCK ? 1 : -1];
 typedef struct {
     unsigned char bytes[16]; /* max_key, min_key: two int64, unaligned */
 } block_summary;
@@ -150,17 +151,28 @@ NS_INLINE void summary_get(const block_summary *s, weight_scan *scan) {
     memcpy(&scan->min_key, s->bytes + 8, 8);
 }
 
+#ifndef NS_ALIAS_SCAN_AHEAD
+#define NS_ALIAS_SCAN_AHEAD (4 * NS_ALIAS_SCAN_BLOCK) /* weights */
+#endif
 NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
                          ns_sum *sum, block_summary *summary) {
+    ns_sum_blocks acc;
+    ns_sum_blocks_init(&acc);
     for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SCAN_BLOCK) {
         const int m = (int)(n - j0 < NS_ALIAS_SCAN_BLOCK ? n - j0
                                                          : NS_ALIAS_SCAN_BLOCK);
+        /* The lines of a block a few blocks ahead are requested now: the
+         * additions of this block then overlap their loads. */
+        if (j0 + NS_ALIAS_SCAN_AHEAD + NS_ALIAS_SCAN_BLOCK <= n)
+            for (int t = 0; t < NS_ALIAS_SCAN_BLOCK; t += 8)
+                NS_PREFETCH(&weights[j0 + NS_ALIAS_SCAN_AHEAD + t], 3);
         weight_scan block;
         scan_block(weights + j0, m, &block);
         scan_merge(scan, &block);
         if (summary) summary_put(&summary[j0 / NS_ALIAS_SCAN_BLOCK], &block);
-        if (sum) ns_sum_add_block(sum, weights + j0, m);
+        if (sum) ns_sum_blocks_add(&acc, weights + j0, m);
     }
+    if (sum) *sum = ns_sum_blocks_finish(&acc);
 }
 
 /* Weights looked at to guess whether the largest one is a power of two
@@ -423,6 +435,9 @@ static void list_init(vose_list *list, int small, int avx2) {
     }
 }
 
+#ifndef NS_ALIAS_REFILL_AHEAD
+#define NS_ALIAS_REFILL_AHEAD 4 /* groups of 64 weights */
+#endif
 static void list_refill(vose_list *list, const double *weights,
                         const column_scale *cs) {
     int m = cursor_take(&list->first, list->idx, NS_ALIAS_LIST_BATCH);
@@ -434,7 +449,7 @@ static void list_refill(vose_list *list, const double *weights,
     const class_cursor *c = list->first.g > 0 || list->first.bits
                                 ? &list->first
                                 : &list->second;
-    for (int64_t k = c->g * 64 - 1; k >= 0 && k >= (c->g - 4) * 64; k -= 8)
+    for (int64_t k = c->g * 64 - 1; k >= 0 && k >= (c->g - NS_ALIAS_REFILL_AHEAD) * 64; k -= 8)
         NS_PREFETCH(&weights[k], 3);
     double w[NS_ALIAS_LIST_BATCH];
     for (int t = 0; t < m; t++) w[t] = weights[list->idx[t]];
@@ -501,7 +516,7 @@ NS_INLINE void put_turned(table_out out, int64_t i, double y, int64_t alias) {
 
 /* Terms of the sum, a block at a time: divided (or multiplied) in a loop
  * that compilers vectorise, then added in index order. */
-#define NS_ALIAS_SUM_BLOCK 256
+#define NS_ALIAS_SUM_BLOCK NS_SUM_BLOCK
 
 /* Inlined into its two callers, so that each writes one layout without
  * testing which. */
@@ -547,7 +562,8 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
         acc.sum *= cs.inv; /* exact: the scaled loop's values */
         acc.comp *= cs.inv;
     } else {
-        acc = NS_SUM_ZERO;
+        ns_sum_blocks blocks;
+        ns_sum_blocks_init(&blocks);
         double terms[NS_ALIAS_SUM_BLOCK];
         for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SUM_BLOCK) {
             const int m = (int)(n - j0 < NS_ALIAS_SUM_BLOCK
@@ -559,8 +575,9 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
             } else {
                 for (int t = 0; t < m; t++) terms[t] = w[t] / wmax;
             }
-            ns_sum_add_block(&acc, terms, m);
+            ns_sum_blocks_add(&blocks, terms, m);
         }
+        acc = ns_sum_blocks_finish(&blocks);
     }
     const double sum = ns_sum_value(&acc);
     if (max_weight) *max_weight = wmax;
