@@ -1,5 +1,6 @@
 #include "ns_alias.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
  *   1. check every weight and find the largest (and the smallest), keep
  *      the extremes of each block of 256 weights in `work`, and, when the
  *      largest is a power of two, sum them (scan_body);
- *   2. otherwise, the Neumaier sum of w / wmax (ns_sum.h), in index order;
+ *   2. unless pass 1 could sum the terms (scan_body), the Neumaier sum of
+ *      w / wmax (ns_sum.h), in index order;
  *   3. pair the columns: cursors classify them (q = 0, small, large) a
  *      group of 64 at a time, skipping the blocks whose extremes rule the
  *      class out, and the lists read the weights of the columns popped.
@@ -133,6 +135,12 @@ static int64_t min_positive_bits(const double *weights, int64_t n) {
  * falls below the normal range is exact, and so is its twin).  So if no
  * term loses bits and nothing overflows, this sum times 2^-e is the sum of
  * the terms, bit for bit, and pass 2 is not needed.
+ * With divisor > 0 (a weight that is not a power of two), `sum` receives
+ * instead the Neumaier sum of the terms w / divisor: when divisor is the
+ * largest weight these are pass 2's terms, added in its order, and pass 2
+ * is not needed either.  The first block holding a larger weight ends
+ * that sum (NaN is left in *sum), so that a wrong guess costs at most the
+ * divisions before it.
  * With `summary`, the extremes of block b (weights 256 b .. 256 b + 255)
  * are also stored there as summary[b] (see block_summary). */
 #define NS_ALIAS_SCAN_BLOCK 256 /* <= NS_SUM_BLOCK: a block is summed at once */
@@ -155,9 +163,11 @@ NS_INLINE void summary_get(const block_summary *s, weight_scan *scan) {
 #define NS_ALIAS_SCAN_AHEAD (4 * NS_ALIAS_SCAN_BLOCK) /* weights */
 #endif
 NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
-                         ns_sum *sum, block_summary *summary) {
+                         ns_sum *sum, block_summary *summary, double divisor) {
     ns_sum_blocks acc;
     ns_sum_blocks_init(&acc);
+    int64_t divisor_key;
+    memcpy(&divisor_key, &divisor, sizeof divisor_key);
     for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SCAN_BLOCK) {
         const int m = (int)(n - j0 < NS_ALIAS_SCAN_BLOCK ? n - j0
                                                          : NS_ALIAS_SCAN_BLOCK);
@@ -170,7 +180,19 @@ NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
         scan_block(weights + j0, m, &block);
         scan_merge(scan, &block);
         if (summary) summary_put(&summary[j0 / NS_ALIAS_SCAN_BLOCK], &block);
-        if (sum) ns_sum_blocks_add(&acc, weights + j0, m);
+        if (!sum) continue;
+        if (divisor > 0.0) {
+            if (block.max_key > divisor_key) { /* not the largest weight */
+                sum->sum = sum->comp = NAN;
+                sum = NULL;
+                continue;
+            }
+            double terms[NS_ALIAS_SCAN_BLOCK];
+            for (int t = 0; t < m; t++) terms[t] = weights[j0 + t] / divisor;
+            ns_sum_blocks_add(&acc, terms, m);
+        } else {
+            ns_sum_blocks_add(&acc, weights + j0, m);
+        }
     }
     if (sum) *sum = ns_sum_blocks_finish(&acc);
 }
@@ -193,8 +215,8 @@ NS_INLINE void classify_body(const double *weights, int64_t n, int64_t bits0,
 }
 
 static void scan_base(const double *w, int64_t n, weight_scan *scan,
-                      ns_sum *sum, block_summary *summary) {
-    scan_body(w, n, scan, sum, summary);
+                      ns_sum *sum, block_summary *summary, double divisor) {
+    scan_body(w, n, scan, sum, summary, divisor);
 }
 static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
                           uint8_t *cls) {
@@ -203,8 +225,8 @@ static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
 #if NS_AVX2_CLONES
 static NS_TARGET_AVX2 void scan_avx2(const double *w, int64_t n,
                                      weight_scan *scan, ns_sum *sum,
-                                     block_summary *summary) {
-    scan_body(w, n, scan, sum, summary);
+                                     block_summary *summary, double divisor) {
+    scan_body(w, n, scan, sum, summary, divisor);
 }
 static NS_TARGET_AVX2 void classify_avx2(const double *w, int64_t n,
                                          int64_t b0, int64_t b1,
@@ -531,6 +553,9 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     for (int64_t i = 0; i < n && i < NS_ALIAS_PROBE; i++)
         probe = weights[i] > probe ? weights[i] : probe;
     const int fused = probe > 0.0 && (bits_of(probe) & 0xFFFFFFFFFFFFFULL) == 0;
+    /* Otherwise pass 1 sums the terms w / probe, pass 2's terms if probe is
+     * the largest weight (see scan_body). */
+    const int divided = probe > 0.0 && !fused && probe <= DBL_MAX;
     weight_scan scan;
     scan_init(&scan);
     ns_sum acc = NS_SUM_ZERO;
@@ -538,8 +563,10 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
      * from n = 256 on; smaller tables do without). */
     block_summary *summary =
         n >= NS_ALIAS_SCAN_BLOCK ? (block_summary *)(void *)work : NULL;
-    if (avx2) scan_avx2(weights, n, &scan, fused ? &acc : NULL, summary);
-    else scan_base(weights, n, &scan, fused ? &acc : NULL, summary);
+    ns_sum *const acc1 = fused || divided ? &acc : NULL;
+    const double divisor = divided ? probe : 0.0;
+    if (avx2) scan_avx2(weights, n, &scan, acc1, summary, divisor);
+    else scan_base(weights, n, &scan, acc1, summary, divisor);
     if (scan_bad(&scan)) return NS_ERR_VALUE;
     const double wmax = double_of((uint64_t)scan.max_key); /* NaN if < 0 */
     if (!(wmax > 0.0)) return NS_ERR_EMPTY;
@@ -555,7 +582,10 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     /* 2. Neumaier-compensated sum of w / wmax in index order: every term is
      * in [0, 1], so the sum is in [1, n] whatever the magnitude of the
      * weights.  (Or the sum of pass 1, scaled: see scan_body.) */
-    if (fused && cs.use_inv && isfinite(acc.sum) && isfinite(acc.comp) &&
+    if (divided && bits_of(wmax) == bits_of(probe) && isfinite(acc.sum) &&
+        isfinite(acc.comp)) {
+        /* pass 1 summed w / wmax: pass 2's terms, in its order */
+    } else if (fused && cs.use_inv && isfinite(acc.sum) && isfinite(acc.comp) &&
         (exponent <= 1023 || /* e <= 0: w 2^-e <= 1 never loses bits */
          min_positive_bits(weights, n) >= /* w >= 2^(e - 1022) */
              (int64_t)((exponent - 1022) << 52))) {

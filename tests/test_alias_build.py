@@ -34,6 +34,12 @@ def _weight_vectors():
         "probe-right": np.r_[rng.random(300), 1.0, rng.random(10)],
         "probe-wrong": np.r_[0.5 * rng.random(300), 0.5, 3.0],
         "probe-missed": np.r_[0.9 * rng.random(300), 4.0],
+        # Otherwise it sums w / (that largest), kept when no later block
+        # holds a larger weight: a tie kept, a larger one in the last block.
+        "divided-tie": np.r_[rng.random(100), 3.7, 3.7 * rng.random(700), 3.7],
+        "divided-late": np.r_[2.9 * rng.random(300), 2.95, 2.9 * rng.random(2000), 3.0],
+        "divided-subnormal-max": np.r_[5e-324 * rng.integers(0, 4, 600).astype(np.float64),
+                                       1.5e-323],
         "inexact-terms": np.r_[2.0**1000, 2.0**-30, 1.0, 2.0**990],
         "overflowing-sum": np.full(1000, 2.0**1023),
     }
