@@ -143,8 +143,10 @@ static int64_t min_positive_bits(const double *weights, int64_t n) {
  * divisions before it.
  * With `summary`, the extremes of block b (weights 256 b .. 256 b + 255)
  * are also stored there as summary[b] (see block_summary). */
-#define NS_ALIAS_SCAN_BLOCK 256 /* <= NS_SUM_BLOCK: a block is summed at once */
-typedef char ns_alias_scan_block_fits[NS_ALIAS_SCAN_BLOCK <= NS_SUM_BLOCK ? 1 : -1];
+/* A block is summed at once: NS_ALIAS_SCAN_BLOCK <= NS_SUM_BLOCK. */
+#define NS_ALIAS_SCAN_BLOCK 256
+typedef char
+    ns_alias_scan_block_fits[NS_ALIAS_SCAN_BLOCK <= NS_SUM_BLOCK ? 1 : -1];
 typedef struct {
     unsigned char bytes[16]; /* max_key, min_key: two int64, unaligned */
 } block_summary;
@@ -159,9 +161,7 @@ NS_INLINE void summary_get(const block_summary *s, weight_scan *scan) {
     memcpy(&scan->min_key, s->bytes + 8, 8);
 }
 
-#ifndef NS_ALIAS_SCAN_AHEAD
 #define NS_ALIAS_SCAN_AHEAD (4 * NS_ALIAS_SCAN_BLOCK) /* weights */
-#endif
 NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
                          ns_sum *sum, block_summary *summary, double divisor) {
     ns_sum_blocks acc;
@@ -457,9 +457,6 @@ static void list_init(vose_list *list, int small, int avx2) {
     }
 }
 
-#ifndef NS_ALIAS_REFILL_AHEAD
-#define NS_ALIAS_REFILL_AHEAD 4 /* groups of 64 weights */
-#endif
 static void list_refill(vose_list *list, const double *weights,
                         const column_scale *cs) {
     int m = cursor_take(&list->first, list->idx, NS_ALIAS_LIST_BATCH);
@@ -471,7 +468,7 @@ static void list_refill(vose_list *list, const double *weights,
     const class_cursor *c = list->first.g > 0 || list->first.bits
                                 ? &list->first
                                 : &list->second;
-    for (int64_t k = c->g * 64 - 1; k >= 0 && k >= (c->g - NS_ALIAS_REFILL_AHEAD) * 64; k -= 8)
+    for (int64_t k = c->g * 64 - 1; k >= 0 && k >= (c->g - 4) * 64; k -= 8)
         NS_PREFETCH(&weights[k], 3);
     double w[NS_ALIAS_LIST_BATCH];
     for (int t = 0; t < m; t++) w[t] = weights[list->idx[t]];
