@@ -1,5 +1,6 @@
 #include "ns_alias.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -7,19 +8,22 @@
 
 /* ------------------------------------------------------------------ build
  *
- * Vose's build, in three or four passes over the weights and one write of
+ * Vose's build, in two or three passes over the weights and one write of
  * each entry:
- *   1. check every weight and find the largest (and the smallest), and,
- *      when the largest is a power of two, sum them (scan_body);
- *   2. otherwise, the Neumaier sum of w / wmax (ns_sum.h), in index order;
- *   3. classify each column (q = 0, small, large) into one byte of `work`;
- *   4. pair the columns, reading the weights of the columns popped.
+ *   1. check every weight and find the largest (and the smallest), keep
+ *      the extremes of each block of 256 weights in `work`, and, when the
+ *      largest is a power of two, sum them (scan_body);
+ *   2. unless pass 1 could sum the terms (scan_body), the Neumaier sum of
+ *      w / wmax (ns_sum.h), in index order;
+ *   3. pair the columns: cursors classify them (q = 0, small, large) a
+ *      group of 64 at a time, skipping the blocks whose extremes rule the
+ *      class out, and the lists read the weights of the columns popped.
  * The textbook loop keeps two worklists: smalls (0 < q < 1) pushed in index
  * order, then the columns of q = 0 on top (so that they are paired first);
  * larges pushed in index order.  Both are popped from the top, so each is
  * popped in descending index order, except that a large column whose
  * remainder drops below 1 is pushed on the small list and popped at once.
- * So the lists need not be stored: cursors that scan the class bytes
+ * So the lists need not be stored: cursors that classify the columns
  * downwards replay them (class_cursor, vose_list), the one large column
  * being filled keeps its q in a register, and each entry is written once,
  * when its column is final.  Every operation on doubles is the textbook
@@ -91,7 +95,7 @@ NS_INLINE int scan_bad(const weight_scan *scan) {
 }
 
 NS_INLINE void scan_block(const double *weights, int m, weight_scan *scan) {
-    int64_t hi = scan->max_key, lo = scan->min_key;
+    int64_t hi = INT64_MIN, lo = INT64_MAX;
     for (int t = 0; t < m; t++) {
         uint64_t u;
         memcpy(&u, &weights[t], sizeof u);
@@ -103,6 +107,11 @@ NS_INLINE void scan_block(const double *weights, int m, weight_scan *scan) {
     }
     scan->max_key = hi;
     scan->min_key = lo;
+}
+
+NS_INLINE void scan_merge(weight_scan *into, const weight_scan *block) {
+    if (block->max_key > into->max_key) into->max_key = block->max_key;
+    if (block->min_key < into->min_key) into->min_key = block->min_key;
 }
 
 /* The bit pattern of the smallest positive weight (valid weights), read
@@ -125,17 +134,67 @@ static int64_t min_positive_bits(const double *weights, int64_t n) {
  * exactly scaled results (a rounded sum scales with its operands; one that
  * falls below the normal range is exact, and so is its twin).  So if no
  * term loses bits and nothing overflows, this sum times 2^-e is the sum of
- * the terms, bit for bit, and pass 2 is not needed. */
+ * the terms, bit for bit, and pass 2 is not needed.
+ * With divisor > 0 (a weight that is not a power of two), `sum` receives
+ * instead the Neumaier sum of the terms w / divisor: when divisor is the
+ * largest weight these are pass 2's terms, added in its order, and pass 2
+ * is not needed either.  The first block holding a larger weight ends
+ * that sum (NaN is left in *sum), so that a wrong guess costs at most the
+ * divisions before it.
+ * With `summary`, the extremes of block b (weights 256 b .. 256 b + 255)
+ * are also stored there as summary[b] (see block_summary). */
+/* A block is summed at once: NS_ALIAS_SCAN_BLOCK <= NS_SUM_BLOCK. */
 #define NS_ALIAS_SCAN_BLOCK 256
+typedef char
+    ns_alias_scan_block_fits[NS_ALIAS_SCAN_BLOCK <= NS_SUM_BLOCK ? 1 : -1];
+typedef struct {
+    unsigned char bytes[16]; /* max_key, min_key: two int64, unaligned */
+} block_summary;
+
+NS_INLINE void summary_put(block_summary *s, const weight_scan *scan) {
+    memcpy(s->bytes, &scan->max_key, 8);
+    memcpy(s->bytes + 8, &scan->min_key, 8);
+}
+
+NS_INLINE void summary_get(const block_summary *s, weight_scan *scan) {
+    memcpy(&scan->max_key, s->bytes, 8);
+    memcpy(&scan->min_key, s->bytes + 8, 8);
+}
+
+#define NS_ALIAS_SCAN_AHEAD (4 * NS_ALIAS_SCAN_BLOCK) /* weights */
 NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
-                         ns_sum *sum) {
+                         ns_sum *sum, block_summary *summary, double divisor) {
+    ns_sum_blocks acc;
+    ns_sum_blocks_init(&acc);
+    int64_t divisor_key;
+    memcpy(&divisor_key, &divisor, sizeof divisor_key);
     for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SCAN_BLOCK) {
         const int m = (int)(n - j0 < NS_ALIAS_SCAN_BLOCK ? n - j0
                                                          : NS_ALIAS_SCAN_BLOCK);
-        scan_block(weights + j0, m, scan);
-        if (sum)
-            for (int t = 0; t < m; t++) ns_sum_add(sum, weights[j0 + t]);
+        /* The lines of a block a few blocks ahead are requested now: the
+         * additions of this block then overlap their loads. */
+        if (j0 + NS_ALIAS_SCAN_AHEAD + NS_ALIAS_SCAN_BLOCK <= n)
+            for (int t = 0; t < NS_ALIAS_SCAN_BLOCK; t += 8)
+                NS_PREFETCH(&weights[j0 + NS_ALIAS_SCAN_AHEAD + t], 3);
+        weight_scan block;
+        scan_block(weights + j0, m, &block);
+        scan_merge(scan, &block);
+        if (summary) summary_put(&summary[j0 / NS_ALIAS_SCAN_BLOCK], &block);
+        if (!sum) continue;
+        if (divisor > 0.0) {
+            if (block.max_key > divisor_key) { /* not the largest weight */
+                sum->sum = sum->comp = NAN;
+                sum = NULL;
+                continue;
+            }
+            double terms[NS_ALIAS_SCAN_BLOCK];
+            for (int t = 0; t < m; t++) terms[t] = weights[j0 + t] / divisor;
+            ns_sum_blocks_add(&acc, terms, m);
+        } else {
+            ns_sum_blocks_add(&acc, weights + j0, m);
+        }
     }
+    if (sum) *sum = ns_sum_blocks_finish(&acc);
 }
 
 /* Weights looked at to guess whether the largest one is a power of two
@@ -143,8 +202,9 @@ NS_INLINE void scan_body(const double *weights, int64_t n, weight_scan *scan,
  * a different table). */
 #define NS_ALIAS_PROBE 256
 
-/* Pass 3a: class byte of each column, 0 (q = 0), 1 (small) or 2 (large),
- * from the smallest weights with q > 0 and q >= 1 (as bit patterns). */
+/* Class byte of each column, 0 (q = 0), 1 (small) or 2 (large), from the
+ * smallest weights with q > 0 and q >= 1 (as bit patterns); run by the
+ * cursors on one group of 64 columns at a time. */
 NS_INLINE void classify_body(const double *weights, int64_t n, int64_t bits0,
                              int64_t bits1, uint8_t *cls) {
     for (int64_t i = 0; i < n; i++) {
@@ -155,8 +215,8 @@ NS_INLINE void classify_body(const double *weights, int64_t n, int64_t bits0,
 }
 
 static void scan_base(const double *w, int64_t n, weight_scan *scan,
-                      ns_sum *sum) {
-    scan_body(w, n, scan, sum);
+                      ns_sum *sum, block_summary *summary, double divisor) {
+    scan_body(w, n, scan, sum, summary, divisor);
 }
 static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
                           uint8_t *cls) {
@@ -164,8 +224,9 @@ static void classify_base(const double *w, int64_t n, int64_t b0, int64_t b1,
 }
 #if NS_AVX2_CLONES
 static NS_TARGET_AVX2 void scan_avx2(const double *w, int64_t n,
-                                     weight_scan *scan, ns_sum *sum) {
-    scan_body(w, n, scan, sum);
+                                     weight_scan *scan, ns_sum *sum,
+                                     block_summary *summary, double divisor) {
+    scan_body(w, n, scan, sum, summary, divisor);
 }
 static NS_TARGET_AVX2 void classify_avx2(const double *w, int64_t n,
                                          int64_t b0, int64_t b1,
@@ -198,21 +259,44 @@ static double weight_at_least(const column_scale *cs, double bound) {
 /* The columns of one class, in descending index order, 64 at a time:
  * `bits` holds those of group g (columns 64 g .. 64 g + 63) not taken yet,
  * column 64 g + 63 - k as bit k, so that the lowest set bit is the next
- * column. */
+ * column.  A group's classes are computed from its weights when the cursor
+ * reaches it (classify_body on 64 weights, in L1 afterwards for the list's
+ * gather), and with `summary` (pass 1's extremes of each block of
+ * NS_ALIAS_SCAN_BLOCK weights) the blocks that cannot hold the class are
+ * skipped unread: on weights sorted by size, each list reads only its own
+ * part of the array. */
 typedef struct {
-    const uint8_t *cls;
-    int64_t n, g;
+    const double *weights;
+    const block_summary *summary; /* or NULL */
+    int64_t n, g, bits0, bits1;
     uint64_t bits;
     int which; /* 0, 1 or 2 */
+    int avx2;
 } class_cursor;
 
-static void cursor_init(class_cursor *c, const uint8_t *cls, int64_t n,
-                        int which, int empty) {
-    c->cls = cls;
+static void cursor_init(class_cursor *c, const double *weights,
+                        const block_summary *summary, int64_t n, int64_t bits0,
+                        int64_t bits1, int which, int empty, int avx2) {
+    c->weights = weights;
+    c->summary = summary;
     c->n = n;
     c->g = empty ? 0 : (n + 63) / 64;
+    c->bits0 = bits0;
+    c->bits1 = bits1;
     c->bits = 0;
     c->which = which;
+    c->avx2 = avx2;
+}
+
+/* Whether a block of these extremes (keys, see weight_scan) can hold a
+ * column of class `which`. */
+NS_INLINE int block_may_hold(const block_summary *s, int64_t bits0,
+                             int64_t bits1, int which) {
+    weight_scan e;
+    summary_get(s, &e);
+    if (which == 0) return e.min_key < bits0;
+    if (which == 2) return e.max_key >= bits1;
+    return e.max_key >= bits0 && e.min_key < bits1;
 }
 
 /* The bits of a group of 64 full columns at p.  Class bytes are 0, 1 or 2:
@@ -257,9 +341,10 @@ NS_INLINE int lowest_bit(uint64_t x) {
 /* Takes up to `max` next columns into idx (state kept in locals: the loop
  * carries only `bits`, one operation per column); returns how many. */
 static int cursor_take(class_cursor *c, int64_t *idx, int max) {
-    const uint8_t *cls = c->cls;
+    const double *weights = c->weights;
     const int64_t n = c->n;
     const int which = c->which;
+    enum { GROUPS_PER_BLOCK = NS_ALIAS_SCAN_BLOCK / 64 };
     int64_t g = c->g;
     uint64_t bits = c->bits;
     int m = 0;
@@ -267,12 +352,31 @@ static int cursor_take(class_cursor *c, int64_t *idx, int max) {
         if (bits == 0) {
             if (g == 0) break;
             g--;
+            if (c->summary && g % GROUPS_PER_BLOCK == GROUPS_PER_BLOCK - 1) {
+                /* entering a block from its top: skip the blocks (all
+                 * their groups) that hold no column of the class */
+                int64_t blk = g / GROUPS_PER_BLOCK;
+                while (!block_may_hold(&c->summary[blk], c->bits0, c->bits1,
+                                       which)) {
+                    if (blk == 0) {
+                        g = 0;
+                        goto done;
+                    }
+                    blk--;
+                }
+                g = blk * GROUPS_PER_BLOCK + GROUPS_PER_BLOCK - 1;
+            }
             const int64_t base = g * 64;
-            if (n - base >= 64) {
-                bits = group_bits(cls + base, which);
+            const int k_end = (int)(n - base < 64 ? n - base : 64);
+            uint8_t cls[64];
+            if (c->avx2) classify_avx2(weights + base, k_end, c->bits0,
+                                       c->bits1, cls);
+            else classify_base(weights + base, k_end, c->bits0, c->bits1, cls);
+            if (k_end == 64) {
+                bits = group_bits(cls, which);
             } else {
-                for (int k = 0; k < (int)(n - base); k++)
-                    bits |= (uint64_t)(cls[base + k] == which) << (63 - k);
+                for (int k = 0; k < k_end; k++)
+                    bits |= (uint64_t)(cls[k] == which) << (63 - k);
             }
             continue;
         }
@@ -285,6 +389,7 @@ static int cursor_take(class_cursor *c, int64_t *idx, int max) {
         idx[m++] = g * 64 + 63 - lowest_bit(bits);
         bits &= bits - 1;
     }
+done:
     c->g = g;
     c->bits = bits;
     return m;
@@ -430,12 +535,12 @@ NS_INLINE void put_turned(table_out out, int64_t i, double y, int64_t alias) {
 
 /* Terms of the sum, a block at a time: divided (or multiplied) in a loop
  * that compilers vectorise, then added in index order. */
-#define NS_ALIAS_SUM_BLOCK 256
+#define NS_ALIAS_SUM_BLOCK NS_SUM_BLOCK
 
 /* Inlined into its two callers, so that each writes one layout without
  * testing which. */
 NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
-                          uint8_t *cls, double *max_weight,
+                          uint8_t *work, double *max_weight,
                           double *total_scaled, int allow_simd) {
     if (n <= 0) return NS_ERR_EMPTY;
     const int avx2 = allow_simd && ns_cpu_has_avx2();
@@ -445,11 +550,20 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     for (int64_t i = 0; i < n && i < NS_ALIAS_PROBE; i++)
         probe = weights[i] > probe ? weights[i] : probe;
     const int fused = probe > 0.0 && (bits_of(probe) & 0xFFFFFFFFFFFFFULL) == 0;
+    /* Otherwise pass 1 sums the terms w / probe, pass 2's terms if probe is
+     * the largest weight (see scan_body). */
+    const int divided = probe > 0.0 && !fused && probe <= DBL_MAX;
     weight_scan scan;
     scan_init(&scan);
     ns_sum acc = NS_SUM_ZERO;
-    if (avx2) scan_avx2(weights, n, &scan, fused ? &acc : NULL);
-    else scan_base(weights, n, &scan, fused ? &acc : NULL);
+    /* The blocks' extremes go to `work` (n / 16 + 16 bytes: room enough
+     * from n = 256 on; smaller tables do without). */
+    block_summary *summary =
+        n >= NS_ALIAS_SCAN_BLOCK ? (block_summary *)(void *)work : NULL;
+    ns_sum *const acc1 = fused || divided ? &acc : NULL;
+    const double divisor = divided ? probe : 0.0;
+    if (avx2) scan_avx2(weights, n, &scan, acc1, summary, divisor);
+    else scan_base(weights, n, &scan, acc1, summary, divisor);
     if (scan_bad(&scan)) return NS_ERR_VALUE;
     const double wmax = double_of((uint64_t)scan.max_key); /* NaN if < 0 */
     if (!(wmax > 0.0)) return NS_ERR_EMPTY;
@@ -465,14 +579,18 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
     /* 2. Neumaier-compensated sum of w / wmax in index order: every term is
      * in [0, 1], so the sum is in [1, n] whatever the magnitude of the
      * weights.  (Or the sum of pass 1, scaled: see scan_body.) */
-    if (fused && cs.use_inv && isfinite(acc.sum) && isfinite(acc.comp) &&
+    if (divided && bits_of(wmax) == bits_of(probe) && isfinite(acc.sum) &&
+        isfinite(acc.comp)) {
+        /* pass 1 summed w / wmax: pass 2's terms, in its order */
+    } else if (fused && cs.use_inv && isfinite(acc.sum) && isfinite(acc.comp) &&
         (exponent <= 1023 || /* e <= 0: w 2^-e <= 1 never loses bits */
          min_positive_bits(weights, n) >= /* w >= 2^(e - 1022) */
              (int64_t)((exponent - 1022) << 52))) {
         acc.sum *= cs.inv; /* exact: the scaled loop's values */
         acc.comp *= cs.inv;
     } else {
-        acc = NS_SUM_ZERO;
+        ns_sum_blocks blocks;
+        ns_sum_blocks_init(&blocks);
         double terms[NS_ALIAS_SUM_BLOCK];
         for (int64_t j0 = 0; j0 < n; j0 += NS_ALIAS_SUM_BLOCK) {
             const int m = (int)(n - j0 < NS_ALIAS_SUM_BLOCK
@@ -484,30 +602,30 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
             } else {
                 for (int t = 0; t < m; t++) terms[t] = w[t] / wmax;
             }
-            for (int t = 0; t < m; t++) ns_sum_add(&acc, terms[t]);
+            ns_sum_blocks_add(&blocks, terms, m);
         }
+        acc = ns_sum_blocks_finish(&blocks);
     }
     const double sum = ns_sum_value(&acc);
     if (max_weight) *max_weight = wmax;
     if (total_scaled) *total_scaled = sum;
     cs.scale = (double)n / sum;
 
-    /* 3. Classes: q = 0 below w0, 0 < q < 1 below w1, q >= 1 from w1 on. */
+    /* 3. Classes: q = 0 below w0, 0 < q < 1 below w1, q >= 1 from w1 on
+     * (computed by the cursors, a group at a time). */
     const double w0 = weight_at_least(&cs, 4.9406564584124654e-324);
     const double w1 = weight_at_least(&cs, 1.0);
-    if (avx2) classify_avx2(weights, n, (int64_t)bits_of(w0),
-                            (int64_t)bits_of(w1), cls);
-    else classify_base(weights, n, (int64_t)bits_of(w0), (int64_t)bits_of(w1),
-                       cls);
-    const int no_zeros = scan.min_key >= (int64_t)bits_of(w0);
+    const int64_t b0 = (int64_t)bits_of(w0), b1 = (int64_t)bits_of(w1);
+    const int no_zeros = scan.min_key >= b0;
 
     vose_list small, large;
     list_init(&small, 1, avx2);
     list_init(&large, 0, avx2);
-    cursor_init(&small.first, cls, n, 0, no_zeros); /* zeros popped first */
-    cursor_init(&small.second, cls, n, 1, 0);
-    cursor_init(&large.first, cls, n, 2, 0);
-    cursor_init(&large.second, cls, n, 2, 1);
+    /* zeros popped first */
+    cursor_init(&small.first, weights, summary, n, b0, b1, 0, no_zeros, avx2);
+    cursor_init(&small.second, weights, summary, n, b0, b1, 1, 0, avx2);
+    cursor_init(&large.first, weights, summary, n, b0, b1, 2, 0, avx2);
+    cursor_init(&large.second, weights, summary, n, b0, b1, 2, 1, avx2);
     list_refill(&small, weights, &cs);
     list_refill(&large, weights, &cs);
 
@@ -592,7 +710,7 @@ NS_INLINE int alias_build(const double *weights, int64_t n, table_out out,
 int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,
                    int64_t *work, double *max_weight, double *total_scaled) {
     const table_out out = {.table = table, .hot = NULL, .low = NULL};
-    return alias_build(weights, n, out, (uint8_t *)work, max_weight,
+    return alias_build(weights, n, out, (uint8_t *)(void *)work, max_weight,
                        total_scaled, 1);
 }
 

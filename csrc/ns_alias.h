@@ -70,9 +70,10 @@ typedef struct {
  * sum(weights) / max(weights).
  *
  * ns_alias_build writes the full layout, table[0..n); `work` is scratch of
- * n int64 of which the build uses n bytes.  ns_alias_build_compact writes
- * the compact one, hot[0..n) and low[0..n) (n <= NS_ALIAS_COMPACT_MAX,
- * else NS_ERR_VALUE), with `work` scratch of n bytes; allow_simd = 0 runs
+ * n int64.  ns_alias_build_compact writes the compact one, hot[0..n) and
+ * low[0..n) (n <= NS_ALIAS_COMPACT_MAX, else NS_ERR_VALUE), with `work`
+ * scratch of n bytes.  (Both use only its first n / 16 + 16 bytes, for n
+ * >= 256: pages of it never touched are never faulted in.) allow_simd = 0 runs
  * the baseline-ISA copies of its loops (a test hook: the table is the
  * same).  Neither allocates. */
 int ns_alias_build(const double *weights, int64_t n, ns_alias_entry *table,

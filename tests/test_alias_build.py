@@ -34,9 +34,26 @@ def _weight_vectors():
         "probe-right": np.r_[rng.random(300), 1.0, rng.random(10)],
         "probe-wrong": np.r_[0.5 * rng.random(300), 0.5, 3.0],
         "probe-missed": np.r_[0.9 * rng.random(300), 4.0],
+        # Otherwise it sums w / (that largest), kept when no later block
+        # holds a larger weight: a tie kept, a larger one in the last block.
+        "divided-tie": np.r_[rng.random(100), 3.7, 3.7 * rng.random(700), 3.7],
+        "divided-late": np.r_[2.9 * rng.random(300), 2.95, 2.9 * rng.random(2000), 3.0],
+        "divided-subnormal-max": np.r_[5e-324 * rng.integers(0, 4, 600).astype(np.float64),
+                                       1.5e-323],
         "inexact-terms": np.r_[2.0**1000, 2.0**-30, 1.0, 2.0**990],
         "overflowing-sum": np.full(1000, 2.0**1023),
     }
+    # The cursors skip the blocks of 256 weights whose extremes rule their
+    # class out: sorted weights, runs of zeros and islands of each class,
+    # on and off the block boundaries, with a partial top block.
+    zipf = (1.0 / np.arange(1, 3001)) ** 0.75
+    out["sorted-ascending"] = zipf[::-1].copy()
+    out["zero-runs"] = np.r_[np.zeros(600), rng.random(700), np.zeros(300),
+                             rng.random(50) ** 4, np.zeros(513)]
+    out["large-island"] = np.r_[0.01 * rng.random(1024), 5.0 + rng.random(256),
+                                0.01 * rng.random(1000)]
+    out["small-island"] = np.r_[np.ones(768), 1e-3 * rng.random(256), np.ones(700)]
+    out["zeros-on-top"] = np.r_[1.0 + rng.random(500), np.zeros(1000)]
     for n in (63, 64, 65, 257, 4097):  # cursor groups of 64, list batches of 256
         out[f"n={n}"] = rng.random(n) ** 3
     return out
