@@ -3,7 +3,7 @@
 
 Queries and each tile of candidates are quantised to symmetric int8 with
 one scale per vector (s = max|x| / 127); the int8 tile product (int32
-accumulation, AVX-512 VNNI, AVX2 or scalar: csrc/ns_quant.c) gives every
+accumulation, AMX, AVX-512 VNNI, AVX2 or scalar: csrc/ns_quant.c) gives every
 pair an approximate score and a rigorous bound on its error,
 
     |q.c - s_q s_c (q~.c~)| <= ||e_q|| ||c|| + ||s_q q~|| ||e_c|| + slack,
@@ -55,9 +55,13 @@ AUTO_MIN_DIM = 128
 _PRECISIONS = ("auto", "exact32", "int8")
 
 #: The kernel hard_negatives uses: "auto" (the best this CPU runs) or a
-#: forced one ("vnni", "avx2", "scalar"), a switch for tests and
-#: benchmarks.
+#: forced one ("amx", "vnni", "avx2", "scalar"), a switch for tests and
+#: benchmarks; a forced kernel the CPU does not run raises ValueError.
 KERNEL = "auto"
+
+#: The kernels with which "auto" may pick int8 (the others are slower
+#: than the float32 tile GEMM on large inputs).
+_AUTO_KERNELS = ("vnni", "amx")
 
 
 def unsupported_reason(dtype: np.dtype, dim: int, temperature: Optional[float]) -> Optional[str]:
@@ -83,7 +87,7 @@ def choose(precision: str, dtype: np.dtype, n_rows: int, n_items: int, dim: int,
             raise ValueError(f'precision="int8" does not support {reason}; use '
                              'precision="exact32" or "auto"')
         return True
-    return (reason is None and _quant.best_kernel() == "vnni"
+    return (reason is None and _quant.best_kernel() in _AUTO_KERNELS
             and n_rows >= AUTO_MIN_ROWS and n_items >= AUTO_MIN_ITEMS and dim >= AUTO_MIN_DIM)
 
 
@@ -103,7 +107,7 @@ def search(q: np.ndarray, c_arr: np.ndarray, k: int, capacity: int, skip: int, *
 
     ``largest=False`` runs on the negated queries (the bound is symmetric,
     negation is exact), with the window negated.  ``kernel`` (None:
-    ``KERNEL``; "auto", "vnni", "avx2", "scalar") is a test switch; ``stats`` receives
+    ``KERNEL``; "auto", "amx", "vnni", "avx2", "scalar") is a test switch; ``stats`` receives
     ``rescored`` (pairs rescored per query) and the kernel used."""
     n_rows, dim = q.shape
     n_items = c_arr.shape[0]
