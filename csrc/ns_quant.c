@@ -638,14 +638,12 @@ static inline void amx_epilogue(const int32_t *out, int64_t n_pad, int64_t nr,
     }
 
 /* Rows 0 .. nr - 1 (nr <= 32, a multiple of 8) of q (32 readable rows of
- * dim_pad codes) times the 32 candidates of panels b0, b1: 2 x 2 blocks
- * of 16 x 16 TDPBSSD (s8 x s8, exact int32 sums of 4 products), one
- * accumulator pair when nr <= 16; then the epilogue's tile test. */
+ * dim_pad codes) times the 32 candidates of panels b0, b1, into tmm0-3:
+ * 2 x 2 blocks of 16 x 16 TDPBSSD (s8 x s8, exact int32 sums of 4
+ * products), one accumulator pair (tmm0-1) when nr <= 16. */
 NS_TARGET_AMX
-static void amx_32x32(const uint8_t *q, int64_t dim_pad, int64_t nr, const uint8_t *b0,
-                      const uint8_t *b1, int64_t n_pad, int32_t *out, const double *scale,
-                      const double *thr, uint32_t *mask, int64_t n_pairs) {
-    int32_t buf[16 * 32];
+static inline void amx_products(const uint8_t *q, int64_t dim_pad, int64_t nr,
+                                const uint8_t *b0, const uint8_t *b1) {
     const int64_t n_k = dim_pad / AMX_K;
     const uint8_t *q1 = q + 16 * dim_pad;
     AMX_BARRIER(q);
@@ -664,8 +662,6 @@ static void amx_32x32(const uint8_t *q, int64_t dim_pad, int64_t nr, const uint8
             _tile_dpbssd(2, 5, 6);
             _tile_dpbssd(3, 5, 7);
         }
-        AMX_STORE_PAIR(0, 1, out, 16)
-        AMX_STORE_PAIR(2, 3, out + 16 * n_pad, nr - 16)
     } else {
         for (int64_t kc = 0; kc < n_k; kc++) {
             _tile_loadd(4, q + kc * AMX_K, dim_pad);
@@ -674,30 +670,56 @@ static void amx_32x32(const uint8_t *q, int64_t dim_pad, int64_t nr, const uint8
             _tile_dpbssd(0, 4, 6);
             _tile_dpbssd(1, 4, 7);
         }
+    }
+}
+
+/* Stores the nr rows of amx_products' accumulators to out (32 columns,
+ * row stride n_pad). */
+NS_TARGET_AMX
+static inline void amx_store(int64_t nr, int64_t n_pad, int32_t *out) {
+    int32_t buf[16 * 32];
+    if (nr > 16) {
+        AMX_STORE_PAIR(0, 1, out, 16)
+        AMX_STORE_PAIR(2, 3, out + 16 * n_pad, nr - 16)
+    } else {
         AMX_STORE_PAIR(0, 1, out, nr)
     }
-    amx_epilogue(out, n_pad, nr, scale, thr, mask, n_pairs);
 }
-#undef AMX_STORE_PAIR
 
 /* As gemm_vnni (same products, same masks): each pair of panels (32
  * candidates) is multiplied by every 32-row step of the query panel.  The
- * caller has configured the tiles (amx_begin). */
+ * tile test of a step runs while the next step's products are computed
+ * (it reads the stored products only then: a load right after a tile
+ * store waits for it).  The caller has configured the tiles (amx_begin). */
 NS_TARGET_AMX
 static void gemm_amx(const uint8_t *q, int64_t dim_pad, int64_t n_rows, const uint8_t *packed,
                      int64_t n_pad, int32_t *out, const double *scale, const double *thr,
                      uint32_t *mask) {
     const int64_t panel = dim_pad * NS_QUANT_PANEL, n_pairs = n_pad / (2 * NS_QUANT_PANEL);
+    int64_t prev_j = -1, prev_r = 0, prev_nr = 0;
     for (int64_t j = 0; j < n_pad; j += 2 * NS_QUANT_PANEL) {
         const uint8_t *b0 = packed + (j / NS_QUANT_PANEL) * panel;
         for (int64_t r = 0; r < n_rows; r += AMX_ROWS) {
             const int64_t nr = n_rows - r < AMX_ROWS ? n_rows - r : AMX_ROWS;
-            amx_32x32(q + r * dim_pad, dim_pad, nr, b0, b0 + panel, n_pad, out + r * n_pad + j,
-                      scale + j, thr + r, mask + r * n_pairs + j / (2 * NS_QUANT_PANEL),
-                      n_pairs);
+            amx_products(q + r * dim_pad, dim_pad, nr, b0, b0 + panel);
+            if (r == 0 && j + 2 * NS_QUANT_PANEL < n_pad) /* the next pair, into L1 */
+                for (int64_t i = 0; i < 2 * panel; i += 64)
+                    _mm_prefetch((const char *)(b0 + 2 * panel + i), _MM_HINT_T0);
+            if (prev_j >= 0)
+                amx_epilogue(out + prev_r * n_pad + prev_j, n_pad, prev_nr, scale + prev_j,
+                             thr + prev_r, mask + prev_r * n_pairs + prev_j / (2 * NS_QUANT_PANEL),
+                             n_pairs);
+            amx_store(nr, n_pad, out + r * n_pad + j);
+            prev_j = j;
+            prev_r = r;
+            prev_nr = nr;
         }
     }
+    if (prev_j >= 0)
+        amx_epilogue(out + prev_r * n_pad + prev_j, n_pad, prev_nr, scale + prev_j, thr + prev_r,
+                     mask + prev_r * n_pairs + prev_j / (2 * NS_QUANT_PANEL), n_pairs);
 }
+#undef AMX_STORE_PAIR
 #endif
 
 /* Products of n_rows (a multiple of NS_QUANT_ROW_BLOCK) packed queries
