@@ -1242,7 +1242,7 @@ static int64_t scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod, 
     return n;
 }
 
-/* Pass 1 from the GEMM's masks (VNNI): the tile test was computed in the
+/* Pass 1 from the GEMM's masks (VNNI, AMX): the tile test was computed in the
  * kernel's epilogue, with the row's threshold of this tile. */
 static int64_t scan_masks(const tile_ctx *ctx, const uint32_t *mask, int64_t *cols) {
     const int64_t n_pairs = ctx->work->n_pad / (2 * NS_QUANT_PANEL);

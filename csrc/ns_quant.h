@@ -23,7 +23,7 @@
  * order the tiles come in.
  *
  * Per tile and query: a pass collects the pairs that pass the tile test
- * (in the VNNI kernel's epilogue: a bit mask per 32 candidates), then they
+ * (in the VNNI and AMX kernels' epilogue: a bit mask per 32 candidates), then they
  * are rescored by descending upper bound, 4 at a time, until the bound
  * falls below the heap's root.
  *
@@ -122,7 +122,8 @@ typedef struct {
  * dim, C order) into every query's heap.  Quantises and packs the tile
  * into `work` (work->n_pad >= n_tile rounded up to NS_QUANT_COL_PAD), then
  * runs query blocks in parallel.  Allocates one int32 buffer of
- * NS_QUANT_ROW_BLOCK x n_pad per work chunk (freed before returning).
+ * NS_QUANT_ROW_BLOCK x n_pad per work chunk (up to 64 x n_pad; 32 x n_pad
+ * for AMX, whose chunks are 32 rows; freed before returning).
  * Returns NS_OK, NS_ERR_VALUE when a candidate is not finite or a rescored
  * score overflows float32, NS_ERR_ALLOC, NS_ERR_INTERRUPTED. */
 int ns_quant_search_tile(ns_quant_search_t *st, const float *tile,

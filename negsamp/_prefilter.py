@@ -41,13 +41,15 @@ from negsamp._embeddings import first_nonfinite, normalise_rows
 #: so that a tile stays in the cache while every query block reads it.
 TILE_CODE_BYTES = 1 << 20
 
-#: "auto" picks int8 only with the VNNI kernel and from these sizes on
+#: "auto" picks int8 only with the VNNI or AMX kernel and from these sizes on
 #: (measured on a loaded 2-core Xeon with AVX-512 VNNI, k = 32, the time of
 #: int8 over exact32's: 0.54 at B = 1024, N = 1e5, d = 768; 0.66 at d =
 #: 128; 0.68-0.74 at B = 256, N = 1e5; about even (0.85-1.16) at N = 2e4
 #: or B = 64; slower at d = 32 (1.3-2.4), where the quantisation and the
 #: tile test cost more than the int8 products save.  The AVX2 kernel is
 #: slower than the float32 tile GEMM at d = 768, so it is never chosen).
+#: The AMX kernel took 0.94-1.09 of the VNNI kernel's time at B = 1024, N =
+#: 1e5, d = 128 and 0.69-0.72 at d = 768 (loaded machine): the same sizes.
 AUTO_MIN_ROWS = 256
 AUTO_MIN_ITEMS = 100_000
 AUTO_MIN_DIM = 128
