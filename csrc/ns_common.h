@@ -59,4 +59,13 @@ NS_INLINE int ns_status_worst(int a, int b) { return b < a ? b : a; }
 #endif
 int ns_cpu_has_avx2(void);
 
+/* Whether this thread may run AMX int8 tile instructions (TDPBSSD): CPUID
+ * leaf 7 EDX bits 24 (AMX-TILE) and 25 (AMX-INT8), OSXSAVE with XCR0 bits
+ * 17 and 18 (the OS saves the tile state), and on Linux the kernel's
+ * permission for the tile data, requested here (arch_prctl
+ * ARCH_REQ_XCOMP_PERM: once granted it holds for every thread of the
+ * process and for its fork children; asking again is harmless).  0 on any
+ * other system or compiler, and when any check fails. */
+int ns_cpu_has_amx_int8(void);
+
 #endif /* NS_COMMON_H */

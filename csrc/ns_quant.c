@@ -40,6 +40,24 @@
 #define NS_TARGET_AVX2_ONLY __attribute__((target("avx2")))
 #endif
 
+/* The AMX kernel: GCC >= 11 and clang >= 12 have its intrinsics; the
+ * permission it needs is requested through Linux's arch_prctl
+ * (ns_cpu_has_amx_int8).  Its epilogue (the tile test) and the other
+ * copies it runs (quantisation, rescoring) are the AVX-512 ones. */
+#if NS_AVX2_CLONES && defined(__x86_64__) && defined(__linux__) &&          \
+    ((defined(__clang__) && __clang_major__ >= 12) ||                       \
+     (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+#define NS_AMX_CLONES 1
+#define NS_TARGET_AMX \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8")))
+#else
+#define NS_AMX_CLONES 0
+#endif
+/* Query rows of one AMX step (two 16-row tiles) and code bytes of a tile
+ * row (the AMX layouts pad the dimension to a multiple of this). */
+#define AMX_ROWS 32
+#define AMX_K 64
+
 #define U53 (1.0 / 9007199254740992.0)
 /* The products whose float32 rounding may overflow are always rescored
  * (so that an overflow is reported as by the exact path). */
@@ -67,12 +85,19 @@ int ns_quant_kernel_available(int kernel) {
 #else
         return 0;
 #endif
+    case NS_QUANT_KERNEL_AMX:
+#if NS_AMX_CLONES
+        return ns_quant_kernel_available(NS_QUANT_KERNEL_VNNI) && ns_cpu_has_amx_int8();
+#else
+        return 0;
+#endif
     default:
         return 0;
     }
 }
 
 int ns_quant_best_kernel(void) {
+    if (ns_quant_kernel_available(NS_QUANT_KERNEL_AMX)) return NS_QUANT_KERNEL_AMX;
     if (ns_quant_kernel_available(NS_QUANT_KERNEL_VNNI)) return NS_QUANT_KERNEL_VNNI;
     if (ns_quant_kernel_available(NS_QUANT_KERNEL_AVX2)) return NS_QUANT_KERNEL_AVX2;
     return NS_QUANT_KERNEL_SCALAR;
@@ -80,16 +105,35 @@ int ns_quant_best_kernel(void) {
 
 static int code_bytes(int kernel) { return kernel == NS_QUANT_KERNEL_AVX2 ? 2 : 1; }
 
+/* Whether `kernel` runs the AVX-512 copies (quantisation, tile test,
+ * rescoring). */
+static int uses_avx512(int kernel) {
+    return kernel == NS_QUANT_KERNEL_VNNI || kernel == NS_QUANT_KERNEL_AMX;
+}
+
+/* The dimension of `kernel`'s packed layouts (codes from dim on are 0). */
+static int64_t kernel_dim_pad(int kernel, int64_t dim) {
+    if (kernel == NS_QUANT_KERNEL_AMX) return (dim + AMX_K - 1) / AMX_K * AMX_K;
+    return ns_quant_dim_pad(dim);
+}
+
 int64_t ns_quant_tile_bytes(int kernel, int64_t n_pad, int64_t dim) {
-    return n_pad * ns_quant_dim_pad(dim) * code_bytes(kernel);
+    return n_pad * kernel_dim_pad(kernel, dim) * code_bytes(kernel);
 }
 
 static int64_t rows_pad(int64_t n_rows) {
     return (n_rows + NS_QUANT_ROW_BLOCK - 1) / NS_QUANT_ROW_BLOCK * NS_QUANT_ROW_BLOCK;
 }
 
+/* Rows of `kernel`'s packed queries: the AMX kernel reads 32 rows at a
+ * time from a multiple of 32 (the rows past n_rows are zero codes). */
+static int64_t kernel_rows_pad(int kernel, int64_t n_rows) {
+    if (kernel == NS_QUANT_KERNEL_AMX) return (n_rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS;
+    return rows_pad(n_rows);
+}
+
 int64_t ns_quant_query_bytes(int kernel, int64_t n_rows, int64_t dim) {
-    return rows_pad(n_rows) * ns_quant_dim_pad(dim) * code_bytes(kernel);
+    return kernel_rows_pad(kernel, n_rows) * kernel_dim_pad(kernel, dim) * code_bytes(kernel);
 }
 
 /* ---- quantisation ------------------------------------------------------ */
@@ -302,7 +346,7 @@ static int quant_row_avx512(const float *x, int64_t dim, int8_t *codes, qterms *
 /* The quantisation with the copy of `kernel` (same bits from each). */
 static int quant_row(int kernel, const float *x, int64_t dim, int8_t *codes, qterms *t) {
 #if NS_AVX2_CLONES
-    if (kernel == NS_QUANT_KERNEL_VNNI) return quant_row_avx512(x, dim, codes, t);
+    if (uses_avx512(kernel)) return quant_row_avx512(x, dim, codes, t);
     if (kernel == NS_QUANT_KERNEL_AVX2) return quant_row_avx2(x, dim, codes, t);
 #endif
     (void)kernel;
@@ -326,15 +370,19 @@ int ns_quant_rows(int kernel, const float *x, int64_t n, int64_t dim, int8_t *co
 
 /* ---- packed layouts ---------------------------------------------------- *
  * Candidates come in panels of 16.  VNNI: per group of 4 dimensions, the
- * 16 candidates' 4 bytes (one zmm).  AVX2: per pair of dimensions, the 16
- * candidates' 2 int16 (two ymm).  Scalar: plain rows of dim_pad int8.
- * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8.
- * `codes` holds dim_pad codes (zero from dim on). */
+ * 16 candidates' 4 bytes (one zmm).  AMX: the same, with dim_pad a
+ * multiple of 64, so that 16 consecutive groups are the "VNNI layout" of a
+ * B tile (16 rows of 64 bytes: row g holds dimensions 4g .. 4g + 3 of the
+ * 16 candidates).  AVX2: per pair of dimensions, the 16 candidates' 2
+ * int16 (two ymm).  Scalar: plain rows of dim_pad int8.
+ * Queries: rows of dim_pad, u8 = q~ + 128 (VNNI), int16 (AVX2), int8
+ * (AMX, scalar).  dim_pad is kernel_dim_pad; `codes` holds dim_pad codes
+ * (zero from dim on). */
 
 static void pack_candidate(int kernel, uint8_t *packed, int64_t dim_pad, int64_t j,
                            const int8_t *codes) {
     const int64_t p = j / NS_QUANT_PANEL, l = j % NS_QUANT_PANEL;
-    if (kernel == NS_QUANT_KERNEL_VNNI) {
+    if (kernel == NS_QUANT_KERNEL_VNNI || kernel == NS_QUANT_KERNEL_AMX) {
         uint8_t *base = packed + p * dim_pad * NS_QUANT_PANEL + l * 4;
         for (int64_t g = 0; g < dim_pad / 4; g++) memcpy(base + g * 64, codes + 4 * g, 4);
     } else if (kernel == NS_QUANT_KERNEL_AVX2) {
@@ -513,14 +561,182 @@ static void gemm_vnni(const uint8_t *q, int64_t dim_pad, int64_t n_rows, const u
 }
 #endif
 
+#if NS_AMX_CLONES
+/* The palette-1 tile configuration (LDTILECFG's 64-byte operand): tmm0-3
+ * the 16 x 16 int32 accumulators (16 rows of 64 bytes), tmm4-5 16 query
+ * rows x 64 code bytes, tmm6-7 16 groups of 4 dimensions x 16 candidates
+ * (64 bytes a row: the VNNI layout of the packed panels). */
+typedef struct {
+    uint8_t palette_id, start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_tilecfg;
+typedef char amx_tilecfg_is_64_bytes[sizeof(amx_tilecfg) == 64 ? 1 : -1];
+
+/* Compiler barrier: GCC's tile intrinsics are asm statements that do not
+ * name the memory they read or write. */
+#define AMX_BARRIER(p) __asm__ volatile("" : : "r"(p) : "memory")
+
+/* Configures the tiles of the calling thread; amx_end releases them (the
+ * thread's AMX state returns to its initial, unsaved state).  Called at
+ * the start and end of every work chunk, on whichever thread runs it. */
+NS_TARGET_AMX
+static void amx_begin(void) {
+    amx_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette_id = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    AMX_BARRIER(&cfg);
+    _tile_loadconfig(&cfg);
+}
+
+NS_TARGET_AMX
+static void amx_end(void) { _tile_release(); }
+
+/* The tile test of rows 0 .. nr - 1 of out (32 columns each), as
+ * VNNI_STORE computes it. */
+NS_TARGET_AMX
+static inline void amx_epilogue(const int32_t *out, int64_t n_pad, int64_t nr,
+                                const double *scale, const double *thr, uint32_t *mask,
+                                int64_t n_pairs) {
+    const __m512d sc0 = _mm512_loadu_pd(scale), sc1 = _mm512_loadu_pd(scale + 8);
+    const __m512d sc2 = _mm512_loadu_pd(scale + 16), sc3 = _mm512_loadu_pd(scale + 24);
+    for (int64_t r = 0; r < nr; r++) {
+        const __m512i v0 = _mm512_loadu_si512((const void *)(out + r * n_pad));
+        const __m512i v1 = _mm512_loadu_si512((const void *)(out + r * n_pad + 16));
+        const __m512d t = _mm512_set1_pd(thr[r]);
+        const __m512d p0 = _mm512_mul_pd(sc0, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v0)));
+        const __m512d p1 = _mm512_mul_pd(sc1, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v0, 1)));
+        const __m512d p2 = _mm512_mul_pd(sc2, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v1)));
+        const __m512d p3 = _mm512_mul_pd(sc3, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v1, 1)));
+        mask[r * n_pairs] = (uint32_t)_mm512_cmp_pd_mask(p0, t, _CMP_GE_OQ) |
+                            ((uint32_t)_mm512_cmp_pd_mask(p1, t, _CMP_GE_OQ) << 8) |
+                            ((uint32_t)_mm512_cmp_pd_mask(p2, t, _CMP_GE_OQ) << 16) |
+                            ((uint32_t)_mm512_cmp_pd_mask(p3, t, _CMP_GE_OQ) << 24);
+    }
+}
+
+/* Stores accumulators tmm(c0), tmm(c1) (16 rows x 32 columns) to out
+ * (row stride n_pad), the first nr <= 16 rows only. */
+#define AMX_STORE_PAIR(c0, c1, dst, nr)                                       \
+    {                                                                         \
+        if ((nr) == 16) {                                                     \
+            _tile_stored(c0, (dst), n_pad * 4);                               \
+            _tile_stored(c1, (dst) + 16, n_pad * 4);                          \
+            AMX_BARRIER(dst);                                                 \
+        } else {                                                              \
+            _tile_stored(c0, buf, 128);                                       \
+            _tile_stored(c1, buf + 16, 128);                                  \
+            AMX_BARRIER(buf);                                                 \
+            for (int64_t i = 0; i < (nr); i++)                                \
+                memcpy((dst) + i * n_pad, buf + 32 * i, 32 * sizeof(int32_t)); \
+        }                                                                     \
+    }
+
+/* Rows 0 .. nr - 1 (nr <= 32, a multiple of 8) of q (32 readable rows of
+ * dim_pad codes) times the 32 candidates of panels b0, b1, into tmm0-3:
+ * 2 x 2 blocks of 16 x 16 TDPBSSD (s8 x s8, exact int32 sums of 4
+ * products), one accumulator pair (tmm0-1) when nr <= 16. */
+NS_TARGET_AMX
+static inline void amx_products(const uint8_t *q, int64_t dim_pad, int64_t nr,
+                                const uint8_t *b0, const uint8_t *b1) {
+    const int64_t n_k = dim_pad / AMX_K;
+    const uint8_t *q1 = q + 16 * dim_pad;
+    AMX_BARRIER(q);
+    _tile_zero(0);
+    _tile_zero(1);
+    if (nr > 16) {
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int64_t kc = 0; kc < n_k; kc++) {
+            _tile_loadd(4, q + kc * AMX_K, dim_pad);
+            _tile_loadd(6, b0 + kc * 16 * 64, 64);
+            _tile_loadd(7, b1 + kc * 16 * 64, 64);
+            _tile_loadd(5, q1 + kc * AMX_K, dim_pad);
+            _tile_dpbssd(0, 4, 6);
+            _tile_dpbssd(1, 4, 7);
+            _tile_dpbssd(2, 5, 6);
+            _tile_dpbssd(3, 5, 7);
+        }
+    } else {
+        for (int64_t kc = 0; kc < n_k; kc++) {
+            _tile_loadd(4, q + kc * AMX_K, dim_pad);
+            _tile_loadd(6, b0 + kc * 16 * 64, 64);
+            _tile_loadd(7, b1 + kc * 16 * 64, 64);
+            _tile_dpbssd(0, 4, 6);
+            _tile_dpbssd(1, 4, 7);
+        }
+    }
+}
+
+/* Stores the nr rows of amx_products' accumulators to out (32 columns,
+ * row stride n_pad). */
+NS_TARGET_AMX
+static inline void amx_store(int64_t nr, int64_t n_pad, int32_t *out) {
+    int32_t buf[16 * 32];
+    if (nr > 16) {
+        AMX_STORE_PAIR(0, 1, out, 16)
+        AMX_STORE_PAIR(2, 3, out + 16 * n_pad, nr - 16)
+    } else {
+        AMX_STORE_PAIR(0, 1, out, nr)
+    }
+}
+
+/* As gemm_vnni (same products, same masks): each pair of panels (32
+ * candidates) is multiplied by every 32-row step of the query panel.  The
+ * tile test of a step runs while the next step's products are computed
+ * (it reads the stored products only then: a load right after a tile
+ * store waits for it).  The caller has configured the tiles (amx_begin). */
+NS_TARGET_AMX
+static void gemm_amx(const uint8_t *q, int64_t dim_pad, int64_t n_rows, const uint8_t *packed,
+                     int64_t n_pad, int32_t *out, const double *scale, const double *thr,
+                     uint32_t *mask) {
+    const int64_t panel = dim_pad * NS_QUANT_PANEL, n_pairs = n_pad / (2 * NS_QUANT_PANEL);
+    int64_t prev_j = -1, prev_r = 0, prev_nr = 0;
+    for (int64_t j = 0; j < n_pad; j += 2 * NS_QUANT_PANEL) {
+        const uint8_t *b0 = packed + (j / NS_QUANT_PANEL) * panel;
+        for (int64_t r = 0; r < n_rows; r += AMX_ROWS) {
+            const int64_t nr = n_rows - r < AMX_ROWS ? n_rows - r : AMX_ROWS;
+            amx_products(q + r * dim_pad, dim_pad, nr, b0, b0 + panel);
+            if (r == 0 && j + 2 * NS_QUANT_PANEL < n_pad) /* the next pair, into L1 */
+                for (int64_t i = 0; i < 2 * panel; i += 64)
+                    _mm_prefetch((const char *)(b0 + 2 * panel + i), _MM_HINT_T0);
+            if (prev_j >= 0)
+                amx_epilogue(out + prev_r * n_pad + prev_j, n_pad, prev_nr, scale + prev_j,
+                             thr + prev_r, mask + prev_r * n_pairs + prev_j / (2 * NS_QUANT_PANEL),
+                             n_pairs);
+            amx_store(nr, n_pad, out + r * n_pad + j);
+            prev_j = j;
+            prev_r = r;
+            prev_nr = nr;
+        }
+    }
+    if (prev_j >= 0)
+        amx_epilogue(out + prev_r * n_pad + prev_j, n_pad, prev_nr, scale + prev_j, thr + prev_r,
+                     mask + prev_r * n_pairs + prev_j / (2 * NS_QUANT_PANEL), n_pairs);
+}
+#undef AMX_STORE_PAIR
+#endif
+
 /* Products of n_rows (a multiple of NS_QUANT_ROW_BLOCK) packed queries
- * with the n_pad packed candidates: out[r][j] = q~_r . c~_j; the VNNI
- * kernel also fills mask[r][n_pad / 32], the tile test against thr[r]
- * (the others leave scale, thr and mask alone). */
+ * with the n_pad packed candidates: out[r][j] = q~_r . c~_j; the VNNI and
+ * AMX kernels also fill mask[r][n_pad / 32], the tile test against thr[r]
+ * (the others leave scale, thr and mask alone).  AMX: between amx_begin
+ * and amx_end on this thread. */
 
 static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, int64_t n_rows,
                  const uint8_t *packed, const int32_t *csum, int64_t n_pad, int32_t *out,
                  const double *scale, const double *thr, uint32_t *mask) {
+#if NS_AMX_CLONES
+    if (kernel == NS_QUANT_KERNEL_AMX) {
+        gemm_amx(q, dim_pad, n_rows, packed, n_pad, out, scale, thr, mask);
+        return;
+    }
+#endif
 #if NS_AVX2_CLONES
     if (kernel == NS_QUANT_KERNEL_VNNI) {
         gemm_vnni(q, dim_pad, n_rows, packed, csum, n_pad, out, scale, thr, mask);
@@ -538,26 +754,25 @@ static void gemm(int kernel, const uint8_t *q, int64_t dim_pad, int64_t n_rows,
 
 int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
                       const int8_t *c_codes, int64_t n_c, int64_t dim, int32_t *out) {
-    if (!ns_quant_kernel_available(kernel) || dim < 1 || dim > NS_QUANT_MAX_DIM)
+    if (!ns_quant_kernel_available(kernel) || dim < 1 || dim > NS_QUANT_MAX_DIM || n_q < 0 ||
+        n_c < 0)
         return NS_ERR_VALUE;
-    const int64_t dim_pad = ns_quant_dim_pad(dim);
+    if (n_q == 0 || n_c == 0) return NS_OK;
+    /* All rows in one call (a query panel of the search), so that every
+     * kernel's row tails run. */
+    const int64_t dim_pad = kernel_dim_pad(kernel, dim);
     const int64_t n_pad = (n_c + NS_QUANT_COL_PAD - 1) / NS_QUANT_COL_PAD * NS_QUANT_COL_PAD;
-    const int64_t qrows = rows_pad(n_q);
-    const int64_t n_alloc = n_pad > 0 ? n_pad : NS_QUANT_COL_PAD;
-    uint8_t *qp = calloc((size_t)(qrows > 0 ? qrows : 1) * dim_pad * 2, 1);
-    uint8_t *cp = calloc((size_t)n_alloc * dim_pad * 2, 1);
-    int32_t *csum = calloc((size_t)n_alloc, sizeof *csum);
-    int32_t *buf = malloc((size_t)n_alloc * NS_QUANT_ROW_BLOCK * sizeof *buf);
-    uint32_t *mask = malloc((size_t)n_alloc / 32 * NS_QUANT_ROW_BLOCK * sizeof *mask);
-    double thr[NS_QUANT_ROW_BLOCK] = {0};
-    double *scale = calloc((size_t)n_alloc, sizeof *scale);
-    int status = NS_OK;
-    if (!qp || !cp || !csum || !buf || !mask || !scale) {
-        status = NS_ERR_ALLOC;
-        goto done;
-    }
+    const int64_t n_rows = rows_pad(n_q);
+    uint8_t *qp = calloc((size_t)ns_quant_query_bytes(kernel, n_q, dim), 1);
+    uint8_t *cp = calloc((size_t)ns_quant_tile_bytes(kernel, n_pad, dim), 1);
+    int32_t *csum = calloc((size_t)n_pad, sizeof *csum);
+    int32_t *buf = malloc((size_t)n_pad * n_rows * sizeof *buf);
+    uint32_t *mask = malloc((size_t)n_pad / 32 * n_rows * sizeof *mask);
+    double *thr = calloc((size_t)n_rows, sizeof *thr);
+    double *scale = calloc((size_t)n_pad, sizeof *scale);
     int8_t *row = calloc((size_t)dim_pad, 1);
-    if (!row) {
+    int status = NS_OK;
+    if (!qp || !cp || !csum || !buf || !mask || !thr || !scale || !row) {
         status = NS_ERR_ALLOC;
         goto done;
     }
@@ -572,20 +787,24 @@ int ns_quant_products(int kernel, const int8_t *q_codes, int64_t n_q,
         memcpy(row, c_codes + j * dim, (size_t)dim);
         pack_candidate(kernel, cp, dim_pad, j, row);
     }
-    free(row);
-    for (int64_t r0 = 0; r0 < n_q; r0 += NS_QUANT_ROW_BLOCK) {
-        gemm(kernel, qp + r0 * dim_pad * code_bytes(kernel), dim_pad, NS_QUANT_ROW_BLOCK, cp,
-             csum, n_pad, buf, scale, thr, mask);
-        for (int64_t r = r0; r < n_q && r < r0 + NS_QUANT_ROW_BLOCK; r++)
-            memcpy(out + r * n_c, buf + (r - r0) * n_pad, (size_t)n_c * sizeof *out);
-    }
+#if NS_AMX_CLONES
+    if (kernel == NS_QUANT_KERNEL_AMX) amx_begin();
+#endif
+    gemm(kernel, qp, dim_pad, n_rows, cp, csum, n_pad, buf, scale, thr, mask);
+#if NS_AMX_CLONES
+    if (kernel == NS_QUANT_KERNEL_AMX) amx_end();
+#endif
+    for (int64_t r = 0; r < n_q; r++)
+        memcpy(out + r * n_c, buf + r * n_pad, (size_t)n_c * sizeof *out);
 done:
     free(qp);
     free(cp);
     free(csum);
     free(buf);
     free(mask);
+    free(thr);
     free(scale);
+    free(row);
     return status;
 }
 
@@ -678,7 +897,7 @@ static double dot_exact_avx512(const float *x, const float *y, int64_t dim) {
 
 static double dot_exact(int kernel, const float *x, const float *y, int64_t dim) {
 #if NS_AVX2_CLONES
-    if (kernel == NS_QUANT_KERNEL_VNNI) return dot_exact_avx512(x, y, dim);
+    if (uses_avx512(kernel)) return dot_exact_avx512(x, y, dim);
     if (kernel == NS_QUANT_KERNEL_AVX2) return dot_exact_avx2(x, y, dim);
 #endif
     (void)kernel;
@@ -731,7 +950,7 @@ static void dot_exact_avx512_x4(const float *x, const float *y0, const float *y1
 static void dot_exact_batch(int kernel, const float *x, const float *rows, const int64_t *cols,
                             int n, int64_t dim, double *out) {
 #if NS_AVX2_CLONES
-    if (kernel == NS_QUANT_KERNEL_VNNI && n >= 2) { /* short batches repeat a row */
+    if (uses_avx512(kernel) && n >= 2) { /* short batches repeat a row */
         double o[4];
         dot_exact_avx512_x4(x, rows + cols[0] * dim, rows + cols[1] * dim,
                             rows + cols[n > 2 ? 2 : 0] * dim, rows + cols[n > 3 ? 3 : 0] * dim,
@@ -807,11 +1026,11 @@ int ns_quant_search_init(ns_quant_search_t *st) {
     if (st->dim < 1 || st->dim > NS_QUANT_MAX_DIM || st->capacity < 1 ||
         !ns_quant_kernel_available(st->kernel))
         return NS_ERR_VALUE;
-    const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
+    const int64_t dim = st->dim, dim_pad = kernel_dim_pad(st->kernel, dim);
     int8_t *codes = calloc((size_t)dim_pad, 1);
     if (!codes) return NS_ERR_ALLOC;
     int status = NS_OK;
-    for (int64_t r = rows_pad(st->n_rows) - 1; r >= st->n_rows; r--)
+    for (int64_t r = kernel_rows_pad(st->kernel, st->n_rows) - 1; r >= st->n_rows; r--)
         pack_query(st->kernel, st->q_packed, dim_pad, r, codes);
     for (int64_t r = 0; r < st->n_rows && status == NS_OK; r++) {
         qterms t;
@@ -835,13 +1054,14 @@ typedef struct {
     ns_quant_tile_t *work;
     double max_norm, max_err, max_qnorm; /* over the tile */
     int64_t panel_blocks;                /* row blocks of a query panel */
+    int64_t chunk_blocks, n_blocks;      /* row blocks of a work chunk, in all */
 } tile_ctx;
 
 static int quant_chunk(void *ctx_, int64_t begin, int64_t end) {
     tile_ctx *ctx = ctx_;
     const ns_quant_search_t *st = ctx->st;
     ns_quant_tile_t *w = ctx->work;
-    const int64_t dim = st->dim, dim_pad = ns_quant_dim_pad(dim);
+    const int64_t dim = st->dim, dim_pad = kernel_dim_pad(st->kernel, dim);
     int8_t *codes = calloc((size_t)dim_pad, 1); /* codes dim .. dim_pad stay 0 */
     if (!codes) return NS_ERR_ALLOC;
     int status = NS_OK;
@@ -1022,7 +1242,7 @@ static int64_t scan_scalar(const tile_ctx *ctx, int64_t r, const int32_t *prod, 
     return n;
 }
 
-/* Pass 1 from the GEMM's masks (VNNI): the tile test was computed in the
+/* Pass 1 from the GEMM's masks (VNNI, AMX): the tile test was computed in the
  * kernel's epilogue, with the row's threshold of this tile. */
 static int64_t scan_masks(const tile_ctx *ctx, const uint32_t *mask, int64_t *cols) {
     const int64_t n_pairs = ctx->work->n_pad / (2 * NS_QUANT_PANEL);
@@ -1098,7 +1318,7 @@ static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, const u
         n = scan_masks(ctx, mask, cols);
     else
 #if NS_AVX2_CLONES
-    if (st->kernel == NS_QUANT_KERNEL_VNNI)
+    if (uses_avx512(st->kernel))
         n = scan_avx512(ctx, r, prod, cols);
     else if (st->kernel == NS_QUANT_KERNEL_AVX2)
         n = scan_avx2(ctx, r, prod, cols);
@@ -1131,22 +1351,30 @@ static int scan_row(const tile_ctx *ctx, int64_t r, const int32_t *prod, const u
     return rescore_sorted(ctx, r, prod, seeds, m, 1);
 }
 
-/* Row blocks begin .. end - 1, in query panels of up to panel_blocks
- * blocks (ctx->panel_blocks: the panel's codes, and its products with the
- * tile, stay in L2). */
+/* Work chunks begin .. end - 1: row blocks begin * chunk_blocks ..
+ * end * chunk_blocks - 1, in query panels of up to panel_blocks blocks
+ * (ctx->panel_blocks: the panel's codes, and its products with the tile,
+ * stay in L2).  The AMX kernel configures the tiles of this thread for
+ * the chunk and releases them at its end. */
 static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
     tile_ctx *ctx = ctx_;
     ns_quant_search_t *st = ctx->st;
     const ns_quant_tile_t *w = ctx->work;
-    const int64_t dim_pad = ns_quant_dim_pad(st->dim), pb = ctx->panel_blocks;
+    const int64_t dim_pad = kernel_dim_pad(st->kernel, st->dim), pb = ctx->panel_blocks;
     const int64_t n_rows_max = NS_QUANT_ROW_BLOCK * pb, n_pairs = w->n_pad / (2 * NS_QUANT_PANEL);
+    begin *= ctx->chunk_blocks;
+    end = end * ctx->chunk_blocks < ctx->n_blocks ? end * ctx->chunk_blocks : ctx->n_blocks;
     int32_t *prod = malloc((size_t)w->n_pad * n_rows_max * sizeof *prod);
     sentry *seeds = malloc((size_t)w->n_pad * sizeof *seeds);
     int64_t *cols = malloc((size_t)w->n_pad * sizeof *cols);
     uint32_t *mask = malloc((size_t)n_pairs * n_rows_max * sizeof *mask);
     double *thr = malloc((size_t)n_rows_max * sizeof *thr);
     int status = (prod && seeds && cols && mask && thr) ? NS_OK : NS_ERR_ALLOC;
-    const int use_masks = st->kernel == NS_QUANT_KERNEL_VNNI;
+    const int use_masks = st->kernel == NS_QUANT_KERNEL_VNNI || st->kernel == NS_QUANT_KERNEL_AMX;
+#if NS_AMX_CLONES
+    const int amx = st->kernel == NS_QUANT_KERNEL_AMX && status == NS_OK;
+    if (amx) amx_begin();
+#endif
     for (int64_t blk = begin; blk < end && status == NS_OK; blk += pb) {
         const int64_t nb = end - blk < pb ? end - blk : pb;
         const int64_t r0 = blk * NS_QUANT_ROW_BLOCK, r1 = r0 + nb * NS_QUANT_ROW_BLOCK;
@@ -1167,6 +1395,9 @@ static int search_chunk(void *ctx_, int64_t begin, int64_t end) {
             if (status != NS_OK) break;
         }
     }
+#if NS_AMX_CLONES
+    if (amx) amx_end();
+#endif
     free(mask);
     free(thr);
     free(prod);
@@ -1180,7 +1411,7 @@ int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_til
     if (n_tile < 0 || work->n_pad < n_tile || work->n_pad % NS_QUANT_COL_PAD != 0)
         return NS_ERR_VALUE;
     if (n_tile == 0 || st->n_rows == 0) return NS_OK;
-    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0, 1};
+    tile_ctx ctx = {st, tile, n_tile, col0, work, 0.0, 0.0, 0.0, 1, 1, 0};
     int status = ns_par_for(par, work->n_pad / 64 + (work->n_pad % 64 != 0), 4, quant_chunk, &ctx);
     if (status != NS_OK) return status;
     for (int64_t j = 0; j < n_tile; j++) {
@@ -1191,11 +1422,17 @@ int ns_quant_search_tile(ns_quant_search_t *st, const float *tile, int64_t n_til
     }
     const int64_t blocks = rows_pad(st->n_rows) / NS_QUANT_ROW_BLOCK;
     /* A query panel: about QUERY_PANEL_BYTES of products (read back by the
-     * scan while still in L2), at most MAX_PANEL_BLOCKS blocks. */
+     * scan while still in L2), at most MAX_PANEL_BLOCKS blocks.  (The pool
+     * runs one chunk per call: with chunks of one block, the others'
+     * panels are that block.)  AMX: chunks and panels of 32 rows, its
+     * step (the 32 x n_pad products: 1 MB at n_pad = 8192). */
     ctx.panel_blocks = QUERY_PANEL_BYTES / (work->n_pad * NS_QUANT_ROW_BLOCK * (int64_t)sizeof(int32_t));
     if (ctx.panel_blocks > MAX_PANEL_BLOCKS) ctx.panel_blocks = MAX_PANEL_BLOCKS;
     if (ctx.panel_blocks < 1) ctx.panel_blocks = 1;
-    return ns_par_for(par, blocks, 1, search_chunk, &ctx);
+    ctx.n_blocks = blocks;
+    if (st->kernel == NS_QUANT_KERNEL_AMX) ctx.chunk_blocks = ctx.panel_blocks = AMX_ROWS / NS_QUANT_ROW_BLOCK;
+    const int64_t chunks = (blocks + ctx.chunk_blocks - 1) / ctx.chunk_blocks;
+    return ns_par_for(par, chunks, 1, search_chunk, &ctx);
 }
 
 int ns_quant_search_finish(ns_quant_search_t *st, int64_t skip, int64_t k, int negate,

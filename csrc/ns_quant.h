@@ -23,11 +23,12 @@
  * order the tiles come in.
  *
  * Per tile and query: a pass collects the pairs that pass the tile test
- * (in the VNNI kernel's epilogue: a bit mask per 32 candidates), then they
+ * (in the VNNI and AMX kernels' epilogue: a bit mask per 32 candidates), then they
  * are rescored by descending upper bound, 4 at a time, until the bound
  * falls below the heap's root.
  *
- * Kernels (chosen at run time, never -march=native): AVX-512 VNNI
+ * Kernels (chosen at run time, never -march=native): AMX (TDPBSSD tile
+ * products, s8 x s8, 32 queries x 32 candidates per step), AVX-512 VNNI
  * (vpdpbusd, queries as u8 = q~ + 128 and a per-candidate correction
  * 128 sum(c~)), AVX2 (vpmaddwd on int16 codes: no saturation), and a
  * portable scalar one.  All give the same int32 products, hence the same
@@ -44,13 +45,15 @@
 #define NS_QUANT_KERNEL_SCALAR 0
 #define NS_QUANT_KERNEL_AVX2 1
 #define NS_QUANT_KERNEL_VNNI 2
+#define NS_QUANT_KERNEL_AMX 3
 
 /* Largest dimension: |sum (q~ + 128) c~| <= d 255 127 must stay below
  * 2**31. */
 #define NS_QUANT_MAX_DIM 65536
 
-/* Queries of one work chunk (the tile products are computed 8 rows at a
- * time; query arrays are padded to a multiple of this). */
+/* Queries of one row block (the tile products are computed 8 rows at a
+ * time, 32 with AMX; query arrays are padded to a multiple of this, of 32
+ * with AMX). */
 #define NS_QUANT_ROW_BLOCK 8
 
 /* Candidates per packed panel (every kernel's panels are 16 wide; tiles
@@ -62,7 +65,8 @@
 int ns_quant_best_kernel(void);
 int ns_quant_kernel_available(int kernel);
 
-/* Dimension padded for the packed layouts (a multiple of 4). */
+/* Dimension padded for the packed layouts (a multiple of 4; the AMX
+ * kernel's layouts pad it to a multiple of 64, one tile row of codes). */
 static inline int64_t ns_quant_dim_pad(int64_t dim) { return (dim + 3) & ~(int64_t)3; }
 
 /* Bytes of a packed tile of n_pad (multiple of NS_QUANT_COL_PAD)
@@ -77,8 +81,9 @@ typedef struct {
     const float *queries;      /* n_rows x dim, C order */
     /* Filled by ns_quant_search_init: */
     uint8_t *q_packed;         /* rows_pad x dim_pad (u8 for VNNI, int16 for
-                                  AVX2, int8 for scalar), caller-allocated:
-                                  ns_quant_query_bytes() bytes */
+                                  AVX2, int8 for scalar and AMX),
+                                  caller-allocated: ns_quant_query_bytes()
+                                  bytes */
     double *q_scale;           /* s_q */
     double *q_norm;            /* ||q|| */
     double *q_err;             /* ||e_q|| */
@@ -117,7 +122,8 @@ typedef struct {
  * dim, C order) into every query's heap.  Quantises and packs the tile
  * into `work` (work->n_pad >= n_tile rounded up to NS_QUANT_COL_PAD), then
  * runs query blocks in parallel.  Allocates one int32 buffer of
- * NS_QUANT_ROW_BLOCK x n_pad per work chunk (freed before returning).
+ * NS_QUANT_ROW_BLOCK x n_pad per work chunk (up to 64 x n_pad; 32 x n_pad
+ * for AMX, whose chunks are 32 rows; freed before returning).
  * Returns NS_OK, NS_ERR_VALUE when a candidate is not finite or a rescored
  * score overflows float32, NS_ERR_ALLOC, NS_ERR_INTERRUPTED. */
 int ns_quant_search_tile(ns_quant_search_t *st, const float *tile,

@@ -6,6 +6,7 @@ cdef extern from "ns_quant.h" nogil:
     int NS_QUANT_KERNEL_SCALAR
     int NS_QUANT_KERNEL_AVX2
     int NS_QUANT_KERNEL_VNNI
+    int NS_QUANT_KERNEL_AMX
     int NS_QUANT_MAX_DIM
     int NS_QUANT_COL_PAD
     int ns_quant_best_kernel()

@@ -3,7 +3,7 @@
 
 Queries and each tile of candidates are quantised to symmetric int8 with
 one scale per vector (s = max|x| / 127); the int8 tile product (int32
-accumulation, AVX-512 VNNI, AVX2 or scalar: csrc/ns_quant.c) gives every
+accumulation, AMX, AVX-512 VNNI, AVX2 or scalar: csrc/ns_quant.c) gives every
 pair an approximate score and a rigorous bound on its error,
 
     |q.c - s_q s_c (q~.c~)| <= ||e_q|| ||c|| + ||s_q q~|| ||e_c|| + slack,
@@ -41,13 +41,15 @@ from negsamp._embeddings import first_nonfinite, normalise_rows
 #: so that a tile stays in the cache while every query block reads it.
 TILE_CODE_BYTES = 1 << 20
 
-#: "auto" picks int8 only with the VNNI kernel and from these sizes on
+#: "auto" picks int8 only with the VNNI or AMX kernel and from these sizes on
 #: (measured on a loaded 2-core Xeon with AVX-512 VNNI, k = 32, the time of
 #: int8 over exact32's: 0.54 at B = 1024, N = 1e5, d = 768; 0.66 at d =
 #: 128; 0.68-0.74 at B = 256, N = 1e5; about even (0.85-1.16) at N = 2e4
 #: or B = 64; slower at d = 32 (1.3-2.4), where the quantisation and the
 #: tile test cost more than the int8 products save.  The AVX2 kernel is
 #: slower than the float32 tile GEMM at d = 768, so it is never chosen).
+#: The AMX kernel took 0.94-1.09 of the VNNI kernel's time at B = 1024, N =
+#: 1e5, d = 128 and 0.69-0.72 at d = 768 (loaded machine): the same sizes.
 AUTO_MIN_ROWS = 256
 AUTO_MIN_ITEMS = 100_000
 AUTO_MIN_DIM = 128
@@ -55,9 +57,13 @@ AUTO_MIN_DIM = 128
 _PRECISIONS = ("auto", "exact32", "int8")
 
 #: The kernel hard_negatives uses: "auto" (the best this CPU runs) or a
-#: forced one ("vnni", "avx2", "scalar"), a switch for tests and
-#: benchmarks.
+#: forced one ("amx", "vnni", "avx2", "scalar"), a switch for tests and
+#: benchmarks; a forced kernel the CPU does not run raises ValueError.
 KERNEL = "auto"
+
+#: The kernels with which "auto" may pick int8 (the others are slower
+#: than the float32 tile GEMM on large inputs).
+_AUTO_KERNELS = ("vnni", "amx")
 
 
 def unsupported_reason(dtype: np.dtype, dim: int, temperature: Optional[float]) -> Optional[str]:
@@ -83,7 +89,7 @@ def choose(precision: str, dtype: np.dtype, n_rows: int, n_items: int, dim: int,
             raise ValueError(f'precision="int8" does not support {reason}; use '
                              'precision="exact32" or "auto"')
         return True
-    return (reason is None and _quant.best_kernel() == "vnni"
+    return (reason is None and _quant.best_kernel() in _AUTO_KERNELS
             and n_rows >= AUTO_MIN_ROWS and n_items >= AUTO_MIN_ITEMS and dim >= AUTO_MIN_DIM)
 
 
@@ -103,7 +109,7 @@ def search(q: np.ndarray, c_arr: np.ndarray, k: int, capacity: int, skip: int, *
 
     ``largest=False`` runs on the negated queries (the bound is symmetric,
     negation is exact), with the window negated.  ``kernel`` (None:
-    ``KERNEL``; "auto", "vnni", "avx2", "scalar") is a test switch; ``stats`` receives
+    ``KERNEL``; "auto", "amx", "vnni", "avx2", "scalar") is a test switch; ``stats`` receives
     ``rescored`` (pairs rescored per query) and the kernel used."""
     n_rows, dim = q.shape
     n_items = c_arr.shape[0]

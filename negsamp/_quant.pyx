@@ -9,7 +9,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, INT64_MAX
 from negsamp._c_pool cimport ns_par
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
 from negsamp._c_quant cimport (
-    NS_QUANT_KERNEL_SCALAR, NS_QUANT_KERNEL_AVX2, NS_QUANT_KERNEL_VNNI,
+    NS_QUANT_KERNEL_SCALAR, NS_QUANT_KERNEL_AVX2, NS_QUANT_KERNEL_VNNI, NS_QUANT_KERNEL_AMX,
     NS_QUANT_MAX_DIM, NS_QUANT_COL_PAD,
     ns_quant_best_kernel, ns_quant_kernel_available, ns_quant_dim_pad,
     ns_quant_tile_bytes, ns_quant_query_bytes,
@@ -19,14 +19,17 @@ from negsamp._c_quant cimport (
 )
 from negsamp._common import raise_for_status
 
-#: Kernel names, best last.
+#: Kernel names ("amx": AMX int8 tiles, on Linux, built by GCC >= 11 or
+#: clang >= 12).
 KERNELS = {"scalar": NS_QUANT_KERNEL_SCALAR, "avx2": NS_QUANT_KERNEL_AVX2,
-           "vnni": NS_QUANT_KERNEL_VNNI}
+           "vnni": NS_QUANT_KERNEL_VNNI, "amx": NS_QUANT_KERNEL_AMX}
 MAX_DIM = NS_QUANT_MAX_DIM
 
 
 def available_kernels():
-    """Names of the kernels this CPU runs, best last."""
+    """Names of the kernels this CPU (and operating system) runs, in the
+    order of KERNELS.  Asking about "amx" requests the kernel's permission
+    to use the tile registers (Linux arch_prctl, for the whole process)."""
     return [name for name, k in KERNELS.items() if ns_quant_kernel_available(k)]
 
 

@@ -192,3 +192,28 @@ def test_importing_negsamp_does_not_import_ml_dtypes():
     home = os.path.dirname(os.path.dirname(os.path.abspath(negsamp.__file__)))
     env = dict(os.environ, PYTHONPATH=home)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=home, env=env)
+
+
+@pytest.mark.parametrize("low", list(LOW))
+@pytest.mark.parametrize("kernel", ["amx", "vnni"])
+def test_low_precision_int8_kernels_equal_scalar_float32_up_front(low, kernel, monkeypatch):
+    # precision="int8" on a float16 / bfloat16 corpus (converted tile by
+    # tile) with a SIMD kernel forced gives, bit for bit, the scalar
+    # kernel's result on the float32 conversion made up front.
+    from negsamp import _prefilter, _quant
+
+    if kernel not in _quant.available_kernels():
+        pytest.skip(f"the {kernel} kernel does not run here")
+    rng = np.random.default_rng(9)
+    Q = rng.standard_normal((37, 72)).astype(LOW[low])
+    C = rng.standard_normal((2500, 72)).astype(LOW[low])
+    exclude = random_exclusion(rng, 37, 2500)
+    monkeypatch.setattr(_prefilter, "KERNEL", "scalar")
+    want = negsamp.hard_negatives(Q.astype(np.float32), C.astype(np.float32), 10,
+                                  exclude=exclude, precision="int8", block_size=300)
+    monkeypatch.setattr(_prefilter, "KERNEL", kernel)
+    for n_threads in (1, 2):
+        got = negsamp.hard_negatives(Q, C, 10, exclude=exclude, precision="int8",
+                                     block_size=300, n_threads=n_threads)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])

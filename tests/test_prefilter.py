@@ -354,3 +354,215 @@ def test_nonfinite_candidate_and_overflow():
         negsamp.hard_negatives(Q, C, 3, precision="int8", largest=False)
     with pytest.raises(ValueError, match="queries must be finite"):
         _quant.QuantSearch(np.full((2, 3), np.inf, dtype=np.float32), 3)
+
+
+# --------------------------------------------------------------------------
+# the AMX kernel (TDPBSSD tiles): same int32 products, same results
+
+AMX = "amx" in KERNELS
+needs_amx = pytest.mark.skipif(
+    not AMX, reason="the AMX int8 kernel does not run here (CPU, Linux permission or compiler)")
+
+
+def _code_cases():
+    """(name, q codes, c codes): random, extreme and odd-sized.  The
+    quantiser's codes are in [-127, 127] (it clamps: see
+    test_quantisation_and_bound); -128 is given to the products hook too,
+    which every kernel multiplies exactly."""
+    rng = np.random.default_rng(15)
+    for d in (1, 3, 4, 63, 64, 65, 127, 129, 200, 773):
+        for n_q, n_c in ((1, 1), (7, 15), (8, 16), (17, 31), (24, 33), (32, 32), (45, 47),
+                         (65, 100)):
+            yield f"random d={d} {n_q}x{n_c}", rng.integers(-128, 128, (n_q, d)), \
+                rng.integers(-128, 128, (n_c, d))
+    for d in (64, 130, 768):
+        for qv, cv in ((127, 127), (-127, 127), (-127, -127), (-128, -128), (-128, 127)):
+            yield f"extreme d={d} {qv}x{cv}", np.full((40, d), qv), np.full((35, d), cv)
+        alt = np.where(np.arange(d) % 2 == 0, 127, -127)
+        yield f"alternating d={d}", np.tile(alt, (33, 1)), np.tile(-alt, (17, 1))
+
+
+@needs_amx
+@pytest.mark.parametrize("case", list(_code_cases()), ids=lambda c: c[0])
+def test_amx_products_equal_scalar(case):
+    _, qc, cc = case
+    qc, cc = qc.astype(np.int8), cc.astype(np.int8)
+    want = qc.astype(np.int64) @ cc.astype(np.int64).T
+    scalar = _quant._products_py("scalar", qc, cc)
+    np.testing.assert_array_equal(scalar, want)
+    np.testing.assert_array_equal(_quant._products_py("amx", qc, cc), scalar)
+
+
+@needs_amx
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 200), st.integers(0, 2**32 - 1),
+       st.sampled_from([(-128, 128), (-127, 128), (126, 128), (-128, -126)]))
+def test_amx_products_hypothesis(n_q, n_c, d, seed, bounds):
+    rng = np.random.default_rng(seed)
+    qc = rng.integers(*bounds, (n_q, d)).astype(np.int8)
+    cc = rng.integers(*bounds, (n_c, d)).astype(np.int8)
+    np.testing.assert_array_equal(_quant._products_py("amx", qc, cc),
+                                  _quant._products_py("scalar", qc, cc))
+
+
+@needs_amx
+@pytest.mark.parametrize("shape", [(1, 300, 19), (33, 1000, 70), (45, 2000, 130), (64, 700, 64),
+                                   (7, 500, 1)])
+def test_amx_hard_negatives_identical_to_scalar_and_brute_force(shape, monkeypatch):
+    """KERNEL="amx" gives the ids and scores of KERNEL="scalar" and of the
+    float64 brute force, for 1 to 3 threads and several tile sizes (query
+    counts that are not a multiple of its 32 rows, dimensions that are not
+    a multiple of its 64 code bytes, one query)."""
+    B, N, d = shape
+    rng = np.random.default_rng([16, B, d])
+    Q = rng.standard_normal((B, d)).astype(np.float32)
+    C = rng.standard_normal((N, d)).astype(np.float32)
+    C[5:9] = C[3]  # ties: the lower id first
+    exclude = [rng.choice(N, 5, replace=False) for _ in range(B)]
+    k = 11
+    want = reference(Q, C, k, exclude=exclude)
+    for kern in ("scalar", "amx"):
+        monkeypatch.setattr(_prefilter, "KERNEL", kern)
+        for n in (1, 2, 3):
+            for bs in (None, 37, 1000):
+                stats = {}
+                got = _prefilter.search(Q, C, k, k, 0, largest=True, metric="dot",
+                                        excl=_exclusion(exclude, N), upper=None, lower=-np.inf,
+                                        n_threads=n, block_size=bs, stats=stats)
+                assert stats["kernel"] == kern
+                np.testing.assert_array_equal(got[0], want[0], err_msg=f"{kern} {n} {bs}")
+                np.testing.assert_array_equal(got[1], want[1], err_msg=f"{kern} {n} {bs}")
+        got = negsamp.hard_negatives(Q, C, k, exclude=exclude, precision="int8", n_threads=2)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def _exclusion(exclude, n_items):
+    from negsamp._exclusion import as_exclusion_lists
+
+    return as_exclusion_lists(exclude, n_items, name="exclude", n_rows=len(exclude))
+
+
+@needs_amx
+def test_amx_rescores_what_vnni_rescores():
+    """The epilogue's tile test is VNNI's: the same pairs are rescored."""
+    if "vnni" not in KERNELS:
+        pytest.skip("needs the VNNI kernel too")
+    rng = np.random.default_rng(17)
+    Q = rng.standard_normal((70, 96)).astype(np.float32)
+    C = rng.standard_normal((5000, 96)).astype(np.float32)
+    out = {}
+    for kern in ("vnni", "amx"):
+        stats = {}
+        r = _prefilter.search(Q, C, 16, 16, 0, largest=True, metric="dot", excl=None,
+                              upper=None, lower=-np.inf, n_threads=2, block_size=1000,
+                              kernel=kern, stats=stats)
+        out[kern] = r, stats["rescored"]
+    np.testing.assert_array_equal(out["amx"][0][0], out["vnni"][0][0])
+    np.testing.assert_array_equal(out["amx"][0][1], out["vnni"][0][1])
+    np.testing.assert_array_equal(out["amx"][1], out["vnni"][1])
+
+
+def _amx_child_search(seed):
+    """Runs in a fork child: the AMX kernel with two threads."""
+    rng = np.random.default_rng(seed)
+    Q = rng.standard_normal((40, 80)).astype(np.float32)
+    C = rng.standard_normal((3000, 80)).astype(np.float32)
+    return _prefilter.search(Q, C, 9, 9, 0, largest=True, metric="dot", excl=None, upper=None,
+                             lower=-np.inf, n_threads=2, block_size=500, kernel="amx")
+
+
+@needs_amx
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="needs the fork start method")
+def test_amx_in_a_fork_child():
+    """The tile permission is the process's and is inherited: a fork child
+    (of a parent that ran the AMX kernel on its threads) runs it too and
+    gets the same result."""
+    import multiprocessing
+
+    want = _amx_child_search(18)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply(_amx_child_search, (18,))
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+# A child that cannot get the tile permission: a seccomp filter (installed
+# before anything else runs) makes arch_prctl(ARCH_REQ_XCOMP_PERM) fail
+# with EPERM, as on a kernel or a sandbox that refuses AMX.
+_NO_AMX_CHILD = r"""
+import ctypes, json, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def ins(code, k, jt=0, jf=0):
+    return struct.pack("=HBBI", code, jt, jf, k)
+LD, JEQ, RET = 0x20, 0x15, 0x06
+ALLOW, EPERM = 0x7FFF0000, 0x00050000 | 1
+prog = b"".join([
+    ins(LD, 4), ins(JEQ, 0xC000003E, 1, 0), ins(RET, ALLOW),   # not x86_64: allow
+    ins(LD, 0), ins(JEQ, 158, 0, 3),                           # arch_prctl?
+    ins(LD, 16), ins(JEQ, 0x1023, 0, 1),                       # ARCH_REQ_XCOMP_PERM?
+    ins(RET, EPERM), ins(RET, ALLOW)])
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fprog = Fprog(len(prog) // 8, ctypes.addressof(buf))
+ok = (libc.prctl(38, 1, 0, 0, 0) == 0 and                     # PR_SET_NO_NEW_PRIVS
+      libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0)       # PR_SET_SECCOMP, FILTER
+if not ok:
+    print(json.dumps({"seccomp": False})); sys.exit(0)
+import numpy as np
+import negsamp
+from negsamp import _prefilter, _quant
+out = {"seccomp": True, "available": _quant.available_kernels(), "best": _quant.best_kernel()}
+rng = np.random.default_rng(0)
+Q = rng.standard_normal((20, 30)).astype(np.float32)
+C = rng.standard_normal((400, 30)).astype(np.float32)
+auto = negsamp.hard_negatives(Q, C, 5, precision="int8")
+_prefilter.KERNEL = "scalar"
+scalar = negsamp.hard_negatives(Q, C, 5, precision="int8")
+out["auto_equals_scalar"] = bool((auto[0] == scalar[0]).all() and (auto[1] == scalar[1]).all())
+_prefilter.KERNEL = "amx"
+try:
+    negsamp.hard_negatives(Q, C, 5, precision="int8")
+    out["forced"] = "ran"
+except ValueError as exc:
+    out["forced"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_without_amx_auto_falls_back_and_forced_amx_raises():
+    """Where AMX cannot run (here: a child whose tile permission request is
+    refused, or this process on a CPU without AMX), "auto" falls back to
+    VNNI, then AVX2, then scalar, and KERNEL="amx" raises ValueError."""
+    import json
+    import platform
+
+    from _child import run_python
+
+    fallback = [k for k in ("vnni", "avx2", "scalar") if k in KERNELS][0]
+    if not AMX:
+        assert _quant.best_kernel() == fallback
+        with pytest.raises(ValueError, match="kernel 'amx' is not available"):
+            _quant.QuantSearch(np.ones((2, 3), dtype=np.float32), 2, "amx")
+        return
+    if platform.machine() != "x86_64":
+        pytest.skip("the seccomp filter is written for x86_64")
+    proc = run_python(_NO_AMX_CHILD)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not out["seccomp"]:
+        pytest.skip("cannot install a seccomp filter here")
+    assert "amx" not in out["available"]
+    assert out["best"] == fallback
+    assert out["auto_equals_scalar"]
+    assert "kernel 'amx' is not available on this CPU" in out["forced"]
+
+
+def test_auto_uses_int8_with_the_amx_or_vnni_kernel(monkeypatch):
+    f32 = np.dtype(np.float32)
+    for best, want in (("amx", True), ("vnni", True), ("avx2", False), ("scalar", False)):
+        monkeypatch.setattr(_quant, "best_kernel", lambda best=best: best)
+        assert _prefilter.choose("auto", f32, 1024, 10**6, 768, None) is want, best
+        assert not _prefilter.choose("auto", f32, 64, 10**6, 768, None)

@@ -4,8 +4,9 @@
 1e6 with --full), d = 128 and 768, k = 32, 10 excluded ids per query,
 float32, ``precision="int8"`` against the float32 tile GEMM alone (``q @
 c.T`` over the exact path's tiles: the floor of the exact float32 path) as
-baseline; peers: ``precision="exact32"``, the int8 path with its AVX2
-kernel forced (what a CPU without AVX-512 VNNI gets), and faiss
+baseline; peers: ``precision="exact32"``, the int8 path with each other
+SIMD kernel this CPU runs forced (AMX or VNNI, whichever "auto" does not
+pick; AVX2: what a CPU without AVX-512 VNNI gets), and faiss
 IndexFlatIP searching k + 10 then filtering, when faiss is installed.  The
 note gives the fraction of candidates rescored exactly per query and the
 memory of the quantised tile (the corpus is never quantised whole).
@@ -23,12 +24,18 @@ from negsamp.bench.cases_mining import N_EXCLUDED, faiss_peer, gemm_only
 B, K = 1024, 32
 _FAISS = "faiss IndexFlatIP k+10 + filter"
 _AVX2 = "int8, AVX2 kernel forced"
+#: the peer rows of the kernels "auto" may pick, when it picks the other
+_FORCED = {"amx": "int8, AMX kernel forced", "vnni": "int8, VNNI kernel forced"}
 
 
 def _case(n: int, d: int) -> Case:
     from negsamp import _quant
 
-    peers = ("exact32",) + ((_AVX2,) if "avx2" in _quant.available_kernels() else ()) + (_FAISS,)
+    available, best = _quant.available_kernels(), _quant.best_kernel()
+    forced_peers = {name: row for name, row in _FORCED.items()
+                    if name in available and name != best}
+    peers = (("exact32",) + tuple(forced_peers.values())
+             + ((_AVX2,) if "avx2" in available else ()) + (_FAISS,))
     case = Case("mining.hard_negatives int8", f"B={B}, N={n:.0e}, d={d}, k={K}, 10 excluded",
                 B * n, lambda: {}, baseline_name="float32 tile GEMM only", peers=peers)
 
@@ -60,6 +67,8 @@ def _case(n: int, d: int) -> Case:
             "exact32": lambda: negsamp.hard_negatives(q, c, K, exclude=exclude,
                                                       precision="exact32"),
         }
+        for name, row in forced_peers.items():
+            fns[row] = forced(name)
         if _AVX2 in peers:
             fns[_AVX2] = forced("avx2")
         peer = faiss_peer(q, c, exclude, K)
