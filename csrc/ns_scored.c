@@ -1,19 +1,28 @@
 /*
  * ns_scored.c -- ns_scored_select_f32 / _f64 (see ns_scored.h).  Per block
- * of rows, per row, two passes over the pool:
+ * of rows, per group of rows (a few thousand candidates), two passes:
  *   1. scores: each candidate's vector is gathered (prefetched a few
- *      candidates ahead, across rows, so that many misses are in flight)
- *      and dotted with the row's query; no branch waits for a dot product,
- *      so those of successive candidates overlap;
- *   2. selection: each score (plus its Gumbel noise when sampling) is
- *      offered to a k-entry heap (ns_heap.h) whose root is the worst entry
- *      kept, so that most candidates cost one comparison.
+ *      candidates ahead, across rows and groups, so that many misses are in
+ *      flight) and dotted with its row's query; no branch waits for a dot
+ *      product, so those of successive candidates overlap, and this loop
+ *      holds nothing else (no heap), so that the misses stay in flight;
+ *   2. selection, row by row: each score (plus its Gumbel noise when
+ *      sampling) is offered to a k-entry heap (ns_heap.h) whose root is the
+ *      worst entry kept, so that most candidates cost one comparison.
+ * The dot products have a scalar, an AVX2 + FMA and an AVX-512 kernel,
+ * chosen at run time (ns_scored_kernel_available), with the same sums.
  */
 #include <math.h>
 #include <stdlib.h>
 
 #include "ns_rng.h"
 #include "ns_scored.h"
+
+#if NS_AVX2_CLONES
+#include <immintrin.h>
+#define NS_TARGET_SCORED_AVX2 __attribute__((target("avx2,fma")))
+#define NS_TARGET_SCORED_AVX512 __attribute__((target("avx2,fma,avx512f")))
+#endif
 
 /* Candidates ahead of the current one whose vectors are prefetched, with
  * locality hint NS_SCORED_HINT (1: PREFETCHT2 on x86).  Measured on the
@@ -25,6 +34,12 @@
 #endif
 #ifndef NS_SCORED_HINT
 #define NS_SCORED_HINT 1
+#endif
+
+/* Candidates per group (pass 1 over a group's rows, then pass 2): at least
+ * one row, at most a block. */
+#ifndef NS_SCORED_GROUP_ENTRIES
+#define NS_SCORED_GROUP_ENTRIES 2048
 #endif
 
 /* Pools with duplicates and k up to this look for a duplicate among the
@@ -102,10 +117,13 @@ NS_INLINE double id_gumbel(uint64_t seed, int64_t id) {
     return -log(-log(u));
 }
 
-/* Dot products: eight partial sums in a fixed order (eight independent
- * chains: two AVX2 registers), the d % 8 last products summed apart, all
- * combined pairwise: the baseline and the AVX2 copies compute the same
- * sums. */
+/* Dot products: eight partial sums in a fixed order (lane l sums the
+ * products of the coordinates j = l mod 8 of the first d - d % 8, in order
+ * of j), the d % 8 last products summed apart, all combined pairwise as
+ * sum_partials does.  Every kernel computes these same sums: the products
+ * of float32 inputs are exact in float64, so that a fused multiply-add
+ * rounds s + q v once as the scalar code does; float64 products are
+ * rounded before they are added (no FMA), in every kernel. */
 NS_INLINE double sum_partials(const double *s, double tail) {
     return (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))) + tail;
 }
@@ -132,20 +150,111 @@ NS_INLINE double dot_f64(const double *q, const double *v, int64_t d) {
     return sum_partials(s, tail);
 }
 
+#if NS_AVX2_CLONES
+/* lo holds lanes 0-3, hi lanes 4-7: sum_partials's order. */
+NS_TARGET_SCORED_AVX2 static inline double sum_partials_avx2(__m256d lo, __m256d hi,
+                                                             double tail) {
+    const __m256d t = _mm256_add_pd(lo, hi); /* s0+s4, s1+s5, s2+s6, s3+s7 */
+    const __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
+    return (_mm_cvtsd_f64(u) + _mm_cvtsd_f64(_mm_unpackhi_pd(u, u))) + tail;
+}
+
+NS_TARGET_SCORED_AVX2 static inline double dot_f32_avx2(const double *q, const float *v,
+                                                        int64_t d) {
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        const __m256 x = _mm256_loadu_ps(v + j);
+        lo = _mm256_fmadd_pd(_mm256_loadu_pd(q + j),
+                             _mm256_cvtps_pd(_mm256_castps256_ps128(x)), lo);
+        hi = _mm256_fmadd_pd(_mm256_loadu_pd(q + j + 4),
+                             _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), hi);
+    }
+    double tail = 0.0;
+    for (; j < d; j++) tail += q[j] * (double)v[j];
+    return sum_partials_avx2(lo, hi, tail);
+}
+
+NS_TARGET_SCORED_AVX2 static inline double dot_f64_avx2(const double *q, const double *v,
+                                                        int64_t d) {
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_loadu_pd(q + j), _mm256_loadu_pd(v + j)));
+        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_loadu_pd(q + j + 4),
+                                             _mm256_loadu_pd(v + j + 4)));
+    }
+    double tail = 0.0;
+    for (; j < d; j++) tail += q[j] * v[j];
+    return sum_partials_avx2(lo, hi, tail);
+}
+
+NS_TARGET_SCORED_AVX512 static inline double dot_f32_avx512(const double *q, const float *v,
+                                                            int64_t d) {
+    __m512d s = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        s = _mm512_fmadd_pd(_mm512_loadu_pd(q + j), _mm512_cvtps_pd(_mm256_loadu_ps(v + j)), s);
+    }
+    double tail = 0.0;
+    for (; j < d; j++) tail += q[j] * (double)v[j];
+    return sum_partials_avx2(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1), tail);
+}
+
+NS_TARGET_SCORED_AVX512 static inline double dot_f64_avx512(const double *q, const double *v,
+                                                            int64_t d) {
+    __m512d s = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        s = _mm512_add_pd(s, _mm512_mul_pd(_mm512_loadu_pd(q + j), _mm512_loadu_pd(v + j)));
+    }
+    double tail = 0.0;
+    for (; j < d; j++) tail += q[j] * v[j];
+    return sum_partials_avx2(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1), tail);
+}
+#endif
+
+int ns_scored_kernel_available(int kernel) {
+    switch (kernel) {
+    case NS_SCORED_KERNEL_SCALAR:
+        return 1;
+#if NS_AVX2_CLONES
+    case NS_SCORED_KERNEL_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case NS_SCORED_KERNEL_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("avx512f");
+#endif
+    default:
+        return 0;
+    }
+}
+
+int ns_scored_best_kernel(void) {
+    if (ns_scored_kernel_available(NS_SCORED_KERNEL_AVX512)) return NS_SCORED_KERNEL_AVX512;
+    if (ns_scored_kernel_available(NS_SCORED_KERNEL_AVX2)) return NS_SCORED_KERNEL_AVX2;
+    return NS_SCORED_KERNEL_SCALAR;
+}
+
 /* One call, shared by its blocks. */
 typedef struct {
     const ns_scored_args *a;
     const void *queries, *items;
     void *out_scores;
     int f32;
-    int use_set; /* duplicates merged by the hash set (else by a heap scan) */
+    int use_set;          /* duplicates merged by the hash set (else by a heap scan) */
+    int64_t group_rows;   /* rows per group, in [1, NS_SCORED_BLOCK_ROWS] */
+    size_t vector_bytes;  /* dim * element size */
+    size_t row_bytes;     /* item_ld * element size */
 } select_job;
 
 /* A participant's scratch. */
 typedef struct {
     scored_entry *heap; /* k */
     double *query;      /* dim: the row's query in float64 */
-    double *scores;     /* pool_size: the row's scores */
+    double *scores;     /* group_rows * pool_size: the group's scores */
     seen_set seen;
 } select_scratch;
 
@@ -154,7 +263,7 @@ static int scratch_alloc(select_scratch *s, const select_job *job) {
     *s = (select_scratch){.heap = NULL};
     s->heap = (scored_entry *)malloc((size_t)a->k * sizeof *s->heap);
     s->query = (double *)malloc((size_t)a->dim * sizeof *s->query);
-    s->scores = (double *)malloc((size_t)a->pool_size * sizeof *s->scores);
+    s->scores = (double *)malloc((size_t)(job->group_rows * a->pool_size) * sizeof *s->scores);
     if (!s->heap || !s->query || !s->scores) return NS_ERR_ALLOC;
     if (job->use_set) {
         /* A power of two >= 2 pool_size slots: probes stay short. */
@@ -187,37 +296,28 @@ NS_INLINE int heap_holds(const scored_entry *heap, int64_t size, int64_t id) {
     return 0;
 }
 
+/* Every cache line of item `id`'s vector (none for an id out of range). */
 NS_INLINE void prefetch_vector(const select_job *job, int64_t id) {
-    const ns_scored_args *a = job->a;
-    if (id < 0 || id >= a->n_items) return;
-    const size_t bytes = (size_t)a->dim * (job->f32 ? 4 : 8);
-    const char *p = job->f32
-                        ? (const char *)((const float *)job->items + id * a->item_ld)
-                        : (const char *)((const double *)job->items + id * a->item_ld);
+    if (id < 0 || id >= job->a->n_items) return;
+    const char *p = (const char *)job->items + (size_t)id * job->row_bytes;
+    const size_t bytes = job->vector_bytes;
     for (size_t off = 0; off < bytes; off += 64) NS_PREFETCH(p + off, NS_SCORED_HINT);
     NS_PREFETCH(p + bytes - 1, NS_SCORED_HINT);
 }
 
-/* Rows [start, stop) of block b, with noise stream (k0, k1, b): candidate
- * e of the block (row start + e / pool_size) prefetches the vector of
- * candidate e + NS_SCORED_AHEAD. */
-NS_INLINE int select_block(const select_job *job, select_scratch *s,
-                           int64_t b) {
+/* Pass 1 over rows [g0, g1) (g0 - start rows into the block, whose pool
+ * entries start at `pool`, n_entries of them): scores[(o - g0) m + j] is
+ * the rounded score of candidate j of row o, NaN for a duplicate found by
+ * the hash set; candidate e of the block prefetches the vector of
+ * candidate e + NS_SCORED_AHEAD.  `kernel` is a constant where this is
+ * inlined, so that each copy calls one dot product. */
+NS_INLINE int score_group(const select_job *job, select_scratch *s, const int64_t *pool,
+                          int64_t n_entries, int64_t start, int64_t g0, int64_t g1,
+                          int kernel) {
     const ns_scored_args *a = job->a;
-    const int64_t m = a->pool_size, k = a->k, dim = a->dim;
-    const int sampling = a->inv_temperature > 0.0;
-    const int scan = !a->distinct && !job->use_set;
-    int64_t start, stop;
-    ns_chunk_bounds(b, NS_SCORED_BLOCK_ROWS, a->n_rows, &start, &stop);
-    const int64_t *pool = a->pool + start * m;
-    const int64_t n_entries = (stop - start) * m;
-    ns_rng_t rng;
-    ns_rng_seed(&rng, a->k0, a->k1, (uint64_t)b);
-    for (int64_t e = 0; e < NS_SCORED_AHEAD && e < n_entries; e++) {
-        prefetch_vector(job, pool[e]);
-    }
-    scored_entry *heap = s->heap;
-    for (int64_t o = start; o < stop; o++) {
+    const int64_t m = a->pool_size, dim = a->dim, n_items = a->n_items;
+    int finite = 1;
+    for (int64_t o = g0; o < g1; o++) {
         const int64_t *row = a->pool + o * m;
         const int64_t e0 = (o - start) * m;
         if (job->f32) {
@@ -227,19 +327,16 @@ NS_INLINE int select_block(const select_job *job, select_scratch *s,
             const double *q = (const double *)job->queries + o * a->query_ld;
             for (int64_t j = 0; j < dim; j++) s->query[j] = q[j];
         }
-        const uint64_t seed = sampling ? ns_rng_next(&rng) : 0;
         s->seen.tag = o;
-        /* Pass 1, the scores: no branch depends on a dot product, so the
-         * dot products of successive candidates overlap.  A duplicate
-         * (hash set) is marked NaN: real NaNs have been reported. */
-        double *score = s->scores;
-        int finite = 1;
+        double *score = s->scores + (o - g0) * m;
+        /* A duplicate (hash set) is marked NaN: real NaNs have been
+         * reported. */
         for (int64_t j = 0; j < m; j++) {
             if (e0 + j + NS_SCORED_AHEAD < n_entries) {
                 prefetch_vector(job, pool[e0 + j + NS_SCORED_AHEAD]);
             }
             const int64_t id = row[j];
-            if (id < 0 || id >= a->n_items) return NS_ERR_VALUE;
+            if (id < 0 || id >= n_items) return NS_ERR_VALUE;
             if (job->use_set && seen_before(&s->seen, id)) {
                 score[j] = NAN;
                 continue;
@@ -247,81 +344,130 @@ NS_INLINE int select_block(const select_job *job, select_scratch *s,
             double x;
             if (job->f32) {
                 const float *v = (const float *)job->items + id * a->item_ld;
-                x = (double)(float)dot_f32(s->query, v, dim);
+#if NS_AVX2_CLONES
+                if (kernel == NS_SCORED_KERNEL_AVX512) x = dot_f32_avx512(s->query, v, dim);
+                else if (kernel == NS_SCORED_KERNEL_AVX2) x = dot_f32_avx2(s->query, v, dim);
+                else
+#endif
+                    x = dot_f32(s->query, v, dim);
+                x = (double)(float)x;
             } else {
                 const double *v = (const double *)job->items + id * a->item_ld;
-                x = dot_f64(s->query, v, dim);
+#if NS_AVX2_CLONES
+                if (kernel == NS_SCORED_KERNEL_AVX512) x = dot_f64_avx512(s->query, v, dim);
+                else if (kernel == NS_SCORED_KERNEL_AVX2) x = dot_f64_avx2(s->query, v, dim);
+                else
+#endif
+                    x = dot_f64(s->query, v, dim);
             }
             finite &= isfinite(x) != 0;
             score[j] = x;
         }
-        if (!finite) return NS_ERR_VALUE;
-        /* Pass 2, the heap: the root is the worst entry kept. */
-        int64_t size = 0;
-        for (int64_t j = 0; j < m; j++) {
-            const double x = score[j];
-            if (job->use_set && isnan(x)) continue;
-            const int64_t id = row[j];
-            scored_entry c = {.key = x, .score = x, .id = id, .pos = j};
-            if (sampling) {
-                const double base = x * a->inv_temperature;
-                /* Cannot beat the root whatever its noise: skip the logs. */
-                if (size == k && base + NS_SCORED_GUMBEL_MAX < heap[0].key) continue;
-                c.key = base + id_gumbel(seed, id);
-            }
-            if (size < k) {
-                if (scan && heap_holds(heap, size, id)) continue;
-                scored_heap_push(heap, size, c);
-                size++;
-            } else if (scored_heap_before(heap[0], c)) {
-                /* A duplicate has its twin's key: it beats the root only
-                 * while the twin is in the heap. */
-                if (scan && heap_holds(heap, size, id)) continue;
-                scored_heap_replace_top(heap, size, c);
-            }
+    }
+    (void)kernel;
+    return finite ? NS_OK : NS_ERR_VALUE;
+}
+
+/* Pass 2 for row o, whose scores are score[0 .. m): the k kept, written
+ * to the outputs. */
+NS_INLINE void select_row(const select_job *job, select_scratch *s, int64_t o,
+                          const double *score, uint64_t seed) {
+    const ns_scored_args *a = job->a;
+    const int64_t m = a->pool_size, k = a->k;
+    const int sampling = a->inv_temperature > 0.0;
+    const int scan = !a->distinct && !job->use_set;
+    const int64_t *row = a->pool + o * m;
+    scored_entry *heap = s->heap;
+    /* The root is the worst entry kept. */
+    int64_t size = 0;
+    for (int64_t j = 0; j < m; j++) {
+        const double x = score[j];
+        if (job->use_set && isnan(x)) continue;
+        const int64_t id = row[j];
+        scored_entry c = {.key = x, .score = x, .id = id, .pos = j};
+        if (sampling) {
+            const double base = x * a->inv_temperature;
+            /* Cannot beat the root whatever its noise: skip the logs. */
+            if (size == k && base + NS_SCORED_GUMBEL_MAX < heap[0].key) continue;
+            c.key = base + id_gumbel(seed, id);
         }
-        /* size >= 1 (k >= 1, m >= 1): best first, then again from the
-         * first when the pool had fewer than k distinct ids. */
-        scored_heap_sort(heap, size);
-        int64_t *ids = a->out_ids + o * k;
-        double *lq = a->out_log_q ? a->out_log_q + o * k : NULL;
-        for (int64_t t = 0; t < k; t++) {
-            const scored_entry *x = &heap[t < size ? t : t % size];
-            ids[t] = x->id;
-            if (job->f32) ((float *)job->out_scores)[o * k + t] = (float)x->score;
-            else ((double *)job->out_scores)[o * k + t] = x->score;
-            if (lq) lq[t] = a->pool_log_q[o * m + x->pos];
+        if (size < k) {
+            if (scan && heap_holds(heap, size, id)) continue;
+            scored_heap_push(heap, size, c);
+            size++;
+        } else if (scored_heap_before(heap[0], c)) {
+            /* A duplicate has its twin's key: it beats the root only
+             * while the twin is in the heap. */
+            if (scan && heap_holds(heap, size, id)) continue;
+            scored_heap_replace_top(heap, size, c);
+        }
+    }
+    /* size >= 1 (k >= 1, m >= 1): best first, then again from the
+     * first when the pool had fewer than k distinct ids. */
+    scored_heap_sort(heap, size);
+    int64_t *ids = a->out_ids + o * k;
+    double *lq = a->out_log_q ? a->out_log_q + o * k : NULL;
+    for (int64_t t = 0; t < k; t++) {
+        const scored_entry *x = &heap[t < size ? t : t % size];
+        ids[t] = x->id;
+        if (job->f32) ((float *)job->out_scores)[o * k + t] = (float)x->score;
+        else ((double *)job->out_scores)[o * k + t] = x->score;
+        if (lq) lq[t] = a->pool_log_q[o * m + x->pos];
+    }
+}
+
+/* Rows [start, stop) of block b, with noise stream (k0, k1, b) (one seed
+ * per row, in row order), in groups of job->group_rows rows. */
+NS_INLINE int select_block(const select_job *job, select_scratch *s, int64_t b,
+                           int kernel) {
+    const ns_scored_args *a = job->a;
+    const int64_t m = a->pool_size;
+    const int sampling = a->inv_temperature > 0.0;
+    int64_t start, stop;
+    ns_chunk_bounds(b, NS_SCORED_BLOCK_ROWS, a->n_rows, &start, &stop);
+    const int64_t *pool = a->pool + start * m;
+    const int64_t n_entries = (stop - start) * m;
+    ns_rng_t rng;
+    ns_rng_seed(&rng, a->k0, a->k1, (uint64_t)b);
+    for (int64_t e = 0; e < NS_SCORED_AHEAD && e < n_entries; e++) {
+        prefetch_vector(job, pool[e]);
+    }
+    for (int64_t g0 = start; g0 < stop; g0 += job->group_rows) {
+        const int64_t g1 = stop - g0 > job->group_rows ? g0 + job->group_rows : stop;
+        const int status = score_group(job, s, pool, n_entries, start, g0, g1, kernel);
+        if (status != NS_OK) return status;
+        for (int64_t o = g0; o < g1; o++) {
+            const uint64_t seed = sampling ? ns_rng_next(&rng) : 0;
+            select_row(job, s, o, s->scores + (o - g0) * m, seed);
         }
     }
     return NS_OK;
 }
 
-static int select_chunk_base(void *vjob, int64_t b0, int64_t b1) {
+/* The blocks [b0, b1) with one scratch; `kernel` constant (inlined). */
+NS_INLINE int select_chunk(void *vjob, int64_t b0, int64_t b1, int kernel) {
     const select_job *job = (const select_job *)vjob;
     select_scratch s;
     int status = scratch_alloc(&s, job);
     for (int64_t b = b0; b < b1 && status == NS_OK; b++) {
-        status = select_block(job, &s, b);
+        status = select_block(job, &s, b, kernel);
     }
     scratch_free(&s);
     return status;
 }
 
-#if NS_AVX2_CLONES
-/* The same loop compiled for AVX2 (4 doubles a vector): same sums. */
-NS_TARGET_AVX2 static int select_chunk_avx2(void *vjob, int64_t b0,
-                                            int64_t b1) {
-    const select_job *job = (const select_job *)vjob;
-    select_scratch s;
-    int status = scratch_alloc(&s, job);
-    for (int64_t b = b0; b < b1 && status == NS_OK; b++) {
-        status = select_block(job, &s, b);
-    }
-    scratch_free(&s);
-    return status;
+static int select_chunk_scalar(void *vjob, int64_t b0, int64_t b1) {
+    return select_chunk(vjob, b0, b1, NS_SCORED_KERNEL_SCALAR);
 }
-#else
-#define select_chunk_avx2 select_chunk_base
+
+#if NS_AVX2_CLONES
+NS_TARGET_SCORED_AVX2 static int select_chunk_avx2(void *vjob, int64_t b0, int64_t b1) {
+    return select_chunk(vjob, b0, b1, NS_SCORED_KERNEL_AVX2);
+}
+
+NS_TARGET_SCORED_AVX512 static int select_chunk_avx512(void *vjob, int64_t b0, int64_t b1) {
+    return select_chunk(vjob, b0, b1, NS_SCORED_KERNEL_AVX512);
+}
 #endif
 
 static int select_impl(const ns_scored_args *a, const void *queries,
@@ -332,10 +478,17 @@ static int select_impl(const ns_scored_args *a, const void *queries,
         a->query_ld < 0 || a->item_ld < 0 ||
         !(a->inv_temperature >= 0.0) || isinf(a->inv_temperature))
         return NS_ERR_VALUE;
+    int kernel = a->kernel;
+    if (kernel == NS_SCORED_KERNEL_AUTO) kernel = ns_scored_best_kernel();
+    if (!ns_scored_kernel_available(kernel)) return NS_ERR_VALUE;
     if (a->n_rows == 0 || a->k == 0) return NS_OK;
     if (!a->pool || !queries || !items || !out_scores || !a->out_ids ||
         (a->pool_log_q && !a->out_log_q))
         return NS_ERR_VALUE;
+    const size_t elem = f32 ? sizeof(float) : sizeof(double);
+    int64_t group_rows = NS_SCORED_GROUP_ENTRIES / a->pool_size;
+    if (group_rows < 1) group_rows = 1;
+    if (group_rows > NS_SCORED_BLOCK_ROWS) group_rows = NS_SCORED_BLOCK_ROWS;
     select_job job = {
         .a = a,
         .queries = queries,
@@ -343,11 +496,17 @@ static int select_impl(const ns_scored_args *a, const void *queries,
         .out_scores = out_scores,
         .f32 = f32,
         .use_set = !a->distinct && a->k > NS_SCORED_SCAN_MAX,
+        .group_rows = group_rows,
+        .vector_bytes = (size_t)a->dim * elem,
+        .row_bytes = (size_t)a->item_ld * elem,
     };
+    ns_chunk_fn fn = select_chunk_scalar;
+#if NS_AVX2_CLONES
+    if (kernel == NS_SCORED_KERNEL_AVX512) fn = select_chunk_avx512;
+    else if (kernel == NS_SCORED_KERNEL_AVX2) fn = select_chunk_avx2;
+#endif
     const int64_t n_blocks = ns_chunk_count(a->n_rows, NS_SCORED_BLOCK_ROWS);
-    return ns_par_for(par, n_blocks, NS_SCORED_MIN_BLOCKS_PER_THREAD,
-                      ns_cpu_has_avx2() ? select_chunk_avx2 : select_chunk_base,
-                      &job);
+    return ns_par_for(par, n_blocks, NS_SCORED_MIN_BLOCKS_PER_THREAD, fn, &job);
 }
 
 int ns_scored_select_f32(const ns_scored_args *args, const float *queries,
