@@ -119,101 +119,14 @@ NS_INLINE double id_gumbel(uint64_t seed, int64_t id) {
 
 /* Dot products: eight partial sums in a fixed order (lane l sums the
  * products of the coordinates j = l mod 8 of the first d - d % 8, in order
- * of j), the d % 8 last products summed apart, all combined pairwise as
- * sum_partials does.  Every kernel computes these same sums: the products
+ * of j), the d % 8 last products summed apart (the tail), all combined
+ * pairwise:
+ *   score = (((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))) + tail,
+ * computed as t_l = s_l + s_(l+4) (pass 1) then ((t0 + t2) + (t1 + t3)) +
+ * tail (sum_group*).  Every kernel computes these same sums: the products
  * of float32 inputs are exact in float64, so that a fused multiply-add
  * rounds s + q v once as the scalar code does; float64 products are
  * rounded before they are added (no FMA), in every kernel. */
-NS_INLINE double sum_partials(const double *s, double tail) {
-    return (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))) + tail;
-}
-
-NS_INLINE double dot_f32(const double *q, const float *v, int64_t d) {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        for (int l = 0; l < 8; l++) s[l] += q[j + l] * (double)v[j + l];
-    }
-    double tail = 0.0;
-    for (; j < d; j++) tail += q[j] * (double)v[j];
-    return sum_partials(s, tail);
-}
-
-NS_INLINE double dot_f64(const double *q, const double *v, int64_t d) {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        for (int l = 0; l < 8; l++) s[l] += q[j + l] * v[j + l];
-    }
-    double tail = 0.0;
-    for (; j < d; j++) tail += q[j] * v[j];
-    return sum_partials(s, tail);
-}
-
-#if NS_AVX2_CLONES
-/* lo holds lanes 0-3, hi lanes 4-7: sum_partials's order. */
-NS_TARGET_SCORED_AVX2 static inline double sum_partials_avx2(__m256d lo, __m256d hi,
-                                                             double tail) {
-    const __m256d t = _mm256_add_pd(lo, hi); /* s0+s4, s1+s5, s2+s6, s3+s7 */
-    const __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
-    return (_mm_cvtsd_f64(u) + _mm_cvtsd_f64(_mm_unpackhi_pd(u, u))) + tail;
-}
-
-NS_TARGET_SCORED_AVX2 static inline double dot_f32_avx2(const double *q, const float *v,
-                                                        int64_t d) {
-    __m256d lo = _mm256_setzero_pd(), hi = lo;
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        const __m256 x = _mm256_loadu_ps(v + j);
-        lo = _mm256_fmadd_pd(_mm256_loadu_pd(q + j),
-                             _mm256_cvtps_pd(_mm256_castps256_ps128(x)), lo);
-        hi = _mm256_fmadd_pd(_mm256_loadu_pd(q + j + 4),
-                             _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), hi);
-    }
-    double tail = 0.0;
-    for (; j < d; j++) tail += q[j] * (double)v[j];
-    return sum_partials_avx2(lo, hi, tail);
-}
-
-NS_TARGET_SCORED_AVX2 static inline double dot_f64_avx2(const double *q, const double *v,
-                                                        int64_t d) {
-    __m256d lo = _mm256_setzero_pd(), hi = lo;
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_loadu_pd(q + j), _mm256_loadu_pd(v + j)));
-        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_loadu_pd(q + j + 4),
-                                             _mm256_loadu_pd(v + j + 4)));
-    }
-    double tail = 0.0;
-    for (; j < d; j++) tail += q[j] * v[j];
-    return sum_partials_avx2(lo, hi, tail);
-}
-
-NS_TARGET_SCORED_AVX512 static inline double dot_f32_avx512(const double *q, const float *v,
-                                                            int64_t d) {
-    __m512d s = _mm512_setzero_pd();
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        s = _mm512_fmadd_pd(_mm512_loadu_pd(q + j), _mm512_cvtps_pd(_mm256_loadu_ps(v + j)), s);
-    }
-    double tail = 0.0;
-    for (; j < d; j++) tail += q[j] * (double)v[j];
-    return sum_partials_avx2(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1), tail);
-}
-
-NS_TARGET_SCORED_AVX512 static inline double dot_f64_avx512(const double *q, const double *v,
-                                                            int64_t d) {
-    __m512d s = _mm512_setzero_pd();
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        s = _mm512_add_pd(s, _mm512_mul_pd(_mm512_loadu_pd(q + j), _mm512_loadu_pd(v + j)));
-    }
-    double tail = 0.0;
-    for (; j < d; j++) tail += q[j] * v[j];
-    return sum_partials_avx2(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1), tail);
-}
-#endif
-
 int ns_scored_kernel_available(int kernel) {
     switch (kernel) {
     case NS_SCORED_KERNEL_SCALAR:
@@ -255,6 +168,9 @@ typedef struct {
     scored_entry *heap; /* k */
     double *query;      /* dim: the row's query in float64 */
     double *scores;     /* group_rows * pool_size: the group's scores */
+    double *part;       /* 4 group_rows * pool_size: their lane sums */
+    double *tail;       /* group_rows * pool_size: their tail sums */
+    unsigned char *dup; /* group_rows * pool_size, with the hash set: duplicates */
     seen_set seen;
 } select_scratch;
 
@@ -263,9 +179,14 @@ static int scratch_alloc(select_scratch *s, const select_job *job) {
     *s = (select_scratch){.heap = NULL};
     s->heap = (scored_entry *)malloc((size_t)a->k * sizeof *s->heap);
     s->query = (double *)malloc((size_t)a->dim * sizeof *s->query);
-    s->scores = (double *)malloc((size_t)(job->group_rows * a->pool_size) * sizeof *s->scores);
-    if (!s->heap || !s->query || !s->scores) return NS_ERR_ALLOC;
+    const size_t n = (size_t)(job->group_rows * a->pool_size);
+    s->scores = (double *)malloc(n * sizeof *s->scores);
+    s->part = (double *)malloc(4 * n * sizeof *s->part);
+    s->tail = (double *)malloc(n * sizeof *s->tail);
+    if (!s->heap || !s->query || !s->scores || !s->part || !s->tail) return NS_ERR_ALLOC;
     if (job->use_set) {
+        s->dup = (unsigned char *)malloc(n);
+        if (!s->dup) return NS_ERR_ALLOC;
         /* A power of two >= 2 pool_size slots: probes stay short. */
         int bits = 1;
         while (((int64_t)1 << bits) < 2 * a->pool_size) bits++;
@@ -284,6 +205,9 @@ static void scratch_free(select_scratch *s) {
     free(s->heap);
     free(s->query);
     free(s->scores);
+    free(s->part);
+    free(s->tail);
+    free(s->dup);
     free(s->seen.ids);
     free(s->seen.tags);
 }
@@ -306,17 +230,160 @@ NS_INLINE void prefetch_vector(const select_job *job, int64_t id) {
 }
 
 /* Pass 1 over rows [g0, g1) (g0 - start rows into the block, whose pool
- * entries start at `pool`, n_entries of them): scores[(o - g0) m + j] is
- * the rounded score of candidate j of row o, NaN for a duplicate found by
- * the hash set; candidate e of the block prefetches the vector of
- * candidate e + NS_SCORED_AHEAD.  `kernel` is a constant where this is
- * inlined, so that each copy calls one dot product. */
+ * entries start at `pool`, n_entries of them), in two steps:
+ *   a. the gather: for candidate e of the group, the four sums
+ *      part[4 e + l] = s[l] + s[l + 4] of its eight lanes and its tail sum
+ *      (dot_*_partials), prefetching the vector of the block's candidate
+ *      e + NS_SCORED_AHEAD; no horizontal sum, rounding or test waits in
+ *      this loop, so that it holds few instructions per candidate and the
+ *      misses of many candidates are in flight;
+ *   b. the sums: score[e] = ((t0 + t2) + (t1 + t3)) + tail (sum_partials's
+ *      order), rounded to the vectors' type, four candidates at a time in
+ *      the x86 kernels; NaN for a duplicate found by the hash set.
+ * `kernel` is a constant where this is inlined, so that each copy calls
+ * one dot product. */
+NS_INLINE void dot_f32_partials(const double *q, const float *v, int64_t d, double *t,
+                                double *tail) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        for (int l = 0; l < 8; l++) s[l] += q[j + l] * (double)v[j + l];
+    }
+    double r = 0.0;
+    for (; j < d; j++) r += q[j] * (double)v[j];
+    for (int l = 0; l < 4; l++) t[l] = s[l] + s[l + 4];
+    *tail = r;
+}
+
+NS_INLINE void dot_f64_partials(const double *q, const double *v, int64_t d, double *t,
+                                double *tail) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        for (int l = 0; l < 8; l++) s[l] += q[j + l] * v[j + l];
+    }
+    double r = 0.0;
+    for (; j < d; j++) r += q[j] * v[j];
+    for (int l = 0; l < 4; l++) t[l] = s[l] + s[l + 4];
+    *tail = r;
+}
+
+#if NS_AVX2_CLONES
+NS_TARGET_SCORED_AVX2 static inline void dot_f32_partials_avx2(const double *q, const float *v,
+                                                               int64_t d, double *t,
+                                                               double *tail) {
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        const __m256 x = _mm256_loadu_ps(v + j);
+        lo = _mm256_fmadd_pd(_mm256_loadu_pd(q + j),
+                             _mm256_cvtps_pd(_mm256_castps256_ps128(x)), lo);
+        hi = _mm256_fmadd_pd(_mm256_loadu_pd(q + j + 4),
+                             _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), hi);
+    }
+    double r = 0.0;
+    for (; j < d; j++) r += q[j] * (double)v[j];
+    _mm256_storeu_pd(t, _mm256_add_pd(lo, hi));
+    *tail = r;
+}
+
+NS_TARGET_SCORED_AVX2 static inline void dot_f64_partials_avx2(const double *q, const double *v,
+                                                               int64_t d, double *t,
+                                                               double *tail) {
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_loadu_pd(q + j), _mm256_loadu_pd(v + j)));
+        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_loadu_pd(q + j + 4),
+                                             _mm256_loadu_pd(v + j + 4)));
+    }
+    double r = 0.0;
+    for (; j < d; j++) r += q[j] * v[j];
+    _mm256_storeu_pd(t, _mm256_add_pd(lo, hi));
+    *tail = r;
+}
+
+NS_TARGET_SCORED_AVX512 static inline void dot_f32_partials_avx512(const double *q,
+                                                                   const float *v, int64_t d,
+                                                                   double *t, double *tail) {
+    __m512d s = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        s = _mm512_fmadd_pd(_mm512_loadu_pd(q + j), _mm512_cvtps_pd(_mm256_loadu_ps(v + j)), s);
+    }
+    double r = 0.0;
+    for (; j < d; j++) r += q[j] * (double)v[j];
+    _mm256_storeu_pd(t, _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1)));
+    *tail = r;
+}
+
+NS_TARGET_SCORED_AVX512 static inline void dot_f64_partials_avx512(const double *q,
+                                                                   const double *v, int64_t d,
+                                                                   double *t, double *tail) {
+    __m512d s = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        s = _mm512_add_pd(s, _mm512_mul_pd(_mm512_loadu_pd(q + j), _mm512_loadu_pd(v + j)));
+    }
+    double r = 0.0;
+    for (; j < d; j++) r += q[j] * v[j];
+    _mm256_storeu_pd(t, _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1)));
+    *tail = r;
+}
+
+/* score[e] for e < n, four at a time: ((t0 + t2) + (t1 + t3)) + tail,
+ * rounded to float32 when f32; returns 0 when one is not finite. */
+NS_TARGET_SCORED_AVX2 static inline int sum_group_avx2(const double *part, const double *tails,
+                                                       double *score, int64_t n, int f32) {
+    __m256d bad = _mm256_setzero_pd();
+    int64_t e = 0;
+    for (; e + 4 <= n; e += 4) {
+        const __m256d ta = _mm256_loadu_pd(part + 4 * e), tb = _mm256_loadu_pd(part + 4 * e + 4);
+        const __m256d tc = _mm256_loadu_pd(part + 4 * e + 8), td = _mm256_loadu_pd(part + 4 * e + 12);
+        /* (a0 + a2, a1 + a3, b0 + b2, b1 + b3) */
+        const __m256d y = _mm256_add_pd(_mm256_permute2f128_pd(ta, tb, 0x20),
+                                        _mm256_permute2f128_pd(ta, tb, 0x31));
+        const __m256d z = _mm256_add_pd(_mm256_permute2f128_pd(tc, td, 0x20),
+                                        _mm256_permute2f128_pd(tc, td, 0x31));
+        /* (a, c, b, d) -> (a, b, c, d), plus the tails */
+        __m256d x = _mm256_permute4x64_pd(_mm256_hadd_pd(y, z), 0xD8);
+        x = _mm256_add_pd(x, _mm256_loadu_pd(tails + e));
+        if (f32) x = _mm256_cvtps_pd(_mm256_cvtpd_ps(x));
+        /* x - x is 0 exactly when x is finite */
+        bad = _mm256_or_pd(bad, _mm256_cmp_pd(_mm256_sub_pd(x, x), _mm256_setzero_pd(),
+                                              _CMP_NEQ_UQ));
+        _mm256_storeu_pd(score + e, x);
+    }
+    int finite = _mm256_movemask_pd(bad) == 0;
+    for (; e < n; e++) {
+        const double *t = part + 4 * e;
+        double x = ((t[0] + t[2]) + (t[1] + t[3])) + tails[e];
+        if (f32) x = (double)(float)x;
+        finite &= isfinite(x) != 0;
+        score[e] = x;
+    }
+    return finite;
+}
+#endif
+
+NS_INLINE int sum_group(const double *part, const double *tails, double *score, int64_t n,
+                        int f32) {
+    int finite = 1;
+    for (int64_t e = 0; e < n; e++) {
+        const double *t = part + 4 * e;
+        double x = ((t[0] + t[2]) + (t[1] + t[3])) + tails[e];
+        if (f32) x = (double)(float)x;
+        finite &= isfinite(x) != 0;
+        score[e] = x;
+    }
+    return finite;
+}
+
 NS_INLINE int score_group(const select_job *job, select_scratch *s, const int64_t *pool,
                           int64_t n_entries, int64_t start, int64_t g0, int64_t g1,
                           int kernel) {
     const ns_scored_args *a = job->a;
     const int64_t m = a->pool_size, dim = a->dim, n_items = a->n_items;
-    int finite = 1;
     for (int64_t o = g0; o < g1; o++) {
         const int64_t *row = a->pool + o * m;
         const int64_t e0 = (o - start) * m;
@@ -328,44 +395,129 @@ NS_INLINE int score_group(const select_job *job, select_scratch *s, const int64_
             for (int64_t j = 0; j < dim; j++) s->query[j] = q[j];
         }
         s->seen.tag = o;
-        double *score = s->scores + (o - g0) * m;
-        /* A duplicate (hash set) is marked NaN: real NaNs have been
-         * reported. */
+        double *part = s->part + 4 * (o - g0) * m, *tail = s->tail + (o - g0) * m;
         for (int64_t j = 0; j < m; j++) {
             if (e0 + j + NS_SCORED_AHEAD < n_entries) {
                 prefetch_vector(job, pool[e0 + j + NS_SCORED_AHEAD]);
             }
             const int64_t id = row[j];
             if (id < 0 || id >= n_items) return NS_ERR_VALUE;
-            if (job->use_set && seen_before(&s->seen, id)) {
-                score[j] = NAN;
-                continue;
+            if (job->use_set) {
+                /* A duplicate: zero sums here, NaN once summed. */
+                s->dup[(o - g0) * m + j] = (unsigned char)seen_before(&s->seen, id);
+                if (s->dup[(o - g0) * m + j]) {
+                    for (int l = 0; l < 4; l++) part[4 * j + l] = 0.0;
+                    tail[j] = 0.0;
+                    continue;
+                }
             }
-            double x;
             if (job->f32) {
                 const float *v = (const float *)job->items + id * a->item_ld;
 #if NS_AVX2_CLONES
-                if (kernel == NS_SCORED_KERNEL_AVX512) x = dot_f32_avx512(s->query, v, dim);
-                else if (kernel == NS_SCORED_KERNEL_AVX2) x = dot_f32_avx2(s->query, v, dim);
+                if (kernel == NS_SCORED_KERNEL_AVX512)
+                    dot_f32_partials_avx512(s->query, v, dim, part + 4 * j, tail + j);
+                else if (kernel == NS_SCORED_KERNEL_AVX2)
+                    dot_f32_partials_avx2(s->query, v, dim, part + 4 * j, tail + j);
                 else
 #endif
-                    x = dot_f32(s->query, v, dim);
-                x = (double)(float)x;
+                    dot_f32_partials(s->query, v, dim, part + 4 * j, tail + j);
             } else {
                 const double *v = (const double *)job->items + id * a->item_ld;
 #if NS_AVX2_CLONES
-                if (kernel == NS_SCORED_KERNEL_AVX512) x = dot_f64_avx512(s->query, v, dim);
-                else if (kernel == NS_SCORED_KERNEL_AVX2) x = dot_f64_avx2(s->query, v, dim);
+                if (kernel == NS_SCORED_KERNEL_AVX512)
+                    dot_f64_partials_avx512(s->query, v, dim, part + 4 * j, tail + j);
+                else if (kernel == NS_SCORED_KERNEL_AVX2)
+                    dot_f64_partials_avx2(s->query, v, dim, part + 4 * j, tail + j);
                 else
 #endif
-                    x = dot_f64(s->query, v, dim);
+                    dot_f64_partials(s->query, v, dim, part + 4 * j, tail + j);
             }
-            finite &= isfinite(x) != 0;
-            score[j] = x;
         }
     }
+    const int64_t n = (g1 - g0) * m;
+    int finite;
+#if NS_AVX2_CLONES
+    if (kernel != NS_SCORED_KERNEL_SCALAR)
+        finite = sum_group_avx2(s->part, s->tail, s->scores, n, job->f32);
+    else
+#endif
+        finite = sum_group(s->part, s->tail, s->scores, n, job->f32);
     (void)kernel;
-    return finite ? NS_OK : NS_ERR_VALUE;
+    if (!finite) return NS_ERR_VALUE;
+    if (job->use_set) {
+        for (int64_t e = 0; e < n; e++) {
+            if (s->dup[e]) s->scores[e] = NAN;
+        }
+    }
+    return NS_OK;
+}
+
+/* Pass 2 for row o when k <= NS_SCORED_SCAN_MAX (then duplicates are
+ * looked for among the entries kept, or not at all for distinct pools):
+ * the k best kept in an array sorted best first (a candidate that beats
+ * the last one is inserted; no heap), so that the common case, a
+ * candidate worse than the last one, costs one comparison.  Keeps the
+ * entries select_row's heap keeps, in the same order. */
+NS_INLINE void select_row_small(const select_job *job, select_scratch *s, int64_t o,
+                                const double *score, uint64_t seed) {
+    const ns_scored_args *a = job->a;
+    const int64_t m = a->pool_size, k = a->k;
+    const int sampling = a->inv_temperature > 0.0;
+    const int scan = !a->distinct;
+    const int64_t *row = a->pool + o * m;
+    double key[NS_SCORED_SCAN_MAX], val[NS_SCORED_SCAN_MAX];
+    int64_t id_of[NS_SCORED_SCAN_MAX], pos[NS_SCORED_SCAN_MAX];
+    /* Sentinels: every candidate (a finite key) beats them. */
+    for (int64_t t = 0; t < k; t++) {
+        key[t] = -INFINITY;
+        id_of[t] = INT64_MAX;
+    }
+    int64_t size = 0;
+    for (int64_t j = 0; j < m; j++) {
+        const double x = score[j];
+        const int64_t id = row[j];
+        double c = x;
+        if (sampling) {
+            const double base = x * a->inv_temperature;
+            /* Cannot beat the last whatever its noise: skip the logs. */
+            if (size == k && base + NS_SCORED_GUMBEL_MAX < key[k - 1]) continue;
+            c = base + id_gumbel(seed, id);
+        }
+        /* Not better than the last one kept (ids are < INT64_MAX). */
+        if (c < key[k - 1] || (c == key[k - 1] && id > id_of[k - 1])) continue;
+        if (scan) {
+            /* A duplicate has its twin's key: it gets here only while the
+             * twin is kept. */
+            int dup = 0;
+            for (int64_t t = 0; t < size; t++) dup |= id_of[t] == id;
+            if (dup) continue;
+        }
+        int64_t t = k - 1;
+        while (t > 0 && (c > key[t - 1] || (c == key[t - 1] && id < id_of[t - 1]))) {
+            key[t] = key[t - 1];
+            val[t] = val[t - 1];
+            id_of[t] = id_of[t - 1];
+            pos[t] = pos[t - 1];
+            t--;
+        }
+        key[t] = c;
+        val[t] = x;
+        id_of[t] = id;
+        pos[t] = j;
+        if (size < k) size++;
+    }
+    (void)s;
+    /* size >= 1 (k >= 1, m >= 1); again from the first when the pool had
+     * fewer than k distinct ids. */
+    int64_t *ids = a->out_ids + o * k;
+    double *lq = a->out_log_q ? a->out_log_q + o * k : NULL;
+    for (int64_t t = 0; t < k; t++) {
+        const int64_t u = t < size ? t : t % size;
+        ids[t] = id_of[u];
+        if (job->f32) ((float *)job->out_scores)[o * k + t] = (float)val[u];
+        else ((double *)job->out_scores)[o * k + t] = val[u];
+        if (lq) lq[t] = a->pool_log_q[o * m + pos[u]];
+    }
 }
 
 /* Pass 2 for row o, whose scores are score[0 .. m): the k kept, written
@@ -423,6 +575,7 @@ NS_INLINE int select_block(const select_job *job, select_scratch *s, int64_t b,
     const ns_scored_args *a = job->a;
     const int64_t m = a->pool_size;
     const int sampling = a->inv_temperature > 0.0;
+    const int small = a->k <= NS_SCORED_SCAN_MAX && !job->use_set;
     int64_t start, stop;
     ns_chunk_bounds(b, NS_SCORED_BLOCK_ROWS, a->n_rows, &start, &stop);
     const int64_t *pool = a->pool + start * m;
@@ -438,7 +591,8 @@ NS_INLINE int select_block(const select_job *job, select_scratch *s, int64_t b,
         if (status != NS_OK) return status;
         for (int64_t o = g0; o < g1; o++) {
             const uint64_t seed = sampling ? ns_rng_next(&rng) : 0;
-            select_row(job, s, o, s->scores + (o - g0) * m, seed);
+            if (small) select_row_small(job, s, o, s->scores + (o - g0) * m, seed);
+            else select_row(job, s, o, s->scores + (o - g0) * m, seed);
         }
     }
     return NS_OK;

@@ -443,3 +443,26 @@ def test_kernel_sums_are_the_documented_order():
     for kernel in KERNELS:
         _, s, _ = _law.scored_select(pool, None, q, v, 1, 0.0, True, 0, 0, 1, kernel=kernel)
         assert s[0, 0] == 3.0
+
+
+@pytest.mark.parametrize("select", ["top", "softmax"])
+@pytest.mark.parametrize("replace", [True, False])
+def test_sorted_array_and_heap_agree_with_ties(select, replace):
+    """k <= 16 keeps a sorted array, k > 16 a heap: with many equal scores
+    (vectors of 0 and 1) and duplicates, k = 16 gives the first 16 of
+    k = 17, ties to the lower id in both."""
+    gen = np.random.default_rng(12)
+    n = 60
+    s = NegativeSampler(n, positives=[gen.choice(n, 5, replace=False) for _ in range(4)])
+    rows = gen.integers(0, 4, 300)
+    items = gen.integers(0, 2, (n, 3)).astype(np.float64)
+    queries = gen.integers(0, 2, (300, 3)).astype(np.float64)
+    args = dict(pool=40, query_vectors=queries, item_vectors=items, select=select,
+                replace=replace, return_log_q=True)
+    a = s.sample_scored(rows, 16, rng=4, **args)
+    b = s.sample_scored(rows, 17, rng=4, **args)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y[:, :16])
+    if select == "top":
+        want, _, _ = top_reference(s, rows, 16, 40, queries, items, 4, replace)
+        np.testing.assert_array_equal(a[0], want)
