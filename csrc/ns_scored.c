@@ -159,6 +159,7 @@ typedef struct {
     int f32;
     int use_set;          /* duplicates merged by the hash set (else by a heap scan) */
     int64_t group_rows;   /* rows per group, in [1, NS_SCORED_BLOCK_ROWS] */
+    int top8;             /* top k (no noise), k <= 8: select_block_top8_* */
     size_t vector_bytes;  /* dim * element size */
     size_t row_bytes;     /* item_ld * element size */
 } select_job;
@@ -167,9 +168,9 @@ typedef struct {
 typedef struct {
     scored_entry *heap; /* k */
     double *query;      /* dim: the row's query in float64 */
-    double *scores;     /* group_rows * pool_size: the group's scores */
-    double *part;       /* 4 group_rows * pool_size: their lane sums */
-    double *tail;       /* group_rows * pool_size: their tail sums */
+    double *scores;     /* max(group_rows, 2) * pool_size: the group's scores */
+    double *part;       /* 4 (group_rows * pool_size + 1): their lane sums */
+    double *tail;       /* group_rows * pool_size + 1: their tail sums */
     unsigned char *dup; /* group_rows * pool_size, with the hash set: duplicates */
     seen_set seen;
 } select_scratch;
@@ -180,9 +181,12 @@ static int scratch_alloc(select_scratch *s, const select_job *job) {
     s->heap = (scored_entry *)malloc((size_t)a->k * sizeof *s->heap);
     s->query = (double *)malloc((size_t)a->dim * sizeof *s->query);
     const size_t n = (size_t)(job->group_rows * a->pool_size);
-    s->scores = (double *)malloc(n * sizeof *s->scores);
-    s->part = (double *)malloc(4 * n * sizeof *s->part);
-    s->tail = (double *)malloc(n * sizeof *s->tail);
+    /* at least two rows (select_block_top8_*) */
+    s->scores = (double *)malloc((n > 2 * (size_t)a->pool_size ? n : 2 * (size_t)a->pool_size) *
+                                 sizeof *s->scores);
+    /* one spare slot: the second of an odd row's last pair */
+    s->part = (double *)malloc(4 * (n + 1) * sizeof *s->part);
+    s->tail = (double *)malloc((n + 1) * sizeof *s->tail);
     if (!s->heap || !s->query || !s->scores || !s->part || !s->tail) return NS_ERR_ALLOC;
     if (job->use_set) {
         s->dup = (unsigned char *)malloc(n);
@@ -269,66 +273,100 @@ NS_INLINE void dot_f64_partials(const double *q, const double *v, int64_t d, dou
 }
 
 #if NS_AVX2_CLONES
-NS_TARGET_SCORED_AVX2 static inline void dot_f32_partials_avx2(const double *q, const float *v,
-                                                               int64_t d, double *t,
-                                                               double *tail) {
-    __m256d lo = _mm256_setzero_pd(), hi = lo;
+/* Two candidates at once (the query's loads shared, two independent
+ * chains): the sums of dot_*_partials for v0 into t[0..4), tail[0] and
+ * for v1 into t[4..8), tail[1]. */
+NS_TARGET_SCORED_AVX2 static inline void dot2_f32_partials_avx2(const double *q, const float *v0,
+                                                                const float *v1, int64_t d,
+                                                                double *t, double *tail) {
+    __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
     int64_t j = 0;
     for (; j + 8 <= d; j += 8) {
-        const __m256 x = _mm256_loadu_ps(v + j);
-        lo = _mm256_fmadd_pd(_mm256_loadu_pd(q + j),
-                             _mm256_cvtps_pd(_mm256_castps256_ps128(x)), lo);
-        hi = _mm256_fmadd_pd(_mm256_loadu_pd(q + j + 4),
-                             _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), hi);
+        const __m256d qlo = _mm256_loadu_pd(q + j), qhi = _mm256_loadu_pd(q + j + 4);
+        const __m256 x0 = _mm256_loadu_ps(v0 + j), x1 = _mm256_loadu_ps(v1 + j);
+        lo0 = _mm256_fmadd_pd(qlo, _mm256_cvtps_pd(_mm256_castps256_ps128(x0)), lo0);
+        hi0 = _mm256_fmadd_pd(qhi, _mm256_cvtps_pd(_mm256_extractf128_ps(x0, 1)), hi0);
+        lo1 = _mm256_fmadd_pd(qlo, _mm256_cvtps_pd(_mm256_castps256_ps128(x1)), lo1);
+        hi1 = _mm256_fmadd_pd(qhi, _mm256_cvtps_pd(_mm256_extractf128_ps(x1, 1)), hi1);
     }
-    double r = 0.0;
-    for (; j < d; j++) r += q[j] * (double)v[j];
-    _mm256_storeu_pd(t, _mm256_add_pd(lo, hi));
-    *tail = r;
+    double r0 = 0.0, r1 = 0.0;
+    for (; j < d; j++) {
+        r0 += q[j] * (double)v0[j];
+        r1 += q[j] * (double)v1[j];
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(lo0, hi0));
+    _mm256_storeu_pd(t + 4, _mm256_add_pd(lo1, hi1));
+    tail[0] = r0;
+    tail[1] = r1;
 }
 
-NS_TARGET_SCORED_AVX2 static inline void dot_f64_partials_avx2(const double *q, const double *v,
-                                                               int64_t d, double *t,
-                                                               double *tail) {
-    __m256d lo = _mm256_setzero_pd(), hi = lo;
+NS_TARGET_SCORED_AVX2 static inline void dot2_f64_partials_avx2(const double *q, const double *v0,
+                                                                const double *v1, int64_t d,
+                                                                double *t, double *tail) {
+    __m256d lo0 = _mm256_setzero_pd(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
     int64_t j = 0;
     for (; j + 8 <= d; j += 8) {
-        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_loadu_pd(q + j), _mm256_loadu_pd(v + j)));
-        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_loadu_pd(q + j + 4),
-                                             _mm256_loadu_pd(v + j + 4)));
+        const __m256d qlo = _mm256_loadu_pd(q + j), qhi = _mm256_loadu_pd(q + j + 4);
+        lo0 = _mm256_add_pd(lo0, _mm256_mul_pd(qlo, _mm256_loadu_pd(v0 + j)));
+        hi0 = _mm256_add_pd(hi0, _mm256_mul_pd(qhi, _mm256_loadu_pd(v0 + j + 4)));
+        lo1 = _mm256_add_pd(lo1, _mm256_mul_pd(qlo, _mm256_loadu_pd(v1 + j)));
+        hi1 = _mm256_add_pd(hi1, _mm256_mul_pd(qhi, _mm256_loadu_pd(v1 + j + 4)));
     }
-    double r = 0.0;
-    for (; j < d; j++) r += q[j] * v[j];
-    _mm256_storeu_pd(t, _mm256_add_pd(lo, hi));
-    *tail = r;
+    double r0 = 0.0, r1 = 0.0;
+    for (; j < d; j++) {
+        r0 += q[j] * v0[j];
+        r1 += q[j] * v1[j];
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(lo0, hi0));
+    _mm256_storeu_pd(t + 4, _mm256_add_pd(lo1, hi1));
+    tail[0] = r0;
+    tail[1] = r1;
 }
 
-NS_TARGET_SCORED_AVX512 static inline void dot_f32_partials_avx512(const double *q,
-                                                                   const float *v, int64_t d,
-                                                                   double *t, double *tail) {
-    __m512d s = _mm512_setzero_pd();
+NS_TARGET_SCORED_AVX512 static inline void dot2_f32_partials_avx512(const double *q,
+                                                                    const float *v0,
+                                                                    const float *v1, int64_t d,
+                                                                    double *t, double *tail) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0;
     int64_t j = 0;
     for (; j + 8 <= d; j += 8) {
-        s = _mm512_fmadd_pd(_mm512_loadu_pd(q + j), _mm512_cvtps_pd(_mm256_loadu_ps(v + j)), s);
+        const __m512d qv = _mm512_loadu_pd(q + j);
+        s0 = _mm512_fmadd_pd(qv, _mm512_cvtps_pd(_mm256_loadu_ps(v0 + j)), s0);
+        s1 = _mm512_fmadd_pd(qv, _mm512_cvtps_pd(_mm256_loadu_ps(v1 + j)), s1);
     }
-    double r = 0.0;
-    for (; j < d; j++) r += q[j] * (double)v[j];
-    _mm256_storeu_pd(t, _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1)));
-    *tail = r;
+    double r0 = 0.0, r1 = 0.0;
+    for (; j < d; j++) {
+        r0 += q[j] * (double)v0[j];
+        r1 += q[j] * (double)v1[j];
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(_mm512_castpd512_pd256(s0), _mm512_extractf64x4_pd(s0, 1)));
+    _mm256_storeu_pd(t + 4,
+                     _mm256_add_pd(_mm512_castpd512_pd256(s1), _mm512_extractf64x4_pd(s1, 1)));
+    tail[0] = r0;
+    tail[1] = r1;
 }
 
-NS_TARGET_SCORED_AVX512 static inline void dot_f64_partials_avx512(const double *q,
-                                                                   const double *v, int64_t d,
-                                                                   double *t, double *tail) {
-    __m512d s = _mm512_setzero_pd();
+NS_TARGET_SCORED_AVX512 static inline void dot2_f64_partials_avx512(const double *q,
+                                                                    const double *v0,
+                                                                    const double *v1, int64_t d,
+                                                                    double *t, double *tail) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0;
     int64_t j = 0;
     for (; j + 8 <= d; j += 8) {
-        s = _mm512_add_pd(s, _mm512_mul_pd(_mm512_loadu_pd(q + j), _mm512_loadu_pd(v + j)));
+        const __m512d qv = _mm512_loadu_pd(q + j);
+        s0 = _mm512_add_pd(s0, _mm512_mul_pd(qv, _mm512_loadu_pd(v0 + j)));
+        s1 = _mm512_add_pd(s1, _mm512_mul_pd(qv, _mm512_loadu_pd(v1 + j)));
     }
-    double r = 0.0;
-    for (; j < d; j++) r += q[j] * v[j];
-    _mm256_storeu_pd(t, _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1)));
-    *tail = r;
+    double r0 = 0.0, r1 = 0.0;
+    for (; j < d; j++) {
+        r0 += q[j] * v0[j];
+        r1 += q[j] * v1[j];
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(_mm512_castpd512_pd256(s0), _mm512_extractf64x4_pd(s0, 1)));
+    _mm256_storeu_pd(t + 4,
+                     _mm256_add_pd(_mm512_castpd512_pd256(s1), _mm512_extractf64x4_pd(s1, 1)));
+    tail[0] = r0;
+    tail[1] = r1;
 }
 
 /* score[e] for e < n, four at a time: ((t0 + t2) + (t1 + t3)) + tail,
@@ -396,41 +434,55 @@ NS_INLINE int score_group(const select_job *job, select_scratch *s, const int64_
         }
         s->seen.tag = o;
         double *part = s->part + 4 * (o - g0) * m, *tail = s->tail + (o - g0) * m;
-        for (int64_t j = 0; j < m; j++) {
+        /* Candidates j and j + 1 together; for an odd m the last pair
+         * repeats candidate m - 1, whose second copy is written to slot m,
+         * the next row's first (overwritten when that row is scored) or
+         * the buffers' spare slot. */
+        for (int64_t j = 0; j < m; j += 2) {
+            const int64_t j1 = j + 1 < m ? j + 1 : j;
             if (e0 + j + NS_SCORED_AHEAD < n_entries) {
                 prefetch_vector(job, pool[e0 + j + NS_SCORED_AHEAD]);
             }
-            const int64_t id = row[j];
-            if (id < 0 || id >= n_items) return NS_ERR_VALUE;
-            if (job->use_set) {
-                /* A duplicate: zero sums here, NaN once summed. */
-                s->dup[(o - g0) * m + j] = (unsigned char)seen_before(&s->seen, id);
-                if (s->dup[(o - g0) * m + j]) {
-                    for (int l = 0; l < 4; l++) part[4 * j + l] = 0.0;
-                    tail[j] = 0.0;
-                    continue;
-                }
+            if (e0 + j + 1 + NS_SCORED_AHEAD < n_entries) {
+                prefetch_vector(job, pool[e0 + j + 1 + NS_SCORED_AHEAD]);
             }
+            const int64_t id0 = row[j], id1 = row[j1];
+            if (id0 < 0 || id0 >= n_items || id1 < 0 || id1 >= n_items) return NS_ERR_VALUE;
+            if (job->use_set) {
+                /* A duplicate is scored (as its twin), then marked NaN. */
+                unsigned char *dup = s->dup + (o - g0) * m;
+                dup[j] = (unsigned char)seen_before(&s->seen, id0);
+                if (j1 != j) dup[j1] = (unsigned char)seen_before(&s->seen, id1);
+            }
+            double *t = part + 4 * j, *r = tail + j;
             if (job->f32) {
-                const float *v = (const float *)job->items + id * a->item_ld;
+                const float *v0 = (const float *)job->items + id0 * a->item_ld;
+                const float *v1 = (const float *)job->items + id1 * a->item_ld;
 #if NS_AVX2_CLONES
                 if (kernel == NS_SCORED_KERNEL_AVX512)
-                    dot_f32_partials_avx512(s->query, v, dim, part + 4 * j, tail + j);
+                    dot2_f32_partials_avx512(s->query, v0, v1, dim, t, r);
                 else if (kernel == NS_SCORED_KERNEL_AVX2)
-                    dot_f32_partials_avx2(s->query, v, dim, part + 4 * j, tail + j);
+                    dot2_f32_partials_avx2(s->query, v0, v1, dim, t, r);
                 else
 #endif
-                    dot_f32_partials(s->query, v, dim, part + 4 * j, tail + j);
+                {
+                    dot_f32_partials(s->query, v0, dim, t, r);
+                    dot_f32_partials(s->query, v1, dim, t + 4, r + 1);
+                }
             } else {
-                const double *v = (const double *)job->items + id * a->item_ld;
+                const double *v0 = (const double *)job->items + id0 * a->item_ld;
+                const double *v1 = (const double *)job->items + id1 * a->item_ld;
 #if NS_AVX2_CLONES
                 if (kernel == NS_SCORED_KERNEL_AVX512)
-                    dot_f64_partials_avx512(s->query, v, dim, part + 4 * j, tail + j);
+                    dot2_f64_partials_avx512(s->query, v0, v1, dim, t, r);
                 else if (kernel == NS_SCORED_KERNEL_AVX2)
-                    dot_f64_partials_avx2(s->query, v, dim, part + 4 * j, tail + j);
+                    dot2_f64_partials_avx2(s->query, v0, v1, dim, t, r);
                 else
 #endif
-                    dot_f64_partials(s->query, v, dim, part + 4 * j, tail + j);
+                {
+                    dot_f64_partials(s->query, v0, dim, t, r);
+                    dot_f64_partials(s->query, v1, dim, t + 4, r + 1);
+                }
             }
         }
     }
@@ -520,6 +572,149 @@ NS_INLINE void select_row_small(const select_job *job, select_scratch *s, int64_
     }
 }
 
+#if NS_AVX2_CLONES
+/* The top k (no noise) for k <= 8 without a branch per candidate, in the
+ * AVX-512 kernel: the k best (key, id, position) sorted best first in the
+ * lanes of three vectors; a candidate beats a suffix of the lanes (mask
+ * `better`), takes its first lane and shifts the others one lane on.
+ * Keeps what select_row_small keeps, in the same order. */
+typedef struct {
+    __m512d key;
+    __m512i ids, pos;
+} top8_state;
+
+NS_TARGET_SCORED_AVX512 static inline void top8_init(top8_state *t) {
+    t->key = _mm512_set1_pd(-INFINITY); /* every finite score beats it */
+    t->ids = _mm512_set1_epi64(INT64_MAX);
+    t->pos = _mm512_setzero_si512();
+}
+
+/* Candidate j (score x, id) offered; `lanes` the first k. */
+NS_TARGET_SCORED_AVX512 static inline void top8_offer(top8_state *t, double x, int64_t id,
+                                                      int64_t j, __mmask8 lanes, int scan) {
+    const __m512i up = _mm512_set_epi64(6, 5, 4, 3, 2, 1, 0, 0); /* lane l <- l - 1 */
+    const __m512d xv = _mm512_set1_pd(x);
+    const __m512i iv = _mm512_set1_epi64(id);
+    /* x beats a lane: a larger key, or the same key and a lower id */
+    __mmask8 better = _mm512_cmp_pd_mask(xv, t->key, _CMP_GT_OQ) |
+                      (_mm512_cmp_pd_mask(xv, t->key, _CMP_EQ_OQ) &
+                       _mm512_cmplt_epi64_mask(iv, t->ids));
+    /* a duplicate of a kept id (its twin's key) is not kept again; ids are
+     * < INT64_MAX, the empty lanes' id */
+    if (scan) better &= (__mmask8) - (_mm512_cmpeq_epi64_mask(iv, t->ids) == 0);
+    better &= lanes;
+    const __mmask8 shifted = (__mmask8)(better << 1) & better;
+    t->key = _mm512_mask_blend_pd(
+        better, t->key, _mm512_mask_blend_pd(shifted, xv, _mm512_permutexvar_pd(up, t->key)));
+    t->ids = _mm512_mask_blend_epi64(
+        better, t->ids,
+        _mm512_mask_blend_epi64(shifted, iv, _mm512_permutexvar_epi64(up, t->ids)));
+    t->pos = _mm512_mask_blend_epi64(
+        better, t->pos,
+        _mm512_mask_blend_epi64(shifted, _mm512_set1_epi64(j),
+                                _mm512_permutexvar_epi64(up, t->pos)));
+}
+
+/* Row o's outputs from its state (as select_row_small writes them). */
+NS_TARGET_SCORED_AVX512 static inline void top8_write(const select_job *job, const top8_state *t,
+                                                      int64_t o) {
+    const ns_scored_args *a = job->a;
+    const int64_t m = a->pool_size, k = a->k;
+    double kv[8];
+    int64_t iv[8], pv[8];
+    _mm512_storeu_pd(kv, t->key);
+    _mm512_storeu_si512((void *)iv, t->ids);
+    _mm512_storeu_si512((void *)pv, t->pos);
+    int64_t size = 0;
+    while (size < k && iv[size] != INT64_MAX) size++;
+    /* size >= 1 (k >= 1, m >= 1); again from the first when the pool had
+     * fewer than k distinct ids. */
+    int64_t *out = a->out_ids + o * k;
+    double *lq = a->out_log_q ? a->out_log_q + o * k : NULL;
+    for (int64_t u = 0; u < k; u++) {
+        const int64_t w = u < size ? u : u % size;
+        out[u] = iv[w];
+        if (job->f32) ((float *)job->out_scores)[o * k + u] = (float)kv[w];
+        else ((double *)job->out_scores)[o * k + u] = kv[w];
+        if (lq) lq[u] = a->pool_log_q[o * m + pv[w]];
+    }
+}
+
+/* Block b in the AVX-512 kernel for the top k <= 8 of pools of float32 or
+ * float64 vectors, software-pipelined by rows: while the candidates of row
+ * o are gathered and dotted (as score_group does), those of row o - 1,
+ * summed, are offered to its top8_state, so that the selection's work
+ * overlaps the gather's misses. */
+NS_TARGET_SCORED_AVX512 static int select_block_top8_avx512(const select_job *job,
+                                                            select_scratch *s, int64_t b) {
+    const ns_scored_args *a = job->a;
+    const int64_t m = a->pool_size, dim = a->dim, n_items = a->n_items;
+    const int scan = !a->distinct;
+    const __mmask8 lanes = (__mmask8)((1u << a->k) - 1u);
+    int64_t start, stop;
+    ns_chunk_bounds(b, NS_SCORED_BLOCK_ROWS, a->n_rows, &start, &stop);
+    const int64_t *pool = a->pool + start * m;
+    const int64_t n_entries = (stop - start) * m;
+    for (int64_t e = 0; e < NS_SCORED_AHEAD && e < n_entries; e++) {
+        prefetch_vector(job, pool[e]);
+    }
+    /* prev: the scores of row o - 1 (ids prev_row), offered during row o */
+    double *prev = s->scores, *cur = s->scores + m;
+    const int64_t *prev_row = NULL;
+    top8_state t;
+    top8_init(&t);
+    for (int64_t o = start; o < stop; o++) {
+        const int64_t *row = a->pool + o * m;
+        const int64_t e0 = (o - start) * m;
+        if (job->f32) {
+            const float *q = (const float *)job->queries + o * a->query_ld;
+            for (int64_t j = 0; j < dim; j++) s->query[j] = (double)q[j];
+        } else {
+            const double *q = (const double *)job->queries + o * a->query_ld;
+            for (int64_t j = 0; j < dim; j++) s->query[j] = q[j];
+        }
+        for (int64_t j = 0; j < m; j += 2) {
+            const int64_t j1 = j + 1 < m ? j + 1 : j;
+            if (e0 + j + NS_SCORED_AHEAD < n_entries) {
+                prefetch_vector(job, pool[e0 + j + NS_SCORED_AHEAD]);
+            }
+            if (e0 + j + 1 + NS_SCORED_AHEAD < n_entries) {
+                prefetch_vector(job, pool[e0 + j + 1 + NS_SCORED_AHEAD]);
+            }
+            const int64_t id0 = row[j], id1 = row[j1];
+            if (id0 < 0 || id0 >= n_items || id1 < 0 || id1 >= n_items) return NS_ERR_VALUE;
+            /* the second of an odd row's last pair goes to the spare slot */
+            double *pt = s->part + 4 * j, *r = s->tail + j;
+            if (job->f32) {
+                dot2_f32_partials_avx512(s->query, (const float *)job->items + id0 * a->item_ld,
+                                         (const float *)job->items + id1 * a->item_ld, dim,
+                                         pt, r);
+            } else {
+                dot2_f64_partials_avx512(s->query, (const double *)job->items + id0 * a->item_ld,
+                                         (const double *)job->items + id1 * a->item_ld, dim,
+                                         pt, r);
+            }
+            if (prev_row) {
+                top8_offer(&t, prev[j], prev_row[j], j, lanes, scan);
+                if (j1 != j) top8_offer(&t, prev[j1], prev_row[j1], j1, lanes, scan);
+            }
+        }
+        if (!sum_group_avx2(s->part, s->tail, cur, m, job->f32)) return NS_ERR_VALUE;
+        if (prev_row) top8_write(job, &t, o - 1);
+        top8_init(&t);
+        double *swap = prev;
+        prev = cur;
+        cur = swap;
+        prev_row = row;
+    }
+    if (prev_row) {
+        for (int64_t j = 0; j < m; j++) top8_offer(&t, prev[j], prev_row[j], j, lanes, scan);
+        top8_write(job, &t, stop - 1);
+    }
+    return NS_OK;
+}
+#endif
+
 /* Pass 2 for row o, whose scores are score[0 .. m): the k kept, written
  * to the outputs. */
 NS_INLINE void select_row(const select_job *job, select_scratch *s, int64_t o,
@@ -604,7 +799,12 @@ NS_INLINE int select_chunk(void *vjob, int64_t b0, int64_t b1, int kernel) {
     select_scratch s;
     int status = scratch_alloc(&s, job);
     for (int64_t b = b0; b < b1 && status == NS_OK; b++) {
-        status = select_block(job, &s, b, kernel);
+#if NS_AVX2_CLONES
+        if (kernel == NS_SCORED_KERNEL_AVX512 && job->top8)
+            status = select_block_top8_avx512(job, &s, b);
+        else
+#endif
+            status = select_block(job, &s, b, kernel);
     }
     scratch_free(&s);
     return status;
@@ -651,6 +851,7 @@ static int select_impl(const ns_scored_args *a, const void *queries,
         .f32 = f32,
         .use_set = !a->distinct && a->k > NS_SCORED_SCAN_MAX,
         .group_rows = group_rows,
+        .top8 = a->inv_temperature == 0.0 && a->k <= 8,
         .vector_bytes = (size_t)a->dim * elem,
         .row_bytes = (size_t)a->item_ld * elem,
     };
