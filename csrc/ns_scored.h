@@ -95,12 +95,13 @@ int ns_scored_best_kernel(void);
  * per row into args->out_ids and their scores into out_scores (n_rows * k,
  * row-major), and the log q of the pool entries kept into args->out_log_q
  * when args->pool_log_q is not NULL.  Blocks of rows run on par's threads;
- * each participant allocates k heap entries, dim + pool_size doubles and,
- * for pools with duplicates and k > 16, a hash set of at most 8 pool_size
- * int64.  Returns NS_OK, NS_ERR_ALLOC, or NS_ERR_VALUE for bad sizes, an id
- * out of range or a score that is NaN or infinite (a vector that is not
- * finite, or a product beyond the type's range); outputs are then
- * unspecified. */
+ * each participant allocates k heap entries, dim doubles, about 6 g + 2
+ * pool_size doubles for a group of g candidates (g = max(pool_size, 2048)
+ * at most) and, for pools with duplicates and k > 16, g bytes and a hash
+ * set of at most 8 pool_size int64.  Returns NS_OK, NS_ERR_ALLOC, or
+ * NS_ERR_VALUE for bad sizes, a kernel not available, an id out of range
+ * or a score that is NaN or infinite (a vector that is not finite, or a
+ * product beyond the type's range); outputs are then unspecified. */
 int ns_scored_select_f32(const ns_scored_args *args, const float *queries,
                          const float *items, float *out_scores,
                          const ns_par *par);
