@@ -24,7 +24,10 @@
  * order, products of float32 inputs exact in float64) and then rounded to
  * the vectors' type; that rounded score is what is compared and returned.
  * The order of the partial sums never depends on the CPU or the thread
- * count: the AVX2 copy computes the same sums.
+ * count: the AVX2 + FMA and AVX-512 kernels compute the same sums (the
+ * products of float32 inputs are exact in float64, so that a fused
+ * multiply-add rounds once, as the scalar sum does; float64 products are
+ * rounded before they are added, in every kernel).
  *
  * Gumbel noise: output rows are cut into blocks of NS_SCORED_BLOCK_ROWS,
  * block b draws from stream (k0, k1, b) (ns_rng.h) one 64-bit seed per row,
@@ -46,6 +49,13 @@
  * thread count. */
 #define NS_SCORED_BLOCK_ROWS 128
 
+/* Dot-product kernels (ns_scored_args.kernel): all compute the same sums
+ * (see above), so the output never depends on the kernel. */
+#define NS_SCORED_KERNEL_AUTO 0   /* the best available */
+#define NS_SCORED_KERNEL_SCALAR 1 /* C99, every CPU */
+#define NS_SCORED_KERNEL_AVX2 2   /* x86 AVX2 + FMA */
+#define NS_SCORED_KERNEL_AVX512 3 /* x86 AVX-512F (+ AVX2, FMA) */
+
 typedef struct {
     /* pool[r * pool_size + j]: candidate j of row r, in [0, n_items). */
     const int64_t *pool;
@@ -66,21 +76,32 @@ typedef struct {
     /* 0: top k; > 0 (finite): Gumbel top-k with this 1 / temperature. */
     double inv_temperature;
     uint64_t k0, k1; /* the noise key (inv_temperature > 0) */
+    /* NS_SCORED_KERNEL_*: AUTO, or one for which
+     * ns_scored_kernel_available is 1 (else NS_ERR_VALUE). */
+    int kernel;
     int64_t *out_ids;  /* n_rows * k */
     double *out_log_q; /* n_rows * k, written when pool_log_q is not NULL */
 } ns_scored_args;
+
+/* 1 when `kernel` (NS_SCORED_KERNEL_SCALAR, _AVX2, _AVX512) runs on this
+ * CPU and build, else 0 (AUTO included). */
+int ns_scored_kernel_available(int kernel);
+
+/* The kernel AUTO stands for: the widest available. */
+int ns_scored_best_kernel(void);
 
 /* Scores the pools of args->n_rows rows with float32 vectors (queries:
  * n_rows rows, items: n_items rows, each of dim values) and writes k ids
  * per row into args->out_ids and their scores into out_scores (n_rows * k,
  * row-major), and the log q of the pool entries kept into args->out_log_q
  * when args->pool_log_q is not NULL.  Blocks of rows run on par's threads;
- * each participant allocates k heap entries, dim + pool_size doubles and,
- * for pools with duplicates and k > 16, a hash set of at most 8 pool_size
- * int64.  Returns NS_OK, NS_ERR_ALLOC, or NS_ERR_VALUE for bad sizes, an id
- * out of range or a score that is NaN or infinite (a vector that is not
- * finite, or a product beyond the type's range); outputs are then
- * unspecified. */
+ * each participant allocates k heap entries, dim doubles, about 6 g + 2
+ * pool_size doubles for a group of g candidates (g = max(pool_size, 2048)
+ * at most) and, for pools with duplicates and k > 16, g bytes and a hash
+ * set of at most 8 pool_size int64.  Returns NS_OK, NS_ERR_ALLOC, or
+ * NS_ERR_VALUE for bad sizes, a kernel not available, an id out of range
+ * or a score that is NaN or infinite (a vector that is not finite, or a
+ * product beyond the type's range); outputs are then unspecified. */
 int ns_scored_select_f32(const ns_scored_args *args, const float *queries,
                          const float *items, float *out_scores,
                          const ns_par *par);

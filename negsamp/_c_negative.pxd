@@ -47,6 +47,10 @@ cdef extern from "ns_negative.h" nogil:
 
 cdef extern from "ns_scored.h" nogil:
     int NS_SCORED_BLOCK_ROWS
+    int NS_SCORED_KERNEL_AUTO
+    int NS_SCORED_KERNEL_SCALAR
+    int NS_SCORED_KERNEL_AVX2
+    int NS_SCORED_KERNEL_AVX512
     ctypedef struct ns_scored_args:
         const int64_t *pool
         const double *pool_log_q
@@ -61,8 +65,11 @@ cdef extern from "ns_scored.h" nogil:
         double inv_temperature
         uint64_t k0
         uint64_t k1
+        int kernel
         int64_t *out_ids
         double *out_log_q
+    int ns_scored_kernel_available(int kernel)
+    int ns_scored_best_kernel()
     int ns_scored_select_f32(const ns_scored_args *args, const float *queries,
                              const float *items, float *out_scores, const ns_par *par)
     int ns_scored_select_f64(const ns_scored_args *args, const double *queries,

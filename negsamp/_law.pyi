@@ -1,4 +1,4 @@
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -70,5 +70,11 @@ def scored_select(
     k0: int,
     k1: int,
     n_threads: int,
+    kernel: Optional[str] = ...,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]],
            Optional[npt.NDArray[np.float64]]]: ...
+
+SCORED_KERNELS: Dict[str, int]
+
+def scored_kernel_available(name: str) -> bool: ...
+def scored_best_kernel() -> str: ...

@@ -20,6 +20,7 @@ from negsamp._c_negative cimport (
     ns_negative_complement_build, ns_negative_cumulative,
     ns_negative_bloom_build, NS_NEGATIVE_BLOOM_WORDS,
     ns_scored_args, ns_scored_select_f32, ns_scored_select_f64, NS_SCORED_BLOCK_ROWS,
+    ns_scored_kernel_available, ns_scored_best_kernel, NS_SCORED_KERNEL_AUTO,
 )
 from negsamp._common import raise_for_status
 from negsamp._alias import TABLE_DTYPE
@@ -424,6 +425,23 @@ cdef class SamplingLaw:
 #: Output rows per noise block of scored_select (csrc/ns_scored.h).
 SCORED_BLOCK_ROWS = NS_SCORED_BLOCK_ROWS
 
+#: The dot-product kernels of scored_select (csrc/ns_scored.h), by name.
+SCORED_KERNELS = {"scalar": 1, "avx2": 2, "avx512": 3}
+
+
+def scored_kernel_available(str name):
+    """True when scored_select's kernel `name` (a key of SCORED_KERNELS)
+    runs on this CPU and build."""
+    if name not in SCORED_KERNELS:
+        raise ValueError(f"unknown kernel {name!r}")
+    return bool(ns_scored_kernel_available(SCORED_KERNELS[name]))
+
+
+def scored_best_kernel():
+    """The name of the kernel scored_select uses by default."""
+    cdef int best = ns_scored_best_kernel()
+    return next(name for name, v in SCORED_KERNELS.items() if v == best)
+
 
 cdef int64_t _row_stride(object arr, str name) except -1:
     """The row stride (>= 0) of a 2-D array, in elements, when each row is
@@ -438,7 +456,7 @@ cdef int64_t _row_stride(object arr, str name) except -1:
 
 def scored_select(const int64_t[:, ::1] pool, object pool_log_q, object queries,
                   object items, int64_t k, double inv_temperature, bint distinct,
-                  uint64_t k0, uint64_t k1, int n_threads):
+                  uint64_t k0, uint64_t k1, int n_threads, object kernel=None):
     """(ids, scores, log_q): k of each row's pool candidates
     (ns_scored_select_f32 / _f64): the top k by the dot product
     queries[r] . items[c] (inv_temperature 0), or k drawn by Gumbel top-k
@@ -447,8 +465,10 @@ def scored_select(const int64_t[:, ::1] pool, object pool_log_q, object queries,
     `queries` (B, d) and `items` (n, d), both float32 or both float64,
     rows contiguous (checked, with finite queries, by the caller);
     `distinct`: the pools have no duplicate ids.  ids (B, k) int64, scores
-    (B, k) in the vectors' dtype, log_q (B, k) float64 or None.  ValueError
-    when a score is NaN or infinite."""
+    (B, k) in the vectors' dtype, log_q (B, k) float64 or None.  `kernel`:
+    None (the best available) or a name of SCORED_KERNELS that is
+    available (a test hook: every kernel returns the same bits).
+    ValueError when a score is NaN or infinite."""
     cdef ns_par par
     cdef ns_scored_args args
     cdef int64_t n_rows = pool.shape[0], m = pool.shape[1]
@@ -471,6 +491,12 @@ def scored_select(const int64_t[:, ::1] pool, object pool_log_q, object queries,
         raise ValueError(f"k must be in [0, {m}], got {k}")
     if not (inv_temperature >= 0) or not math.isfinite(inv_temperature):
         raise ValueError(f"inv_temperature must be finite and >= 0, got {inv_temperature}")
+    if kernel is None:
+        args.kernel = NS_SCORED_KERNEL_AUTO
+    elif not scored_kernel_available(kernel):
+        raise ValueError(f"kernel {kernel!r} is not available on this CPU")
+    else:
+        args.kernel = SCORED_KERNELS[kernel]
     args.query_ld = _row_stride(queries, "queries")
     args.item_ld = _row_stride(items, "items")
     ids = np.empty((n_rows, k), dtype=np.int64)

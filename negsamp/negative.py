@@ -400,8 +400,10 @@ class NegativeSampler:
         returned for ``j <= k``, in both modes.
 
         Cost: the pool draw of :meth:`sample`, then per candidate one
-        gathered vector (prefetched ahead) and a dot product of length d,
-        and O(log k) for the few that enter a row's k-entry heap.  Memory
+        gathered vector (prefetched ahead) and a dot product of length d
+        (AVX-512 or AVX2 + FMA when the CPU has them: the same bits as
+        without), and O(k) (k <= 16: a sorted array) or O(log k) (a heap)
+        for the few that enter a row's k best.  Memory
         beyond the inputs and outputs: the (len(rows), pool) candidate ids
         (and their log q), O(k + d) per thread.  No (rows, pool, d) array.
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from negsamp import _law
 from negsamp.negative import NegativeSampler
 
 from _helpers import assert_threads_match_serial, assert_untouched
@@ -380,3 +381,91 @@ def test_nonfinite_item_vectors_are_named_when_drawn():
         s.sample_scored([0, 0, 0, 0], 2, **args)
     items[7, 2] = 1.0
     s.sample_scored([0, 0, 0, 0], 2, **args)
+
+
+# ----------------------------------------------- kernels: the same bits
+KERNELS = [name for name in _law.SCORED_KERNELS if _law.scored_kernel_available(name)]
+
+
+def test_scalar_kernel_is_always_available_and_best_is_available():
+    assert "scalar" in KERNELS
+    assert _law.scored_best_kernel() in KERNELS
+    with pytest.raises(ValueError, match="unknown kernel"):
+        _law.scored_kernel_available("sse9")
+    gen = np.random.default_rng(0)
+    pool = gen.integers(0, 5, (2, 3))
+    vecs = gen.standard_normal((5, 4))
+    with pytest.raises(ValueError, match="unknown kernel"):
+        _law.scored_select(pool, None, vecs[:2], vecs, 1, 0.0, False, 0, 0, 1, kernel="sse9")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [1, 7, 8, 9, 16, 64, 67])
+def test_kernels_return_the_scalar_bits(kernel, dtype, d):
+    """Random (not exactly summable) vectors of every length class
+    (d < 8, d % 8 == 0, d % 8 != 0), magnitudes spread over decades so that
+    the order of the sums matters: every kernel, top k and Gumbel top-k,
+    heap scan (k <= 16) and hash set (k > 16), pools with and without
+    duplicates (k <= 8 of the top: the AVX-512 kernel's branch-free
+    selection; k <= 16: a sorted array; larger: a heap), the same ids and
+    the same score bits as the scalar kernel."""
+    gen = np.random.default_rng(d)
+    n, rows, m = 500, 300, 41  # three blocks of rows, odd pools
+    items = (gen.standard_normal((n, d)) * 10.0 ** gen.integers(-6, 7, (n, d))).astype(dtype)
+    queries = (gen.standard_normal((rows, d)) * 10.0 ** gen.integers(-6, 7, (rows, d))).astype(dtype)
+    for distinct, k, inv_t in [(False, 4, 0.0), (False, 1, 0.0), (False, 8, 0.0),
+                               (False, 9, 0.0), (False, 20, 0.0), (True, 5, 0.0),
+                               (False, 3, 1e-3), (False, 25, 1e-2)]:
+        if distinct:
+            pool = np.stack([gen.choice(n, m, replace=False) for _ in range(rows)])
+        else:
+            pool = gen.integers(0, 60, (rows, m))  # many duplicates
+        lq = gen.standard_normal((rows, m))
+        want = _law.scored_select(pool, lq, queries, items, k, inv_t, distinct, 5, 6, 1,
+                                  kernel="scalar")
+        got = _law.scored_select(pool, lq, queries, items, k, inv_t, distinct, 5, 6, 2,
+                                 kernel=kernel)
+        for w, g in zip(want, got):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g.view(np.uint8), w.view(np.uint8))
+
+
+def test_kernel_sums_are_the_documented_order():
+    """The score is the documented sum (eight lanes in order, combined
+    pairwise, then the tail), not numpy's: a case where the orders differ."""
+    d = 19
+    q = np.zeros((1, d))
+    v = np.zeros((1, d))
+    q[0, :] = 1.0
+    v[0, 0], v[0, 8], v[0, 4], v[0, 16] = 1e16, -1e16, 1.0, 1.0
+    v[0, 1] = 1.0
+    # lanes: s0 = 1e16 + -1e16 = 0, s1 = 1, s4 = 1; tail = 1 (j = 16):
+    # ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)) + tail = 3
+    pool = np.zeros((1, 1), dtype=np.int64)
+    for kernel in KERNELS:
+        _, s, _ = _law.scored_select(pool, None, q, v, 1, 0.0, True, 0, 0, 1, kernel=kernel)
+        assert s[0, 0] == 3.0
+
+
+@pytest.mark.parametrize("select", ["top", "softmax"])
+@pytest.mark.parametrize("replace", [True, False])
+def test_sorted_array_and_heap_agree_with_ties(select, replace):
+    """k <= 16 keeps a sorted array, k > 16 a heap: with many equal scores
+    (vectors of 0 and 1) and duplicates, k = 16 gives the first 16 of
+    k = 17, ties to the lower id in both."""
+    gen = np.random.default_rng(12)
+    n = 60
+    s = NegativeSampler(n, positives=[gen.choice(n, 5, replace=False) for _ in range(4)])
+    rows = gen.integers(0, 4, 300)
+    items = gen.integers(0, 2, (n, 3)).astype(np.float64)
+    queries = gen.integers(0, 2, (300, 3)).astype(np.float64)
+    args = dict(pool=40, query_vectors=queries, item_vectors=items, select=select,
+                replace=replace, return_log_q=True)
+    a = s.sample_scored(rows, 16, rng=4, **args)
+    b = s.sample_scored(rows, 17, rng=4, **args)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y[:, :16])
+    if select == "top":
+        want, _, _ = top_reference(s, rows, 16, 40, queries, items, 4, replace)
+        np.testing.assert_array_equal(a[0], want)
