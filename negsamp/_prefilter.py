@@ -102,7 +102,8 @@ def check_precision(precision: Any) -> str:
 def search(q: np.ndarray, c_arr: np.ndarray, k: int, capacity: int, skip: int, *,
            largest: bool, metric: str, excl: Any, upper: Optional[np.ndarray],
            lower: float, n_threads: int, block_size: Optional[int], bar: Any = None,
-           kernel: Optional[str] = None, stats: Optional[Dict[str, Any]] = None
+           kernel: Optional[str] = None, stats: Optional[Dict[str, Any]] = None,
+           out: Optional[Tuple[np.ndarray, np.ndarray]] = None,
            ) -> Tuple[np.ndarray, np.ndarray]:
     """The top lists of ``hard_negatives`` for float32 queries ``q``
     (already normalised for cosine) over ``c_arr``.
@@ -148,4 +149,4 @@ def search(q: np.ndarray, c_arr: np.ndarray, k: int, capacity: int, skip: int, *
         stats["rescored"] = search_state.rescored
         stats["kernel"] = search_state.kernel
         stats["tile"] = block_size
-    return search_state.finish(skip, k, negate=not largest)
+    return search_state.finish(skip, k, negate=not largest, out=out)

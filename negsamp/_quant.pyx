@@ -203,9 +203,11 @@ cdef class QuantSearch:
         check_interrupt(status)
         raise_for_status(status, "QuantSearch.scan")
 
-    def finish(self, int64_t skip, int64_t k, bint negate=False):
+    def finish(self, int64_t skip, int64_t k, bint negate=False, object out=None):
         """(ids int64 (n_rows, k), scores float32 (n_rows, k)): entries
-        skip .. skip + k - 1 of each row, best first; -1 / NaN padding."""
+        skip .. skip + k - 1 of each row, best first; -1 / NaN padding.
+        out: None, or (ids, scores) C-contiguous writable arrays of those
+        shapes and dtypes, written in place and returned."""
         cdef int64_t[:, ::1] ids_v
         cdef float[:, ::1] scores_v
         cdef int status
@@ -213,11 +215,18 @@ cdef class QuantSearch:
             raise ValueError("this QuantSearch is finished")
         if skip < 0 or k < 1:
             raise ValueError(f"skip must be >= 0 and k >= 1, got skip={skip}, k={k}")
-        ids = np.empty((self.n_rows, k), dtype=np.int64)
-        scores = np.empty((self.n_rows, k), dtype=np.float32)
+        if out is None:
+            ids = np.empty((self.n_rows, k), dtype=np.int64)
+            scores = np.empty((self.n_rows, k), dtype=np.float32)
+        else:
+            ids, scores = out
+            if (ids.shape != (self.n_rows, k) or scores.shape != (self.n_rows, k)
+                    or ids.dtype != np.int64 or scores.dtype != np.float32):
+                raise ValueError(f"out buffers must be ({self.n_rows}, {k}) arrays of "
+                                 "int64 and float32")
         if self.n_rows == 0:
             return ids, scores
-        ids_v = ids
+        ids_v = ids  # C-contiguous and writable, or ValueError
         scores_v = scores
         self._finished = True
         with nogil:

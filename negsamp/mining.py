@@ -454,10 +454,10 @@ def hard_negatives(
     if n_rows > 0 and _prefilter.choose(precision, dtype, n_rows, n_items, dim, t):
         bar = _progress_bar(bool(progress), n_items)
         try:
-            return _deliver(_prefilter.search(
+            return _prefilter.search(
                 q, c_arr, k, capacity, skip, largest=bool(largest), metric=metric,
                 excl=excl, upper=upper, lower=lower, n_threads=n_threads,
-                block_size=block_size, bar=bar), out_pair)
+                block_size=block_size, bar=bar, out=out_pair)
         finally:
             if bar is not None:
                 bar.close()
@@ -573,17 +573,6 @@ def _as_out_pair(out: Any, shape: Tuple[int, int], dtype: np.dtype,
     scores = as_out(out[1], shape, dtype, *inputs, ids, name="out[1] (scores)")
     assert ids is not None and scores is not None  # neither is None (checked)
     return ids, scores
-
-
-def _deliver(result: Tuple[np.ndarray, np.ndarray],
-             out: Optional[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
-    """``result``, or ``out`` holding it: the int8 path's finish allocates
-    its own (B, k) arrays (the exact32 paths write into ``out`` directly)."""
-    if out is None:
-        return result
-    np.copyto(out[0], result[0])
-    np.copyto(out[1], result[1])
-    return out
 
 
 def default_block_size(n_queries: int, dim: int, dtype: Any = np.float32) -> int:

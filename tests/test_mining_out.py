@@ -23,6 +23,7 @@ def _buffers(shape, score_dtype=np.float32):
     {}, {"skip_top": 2, "largest": False}, {"temperature": 0.5, "rng": 1},
     {"exclude": "random", "metric": "cosine"}, {"n_threads": 2, "block_size": 50},
     {"k": 500},  # padded with -1 / NaN
+    {"precision": "int8"}, {"precision": "int8", "k": 500, "skip_top": 1},
 ])
 def test_out_receives_the_result_and_is_returned(options):
     Q, C = _inputs()
