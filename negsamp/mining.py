@@ -325,13 +325,12 @@ def hard_negatives(
         only (ValueError otherwise).  Memory: about 1 MB of int8 codes per
         tile (plus, per thread, the int32 products of at most 64 queries
         with one tile), never the whole corpus.  Measured (2-core Xeon,
-        AVX-512 VNNI, B = 1024, k = 32, N = 1e6, one quiet run of
-        ``python -m negsamp.bench --full --only int8``): 2.3x faster than
-        "exact32" at d = 128 and 1.9x at d = 768; the AVX2 kernel (CPUs
-        without VNNI) is slower than "exact32" there.  Where AMX runs (Linux
-        on Sapphire Rapids or later) an AMX tile kernel replaces the VNNI
-        one, for "auto" too: 1.7x faster than it at d = 128 and 2.3x at
-        d = 768 in that benchmark (medians of 3 runs on a loaded machine).
+        AVX-512 VNNI and AMX, B = 1024, k = 32, N = 1e6, one quiet run of
+        ``python -m negsamp.bench --full --only int8``): with the AMX tile
+        kernel (Linux on Sapphire Rapids or later; "auto" picks it there)
+        2.0x faster than "exact32" at d = 128 and 3.3x at d = 768, the VNNI
+        kernel 1.05x and 1.40x slower than AMX; the AVX2 kernel (CPUs
+        without VNNI) is slower than "exact32" there.
         "auto": "int8" when it supports the arguments and is expected to be
         faster (the AVX-512 VNNI or AMX kernel, at least 256 queries, 100000
         candidates and 128 dimensions), else "exact32".
