@@ -462,7 +462,7 @@ def hard_negatives(
                 bar.close()
     from negsamp._topk import TopkState, merge_lists
 
-    def new_state() -> Any:
+    def new_state() -> TopkState:
         return TopkState(
             n_rows, capacity, bool(largest),
             excl_indptr=None if excl is None else excl.indptr,
