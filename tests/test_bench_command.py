@@ -22,6 +22,7 @@ def test_every_default_case_is_well_formed():
     assert all(c.baseline_name == "unkeyed" for c in cases if "keyed" in c.operation)
 
 
+@pytest.mark.slow
 def test_report_runs_and_writes_json_and_markdown(tmp_path, capsys):
     out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
     assert bench.main(["--only", "alias.build", "--quiet", "--json", str(out_json),
@@ -34,6 +35,7 @@ def test_report_runs_and_writes_json_and_markdown(tmp_path, capsys):
     assert "| alias.build |" in out_md.read_text()
 
 
+@pytest.mark.slow
 def test_plot(tmp_path):
     pytest.importorskip("matplotlib")
     png = tmp_path / "speedups.png"
@@ -45,6 +47,7 @@ def test_no_matching_case_is_an_error():
     assert bench.main(["--only", "no-such-operation"]) == 2
 
 
+@pytest.mark.slow
 def test_busy_report_runs_and_its_loads_stop(tmp_path, capsys, monkeypatch):
     # --busy: default threads against one thread under each load.  Here with
     # the quick "idle" load and a tiny per-case budget; then a real compile

@@ -61,6 +61,7 @@ def test_array_sample_is_reproducible_and_cluster_independent(client):
     assert c.sample.tolist() != a.sample.tolist()
 
 
+@pytest.mark.slow
 def test_uniform_law_on_the_cluster(client):
     n, k, trials = 12, 3, 800
     x = da.arange(n, chunks=5)  # partitions of 5, 5, 2: one has fewer than k
@@ -77,6 +78,7 @@ def test_uniform_law_on_the_cluster(client):
     assert chisquare_pvalue(counts, wrong / wrong.sum()) < ALPHA
 
 
+@pytest.mark.slow
 def test_weighted_law_on_the_cluster(client):
     w = np.array([1.0, 3.0, 0.0, 2.0, 0.5, 4.0, 1.5, 2.5])
     k, trials = 2, 800

@@ -15,17 +15,20 @@ def _load(name):
     return runpy.run_path(str(path), run_name="example")
 
 
+@pytest.mark.slow
 def test_skipgram_learns():
     losses = _load("skipgram.py")["main"]()
     assert np.isfinite(losses).all()
     assert np.mean(losses[-5:]) < 0.8 * losses[0]
 
 
+@pytest.mark.slow
 def test_bpr_learns_with_history_excluding_negatives():
     before, after = _load("bpr.py")["main"](epochs=3)
     assert before < 0.6 and after > 0.85
 
 
+@pytest.mark.slow
 def test_kg_corruption_transe_learns():
     losses, hits = _load("kg_corruption.py")["main"](epochs=4)
     assert losses[-1] < 0.9 * losses[0]
@@ -38,6 +41,7 @@ def test_retriever_mining_improves_recall(temperature):
     assert before < 0.01 and after > 0.08
 
 
+@pytest.mark.slow
 def test_sampled_softmax_logq_correction_tracks_full_softmax():
     results = _load("sampled_softmax.py")["main"]()
     (full_loss, full_acc), (raw_loss, raw_acc), (fixed_loss, fixed_acc) = (
