@@ -2,6 +2,8 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ns_csr.h"
 
@@ -489,10 +491,6 @@ int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
 
 /* ---- merging finished lists (one per heap of a call) -------------------- */
 
-/* Parts merged at most (a call splits its tiles among at most this many
- * heaps, one per thread). */
-#define NS_TOPK_MAX_PARTS 256
-
 /* T is float or double.  Each part's row is best first, so the merged row
  * takes, skip + k times, the best head among the parts: a head is better
  * than another if it is not padding and the other is, or its score is
@@ -501,10 +499,12 @@ int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
     int NAME(const int64_t *ids, const T *scores, int64_t n_parts, int64_t n_rows, \
              int64_t cap, int largest, int64_t skip, int64_t k, int64_t *out_ids, \
              T *out_scores) {                                                    \
-        if (n_parts < 1 || n_parts > NS_TOPK_MAX_PARTS || n_rows < 0 || cap < 0 || \
-            skip < 0 || k < 0 || skip > INT64_MAX - k)                           \
+        if (n_parts < 1 || n_rows < 0 || cap < 0 || skip < 0 || k < 0 ||         \
+            skip > INT64_MAX - k || (uint64_t)n_parts > SIZE_MAX / sizeof(int64_t)) \
             return NS_ERR_VALUE;                                                 \
-        int64_t at[NS_TOPK_MAX_PARTS];                                           \
+        /* one cursor per part (one part per thread: any core count) */         \
+        int64_t *at = (int64_t *)malloc((size_t)n_parts * sizeof(int64_t));      \
+        if (at == NULL) return NS_ERR_ALLOC;                                     \
         for (int64_t r = 0; r < n_rows; r++) {                                   \
             for (int64_t p = 0; p < n_parts; p++) at[p] = 0;                     \
             for (int64_t i = 0; i < skip + k; i++) {                             \
@@ -542,6 +542,7 @@ int ns_topk_finish_f64(ns_topk_t *st, int64_t skip, int64_t k, int64_t *out_ids,
                 }                                                                \
             }                                                                    \
         }                                                                        \
+        free(at);                                                                \
         return NS_OK;                                                            \
     }
 

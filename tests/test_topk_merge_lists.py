@@ -111,3 +111,10 @@ def test_finish_writes_into_out():
     with pytest.raises(ValueError, match="out buffers must be C-contiguous"):
         _topk.TopkState(3, 4, True).finish(0, 3, np.float32, 1,
                                            out=(np.zeros((3, 2), np.int64), out[1]))
+
+
+def test_any_number_of_parts():
+    # one part per thread: a machine with more than 256 cores merges more
+    # than 256 lists (the first version had a fixed cap of 256 parts)
+    ids, scores = make_parts(np.random.default_rng(9), 300, 3, 2, True, np.float32, n_ids=3)
+    check_same(_topk.merge_lists(ids, scores, 2, 7, True), reference(ids, scores, 2, 7, True))
