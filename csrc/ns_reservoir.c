@@ -442,73 +442,97 @@ static inline uint64_t words_bounded(words_t *w, uint64_t n) {
     return hi;
 }
 
-/* Writes to out[0..take) a uniform take-subset of base + 0 .. base + n - 1
- * (0 <= take <= n), in no particular order, with min(take, n - take)
- * bounded draws: Floyd's algorithm (Bentley & Floyd 1987, "Programming
- * pearls: a sample of brilliance") picks the smaller of the subset and its
- * complement, marked in seen[0..n) (bytes, not bits: consecutive draws then
- * rarely touch the same memory); the complement's complement is read off
- * the marks. */
-static void choose(words_t *w, int64_t n, int64_t take, int64_t base,
-                   unsigned char *seen, int64_t *out) {
-    const int complement = take > n - take;
-    const int64_t draws = complement ? n - take : take;
-    memset(seen, 0, (size_t)n);
-    int64_t c = 0;
-    for (int64_t j = n - draws; j < n; j++) {
-        const int64_t t = (int64_t)words_bounded(w, (uint64_t)(j + 1));
-        /* j if t is marked (j never is yet), without a branch: about one
-         * draw in four hits a mark */
-        const int64_t chosen = t ^ ((t ^ j) & (0 - (int64_t)seen[t]));
-        seen[chosen] = 1;
-        if (!complement) out[c++] = base + chosen;
-    }
-    if (complement) {
-        /* written before it is known to count, so stop once take are */
-        for (int64_t i = 0; i < n && c < take; i++) {
-            out[c] = base + i;
-            c += !seen[i];
+/* Slot-by-slot draws of the merged sample: Lemire's bounded integer in
+ * [0, n), from a 32-bit half when n <= 2^32. */
+static inline uint64_t words_below(words_t *w, uint64_t n, int small) {
+    if (small) {
+        uint64_t m = (uint64_t)words_next32(w) * n;
+        if ((uint32_t)m < n) {
+            const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
+            while ((uint32_t)m < threshold) m = (uint64_t)words_next32(w) * n;
         }
+        return m >> 32;
     }
+    return words_bounded(w, n);
+}
+
+/* The next pick of a side that holds all its m < k items in stream order:
+ * one step of a Fisher-Yates shuffle of idx[0..m) (the picks so far are
+ * idx[0..taken)), so that the picks are a uniform subset in uniformly
+ * random order. */
+static inline int64_t pick_ordered(words_t *w, int64_t *idx, int64_t m,
+                                   int64_t taken, int small) {
+    const int64_t r = taken + (int64_t)words_below(w, (uint64_t)(m - taken), small);
+    const int64_t chosen = idx[r];
+    idx[r] = idx[taken];
+    idx[taken] = chosen;
+    return chosen;
 }
 
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
-                       int64_t m1, int64_t n2, int64_t m2, int64_t *src,
-                       int64_t *scratch, int64_t *x1) {
+                       int64_t m1, int64_t n2, int64_t m2, int fresh,
+                       int64_t *src, int64_t *scratch, int64_t *x1) {
     if (k < 1 || n1 < 0 || n2 < 0 || m1 != (n1 < k ? n1 : k) ||
         m2 != (n2 < k ? n2 : k) || n1 > INT64_MAX - n2)
         return NS_ERR_VALUE;
     const uint64_t total = (uint64_t)n1 + (uint64_t)n2;
-    if (total <= (uint64_t)k) {
-        /* Both sides hold all their items: all of them. */
+    if (total < (uint64_t)k) {
+        /* Both sides hold all their items, fewer than k: all of them, in
+         * stream order (a reservoir short of k items keeps that order). */
         for (int64_t i = 0; i < m1 + m2; i++) src[i] = i;
         *x1 = m1;
         return NS_OK;
     }
     words_t w;
     words_seed(&w, k0, k1, NS_RESERVOIR_MERGE_STREAM);
-    /* Hypergeometric: draw the k slots of a uniform subset one by one; the
-     * j-th comes from side 1 with probability (n1 - x) / (total - j). */
+    const int small = total <= ((uint64_t)1 << 32);
+    /* Output slot j comes from side 1 with probability (n1 - x) / (total -
+     * j), x of the j slots before it being from side 1: the sides of a
+     * uniform k-subset of the union drawn slot by slot (x ends
+     * hypergeometric), in an exchangeable order.  A side of n >= k items
+     * holds k in uniformly random order, so its first picks are a uniform
+     * subset in random order; a side short of k (or every side, when
+     * fresh) is shuffled as it is picked from. */
     int64_t x = 0;
-    if (total <= ((uint64_t)1 << 32)) {
+    if (!fresh && n1 >= k && n2 >= k) {
         for (int64_t j = 0; j < k; j++) {
-            const uint64_t n = total - (uint64_t)j;
-            uint64_t m = (uint64_t)words_next32(&w) * n;
-            if ((uint32_t)m < n) {
-                const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
-                while ((uint32_t)m < threshold) m = (uint64_t)words_next32(&w) * n;
-            }
-            x += (m >> 32) < (uint64_t)(n1 - x);
+            const int64_t one =
+                words_below(&w, total - (uint64_t)j, small) < (uint64_t)(n1 - x);
+            /* x when from side 1, else m1 + j - x, without a branch */
+            const int64_t second = m1 + j - x;
+            src[j] = second ^ ((second ^ x) & (0 - one));
+            x += one;
         }
     } else {
-        for (int64_t j = 0; j < k; j++)
-            x += words_bounded(&w, total - (uint64_t)j) < (uint64_t)(n1 - x);
+        int64_t *idx1 = fresh || n1 < k ? scratch : NULL;
+        int64_t *idx2 = fresh || n2 < k ? scratch + m1 : NULL;
+        if (idx1 != NULL)
+            for (int64_t i = 0; i < m1; i++) idx1[i] = i;
+        if (idx2 != NULL)
+            for (int64_t i = 0; i < m2; i++) idx2[i] = m1 + i;
+        for (int64_t j = 0; j < k; j++) {
+            if (words_below(&w, total - (uint64_t)j, small) < (uint64_t)(n1 - x)) {
+                src[j] = idx1 != NULL ? pick_ordered(&w, idx1, m1, x, small) : x;
+                x++;
+            } else {
+                const int64_t t = j - x;
+                src[j] = idx2 != NULL ? pick_ordered(&w, idx2, m2, t, small) : m1 + t;
+            }
+        }
     }
-    /* x <= m1 and k - x <= m2 always hold: a side that saw fewer than k
-     * items holds all of them. */
-    choose(&w, m1, x, 0, (unsigned char *)scratch, src);
-    choose(&w, m2, k - x, m1, (unsigned char *)scratch, src + x);
     *x1 = x;
+    return NS_OK;
+}
+
+int ns_reservoir_shuffle(ns_rng_t *rng, int64_t *perm, int64_t k) {
+    if (k < 0) return NS_ERR_VALUE;
+    for (int64_t i = 0; i < k; i++) perm[i] = i;
+    for (int64_t i = k - 1; i > 0; i--) {
+        const int64_t j = (int64_t)ns_rng_bounded(rng, (uint64_t)(i + 1));
+        const int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
     return NS_OK;
 }
 

@@ -114,19 +114,35 @@ void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
 
 /* Exact merge of two uniform reservoirs of size k that saw n1 and n2 items
  * and hold m1 = min(k, n1) and m2 = min(k, n2): the m = min(k, n1 + n2)
- * items of a uniform m-subset of the union.  When n1 + n2 <= k that is
- * every item; otherwise the number x of them from side 1 is hypergeometric
- * (the k slots drawn one by one, exact for any n), and x of the m1 items
- * (and k - x of the m2) are a uniform subset, by Floyd's algorithm on the
- * smaller of the subset and its complement.  Bounded integers by Lemire's
- * method from 32-bit halves of the words of the streams above (64-bit words
- * for bounds beyond 2^32).  On return src[0..m) names them: src[j] < m1 is
- * item src[j] of side 1, else item src[j] - m1 of side 2 (the x of side 1
- * first); *x1 receives x.  scratch has room for max(m1, m2) entries.
- * O(k) time, about 2k draws. */
+ * items of a uniform m-subset of the union.  A reservoir that saw n >= k
+ * items holds its k in uniformly random order (ns_reservoir_shuffle at the
+ * end of the fill, kept by Algorithm L's uniform replacements, and by this
+ * merge); one short of k holds all its items in stream order.  When n1 +
+ * n2 < k the result is every item (side 1 first, in order).  Otherwise
+ * the k output slots are drawn one by one: slot j comes from side 1 with
+ * probability (n1 - x) / (n1 + n2 - j), x being the number of slots before
+ * it from side 1 (so x ends hypergeometric, exact for any n), and takes
+ * that side's next item: the next of its random order when the side saw
+ * >= k items, else the next step of a Fisher-Yates shuffle of its items.
+ * The result is then again a uniform subset in uniformly random order.
+ * With fresh != 0 every side is shuffled as it is picked from: the picks
+ * are then a uniform subset given the sides' contents and order (merging
+ * one reservoir several times gives independent picks), at the cost of
+ * one more draw per item.
+ * Bounded integers by Lemire's method from 32-bit halves of the words of
+ * the streams above (64-bit words when n1 + n2 > 2^32), k draws plus one
+ * per item picked from a shuffled side.  On return src[0..m) names the
+ * items: src[j] < m1 is item src[j] of side 1, else item src[j] - m1 of
+ * side 2; *x1 receives x.  scratch has room for m1 + m2 entries.  O(k). */
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
-                       int64_t m1, int64_t n2, int64_t m2, int64_t *src,
-                       int64_t *scratch, int64_t *x1);
+                       int64_t m1, int64_t n2, int64_t m2, int fresh,
+                       int64_t *src, int64_t *scratch, int64_t *x1);
+
+/* A uniformly random permutation perm[0..k) of 0..k-1 from rng: the
+ * Fisher-Yates shuffle, i = k - 1 down to 1 swapping perm[i] with perm[j],
+ * j = ns_rng_bounded(rng, i + 1) (k - 1 draws).  A uniform reservoir's
+ * items are put in this order when its fill completes. */
+int ns_reservoir_shuffle(ns_rng_t *rng, int64_t *perm, int64_t k);
 
 /* A hint that data[0..bytes) will be read soon, out of order: one prefetch
  * per 64-byte line (merges call it on the items they are about to copy);

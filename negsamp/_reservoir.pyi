@@ -26,6 +26,7 @@ def uniform_update(
     slot_pos: npt.NDArray[np.int64],
     touched: npt.NDArray[np.int64],
 ) -> Tuple[int, float, int, int]: ...
+def uniform_shuffle(state: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.int64]: ...
 def weighted_update(
     state: npt.NDArray[np.uint64],
     k: int,
@@ -47,6 +48,7 @@ def uniform_merge(
     dtype: np.dtype[Any],
     items1: Optional[npt.NDArray[Any]],
     items2: Optional[npt.NDArray[Any]],
+    fresh: bool = ...,
 ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[Any], float, int]: ...
 def weighted_merge(
     key: Optional[Tuple[int, int]],

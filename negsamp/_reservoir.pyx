@@ -18,7 +18,8 @@ from libc.stdlib cimport malloc, calloc, free
 from negsamp._c_reservoir cimport (
     ns_reservoir_update, ns_wreservoir_update, ns_wreservoir_undo,
     ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
-    ns_reservoir_merge, ns_reservoir_gather, ns_reservoir_prefetch, ns_reservoir_resume,
+    ns_reservoir_merge, ns_reservoir_shuffle, ns_reservoir_gather, ns_reservoir_prefetch,
+    ns_reservoir_resume,
     ns_wreservoir_merge, ns_wreservoir_merge_scratch,
 )
 
@@ -325,8 +326,31 @@ cdef object _merged_state(uint64_t k0, uint64_t k1):
     return state
 
 
+#: int64 entries of a uniform merge's work space kept on the stack (24 KiB):
+#: k up to 1023 with both sides short of k, 1535 otherwise.
+cdef enum:
+    _MERGE_STACK = 3072
+
+
+def uniform_shuffle(uint64_t[::1] state, int64_t k):
+    """A uniformly random permutation of 0..k-1 (ns_reservoir_shuffle),
+    `state` advanced in place."""
+    cdef ns_rng_t rng
+    _check_state(state)
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    perm = _empty(k, cnp.NPY_INT64)
+    cdef int64_t *p = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>perm)
+    _load(state, &rng)
+    with nogil:
+        ns_reservoir_shuffle(&rng, p, k)
+    _store(&rng, state)
+    return perm
+
+
 def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n1,
-                  int64_t n2, cnp.dtype dtype, object items1, object items2):
+                  int64_t n2, cnp.dtype dtype, object items1, object items2,
+                  bint fresh=False):
     """The merged uniform reservoir of two that saw n1 and n2 items and hold
     min(k, n1) and min(k, n2) of them (items1, items2: C-contiguous arrays of
     `dtype`, or None when empty): (rng state, items, W, next).  The merge
@@ -334,7 +358,7 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
     k) (the states are only read for that).  The state is
     stream (k0, k1, MERGE_STATE); items a new array of the min(k, n1 + n2)
     items of a uniform subset of the union (ns_reservoir_merge, streams
-    (k0, k1, 16..31)); W ~ Beta(k, n - k + 1) and the next acceptance come
+    (k0, k1, 16..31); fresh: both sides shuffled as they are picked from); W ~ Beta(k, n - k + 1) and the next acceptance come
     from stream (k0, k1, MERGE_RESUME) when n1 + n2 >= k (else W = 1,
     next = NEVER)."""
     cdef int64_t m1 = min(k, n1), m2 = min(k, n2), x = 0, m
@@ -364,13 +388,18 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
         a = _data(items1, -1, m1, itemsize)
         b = _data(items2, -1, m2, itemsize)
         o = <char *>cnp.PyArray_DATA(<cnp.ndarray>items)
-    cdef int64_t *work = <int64_t *>malloc((m + max(m1, m2) + 1) * sizeof(int64_t))
-    if work == NULL:
-        raise MemoryError("no memory for a reservoir merge")
+    # the picks (m) and the shuffles of sides short of k (m1 + m2): on the
+    # stack for the usual k
+    cdef int64_t stack_work[_MERGE_STACK]
+    cdef int64_t *work = stack_work
+    if m + m1 + m2 + 1 > _MERGE_STACK:
+        work = <int64_t *>malloc((m + m1 + m2 + 1) * sizeof(int64_t))
+        if work == NULL:
+            raise MemoryError("no memory for a reservoir merge")
     _prefetch_items(items1, m1)
     _prefetch_items(items2, m2)
     with nogil:
-        status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, work, work + m, &x)
+        status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, fresh, work, work + m, &x)
         if status == NS_OK and o != NULL:
             ns_reservoir_gather(o, a, m1, b, work, m, itemsize)
         if status == NS_OK and n1 + n2 >= k:
@@ -383,7 +412,8 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
         if refs and m:
             items = _gather(dtype, items1, m1, items2, m2, work, m)
     finally:
-        free(work)
+        if work != stack_work:
+            free(work)
     if resumed != NS_OK:
         raise_for_status(resumed, "reservoir resume")
     return _merged_state(k0, k1), items, w, nxt

@@ -35,7 +35,10 @@ from negsamp._validation import (
 __all__ = ["Reservoir", "WeightedReservoir"]
 
 _NEVER = 2**63 - 1  # csrc NS_NEVER: no further item will be accepted
-_FORMAT_VERSION = 1  # Reservoir
+#: Reservoir: 2 holds the k items of a reservoir that saw >= k in uniformly
+#: random order (merges take a side's first items); 1 (negsamp 0.1.0) kept
+#: the fill in stream order, and is shuffled on load.
+_UNIFORM_FORMAT = 2
 #: WeightedReservoir: 2 keeps keys log(w) - log(E) and the remaining jump in
 #: units of Exp(1); 1 (negsamp 0.1.0) kept log keys -E / w and the jump in
 #: units of weight, and is converted on load.
@@ -447,13 +450,25 @@ class Reservoir(_Base):
             if self._dtype is None and length == 0:
                 return
             self._set_dtype(arr)
-            self._grow(min(self._k, self._count + length))
+            k = self._k
+            self._grow(min(k, self._count + length))
             state = self._state.copy()
-            count, w, nxt, n_touched = _reservoir.uniform_update(
-                state, self._k, self._count, self._w, self._next, length,
-                self._slot_pos, self._touched,
-            )
-            self._copy_touched(arr, n_touched)
+            count, w, nxt = self._count, self._w, self._next
+            if count < k <= count + length:
+                # The fill completes in this chunk: its k items are put in
+                # uniformly random order (merges take their first picks),
+                # then the rest of the chunk.
+                fill = k - count
+                count, w, nxt, n_touched = _reservoir.uniform_update(
+                    state, k, count, w, nxt, fill, self._slot_pos, self._touched)
+                self._copy_touched(arr[:fill], n_touched)
+                perm = _reservoir.uniform_shuffle(state, k)
+                self._items[:k] = self._items[perm]  # type: ignore[index]
+                arr, length = arr[fill:], length - fill
+            if length:
+                count, w, nxt, n_touched = _reservoir.uniform_update(
+                    state, k, count, w, nxt, length, self._slot_pos, self._touched)
+                self._copy_touched(arr, n_touched)
             self._state = state
             self._count, self._w, self._next = count, w, nxt
 
@@ -468,22 +483,30 @@ class Reservoir(_Base):
             disjoint from this one's.
         rng : None, int, SeedSequence or Generator
             Randomness of the merge.  None derives it from the two
-            reservoirs' states, so a merge is deterministic given its inputs.
+            reservoirs' states, so a merge is deterministic given its inputs,
+            and takes each side's first items (see Notes).  Given, it also
+            draws fresh picks from each side: merging one reservoir several
+            times (with different rngs) then gives independent picks, at
+            the cost of one more random number per item.
 
         Notes
         -----
-        With counts n1, n2 and m = min(k, n1 + n2): the number of items
-        taken from this side is hypergeometric (drawn exactly, slot by slot,
-        k random numbers), then the items are uniform picks without
-        replacement from each side (Floyd's algorithm, min(x, k - x) random
-        numbers for x picks of k).  A side that saw fewer than k items holds
-        all of them, so this is exact in every case.  The merged reservoir
-        then continues Algorithm L: its threshold W is drawn from its exact
-        conditional law, Beta(k, n - k + 1) (the k-th smallest of n uniform
-        keys, independent of which items are kept), and the gap to the next
-        acceptance is geometric given W.  O(k) time, one C call; the items
-        of this side come first in the merged sample (whose order is
-        unspecified: Algorithm L replaces uniformly random slots).
+        With counts n1, n2 and m = min(k, n1 + n2): the m output slots are
+        drawn one by one, slot j from this side with probability (n1 - x) /
+        (n1 + n2 - j), x being the slots before it from this side (so the
+        number taken from this side is exactly hypergeometric; k random
+        numbers).  A reservoir that saw at least k items holds them in
+        uniformly random order (its fill is shuffled once, and Algorithm L
+        replaces uniformly random slots), so a slot takes the next item of
+        its side in that order; a side that saw fewer than k items (it holds
+        all of them) is shuffled as it is picked from.  The merged sample
+        is then again a uniform subset of the union in uniformly random
+        order: exact in every case, over the randomness of the reservoirs
+        and of the merge.  The merged reservoir continues Algorithm L: its
+        threshold W is drawn from its exact conditional law, Beta(k, n - k +
+        1) (the k-th smallest of n uniform keys, independent of which items
+        are kept), and the gap to the next acceptance is geometric given W.
+        O(k) time, one C call.
         """
         self._check_merge_partner(other)
         first, second = self._locked_pair(other)
@@ -506,7 +529,8 @@ class Reservoir(_Base):
             # (the merged reservoir's buffers grow on its first update), W,
             # next.
             state, items, out._w, out._next = _reservoir.uniform_merge(
-                key, self._state, other._state, k, n1, n2, dtype, self._items, other._items)
+                key, self._state, other._state, k, n1, n2, dtype, self._items, other._items,
+                key is not None)
             out._init_state(k, state)
             out._dtype, out._items, out._count = dtype, items, n1 + n2
             return out
@@ -515,6 +539,7 @@ class Reservoir(_Base):
     def _state_dict(self) -> Dict[str, Any]:
         n = self._filled()
         return {
+            "format": _UNIFORM_FORMAT,
             "k": self._k,
             "count": self._count,
             "w": self._w,
@@ -543,6 +568,15 @@ class Reservoir(_Base):
                              f"items were seen, got {nxt}")
         rng_state = _checked_rng_state(_get(state, "rng_state", object))
         dtype, items = _checked_items(state.get("items"), state.get("dtype"), min(k, count))
+        # Pickles of negsamp 0.1.0 have no "format": format 1.
+        fmt = _get(state, "format", int, 1, _UNIFORM_FORMAT) if "format" in state else 1
+        if fmt == 1 and count >= k and items is not None:
+            # Format 1 kept the fill in stream order: the items are put in
+            # uniformly random order, from a stream derived from the state
+            # (the reservoir's own stream is left as it was).
+            order = _reservoir.seed_state(*_reservoir.derive_key(rng_state, rng_state, count,
+                                                                 count, k))
+            items = np.asarray(items)[_reservoir.uniform_shuffle(order, k)]
         self._init_state(k, rng_state)
         self._count, self._w, self._next = count, w, nxt
         self._dtype = dtype
@@ -564,14 +598,14 @@ class Reservoir(_Base):
             ]
             if self._items is not None:
                 body.append(self._items[:n].tobytes())
-            return frame(_MAGIC_UNIFORM, _FORMAT_VERSION, *body)
+            return frame(_MAGIC_UNIFORM, _UNIFORM_FORMAT, *body)
 
     @classmethod
     def from_bytes(cls, data: Any) -> "Reservoir":
         """Inverse of :meth:`to_bytes`.  Truncated, corrupted or foreign
         bytes raise ValueError."""
         data = as_bytes(data)
-        open_frame(data, _MAGIC_UNIFORM, "Reservoir", (_FORMAT_VERSION,))
+        fmt = open_frame(data, _MAGIC_UNIFORM, "Reservoir", (1, _UNIFORM_FORMAT))
         check_crc(data)
         r = Reader(data, "reservoir")
         k, count, nxt, w, dlen = r.unpack(_UNIFORM_HEADER)
@@ -581,7 +615,7 @@ class Reservoir(_Base):
         items = r.array(dtype, n) if dtype is not None else None
         r.done()
         self = cls.__new__(cls)
-        self._restore({"k": k, "count": count, "w": w, "next": nxt,
+        self._restore({"format": fmt, "k": k, "count": count, "w": w, "next": nxt,
                        "rng_state": np.array(words, dtype=np.uint64),
                        "dtype": dtype, "items": items})
         return self

@@ -663,7 +663,9 @@ def corrupt_triples(triples, n_entities, k, seed, mode="tail", known=None):
 def reference_algorithm_l(stream, k, seed):
     """Reservoir(k, rng=seed) fed `stream`: Li 1994, Algorithm L, item by
     item, on block stream 0 of the call key (csrc/ns_reservoir.c: skips
-    from open-interval doubles (0, 1], replacements at a bounded slot)."""
+    from open-interval doubles (0, 1], replacements at a bounded slot).
+    When the fill completes (after W and the first skip are drawn) the k
+    items are shuffled by Fisher-Yates (ns_reservoir_shuffle)."""
     words = xoshiro_stream(*draw_key(seed), 0)
 
     def open0():
@@ -677,10 +679,70 @@ def reference_algorithm_l(stream, k, seed):
             if pos == k - 1:
                 w = math.exp(math.log(open0()) / k)
                 nxt = pos + 1 + math.floor(math.log(open0()) / math.log1p(-w))
+                for i in range(k - 1, 0, -1):
+                    j = bounded(words, i + 1)
+                    out[i], out[j] = out[j], out[i]
         elif pos == nxt:
             out[bounded(words, k)] = item
             w = w * math.exp(math.log(open0()) / k)
             nxt = pos + 1 + math.floor(math.log(open0()) / math.log1p(-w))
+    return out
+
+
+def _lane_words(k0, k1, first):
+    """Words of NS_RNG_LANES streams (k0, k1, first + l) stepped together:
+    word t from lane t % LANES, step t // LANES (ns_rng_lanes_fill)."""
+    lanes = [xoshiro_stream(k0, k1, first + lane) for lane in range(LANES)]
+    while True:
+        for lane in lanes:
+            yield next(lane)
+
+
+MERGE_STREAM = 16  # NS_RESERVOIR_MERGE_STREAM
+
+
+def reference_uniform_merge(key, k, n1, items1, n2, items2, fresh=True):
+    """Reservoir.merge(other, rng=...) with merge key `key`: the merged
+    sample of two reservoirs that saw n1 and n2 items and hold items1 and
+    items2 (csrc/ns_reservoir.h, ns_reservoir_merge): slot by slot, side 1
+    with probability (n1 - x) / (n1 + n2 - j); the next item of a side that
+    saw >= k items, else (or always when fresh: Reservoir.merge with rng
+    given) the next step of a Fisher-Yates shuffle of it.
+    Bounded integers by Lemire's method on 32-bit halves (low half first)
+    of the lane words while n1 + n2 <= 2**32, else on whole words."""
+    total = n1 + n2
+    if total < k:
+        return list(items1) + list(items2)
+    words = _lane_words(key[0], key[1], MERGE_STREAM)
+    halves = []
+
+    def next32():
+        if not halves:
+            word = next(words)
+            halves.extend([word >> 32, word & 0xFFFFFFFF])
+        return halves.pop()
+
+    def below(n):
+        if total > 1 << 32:
+            return bounded(words, n)
+        m = next32() * n
+        if m & 0xFFFFFFFF < n:
+            threshold = (1 << 32) % n
+            while m & 0xFFFFFFFF < threshold:
+                m = next32() * n
+        return m >> 32
+
+    sides = [[list(items1), fresh or n1 < k, 0], [list(items2), fresh or n2 < k, 0]]
+    out, x = [], 0
+    for j in range(k):
+        side = sides[0] if below(total - j) < n1 - x else sides[1]
+        held, ordered, taken = side
+        if ordered:
+            r = taken + below(len(held) - taken)
+            held[taken], held[r] = held[r], held[taken]
+        out.append(held[taken])
+        side[2] += 1
+        x = sides[0][2]
     return out
 
 

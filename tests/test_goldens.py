@@ -90,6 +90,10 @@ def test_reservoir(case):
     for start in range(0, case["n"], case["chunk"]):
         res.update(np.arange(start, min(start + case["chunk"], case["n"])))
     assert res.count == case["n"]
+    if "n2" in case:  # a merge
+        other = negsamp.Reservoir(case["k"], rng=case["seed2"])
+        other.update(np.arange(case["n"], case["n"] + case["n2"]))
+        res = res.merge(other, rng=case["merge_seed"])
     assert res.sample.tolist() == case["expected"]
 
 

@@ -119,17 +119,27 @@ static void uniform_merges(void) {
         const int64_t n1 = (int64_t)ns_rng_bounded(&r, 3 * (uint64_t)k), n2 = (int64_t)ns_rng_bounded(&r, 3 * (uint64_t)k);
         const int64_t m1 = n1 < k ? n1 : k, m2 = n2 < k ? n2 : k;
         const int64_t m = n1 + n2 < k ? n1 + n2 : k;
-        int64_t *src = malloc(8 * (m + 1)), *scratch = malloc(8 * (m1 > m2 ? m1 : m2) + 8), x = -1;
-        CHECK(ns_reservoir_merge(trial, 99, k, n1, m1, n2, m2, src, scratch, &x) == NS_OK);
+        int64_t *src = malloc(8 * (m + 1)), *scratch = malloc(8 * (m1 + m2) + 8), x = -1;
+        const int fresh = trial % 3 == 0;
+        CHECK(ns_reservoir_merge(trial, 99, k, n1, m1, n2, m2, fresh, src, scratch, &x) == NS_OK);
         CHECK(x >= 0 && x <= m1 && m - x <= m2);
         char *seen = calloc(m1 + m2 + 1, 1);
+        int64_t from1 = 0, from2 = 0;
         for (int64_t j = 0; j < m; j++) {
             CHECK(src[j] >= 0 && src[j] < m1 + m2);
             if (src[j] < 0 || src[j] >= m1 + m2) continue;
             CHECK(!seen[src[j]]);
             seen[src[j]] = 1;
-            CHECK((j < x) == (src[j] < m1));
+            /* a side that saw >= k items gives its first picks, in order */
+            if (src[j] < m1) {
+                if (n1 >= k && !fresh) CHECK(src[j] == from1);
+                from1++;
+            } else {
+                if (n2 >= k && !fresh) CHECK(src[j] == m1 + from2);
+                from2++;
+            }
         }
+        CHECK(from1 == x && from2 == m - x);
         free(src); free(scratch); free(seen);
     }
 }

@@ -210,7 +210,7 @@ def test_merge_calls_derive_the_key_from_both_states_only_without_one(n1, n2):
     from negsamp._rng import draw_key
 
     assert _same(_reservoir.uniform_merge(draw_key(11), other, other, k, a.count, b.count,
-                                          a.dtype, a._items, b._items),
+                                          a.dtype, a._items, b._items, True),
                  (lambda r: (r._state, r.sample, r._w, r._next))(a.merge(b, rng=11)))
 
 
@@ -249,3 +249,48 @@ def test_merged_heaps_share_cached_read_only_slot_views():
     m.update(np.arange(5000, 5100), np.ones(100))
     assert m._heap_slots is not merged[2]._heap_slots
     assert np.array_equal(merged[2]._heap_slots, np.arange(k))
+
+
+# -- the picks: a side's first items (derived key) or fresh ones (rng given) --
+@pytest.mark.parametrize("k, n1, n2", [(7, 500, 90), (20, 11, 300), (20, 300, 11),
+                                       (16, 10, 6), (16, 9, 6), (1, 5, 8)])
+def test_uniform_merge_with_a_derived_key_matches_the_reference(k, n1, n2):
+    import _reference as R
+    from negsamp import _reservoir
+
+    a, b = Reservoir(k, rng=31), Reservoir(k, rng=32)
+    a.update(np.arange(n1))
+    b.update(np.arange(n1, n1 + n2))
+    ref_a = R.reference_algorithm_l(range(n1), k, 31)
+    ref_b = R.reference_algorithm_l(range(n1, n1 + n2), k, 32)
+    assert a.sample.tolist() == ref_a and b.sample.tolist() == ref_b
+    key = _reservoir.derive_key(a._state, b._state, n1, n2, k)
+    expected = R.reference_uniform_merge(key, k, n1, ref_a, n2, ref_b, fresh=False)
+    assert a.merge(b).sample.tolist() == expected
+    # rng given: fresh picks from both sides
+    fresh = R.reference_uniform_merge(R.draw_key(5), k, n1, ref_a, n2, ref_b, fresh=True)
+    assert a.merge(b, rng=5).sample.tolist() == fresh
+
+
+@pytest.mark.parametrize("n1, n2", [(60, 40), (10, 90), (7, 5)])
+def test_uniform_merge_with_a_derived_key_is_a_uniform_subset_in_random_order(n1, n2):
+    # Over the reservoirs' own randomness (a new pair each trial, rng=None):
+    # every item of the union equally likely, and equally likely in the
+    # first slot (the merged order is exchangeable, so a later merge may
+    # take its first items).  A reservoir whose fill is not shuffled keeps
+    # its first items in its first slots, and fails this.
+    k, trials = 10, 4000
+    n = n1 + n2
+    m = min(k, n)
+    kept = np.zeros(n)
+    first = np.zeros(n)
+    for t in range(trials):
+        a, b = Reservoir(k, rng=2 * t), Reservoir(k, rng=2 * t + 1)
+        a.update(np.arange(n1))
+        b.update(np.arange(n1, n))
+        s = a.merge(b).sample
+        assert len(s) == m and len(set(s.tolist())) == m
+        kept[s] += 1
+        first[s[0]] += 1
+    assert chisquare_pvalue(kept, np.full(n, 1 / n)) > ALPHA
+    assert chisquare_pvalue(first, np.full(n, 1 / n)) > ALPHA

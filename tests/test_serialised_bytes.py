@@ -1,6 +1,9 @@
 """to_bytes() output is pinned: the bytes in tests/data/serialised-*.bin were
-written by negsamp before the framing moved to negsamp/_format.py, and the
-same objects must still serialise to exactly those bytes and load from them."""
+written by negsamp before the framing moved to negsamp/_format.py (the
+uniform reservoirs' since format 2, 0.2.0), and the same objects must still
+serialise to exactly those bytes and load from them.  The format-1 uniform
+reservoirs of negsamp 0.1.0 (tests/data/v1-serialised-reservoir-*.bin) still
+load."""
 from __future__ import annotations
 
 import pathlib
@@ -60,3 +63,43 @@ def test_pinned_bytes_load(name):
     assert loaded.to_bytes() == data
     if cls is AliasTable:
         assert loaded == OBJECTS[name]()
+
+
+V1_RESERVOIRS = ["empty", "int64", "partial", "float32"]
+
+
+def _v1_items(data, dtype):
+    """The items stored in a format-1 Reservoir: after the 12-byte prefix,
+    the header (k, count, next, w, dtype length), 4 state words and the
+    dtype text; before the 4-byte CRC."""
+    import struct
+
+    k, count, _, _, dlen = struct.unpack_from("<qqqdI", data, 12)
+    start = 12 + struct.calcsize("<qqqdI") + 32 + dlen
+    return np.frombuffer(data[start:len(data) - 4], dtype=dtype), k, count
+
+
+@pytest.mark.parametrize("name", V1_RESERVOIRS)
+def test_format_1_reservoirs_load_with_their_items_in_random_order(name):
+    # Format 1 kept the fill in stream order: a full reservoir's items are
+    # shuffled on load (from a stream derived from its state: the same every
+    # time); one short of k keeps its order.  Everything else is as stored.
+    v1 = (DATA / f"v1-serialised-reservoir-{name}.bin").read_bytes()
+    loaded = Reservoir.from_bytes(v1)
+    assert Reservoir.from_bytes(v1).to_state_tuple() == loaded.to_state_tuple()
+    if loaded.dtype is None:
+        assert loaded.count == 0 and len(loaded.sample) == 0
+        return
+    stored, k, count = _v1_items(v1, loaded.dtype)
+    assert (loaded.k, loaded.count) == (k, count)
+    assert len(stored) == min(k, count)
+    if count >= k:
+        assert sorted(loaded.sample.tolist()) == sorted(stored.tolist())
+        # k = 5 and 3: the identity order has probability 1/120 and 1/6 only
+        if k >= 5:
+            assert loaded.sample.tolist() != stored.tolist()
+    else:
+        assert loaded.sample.tolist() == stored.tolist()
+    # saved again in format 2, it loads to the same state
+    assert loaded.to_bytes()[8:12] == (2).to_bytes(4, "little")
+    assert Reservoir.from_bytes(loaded.to_bytes()).to_state_tuple() == loaded.to_state_tuple()

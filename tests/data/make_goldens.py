@@ -165,6 +165,19 @@ def reservoir_cases():
                                     ("k_1000", 50_000, 1000, 9, 4096)):
         out.append(dict(name=name, n=n, k=k, seed=seed, chunk=chunk,
                         expected=R.reference_algorithm_l(range(n), k, seed)))
+    # merges: two reservoirs fed disjoint streams, merged with a key drawn
+    # from merge_seed (Reservoir.merge(other, rng=merge_seed))
+    for name, k, n1, n2, seeds in (("merge_full_sides", 50, 2000, 700, (4, 5, 6)),
+                                   ("merge_side_short_of_k", 50, 30, 900, (7, 8, 9)),
+                                   ("merge_both_short_exactly_k", 40, 15, 25, (1, 2, 3)),
+                                   ("merge_both_short_below_k", 40, 15, 20, (1, 2, 3)),
+                                   ("merge_k_1", 1, 10, 30, (2, 3, 4))):
+        a = R.reference_algorithm_l(range(n1), k, seeds[0])
+        b = R.reference_algorithm_l(range(n1, n1 + n2), k, seeds[1])
+        out.append(dict(name=name, k=k, n=n1, n2=n2, seed=seeds[0], seed2=seeds[1],
+                        merge_seed=seeds[2], chunk=97,
+                        expected=R.reference_uniform_merge(R.draw_key(seeds[2]), k, n1, a,
+                                                           n2, b)))
     return out
 
 
