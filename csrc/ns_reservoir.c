@@ -469,6 +469,51 @@ static inline int64_t pick_ordered(words_t *w, int64_t *idx, int64_t m,
     return chosen;
 }
 
+/* The slot-by-slot split of a merge of two sides that saw >= k items each,
+ * n1 + n2 <= 2^32: the draws of words_below(w, n, 1) (the 32-bit halves of
+ * w's words, low half first, from a fresh w), taken from a buffer of
+ * halves with its cursor in a register, so that the loop's only chain is
+ * x. */
+static int64_t split_prefixes(words_t *w, int64_t k, uint64_t total, int64_t n1,
+                              int64_t m1, int64_t *src) {
+    enum { HALVES = 2 * NS_WORDS_STEPS * NS_RNG_LANES };
+    uint32_t half[HALVES];
+    int p = HALVES;
+    int64_t x = 0;
+#define NS_NEXT_HALF(U)                                                      \
+    do {                                                                     \
+        if (p == HALVES) {                                                   \
+            words_refill(w);                                                 \
+            for (int i = 0; i < HALVES / 2; i++) {                           \
+                half[2 * i] = (uint32_t)w->buf[i];                           \
+                half[2 * i + 1] = (uint32_t)(w->buf[i] >> 32);               \
+            }                                                                \
+            p = 0;                                                           \
+        }                                                                    \
+        (U) = half[p++];                                                     \
+    } while (0)
+    for (int64_t j = 0; j < k; j++) {
+        const uint64_t n = total - (uint64_t)j;
+        uint32_t u;
+        NS_NEXT_HALF(u);
+        uint64_t m = (uint64_t)u * n;
+        if ((uint32_t)m < n) {
+            const uint32_t threshold = (uint32_t)(((uint64_t)1 << 32) % n);
+            while ((uint32_t)m < threshold) {
+                NS_NEXT_HALF(u);
+                m = (uint64_t)u * n;
+            }
+        }
+        const int64_t one = (int64_t)((m >> 32) < (uint64_t)(n1 - x));
+        /* x when from side 1, else m1 + j - x, without a branch */
+        const int64_t second = m1 + j - x;
+        src[j] = second ^ ((second ^ x) & (0 - one));
+        x += one;
+    }
+#undef NS_NEXT_HALF
+    return x;
+}
+
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                        int64_t m1, int64_t n2, int64_t m2, int fresh,
                        int64_t *src, int64_t *scratch, int64_t *x1) {
@@ -494,11 +539,12 @@ int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
      * subset in random order; a side short of k (or every side, when
      * fresh) is shuffled as it is picked from. */
     int64_t x = 0;
-    if (!fresh && n1 >= k && n2 >= k) {
+    if (!fresh && n1 >= k && n2 >= k && small) {
+        x = split_prefixes(&w, k, total, n1, m1, src);
+    } else if (!fresh && n1 >= k && n2 >= k) {
         for (int64_t j = 0; j < k; j++) {
             const int64_t one =
                 words_below(&w, total - (uint64_t)j, small) < (uint64_t)(n1 - x);
-            /* x when from side 1, else m1 + j - x, without a branch */
             const int64_t second = m1 + j - x;
             src[j] = second ^ ((second ^ x) & (0 - one));
             x += one;
