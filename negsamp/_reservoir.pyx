@@ -308,14 +308,6 @@ cdef object _gather(cnp.dtype dtype, object items1, int64_t m1, object items2,
     return out
 
 
-cdef inline void _prefetch_items(object items, int64_t n):
-    """Starts loading the items a merge is about to copy out of order."""
-    if n and cnp.PyArray_Check(items):
-        ns_reservoir_prefetch(cnp.PyArray_DATA(<cnp.ndarray>items),
-                              min(n, <int64_t>cnp.PyArray_DIM(<cnp.ndarray>items, 0))
-                              * cnp.PyArray_ITEMSIZE(<cnp.ndarray>items))
-
-
 cdef object _merged_state(uint64_t k0, uint64_t k1):
     cdef ns_rng_t rng
     state = _empty(4, cnp.NPY_UINT64)
@@ -396,8 +388,8 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
         work = <int64_t *>malloc((m + m1 + m2 + 1) * sizeof(int64_t))
         if work == NULL:
             raise MemoryError("no memory for a reservoir merge")
-    _prefetch_items(items1, m1)
-    _prefetch_items(items2, m2)
+    # (no prefetch: a side's picks are mostly its first items, read in
+    # order)
     with nogil:
         status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, fresh, work, work + m, &x)
         if status == NS_OK and o != NULL:
