@@ -133,10 +133,15 @@ void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
  * the streams above (64-bit words when n1 + n2 > 2^32), k draws plus one
  * per item picked from a shuffled side.  On return src[0..m) names the
  * items: src[j] < m1 is item src[j] of side 1, else item src[j] - m1 of
- * side 2; *x1 receives x.  scratch has room for m1 + m2 entries.  O(k). */
+ * side 2; *x1 receives x.  scratch has room for m1 + m2 entries.  When
+ * out is not NULL the items are also copied to out[0..m) as
+ * ns_reservoir_gather(out, items1, m1, items2, src, m, itemsize) would
+ * (8-byte items of two full sides within the draw loop).  O(k). */
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                        int64_t m1, int64_t n2, int64_t m2, int fresh,
-                       int64_t *src, int64_t *scratch, int64_t *x1);
+                       int64_t *src, int64_t *scratch, int64_t *x1,
+                       void *out, const void *items1, const void *items2,
+                       int64_t itemsize);
 
 /* A uniformly random permutation perm[0..k) of 0..k-1 from rng: the
  * Fisher-Yates shuffle, i = k - 1 down to 1 swapping perm[i] with perm[j],

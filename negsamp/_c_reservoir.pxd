@@ -27,7 +27,9 @@ cdef extern from "ns_reservoir.h" nogil:
                                     int64_t *heap_slots)
     int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                            int64_t m1, int64_t n2, int64_t m2, int fresh,
-                           int64_t *src, int64_t *scratch, int64_t *x1)
+                           int64_t *src, int64_t *scratch, int64_t *x1,
+                           void *out, const void *items1, const void *items2,
+                           int64_t itemsize)
     int ns_reservoir_shuffle(ns_rng_t *rng, int64_t *perm, int64_t k)
     void ns_reservoir_prefetch(const void *data, int64_t bytes)
     void ns_reservoir_gather(void *out, const void *items1, int64_t m1,

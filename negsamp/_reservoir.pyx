@@ -391,9 +391,8 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
     # (no prefetch: a side's picks are mostly its first items, read in
     # order)
     with nogil:
-        status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, fresh, work, work + m, &x)
-        if status == NS_OK and o != NULL:
-            ns_reservoir_gather(o, a, m1, b, work, m, itemsize)
+        status = ns_reservoir_merge(k0, k1, k, n1, m1, n2, m2, fresh, work, work + m, &x,
+                                    o, a, b, itemsize)
         if status == NS_OK and n1 + n2 >= k:
             ns_rng_seed(&rng, k0, k1, resume_block)
             resumed = ns_reservoir_resume(&rng, k, n1 + n2, &w, &nxt)

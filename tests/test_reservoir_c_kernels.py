@@ -121,7 +121,23 @@ static void uniform_merges(void) {
         const int64_t m = n1 + n2 < k ? n1 + n2 : k;
         int64_t *src = malloc(8 * (m + 1)), *scratch = malloc(8 * (m1 + m2) + 8), x = -1;
         const int fresh = trial % 3 == 0;
-        CHECK(ns_reservoir_merge(trial, 99, k, n1, m1, n2, m2, fresh, src, scratch, &x) == NS_OK);
+        /* items: 8-byte (copied in the draw loop when both sides are full)
+         * or 3-byte ones (by the gather) */
+        const int64_t size = trial % 2 ? 8 : 3;
+        unsigned char *it1 = malloc(size * m1 + 1), *it2 = malloc(size * m2 + 1);
+        unsigned char *got = malloc(size * m + 1), *want = malloc(size * m + 1);
+        for (int64_t i = 0; i < size * m1; i++) it1[i] = (unsigned char)(i * 7 + 1);
+        for (int64_t i = 0; i < size * m2; i++) it2[i] = (unsigned char)(i * 13 + 5);
+        CHECK(ns_reservoir_merge(trial, 99, k, n1, m1, n2, m2, fresh, src, scratch, &x,
+                                 got, it1, it2, size) == NS_OK);
+        ns_reservoir_gather(want, it1, m1, it2, src, m, size);
+        CHECK(memcmp(got, want, (size_t)(size * m)) == 0);
+        int64_t x_again = -1;
+        int64_t *src_again = malloc(8 * (m + 1));
+        CHECK(ns_reservoir_merge(trial, 99, k, n1, m1, n2, m2, fresh, src_again, scratch,
+                                 &x_again, NULL, NULL, NULL, 0) == NS_OK);
+        CHECK(x_again == x && memcmp(src_again, src, (size_t)(8 * m)) == 0);
+        free(it1); free(it2); free(got); free(want); free(src_again);
         CHECK(x >= 0 && x <= m1 && m - x <= m2);
         char *seen = calloc(m1 + m2 + 1, 1);
         int64_t from1 = 0, from2 = 0;
