@@ -551,19 +551,14 @@ void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
     NS_GATHER_BODY(int64_t)
 }
 
-static void gather32(void *out, const void *items1, int64_t m1,
-                     const void *items2, const uint32_t *src, int64_t m,
-                     int64_t itemsize) {
-    NS_GATHER_BODY(uint32_t)
-}
 #undef NS_GATHER
 #undef NS_GATHER_BODY
 
-/* -- weighted merge: the top k keys of two heaps --------------------------- */
+/* -- weighted merge: the top k keys of two reservoirs ---------------------- */
 
-/* (key, index) pairs, heapsorted ascending by key (equal keys in no
- * particular order) when a bucket to sort is large: the merge stays
- * O(n log n) at worst. */
+/* (key, source) pairs, heapsorted ascending by key (equal keys in no
+ * particular order, but always the same for the same input) when the
+ * boundary bucket is large: the merge stays O(n log n) at worst. */
 typedef struct {
     double key;
     int64_t src;
@@ -581,7 +576,7 @@ static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.
 
 /* Binary orders of magnitude of the bucket map (see ns_wreservoir_merge). */
 #define NS_MERGE_LEVELS 8
-/* Entries beyond which a bucket to sort is heapsorted. */
+/* Entries beyond which the boundary bucket is heapsorted. */
 #define NS_MERGE_SMALL 32
 /* Interleaved counts of the bucket histogram (a power of 2). */
 #define NS_MERGE_LANES 4
@@ -600,49 +595,43 @@ static inline double bits_double(uint64_t u) {
 }
 
 size_t ns_wreservoir_merge_scratch(int64_t n) {
-    /* a sort entry, a copy of the key, a bucket, a source and an index an
-     * entry (and a sink index); at most max(n / 2, NS_MERGE_LEVELS)
-     * buckets (see the merge), a count each (and NS_MERGE_LANES unread
-     * ones) and NS_MERGE_LANES more for the histogram */
+    /* a sort entry, a bucket, an output index (and one more: the
+     * branch-free compaction writes one place past its end) and an index
+     * of the boundary bucket an entry; at most max(n / 2, NS_MERGE_LEVELS)
+     * buckets (see the merge), NS_MERGE_LANES counts each */
     const int64_t nb = n / 2 + NS_MERGE_LEVELS;
-    return (size_t)n * sizeof(keyed_entry) + (size_t)n * sizeof(double) +
-           (size_t)(nb + 1 + NS_MERGE_LANES) * sizeof(uint32_t) +
+    return (size_t)n * sizeof(keyed_entry) +
            (size_t)(NS_MERGE_LANES * (nb + 1)) * sizeof(uint32_t) +
            (size_t)(3 * n + 1) * sizeof(uint32_t);
 }
 
-/* Copies x[0..n) to out and returns the largest of them (-DBL_MAX when n
- * = 0), in independent lanes. */
-static double copy_largest(double *out, const double *x, int64_t n) {
+/* *lo and *hi receive the smallest and largest of x[0..n) (DBL_MAX and
+ * -DBL_MAX when n = 0), in independent lanes. */
+static void min_max(const double *x, int64_t n, double *lo, double *hi) {
     const double big = 1.7976931348623157e308;
     int64_t i = 0;
 #ifdef NS_RESERVOIR_SSE2
-    __m128d m0 = _mm_set1_pd(-big), m1 = m0;
+    __m128d a0 = _mm_set1_pd(big), a1 = a0, b0 = _mm_set1_pd(-big), b1 = b0;
     for (; i + 4 <= n; i += 4) {
-        const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
-        _mm_storeu_pd(out + i, a);
-        _mm_storeu_pd(out + i + 2, b);
-        m0 = _mm_max_pd(a, m0);
-        m1 = _mm_max_pd(b, m1);
+        const __m128d p = _mm_loadu_pd(x + i), q = _mm_loadu_pd(x + i + 2);
+        a0 = _mm_min_pd(p, a0);
+        a1 = _mm_min_pd(q, a1);
+        b0 = _mm_max_pd(p, b0);
+        b1 = _mm_max_pd(q, b1);
     }
-    double m2[2];
-    _mm_storeu_pd(m2, _mm_max_pd(m0, m1));
-    double m = m2[0] > m2[1] ? m2[0] : m2[1];
+    double a[2], b[2];
+    _mm_storeu_pd(a, _mm_min_pd(a0, a1));
+    _mm_storeu_pd(b, _mm_max_pd(b0, b1));
+    double s = a[0] < a[1] ? a[0] : a[1], l = b[0] > b[1] ? b[0] : b[1];
 #else
-    double m = -big;
+    double s = big, l = -big;
 #endif
     for (; i < n; i++) {
-        out[i] = x[i];
-        m = x[i] > m ? x[i] : m;
+        s = x[i] < s ? x[i] : s;
+        l = x[i] > l ? x[i] : l;
     }
-    return m;
-}
-
-/* The smallest of x[0..n) (DBL_MAX when n = 0). */
-static double smallest(const double *x, int64_t n) {
-    double m = 1.7976931348623157e308;
-    for (int64_t i = 0; i < n; i++) m = x[i] < m ? x[i] : m;
-    return m;
+    *lo = s;
+    *hi = l;
 }
 
 /* The monotone map of a key onto buckets 0 .. nb - 1: the top bits of the
@@ -681,62 +670,85 @@ static void map_buckets(const bucket_map *map, const double *keys, int64_t n,
     }
 }
 
-/* Entry i to its bucket's next place when its bucket is `first` or above,
- * else to the sink (branch-free: which it is is a coin flip). */
-static void place(const uint32_t *bucket, int64_t n, uint32_t first,
-                  uint32_t nb, uint32_t *count, uint32_t *idx, uint32_t sink) {
-    for (int64_t i = 0; i < n; i++) {
-        const uint32_t b = bucket[i];
-        const uint32_t keep = 0u - (uint32_t)(b >= first);
-        /* below `first`: one of NS_MERGE_LANES counts nobody reads, taken
-         * in turn (a run of entries in one bucket, as the many below the
-         * threshold often are, is a chain of loads that wait for the
-         * store before them) */
-        const uint32_t c = (b & keep) | ((nb + 1 + ((uint32_t)i & (NS_MERGE_LANES - 1))) & ~keep);
-        const uint32_t d = count[c];
-        count[c] = d + 1;
-        idx[(d & keep) | (sink & ~keep)] = (uint32_t)i;
-    }
-}
-
-/* count[b] = the number of entries of bucket b, for b < nb, counted in
- * NS_MERGE_LANES interleaved histograms lanes[l * (nb + 1) + b] (entry i
- * in lane i % NS_MERGE_LANES: consecutive entries of one bucket do not
- * wait for each other's stores). */
+/* lanes[l * (nb + 1) + b] += the entries of bucket b among bucket[i] with
+ * i % NS_MERGE_LANES == l (interleaved histograms: consecutive entries of
+ * one bucket, as the many below the threshold often are, do not wait for
+ * each other's stores). */
 static void count_buckets(const uint32_t *bucket, int64_t n, int64_t nb,
-                          uint32_t *lanes, uint32_t *count) {
+                          uint32_t *lanes) {
     const int64_t stride = nb + 1;
-    memset(lanes, 0, (size_t)(NS_MERGE_LANES * stride) * sizeof(uint32_t));
     int64_t i = 0;
     for (; i + NS_MERGE_LANES <= n; i += NS_MERGE_LANES)
         for (int l = 0; l < NS_MERGE_LANES; l++) lanes[l * stride + bucket[i + l]]++;
     for (; i < n; i++) lanes[bucket[i]]++;
-    for (int64_t b = 0; b < nb; b++) {
-        uint32_t c = 0;
-        for (int l = 0; l < NS_MERGE_LANES; l++) c += lanes[l * stride + b];
-        count[b] = c;
-    }
 }
 
-/* Sorts idx[0..n) ascending by keys[idx[j]], through e[0..n). */
-static void sort_by_key(uint32_t *idx, int64_t n, const double *keys,
-                        keyed_entry *e) {
-    for (int64_t j = 0; j < n; j++) {
-        const int64_t i = idx[j];
-        e[j] = (keyed_entry){.key = keys[i], .src = i};
+/* The entries i < n of a bucket above `first` to idx[0 .. c) (returned),
+ * those of bucket `first` to in_first[*f ..] (named i + offset), in
+ * order.  Branch-free for the first (which it is is a coin flip per
+ * entry), a branch for the second (rarely taken, or nearly always when
+ * keys tie). */
+static int64_t compact(const uint32_t *bucket, int64_t n, uint32_t first,
+                       uint32_t *idx, uint32_t offset, uint32_t *in_first,
+                       int64_t *f) {
+    int64_t c = 0, g = *f;
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t b = bucket[i];
+        idx[c] = (uint32_t)i;
+        c += b > first;
+        if (b == first) in_first[g++] = (uint32_t)i + offset;
     }
+    *f = g;
+    return c;
+}
+
+/* out_keys[j], out_slots[j] (its slot + offset) and out_items[j] (the
+ * item of its slot) of entry idx[j] of one side, j < c (out_slots or
+ * out_items NULL: not written). */
+#define NS_EMIT(SIZE)                                                        \
+    for (int64_t j = 0; j < c; j++) {                                        \
+        const uint32_t i = idx[j];                                           \
+        const int64_t slot = slots[i];                                       \
+        out_keys[j] = keys[i];                                               \
+        memcpy(o + (size_t)j * (SIZE), items + (size_t)slot * (SIZE), (SIZE)); \
+    }
+static void emit(const double *keys, const int64_t *slots, const uint32_t *idx,
+                 int64_t c, const void *items_, int64_t itemsize, double *out_keys,
+                 int64_t *out_slots, int64_t offset, void *out_items) {
+    if (out_slots != NULL)
+        for (int64_t j = 0; j < c; j++) out_slots[j] = slots[idx[j]] + offset;
+    if (out_items == NULL) {
+        for (int64_t j = 0; j < c; j++) out_keys[j] = keys[idx[j]];
+        return;
+    }
+    unsigned char *o = (unsigned char *)out_items;
+    const unsigned char *items = (const unsigned char *)items_;
+    const size_t size = (size_t)itemsize;
+    switch (itemsize) {
+    case 1: NS_EMIT(1); break;
+    case 2: NS_EMIT(2); break;
+    case 4: NS_EMIT(4); break;
+    case 8: NS_EMIT(8); break;
+    case 16: NS_EMIT(16); break;
+    default: NS_EMIT(size); break;
+    }
+}
+#undef NS_EMIT
+
+/* Sorts e[0..n) ascending by key: insertion sort (stable) when small, else
+ * heapsort (deterministic). */
+static void sort_entries(keyed_entry *e, int64_t n) {
     if (n > NS_MERGE_SMALL) {
         kheap_heapify(e, n);
         kheap_sort(e, n);
-    } else {
-        for (int64_t i = 1; i < n; i++) {
-            const keyed_entry x = e[i];
-            int64_t j = i;
-            for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
-            e[j] = x;
-        }
+        return;
     }
-    for (int64_t j = 0; j < n; j++) idx[j] = (uint32_t)e[j].src;
+    for (int64_t i = 1; i < n; i++) {
+        const keyed_entry x = e[i];
+        int64_t j = i;
+        for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
+        e[j] = x;
+    }
 }
 
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
@@ -752,27 +764,18 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const int64_t n = size1 + size2, m = n < k ? n : k;
     *m_out = m;
     if (m == 0) return NS_OK;
-    /* A key below lo cannot be kept: the root of a full side is its
-     * smallest key, and the k keys of that side are all above it. */
+    /* A key below lo cannot be kept: the k keys of a full side are all at
+     * or above its smallest.  (The sides need not be heaps: the smallest
+     * is found in the pass that finds the largest.) */
     const double big = 1.7976931348623157e308;
+    double low1, hi1, low2, hi2;
+    min_max(keys1, size1, &low1, &hi1);
+    min_max(keys2, size2, &low2, &hi2);
+    const double hi = hi2 > hi1 ? hi2 : hi1;
     double lo = -big;
-    if (size1 == k && keys1[0] > lo) lo = keys1[0];
-    if (size2 == k && keys2[0] > lo) lo = keys2[0];
-    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
-    /* Entry i (i < size1: position i of side 1, else i - size1 of side 2):
-     * its key and its source as ns_reservoir_gather names it, copied side
-     * by side in order, so that no later pass asks which side an entry is
-     * on (a coin flip per entry, a branch the CPU cannot predict); the
-     * largest key is found on the way. */
-    double *keys = (double *)(void *)(sorting + n);     /* n */
-    double hi = copy_largest(keys, keys1, size1);
-    const double hi2 = copy_largest(keys + size1, keys2, size2);
-    hi = hi2 > hi ? hi2 : hi;
-    double low = lo;
-    if (low == -big) { /* no side is full */
-        const double low1 = smallest(keys1, size1), low2 = smallest(keys2, size2);
-        low = low1 < low2 ? low1 : low2;
-    }
+    if (size1 == k && low1 > lo) lo = low1;
+    if (size2 == k && low2 > lo) lo = low2;
+    const double low = lo != -big ? lo : low1 < low2 ? low1 : low2;
     /* Buckets: `bits` bits of mantissa over NS_MERGE_LEVELS binary orders of
      * magnitude below the largest d (the d of hi), smaller d in bucket 0;
      * about one bucket for two entries.  This spreads the keys, crowded just
@@ -783,86 +786,77 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     bucket_map map;
     map.shift = 52 - bits;
     map.half_low = low * 0.5;
-    const int64_t nb = (int64_t)NS_MERGE_LEVELS << bits;
+    const int64_t nb = (int64_t)NS_MERGE_LEVELS << bits, stride = nb + 1;
     const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
     map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
     map.floor = bits_double(map.base << map.shift);
-    uint32_t *source = (uint32_t *)(void *)(keys + n);  /* n */
-    uint32_t *count = source + n;                  /* nb + 1 + NS_MERGE_LANES */
-    uint32_t *lanes = count + nb + 1 + NS_MERGE_LANES; /* NS_MERGE_LANES (nb + 1) */
-    uint32_t *bucket = lanes + NS_MERGE_LANES * (nb + 1); /* n */
-    uint32_t *idx = bucket + n;                    /* n + 1, a sink last */
-    for (int64_t i = 0; i < size1; i++) source[i] = (uint32_t)slots1[i];
-    for (int64_t i = 0; i < size2; i++)
-        source[size1 + i] = (uint32_t)(slots2[i] + size1);
-    map_buckets(&map, keys, n, bucket);
-    count_buckets(bucket, n, nb, lanes, count);
-    for (int64_t b = nb; b <= nb + NS_MERGE_LANES; b++) count[b] = 0;
-    /* The top m start in bucket `first`; place it and those above in bucket
-     * order. */
+    keyed_entry *sorting = (keyed_entry *)scratch;               /* n */
+    uint32_t *lanes = (uint32_t *)(void *)(sorting + n);         /* LANES (nb + 1) */
+    uint32_t *bucket = lanes + NS_MERGE_LANES * stride;          /* n */
+    uint32_t *idx = bucket + n;                                  /* n + 1 */
+    uint32_t *in_first = idx + n + 1;                            /* n */
+    /* Entry i: position i of side 1 when i < size1, else position i -
+     * size1 of side 2.  One pass per side maps its keys to buckets (no
+     * copy of the keys), one counts them. */
+    map_buckets(&map, keys1, size1, bucket);
+    map_buckets(&map, keys2, size2, bucket + size1);
+    memset(lanes, 0, (size_t)(NS_MERGE_LANES * stride) * sizeof(uint32_t));
+    count_buckets(bucket, n, nb, lanes);
+    /* The top m start in bucket `first`: `above` entries are in the
+     * buckets above it, and its m - above largest are kept. */
     int64_t first = nb - 1, above = 0;
-    while (above + count[first] < m) above += count[first--];
-    const int64_t from_first = m - above;
-    uint32_t at = 0;
-    for (int64_t b = first; b < nb; b++) {
-        const uint32_t cnt = count[b];
-        count[b] = at;
-        at += cnt;
+    for (;;) {
+        uint32_t cnt = 0;
+        for (int l = 0; l < NS_MERGE_LANES; l++) cnt += lanes[l * stride + first];
+        if (above + cnt >= m) break;
+        above += cnt;
+        first--;
     }
-    place(bucket, n, (uint32_t)first, (uint32_t)nb, count, idx, (uint32_t)n);
-    /* count[b] is now the end of bucket b >= first.  Bucket `first` is
-     * sorted and its from_first largest kept: the output is idx[skip ..
-     * at).  The keys of a bucket are >= those of every bucket before it, so
-     * the output is a min-heap as soon as no entry shares its bucket with
-     * its parent (output position (j - 1) / 2): true of a bucket at output
-     * positions [s, e) unless e > 2 s + 1; those few are sorted. */
-    const int64_t first_end = count[first];
-    sort_by_key(idx, first_end, keys, sorting);
-    const int64_t skip = first_end - from_first;
-    for (int64_t b = first + 1, start = first_end; b < nb; b++) {
-        const int64_t end = count[b];
-        if (end - skip > 2 * (start - skip) + 1)
-            sort_by_key(idx + start, end - start, keys, sorting);
-        start = end;
+    /* One compaction pass per side: its entries above `first` to idx1 /
+     * idx2, those of `first` to in_first[] (entry i of both sides); the
+     * latter sorted by key and their m - above largest kept.  The output
+     * is side 1's entries above `first`, then side 2's, then those. */
+    uint32_t *idx1 = idx, *idx2;
+    int64_t n_first = 0;
+    const int64_t c1 = compact(bucket, size1, (uint32_t)first, idx1, 0, in_first,
+                               &n_first);
+    idx2 = idx1 + c1;
+    const int64_t c2 = compact(bucket + size1, size2, (uint32_t)first, idx2,
+                               (uint32_t)size1, in_first, &n_first);
+    /* c1 + c2 == above */
+    for (int64_t j = 0; j < n_first; j++) {
+        const uint32_t i = in_first[j];
+        const double key = i < (uint32_t)size1 ? keys1[i] : keys2[i - (uint32_t)size1];
+        sorting[j] = (keyed_entry){.key = key, .src = (int64_t)i};
     }
-    uint32_t *from = idx + skip;
-    if (out_items != NULL && src == NULL) {
-        /* keys and items in one pass */
-        unsigned char *o = (unsigned char *)out_items;
-        const unsigned char *const bases[2] = {(const unsigned char *)items1,
-                                               (const unsigned char *)items2};
-        const size_t size = (size_t)itemsize;
-#define NS_EMIT(SIZE)                                                        \
-    for (int64_t j = 0; j < m; j++) {                                        \
-        const uint32_t i = from[j];                                          \
-        const int64_t s = (int64_t)source[i];                                \
-        const int64_t second = s >= size1;                                   \
-        out_keys[j] = keys[i];                                               \
-        memcpy(o + (size_t)j * (SIZE),                                       \
-               bases[second] + (size_t)(s - (size1 & (0 - second))) * (SIZE), \
-               (SIZE));                                                      \
+    sort_entries(sorting, n_first);
+    unsigned char *o = (unsigned char *)out_items;
+    emit(keys1, slots1, idx1, c1, items1, itemsize, out_keys, src, 0, o);
+    emit(keys2, slots2, idx2, c2, items2, itemsize, out_keys + c1,
+         src == NULL ? NULL : src + c1, size1,
+         o == NULL ? NULL : o + (size_t)c1 * (size_t)itemsize);
+    for (int64_t j = above; j < m; j++) {
+        const uint32_t i = (uint32_t)sorting[n_first - m + j].src;
+        const int64_t second = i >= (uint32_t)size1;
+        const int64_t at = (int64_t)i - (size1 & (0 - second));
+        const int64_t slot = second ? slots2[at] : slots1[at];
+        out_keys[j] = second ? keys2[at] : keys1[at];
+        if (src != NULL) src[j] = slot + (size1 & (0 - second));
+        if (o != NULL)
+            memcpy(o + (size_t)j * (size_t)itemsize,
+                   (const unsigned char *)(second ? items2 : items1) +
+                       (size_t)slot * (size_t)itemsize,
+                   (size_t)itemsize);
     }
-        switch (itemsize) {
-        case 1: NS_EMIT(1); break;
-        case 2: NS_EMIT(2); break;
-        case 4: NS_EMIT(4); break;
-        case 8: NS_EMIT(8); break;
-        case 16: NS_EMIT(16); break;
-        default: NS_EMIT(size); break;
-        }
-#undef NS_EMIT
-        return NS_OK;
-    }
-    for (int64_t j = 0; j < m; j++) {
-        const uint32_t i = from[j];
-        out_keys[j] = keys[i];
-        from[j] = source[i];
-    }
-    if (src != NULL)
-        for (int64_t j = 0; j < m; j++) src[j] = from[j];
-    if (out_items != NULL)
-        gather32(out_items, items1, size1, items2, from, m, itemsize);
     return NS_OK;
+}
+
+/* Restores the min-heap order (by key; equal keys as the sifts leave them)
+ * of keys[0..n), slots moved with their keys: bottom-up sift-downs. */
+void ns_wreservoir_heapify(double *keys, int64_t *slots, int64_t n) {
+    if (n < 2) return;
+    const wheap h = {.keys = keys, .slots = slots, .undo = NULL};
+    wheap_heapify(h, n);
 }
 
 int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,

@@ -19,7 +19,7 @@ from negsamp._c_reservoir cimport (
     ns_reservoir_update, ns_wreservoir_update, ns_wreservoir_undo,
     ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
     ns_reservoir_merge, ns_reservoir_gather, ns_reservoir_prefetch, ns_reservoir_resume,
-    ns_wreservoir_merge, ns_wreservoir_merge_scratch,
+    ns_wreservoir_merge, ns_wreservoir_merge_scratch, ns_wreservoir_heapify,
 )
 
 cnp.import_array()
@@ -398,9 +398,11 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
     the arrays the slots index, None when a side holds nothing) that saw
     count1 and count2 items: (rng state, keys, items, remaining, m).  The
     merge key is `key`, or when None derive_key(state1, state2, count1,
-    count2, k).  keys are the union's m = min(k, n)
-    largest as a min-heap (ns_wreservoir_merge) and items aligned with them
-    (new arrays): the merged heap's slots are 0..m-1.  remaining is the
+    count2, k).  The sides need not be heaps (any order).  keys are the
+    union's m = min(k, n) largest in no particular order
+    (ns_wreservoir_merge; weighted_heapify makes them a heap) and items
+    aligned with them (new arrays): the merged reservoir's slots are
+    0..m-1.  remaining is the
     Exp(1) jump of stream (k0, k1, MERGE_RESUME) when the heap is full,
     else 0."""
     cdef int64_t n, m = 0
@@ -463,6 +465,17 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
         ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
         remaining = ns_rng_exponential(&rng)
     return _merged_state(k0, k1), out_keys, items, remaining, m
+
+
+def weighted_heapify(double[::1] keys, int64_t[::1] slots, int64_t n):
+    """Makes keys[:n] a min-heap in place, each slot moved with its key
+    (ns_wreservoir_heapify: deterministic, O(n))."""
+    if n < 0 or keys.shape[0] < n or slots.shape[0] < n:
+        raise ValueError("weighted_heapify needs keys and slots of at least n entries")
+    if n < 2:
+        return
+    with nogil:
+        ns_wreservoir_heapify(&keys[0], &slots[0], n)
 
 
 def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):
