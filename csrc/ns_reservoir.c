@@ -556,16 +556,28 @@ void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
 
 /* -- weighted merge: the top k keys of two reservoirs ---------------------- */
 
-/* (key, source) pairs, heapsorted ascending by key (equal keys in no
- * particular order, but always the same for the same input) when the
- * boundary bucket is large: the merge stays O(n log n) at worst. */
+/* The boundary bucket's entries (indices i of both sides: position i of
+ * side 1 when i < size1, else i - size1 of side 2), heapsorted ascending by
+ * key in place when many (equal keys in no particular order, but always
+ * the same for the same input): the merge stays O(n log n) at worst. */
+typedef struct {
+    uint32_t *idx;
+    const double *keys1, *keys2;
+    uint32_t size1;
+} kheap;
 typedef struct {
     double key;
-    int64_t src;
+    uint32_t i;
 } keyed_entry;
-typedef keyed_entry *kheap;
-static inline keyed_entry kheap_get(kheap h, int64_t i) { return h[i]; }
-static inline void kheap_set(kheap h, int64_t i, keyed_entry e) { h[i] = e; }
+static inline double entry_key(const double *keys1, const double *keys2,
+                               uint32_t size1, uint32_t i) {
+    return i < size1 ? keys1[i] : keys2[i - size1];
+}
+static inline keyed_entry kheap_get(kheap h, int64_t p) {
+    const uint32_t i = h.idx[p];
+    return (keyed_entry){.key = entry_key(h.keys1, h.keys2, h.size1, i), .i = i};
+}
+static inline void kheap_set(kheap h, int64_t p, keyed_entry e) { h.idx[p] = e.i; }
 /* larger key first: the heapsort then ends in ascending order */
 static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.key; }
 #define NS_HEAP_PREFIX kheap
@@ -595,14 +607,12 @@ static inline double bits_double(uint64_t u) {
 }
 
 size_t ns_wreservoir_merge_scratch(int64_t n) {
-    /* a sort entry, a bucket, an output index (and one more: the
-     * branch-free compaction writes one place past its end) and an index
-     * of the boundary bucket an entry; at most max(n / 2, NS_MERGE_LEVELS)
+    /* a bucket, an output index (and one more: the branch-free
+     * compaction writes one place past its end) and an index of the
+     * boundary bucket an entry; at most max(n / 2, NS_MERGE_LEVELS)
      * buckets (see the merge), NS_MERGE_LANES counts each */
     const int64_t nb = n / 2 + NS_MERGE_LEVELS;
-    return (size_t)n * sizeof(keyed_entry) +
-           (size_t)(NS_MERGE_LANES * (nb + 1)) * sizeof(uint32_t) +
-           (size_t)(3 * n + 1) * sizeof(uint32_t);
+    return (size_t)(NS_MERGE_LANES * (nb + 1) + 3 * n + 1) * sizeof(uint32_t);
 }
 
 /* *lo and *hi receive the smallest and largest of x[0..n) (DBL_MAX and
@@ -704,19 +714,32 @@ static int64_t compact(const uint32_t *bucket, int64_t n, uint32_t first,
 
 /* out_keys[j], out_slots[j] (its slot + offset) and out_items[j] (the
  * item of its slot) of entry idx[j] of one side, j < c (out_slots or
- * out_items NULL: not written). */
-#define NS_EMIT(SIZE)                                                        \
+ * out_items NULL: not written; slots NULL: entry i in slot i). */
+#define NS_EMIT(SLOT, SIZE)                                                  \
     for (int64_t j = 0; j < c; j++) {                                        \
         const uint32_t i = idx[j];                                           \
-        const int64_t slot = slots[i];                                       \
+        const int64_t slot = (SLOT);                                         \
         out_keys[j] = keys[i];                                               \
         memcpy(o + (size_t)j * (SIZE), items + (size_t)slot * (SIZE), (SIZE)); \
+    }
+#define NS_EMIT_SIZES(SLOT)                                                  \
+    switch (itemsize) {                                                      \
+    case 1: NS_EMIT(SLOT, 1); break;                                         \
+    case 2: NS_EMIT(SLOT, 2); break;                                         \
+    case 4: NS_EMIT(SLOT, 4); break;                                         \
+    case 8: NS_EMIT(SLOT, 8); break;                                         \
+    case 16: NS_EMIT(SLOT, 16); break;                                       \
+    default: NS_EMIT(SLOT, size); break;                                     \
     }
 static void emit(const double *keys, const int64_t *slots, const uint32_t *idx,
                  int64_t c, const void *items_, int64_t itemsize, double *out_keys,
                  int64_t *out_slots, int64_t offset, void *out_items) {
-    if (out_slots != NULL)
-        for (int64_t j = 0; j < c; j++) out_slots[j] = slots[idx[j]] + offset;
+    if (out_slots != NULL) {
+        if (slots != NULL)
+            for (int64_t j = 0; j < c; j++) out_slots[j] = slots[idx[j]] + offset;
+        else
+            for (int64_t j = 0; j < c; j++) out_slots[j] = (int64_t)idx[j] + offset;
+    }
     if (out_items == NULL) {
         for (int64_t j = 0; j < c; j++) out_keys[j] = keys[idx[j]];
         return;
@@ -724,30 +747,32 @@ static void emit(const double *keys, const int64_t *slots, const uint32_t *idx,
     unsigned char *o = (unsigned char *)out_items;
     const unsigned char *items = (const unsigned char *)items_;
     const size_t size = (size_t)itemsize;
-    switch (itemsize) {
-    case 1: NS_EMIT(1); break;
-    case 2: NS_EMIT(2); break;
-    case 4: NS_EMIT(4); break;
-    case 8: NS_EMIT(8); break;
-    case 16: NS_EMIT(16); break;
-    default: NS_EMIT(size); break;
+    if (slots != NULL) {
+        NS_EMIT_SIZES(slots[i])
+    } else {
+        NS_EMIT_SIZES((int64_t)i)
     }
 }
+#undef NS_EMIT_SIZES
 #undef NS_EMIT
 
-/* Sorts e[0..n) ascending by key: insertion sort (stable) when small, else
- * heapsort (deterministic). */
-static void sort_entries(keyed_entry *e, int64_t n) {
+/* Sorts h.idx[0..n) ascending by key: insertion sort (stable) when
+ * small, else heapsort (deterministic). */
+static void sort_entries(kheap h, int64_t n) {
     if (n > NS_MERGE_SMALL) {
-        kheap_heapify(e, n);
-        kheap_sort(e, n);
+        kheap_heapify(h, n);
+        kheap_sort(h, n);
         return;
     }
-    for (int64_t i = 1; i < n; i++) {
-        const keyed_entry x = e[i];
-        int64_t j = i;
-        for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
-        e[j] = x;
+    for (int64_t p = 1; p < n; p++) {
+        const keyed_entry x = kheap_get(h, p);
+        int64_t q = p;
+        for (; q > 0; q--) {
+            const keyed_entry y = kheap_get(h, q - 1);
+            if (!(y.key > x.key)) break;
+            kheap_set(h, q, y);
+        }
+        kheap_set(h, q, x);
     }
 }
 
@@ -790,8 +815,7 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
     map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
     map.floor = bits_double(map.base << map.shift);
-    keyed_entry *sorting = (keyed_entry *)scratch;               /* n */
-    uint32_t *lanes = (uint32_t *)(void *)(sorting + n);         /* LANES (nb + 1) */
+    uint32_t *lanes = (uint32_t *)scratch;                       /* LANES (nb + 1) */
     uint32_t *bucket = lanes + NS_MERGE_LANES * stride;          /* n */
     uint32_t *idx = bucket + n;                                  /* n + 1 */
     uint32_t *in_first = idx + n + 1;                            /* n */
@@ -824,11 +848,8 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const int64_t c2 = compact(bucket + size1, size2, (uint32_t)first, idx2,
                                (uint32_t)size1, in_first, &n_first);
     /* c1 + c2 == above */
-    for (int64_t j = 0; j < n_first; j++) {
-        const uint32_t i = in_first[j];
-        const double key = i < (uint32_t)size1 ? keys1[i] : keys2[i - (uint32_t)size1];
-        sorting[j] = (keyed_entry){.key = key, .src = (int64_t)i};
-    }
+    const kheap sorting = {.idx = in_first, .keys1 = keys1, .keys2 = keys2,
+                           .size1 = (uint32_t)size1};
     sort_entries(sorting, n_first);
     unsigned char *o = (unsigned char *)out_items;
     emit(keys1, slots1, idx1, c1, items1, itemsize, out_keys, src, 0, o);
@@ -836,10 +857,11 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
          src == NULL ? NULL : src + c1, size1,
          o == NULL ? NULL : o + (size_t)c1 * (size_t)itemsize);
     for (int64_t j = above; j < m; j++) {
-        const uint32_t i = (uint32_t)sorting[n_first - m + j].src;
+        const uint32_t i = in_first[n_first - m + j];
         const int64_t second = i >= (uint32_t)size1;
         const int64_t at = (int64_t)i - (size1 & (0 - second));
-        const int64_t slot = second ? slots2[at] : slots1[at];
+        const int64_t *slots = second ? slots2 : slots1;
+        const int64_t slot = slots != NULL ? slots[at] : at;
         out_keys[j] = second ? keys2[at] : keys1[at];
         if (src != NULL) src[j] = slot + (size1 & (0 - second));
         if (o != NULL)

@@ -161,8 +161,10 @@ size_t ns_wreservoir_merge_scratch(int64_t n);
  * ties); scratch has ns_wreservoir_merge_scratch(n) bytes, 8-byte
  * aligned.  src may be NULL; when out_items is not NULL the items (of
  * itemsize bytes, without references, items1 and items2 indexed by slot)
- * are copied to out_items[0..m) as ns_reservoir_gather would.  The output
- * is not a heap: ns_wreservoir_heapify makes it one before an update. */
+ * are copied to out_items[0..m) as ns_reservoir_gather would.  slots1 or
+ * slots2 may be NULL: position i holds slot i (a merged reservoir's, not
+ * read).  The output is not a heap: ns_wreservoir_heapify makes it one
+ * before an update. */
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
                         int64_t size1, const double *keys2,
                         const int64_t *slots2, int64_t size2, int64_t k,

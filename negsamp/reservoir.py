@@ -661,6 +661,12 @@ class WeightedReservoir(_Base):
             self._heap_keys, self._heap_slots = keys, slots
         self._is_heap = True
 
+    def _merge_slots(self) -> Optional[np.ndarray]:
+        """The slots as the merge kernel takes them: None when they are
+        0..size-1 in order (a merged reservoir's, until its heap is built),
+        so that the kernel does not read them."""
+        return None if not self._is_heap else self._heap_slots
+
     def _grow_extra(self, new_cap: int) -> None:
         keys = np.empty(new_cap, dtype=np.float64)
         slots = np.empty(new_cap, dtype=np.int64)
@@ -805,8 +811,8 @@ class WeightedReservoir(_Base):
                 (state, out._heap_keys, items, out._remaining,
                  size) = _reservoir.weighted_merge(
                     key, self._state, other._state, self._count, other._count, k, dtype,
-                    self._heap_keys, self._heap_slots, self._size, self._items,
-                    other._heap_keys, other._heap_slots, other._size, other._items)
+                    self._heap_keys, self._merge_slots(), self._size, self._items,
+                    other._heap_keys, other._merge_slots(), other._size, other._items)
                 out._init_state(k, state)
                 out._dtype, out._items, out._size = dtype, items, size
                 out._heap_slots = _first_slots(size)

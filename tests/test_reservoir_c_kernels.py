@@ -112,6 +112,11 @@ static void weighted_merges(void) {
         int64_t *l1 = malloc(8 * (s1 + 1)), *l2 = malloc(8 * (s2 + 1));
         make_heap(&r, k1, l1, s1, law, trial % 3 == 1);
         make_heap(&r, k2, l2, s2, law, trial % 5 >= 3);
+        /* side 2 as a merged reservoir holds it: slot i at position i,
+         * passed as NULL (not read) */
+        const int identity = trial % 4 == 0;
+        if (identity) for (int64_t i = 0; i < s2; i++) l2[i] = i;
+        const int64_t *pass2 = identity ? NULL : l2;
         const int64_t n = s1 + s2, m = n < k ? n : k;
         double *out = malloc(8 * (m + 1)), *all = malloc(8 * (n + 1)), *got = malloc(8 * (m + 1));
         int64_t *src = malloc(8 * (m + 1)), mm = -1;
@@ -120,7 +125,7 @@ static void weighted_merges(void) {
         for (int64_t i = 0; i < 3 * s1; i++) it1[i] = (unsigned char)(i * 7 + 1);
         for (int64_t i = 0; i < 3 * s2; i++) it2[i] = (unsigned char)(i * 5 + 2);
         void *scratch = malloc(ns_wreservoir_merge_scratch(n) + 1);
-        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, out, src, &mm,
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, pass2, s2, k, out, src, &mm,
                                   it1, it2, 3, oit, scratch) == NS_OK);
         CHECK(mm == m);
         for (int64_t j = 0; j < m; j++) {
@@ -129,9 +134,17 @@ static void weighted_merges(void) {
         }
         /* without src and items: the same keys */
         double *again = malloc(8 * (m + 1));
-        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, again, NULL, &mm,
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, pass2, s2, k, again, NULL, &mm,
                                   NULL, NULL, 0, NULL, scratch) == NS_OK);
         CHECK(memcmp(again, out, 8 * m) == 0);
+        /* NULL slots give what the slots 0..size-1 give */
+        if (identity) {
+            int64_t *src2 = malloc(8 * (m + 1));
+            CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, again, src2, &mm,
+                                      NULL, NULL, 0, NULL, scratch) == NS_OK);
+            CHECK(memcmp(again, out, 8 * m) == 0 && memcmp(src2, src, 8 * m) == 0);
+            free(src2);
+        }
         free(again); free(it1); free(it2); free(oit);
         char *seen = calloc(n + 1, 1);
         for (int64_t j = 0; j < m; j++) {

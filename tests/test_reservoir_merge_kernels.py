@@ -238,6 +238,15 @@ def test_weighted_merge_kernel_is_the_numpy_top_k(inputs):
         keys1, slots1, s1, items1.astype(object) if s1 else None,
         keys2, slots2, s2, items2.astype(object) if s2 else None)
     assert np.array_equal(ok2, out_keys) and oitems.tolist() == items.tolist()
+    # slots None: position i holds slot i (a merged reservoir's), as arange
+    ident1 = np.arange(s1, dtype=np.int64)
+    want = _reservoir.weighted_merge(
+        (3, 4), state, state, 10, 10, k, np.dtype(np.int64),
+        keys1, ident1, s1, items1 if s1 else None, keys2, slots2, s2, items2 if s2 else None)
+    got = _reservoir.weighted_merge(
+        (3, 4), state, state, 10, 10, k, np.dtype(np.int64),
+        keys1, None, s1, items1 if s1 else None, keys2, slots2, s2, items2 if s2 else None)
+    assert all(np.array_equal(x, y) for x, y in zip(want, got))
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.float32, np.int64, np.complex128,
