@@ -586,6 +586,12 @@ static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.
 #include "ns_heap.h"
 
 
+/* Defined to 1 (-DNS_RESERVOIR_SCALAR_MERGE=1), the merge never takes its
+ * AVX2 path: the C tests compare the two. */
+#ifndef NS_RESERVOIR_SCALAR_MERGE
+#define NS_RESERVOIR_SCALAR_MERGE 0
+#endif
+
 /* Binary orders of magnitude of the bucket map (see ns_wreservoir_merge). */
 #define NS_MERGE_LEVELS 8
 /* Entries beyond which the boundary bucket is heapsorted. */
@@ -756,6 +762,165 @@ static void emit(const double *keys, const int64_t *slots, const uint32_t *idx,
 #undef NS_EMIT_SIZES
 #undef NS_EMIT
 
+#if NS_AVX2_CLONES
+#include <immintrin.h>
+
+/* The AVX2 copies of min_max, map_buckets and compact (run when
+ * ns_cpu_has_avx2()): the same results, bit for bit (the same IEEE
+ * operations on each key, the same entries in the same order). */
+NS_TARGET_AVX2 static void min_max_avx2(const double *x, int64_t n, double *lo,
+                                        double *hi) {
+    const double big = 1.7976931348623157e308;
+    __m256d a0 = _mm256_set1_pd(big), a1 = a0, b0 = _mm256_set1_pd(-big), b1 = b0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256d p = _mm256_loadu_pd(x + i), q = _mm256_loadu_pd(x + i + 4);
+        a0 = _mm256_min_pd(p, a0);
+        a1 = _mm256_min_pd(q, a1);
+        b0 = _mm256_max_pd(p, b0);
+        b1 = _mm256_max_pd(q, b1);
+    }
+    double a[4], b[4];
+    _mm256_storeu_pd(a, _mm256_min_pd(a0, a1));
+    _mm256_storeu_pd(b, _mm256_max_pd(b0, b1));
+    double s = a[0], l = b[0];
+    for (int j = 1; j < 4; j++) {
+        s = a[j] < s ? a[j] : s;
+        l = b[j] > l ? b[j] : l;
+    }
+    for (; i < n; i++) {
+        s = x[i] < s ? x[i] : s;
+        l = x[i] > l ? x[i] : l;
+    }
+    *lo = s;
+    *hi = l;
+}
+
+NS_TARGET_AVX2 static void map_buckets_avx2(const bucket_map *map, const double *keys,
+                                            int64_t n, uint32_t *bucket) {
+    const __m256d hl = _mm256_set1_pd(map->half_low), fl = _mm256_set1_pd(map->floor),
+                  half = _mm256_set1_pd(0.5);
+    const __m256i bs = _mm256_set1_epi64x((long long)map->base),
+                  low32 = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m128i sh = _mm_cvtsi32_si128(map->shift);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d d = _mm256_max_pd(
+            _mm256_sub_pd(_mm256_mul_pd(_mm256_loadu_pd(keys + i), half), hl), fl);
+        const __m256i b =
+            _mm256_sub_epi64(_mm256_srl_epi64(_mm256_castpd_si256(d), sh), bs);
+        _mm_storeu_si128((__m128i *)(void *)(bucket + i),
+                         _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(b, low32)));
+    }
+    for (; i < n; i++) {
+        double d = keys[i] * 0.5 - map->half_low;
+        d = d > map->floor ? d : map->floor;
+        bucket[i] = (uint32_t)((double_bits(d) >> map->shift) - map->base);
+    }
+}
+
+/* Byte j of entry m: the place of the j-th set bit of m (a compress of 8
+ * lanes by a mask). */
+static const uint64_t compress_lanes[256] = {
+    0x0u, 0x0u, 0x1u, 0x100u,
+    0x2u, 0x200u, 0x201u, 0x20100u,
+    0x3u, 0x300u, 0x301u, 0x30100u,
+    0x302u, 0x30200u, 0x30201u, 0x3020100u,
+    0x4u, 0x400u, 0x401u, 0x40100u,
+    0x402u, 0x40200u, 0x40201u, 0x4020100u,
+    0x403u, 0x40300u, 0x40301u, 0x4030100u,
+    0x40302u, 0x4030200u, 0x4030201u, 0x403020100ull,
+    0x5u, 0x500u, 0x501u, 0x50100u,
+    0x502u, 0x50200u, 0x50201u, 0x5020100u,
+    0x503u, 0x50300u, 0x50301u, 0x5030100u,
+    0x50302u, 0x5030200u, 0x5030201u, 0x503020100ull,
+    0x504u, 0x50400u, 0x50401u, 0x5040100u,
+    0x50402u, 0x5040200u, 0x5040201u, 0x504020100ull,
+    0x50403u, 0x5040300u, 0x5040301u, 0x504030100ull,
+    0x5040302u, 0x504030200ull, 0x504030201ull, 0x50403020100ull,
+    0x6u, 0x600u, 0x601u, 0x60100u,
+    0x602u, 0x60200u, 0x60201u, 0x6020100u,
+    0x603u, 0x60300u, 0x60301u, 0x6030100u,
+    0x60302u, 0x6030200u, 0x6030201u, 0x603020100ull,
+    0x604u, 0x60400u, 0x60401u, 0x6040100u,
+    0x60402u, 0x6040200u, 0x6040201u, 0x604020100ull,
+    0x60403u, 0x6040300u, 0x6040301u, 0x604030100ull,
+    0x6040302u, 0x604030200ull, 0x604030201ull, 0x60403020100ull,
+    0x605u, 0x60500u, 0x60501u, 0x6050100u,
+    0x60502u, 0x6050200u, 0x6050201u, 0x605020100ull,
+    0x60503u, 0x6050300u, 0x6050301u, 0x605030100ull,
+    0x6050302u, 0x605030200ull, 0x605030201ull, 0x60503020100ull,
+    0x60504u, 0x6050400u, 0x6050401u, 0x605040100ull,
+    0x6050402u, 0x605040200ull, 0x605040201ull, 0x60504020100ull,
+    0x6050403u, 0x605040300ull, 0x605040301ull, 0x60504030100ull,
+    0x605040302ull, 0x60504030200ull, 0x60504030201ull, 0x6050403020100ull,
+    0x7u, 0x700u, 0x701u, 0x70100u,
+    0x702u, 0x70200u, 0x70201u, 0x7020100u,
+    0x703u, 0x70300u, 0x70301u, 0x7030100u,
+    0x70302u, 0x7030200u, 0x7030201u, 0x703020100ull,
+    0x704u, 0x70400u, 0x70401u, 0x7040100u,
+    0x70402u, 0x7040200u, 0x7040201u, 0x704020100ull,
+    0x70403u, 0x7040300u, 0x7040301u, 0x704030100ull,
+    0x7040302u, 0x704030200ull, 0x704030201ull, 0x70403020100ull,
+    0x705u, 0x70500u, 0x70501u, 0x7050100u,
+    0x70502u, 0x7050200u, 0x7050201u, 0x705020100ull,
+    0x70503u, 0x7050300u, 0x7050301u, 0x705030100ull,
+    0x7050302u, 0x705030200ull, 0x705030201ull, 0x70503020100ull,
+    0x70504u, 0x7050400u, 0x7050401u, 0x705040100ull,
+    0x7050402u, 0x705040200ull, 0x705040201ull, 0x70504020100ull,
+    0x7050403u, 0x705040300ull, 0x705040301ull, 0x70504030100ull,
+    0x705040302ull, 0x70504030200ull, 0x70504030201ull, 0x7050403020100ull,
+    0x706u, 0x70600u, 0x70601u, 0x7060100u,
+    0x70602u, 0x7060200u, 0x7060201u, 0x706020100ull,
+    0x70603u, 0x7060300u, 0x7060301u, 0x706030100ull,
+    0x7060302u, 0x706030200ull, 0x706030201ull, 0x70603020100ull,
+    0x70604u, 0x7060400u, 0x7060401u, 0x706040100ull,
+    0x7060402u, 0x706040200ull, 0x706040201ull, 0x70604020100ull,
+    0x7060403u, 0x706040300ull, 0x706040301ull, 0x70604030100ull,
+    0x706040302ull, 0x70604030200ull, 0x70604030201ull, 0x7060403020100ull,
+    0x70605u, 0x7060500u, 0x7060501u, 0x706050100ull,
+    0x7060502u, 0x706050200ull, 0x706050201ull, 0x70605020100ull,
+    0x7060503u, 0x706050300ull, 0x706050301ull, 0x70605030100ull,
+    0x706050302ull, 0x70605030200ull, 0x70605030201ull, 0x7060503020100ull,
+    0x7060504u, 0x706050400ull, 0x706050401ull, 0x70605040100ull,
+    0x706050402ull, 0x70605040200ull, 0x70605040201ull, 0x7060504020100ull,
+    0x706050403ull, 0x70605040300ull, 0x70605040301ull, 0x7060504030100ull,
+    0x70605040302ull, 0x7060504030200ull, 0x7060504030201ull, 0x706050403020100ull,
+};
+
+NS_TARGET_AVX2 static int64_t compact_avx2(const uint32_t *bucket, int64_t n,
+                                           uint32_t first, uint32_t *idx,
+                                           uint32_t offset, uint32_t *in_first,
+                                           int64_t *f) {
+    int64_t c = 0, g = *f, i = 0;
+    /* buckets are below 2^31: a signed comparison is the unsigned one */
+    const __m256i fv = _mm256_set1_epi32((int)first);
+    for (; i + 8 <= n; i += 8) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(bucket + i));
+        const unsigned keep = (unsigned)_mm256_movemask_ps(
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(b, fv)));
+        const unsigned at = (unsigned)_mm256_movemask_ps(
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, fv)));
+        const __m256i lanes = _mm256_cvtepu8_epi32(
+            _mm_cvtsi64_si128((long long)compress_lanes[keep]));
+        _mm256_storeu_si256((__m256i *)(void *)(idx + c),
+                            _mm256_add_epi32(lanes, _mm256_set1_epi32((int)i)));
+        c += __builtin_popcount(keep);
+        if (at)
+            for (int j = 0; j < 8; j++)
+                if (at >> j & 1) in_first[g++] = (uint32_t)(i + j) + offset;
+    }
+    for (; i < n; i++) {
+        const uint32_t b = bucket[i];
+        idx[c] = (uint32_t)i;
+        c += b > first;
+        if (b == first) in_first[g++] = (uint32_t)i + offset;
+    }
+    *f = g;
+    return c;
+}
+#endif
+
 /* Sorts h.idx[0..n) ascending by key: insertion sort (stable) when
  * small, else heapsort (deterministic). */
 static void sort_entries(kheap h, int64_t n) {
@@ -793,9 +958,15 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
      * or above its smallest.  (The sides need not be heaps: the smallest
      * is found in the pass that finds the largest.) */
     const double big = 1.7976931348623157e308;
+#if NS_AVX2_CLONES
+    const int avx2 = ns_cpu_has_avx2() && !NS_RESERVOIR_SCALAR_MERGE;
+#define NS_PICK(f) (avx2 ? f##_avx2 : f)
+#else
+#define NS_PICK(f) f
+#endif
     double low1, hi1, low2, hi2;
-    min_max(keys1, size1, &low1, &hi1);
-    min_max(keys2, size2, &low2, &hi2);
+    NS_PICK(min_max)(keys1, size1, &low1, &hi1);
+    NS_PICK(min_max)(keys2, size2, &low2, &hi2);
     const double hi = hi2 > hi1 ? hi2 : hi1;
     double lo = -big;
     if (size1 == k && low1 > lo) lo = low1;
@@ -822,8 +993,8 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     /* Entry i: position i of side 1 when i < size1, else position i -
      * size1 of side 2.  One pass per side maps its keys to buckets (no
      * copy of the keys), one counts them. */
-    map_buckets(&map, keys1, size1, bucket);
-    map_buckets(&map, keys2, size2, bucket + size1);
+    NS_PICK(map_buckets)(&map, keys1, size1, bucket);
+    NS_PICK(map_buckets)(&map, keys2, size2, bucket + size1);
     memset(lanes, 0, (size_t)(NS_MERGE_LANES * stride) * sizeof(uint32_t));
     count_buckets(bucket, n, nb, lanes);
     /* The top m start in bucket `first`: `above` entries are in the
@@ -842,11 +1013,12 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
      * is side 1's entries above `first`, then side 2's, then those. */
     uint32_t *idx1 = idx, *idx2;
     int64_t n_first = 0;
-    const int64_t c1 = compact(bucket, size1, (uint32_t)first, idx1, 0, in_first,
-                               &n_first);
+    const int64_t c1 = NS_PICK(compact)(bucket, size1, (uint32_t)first, idx1, 0,
+                                        in_first, &n_first);
     idx2 = idx1 + c1;
-    const int64_t c2 = compact(bucket + size1, size2, (uint32_t)first, idx2,
-                               (uint32_t)size1, in_first, &n_first);
+    const int64_t c2 = NS_PICK(compact)(bucket + size1, size2, (uint32_t)first, idx2,
+                                        (uint32_t)size1, in_first, &n_first);
+#undef NS_PICK
     /* c1 + c2 == above */
     const kheap sorting = {.idx = in_first, .keys1 = keys1, .keys2 = keys2,
                            .size1 = (uint32_t)size1};
