@@ -155,13 +155,15 @@ size_t ns_wreservoir_merge_scratch(int64_t n);
  * branch-free pass compacts the entries above it to the output (side 1's
  * first, each side in its order) and those of `first` to a list, which is
  * sorted (insertion sort when small, else heapsort) and its largest
- * appended.  Which of equal keys at the boundary are kept, and the output
- * order, are deterministic functions of the inputs (their order
- * included).  O(n) time (n = size1 + size2), O(n log n) at worst (heavy
- * ties); scratch has ns_wreservoir_merge_scratch(n) bytes, 8-byte
- * aligned.  src may be NULL; when out_items is not NULL the items (of
- * itemsize bytes, without references, items1 and items2 indexed by slot)
- * are copied to out_items[0..m) as ns_reservoir_gather would.  slots1 or
+ * appended (the passes over the keys with AVX2 where the CPU has it:
+ * the same outputs, bit for bit).  Which of equal keys at the boundary
+ * are kept, and the output order, are deterministic functions of the
+ * inputs (their order included).  O(n) time (n = size1 + size2), O(n log
+ * n) at worst (heavy ties); scratch has ns_wreservoir_merge_scratch(n)
+ * bytes, 4-byte aligned (uint32 words).  src may be NULL; when
+ * out_items is not NULL the items (of itemsize bytes, without references,
+ * items1 and items2 indexed by slot) are copied to out_items[0..m) as
+ * ns_reservoir_gather would.  slots1 or
  * slots2 may be NULL: position i holds slot i (a merged reservoir's, not
  * read).  The output is not a heap: ns_wreservoir_heapify makes it one
  * before an update. */

@@ -61,9 +61,10 @@ _SLOT_VIEWS_MAX = 64
 
 
 def _first_slots(n: int) -> np.ndarray:
-    """Slots 0..n-1, read-only: the heap of a merged reservoir, which holds
-    its item j in slot j and replaces (never writes into) its buffers on
-    its first update.  One shared array, grown as needed."""
+    """Slots 0..n-1, read-only: those of a merged weighted reservoir, which
+    holds its item j in slot j and replaces (never writes into) them when
+    its keys are first made a heap (_ensure_heap).  One shared array, grown
+    as needed."""
     global _SLOTS
     view = _SLOT_VIEWS.get(n)
     if view is not None:
