@@ -632,26 +632,33 @@ void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
     NS_GATHER_BODY(int64_t)
 }
 
-static void gather32(void *out, const void *items1, int64_t m1,
-                     const void *items2, const uint32_t *src, int64_t m,
-                     int64_t itemsize) {
-    NS_GATHER_BODY(uint32_t)
-}
 #undef NS_GATHER
 #undef NS_GATHER_BODY
 
-/* -- weighted merge: the top k keys of two heaps --------------------------- */
+/* -- weighted merge: the top k keys of two reservoirs ---------------------- */
 
-/* (key, index) pairs, heapsorted ascending by key (equal keys in no
- * particular order) when a bucket to sort is large: the merge stays
- * O(n log n) at worst. */
+/* The boundary bucket's entries (indices i of both sides: position i of
+ * side 1 when i < size1, else i - size1 of side 2), heapsorted ascending by
+ * key in place when many (equal keys in no particular order, but always
+ * the same for the same input): the merge stays O(n log n) at worst. */
+typedef struct {
+    uint32_t *idx;
+    const double *keys1, *keys2;
+    uint32_t size1;
+} kheap;
 typedef struct {
     double key;
-    int64_t src;
+    uint32_t i;
 } keyed_entry;
-typedef keyed_entry *kheap;
-static inline keyed_entry kheap_get(kheap h, int64_t i) { return h[i]; }
-static inline void kheap_set(kheap h, int64_t i, keyed_entry e) { h[i] = e; }
+static inline double entry_key(const double *keys1, const double *keys2,
+                               uint32_t size1, uint32_t i) {
+    return i < size1 ? keys1[i] : keys2[i - size1];
+}
+static inline keyed_entry kheap_get(kheap h, int64_t p) {
+    const uint32_t i = h.idx[p];
+    return (keyed_entry){.key = entry_key(h.keys1, h.keys2, h.size1, i), .i = i};
+}
+static inline void kheap_set(kheap h, int64_t p, keyed_entry e) { h.idx[p] = e.i; }
 /* larger key first: the heapsort then ends in ascending order */
 static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.key; }
 #define NS_HEAP_PREFIX kheap
@@ -660,9 +667,15 @@ static inline int kheap_before(keyed_entry a, keyed_entry b) { return a.key > b.
 #include "ns_heap.h"
 
 
+/* Defined to 1 (-DNS_RESERVOIR_SCALAR_MERGE=1), the merge never takes its
+ * AVX2 path: the C tests compare the two. */
+#ifndef NS_RESERVOIR_SCALAR_MERGE
+#define NS_RESERVOIR_SCALAR_MERGE 0
+#endif
+
 /* Binary orders of magnitude of the bucket map (see ns_wreservoir_merge). */
 #define NS_MERGE_LEVELS 8
-/* Entries beyond which a bucket to sort is heapsorted. */
+/* Entries beyond which the boundary bucket is heapsorted. */
 #define NS_MERGE_SMALL 32
 /* Interleaved counts of the bucket histogram (a power of 2). */
 #define NS_MERGE_LANES 4
@@ -681,49 +694,41 @@ static inline double bits_double(uint64_t u) {
 }
 
 size_t ns_wreservoir_merge_scratch(int64_t n) {
-    /* a sort entry, a copy of the key, a bucket, a source and an index an
-     * entry (and a sink index); at most max(n / 2, NS_MERGE_LEVELS)
-     * buckets (see the merge), a count each (and NS_MERGE_LANES unread
-     * ones) and NS_MERGE_LANES more for the histogram */
+    /* a bucket, an output index (and one more: the branch-free
+     * compaction writes one place past its end) and an index of the
+     * boundary bucket an entry; at most max(n / 2, NS_MERGE_LEVELS)
+     * buckets (see the merge), NS_MERGE_LANES counts each */
     const int64_t nb = n / 2 + NS_MERGE_LEVELS;
-    return (size_t)n * sizeof(keyed_entry) + (size_t)n * sizeof(double) +
-           (size_t)(nb + 1 + NS_MERGE_LANES) * sizeof(uint32_t) +
-           (size_t)(NS_MERGE_LANES * (nb + 1)) * sizeof(uint32_t) +
-           (size_t)(3 * n + 1) * sizeof(uint32_t);
+    return (size_t)(NS_MERGE_LANES * (nb + 1) + 3 * n + 1) * sizeof(uint32_t);
 }
 
-/* Copies x[0..n) to out and returns the largest of them (-DBL_MAX when n
- * = 0), in independent lanes. */
-static double copy_largest(double *out, const double *x, int64_t n) {
+/* *lo and *hi receive the smallest and largest of x[0..n) (DBL_MAX and
+ * -DBL_MAX when n = 0), in independent lanes. */
+static void min_max(const double *x, int64_t n, double *lo, double *hi) {
     const double big = 1.7976931348623157e308;
     int64_t i = 0;
 #ifdef NS_RESERVOIR_SSE2
-    __m128d m0 = _mm_set1_pd(-big), m1 = m0;
+    __m128d a0 = _mm_set1_pd(big), a1 = a0, b0 = _mm_set1_pd(-big), b1 = b0;
     for (; i + 4 <= n; i += 4) {
-        const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
-        _mm_storeu_pd(out + i, a);
-        _mm_storeu_pd(out + i + 2, b);
-        m0 = _mm_max_pd(a, m0);
-        m1 = _mm_max_pd(b, m1);
+        const __m128d p = _mm_loadu_pd(x + i), q = _mm_loadu_pd(x + i + 2);
+        a0 = _mm_min_pd(p, a0);
+        a1 = _mm_min_pd(q, a1);
+        b0 = _mm_max_pd(p, b0);
+        b1 = _mm_max_pd(q, b1);
     }
-    double m2[2];
-    _mm_storeu_pd(m2, _mm_max_pd(m0, m1));
-    double m = m2[0] > m2[1] ? m2[0] : m2[1];
+    double a[2], b[2];
+    _mm_storeu_pd(a, _mm_min_pd(a0, a1));
+    _mm_storeu_pd(b, _mm_max_pd(b0, b1));
+    double s = a[0] < a[1] ? a[0] : a[1], l = b[0] > b[1] ? b[0] : b[1];
 #else
-    double m = -big;
+    double s = big, l = -big;
 #endif
     for (; i < n; i++) {
-        out[i] = x[i];
-        m = x[i] > m ? x[i] : m;
+        s = x[i] < s ? x[i] : s;
+        l = x[i] > l ? x[i] : l;
     }
-    return m;
-}
-
-/* The smallest of x[0..n) (DBL_MAX when n = 0). */
-static double smallest(const double *x, int64_t n) {
-    double m = 1.7976931348623157e308;
-    for (int64_t i = 0; i < n; i++) m = x[i] < m ? x[i] : m;
-    return m;
+    *lo = s;
+    *hi = l;
 }
 
 /* The monotone map of a key onto buckets 0 .. nb - 1: the top bits of the
@@ -762,62 +767,259 @@ static void map_buckets(const bucket_map *map, const double *keys, int64_t n,
     }
 }
 
-/* Entry i to its bucket's next place when its bucket is `first` or above,
- * else to the sink (branch-free: which it is is a coin flip). */
-static void place(const uint32_t *bucket, int64_t n, uint32_t first,
-                  uint32_t nb, uint32_t *count, uint32_t *idx, uint32_t sink) {
-    for (int64_t i = 0; i < n; i++) {
-        const uint32_t b = bucket[i];
-        const uint32_t keep = 0u - (uint32_t)(b >= first);
-        /* below `first`: one of NS_MERGE_LANES counts nobody reads, taken
-         * in turn (a run of entries in one bucket, as the many below the
-         * threshold often are, is a chain of loads that wait for the
-         * store before them) */
-        const uint32_t c = (b & keep) | ((nb + 1 + ((uint32_t)i & (NS_MERGE_LANES - 1))) & ~keep);
-        const uint32_t d = count[c];
-        count[c] = d + 1;
-        idx[(d & keep) | (sink & ~keep)] = (uint32_t)i;
-    }
-}
-
-/* count[b] = the number of entries of bucket b, for b < nb, counted in
- * NS_MERGE_LANES interleaved histograms lanes[l * (nb + 1) + b] (entry i
- * in lane i % NS_MERGE_LANES: consecutive entries of one bucket do not
- * wait for each other's stores). */
+/* lanes[l * (nb + 1) + b] += the entries of bucket b among bucket[i] with
+ * i % NS_MERGE_LANES == l (interleaved histograms: consecutive entries of
+ * one bucket, as the many below the threshold often are, do not wait for
+ * each other's stores). */
 static void count_buckets(const uint32_t *bucket, int64_t n, int64_t nb,
-                          uint32_t *lanes, uint32_t *count) {
+                          uint32_t *lanes) {
     const int64_t stride = nb + 1;
-    memset(lanes, 0, (size_t)(NS_MERGE_LANES * stride) * sizeof(uint32_t));
     int64_t i = 0;
     for (; i + NS_MERGE_LANES <= n; i += NS_MERGE_LANES)
         for (int l = 0; l < NS_MERGE_LANES; l++) lanes[l * stride + bucket[i + l]]++;
     for (; i < n; i++) lanes[bucket[i]]++;
-    for (int64_t b = 0; b < nb; b++) {
-        uint32_t c = 0;
-        for (int l = 0; l < NS_MERGE_LANES; l++) c += lanes[l * stride + b];
-        count[b] = c;
+}
+
+/* The entries i < n of a bucket above `first` to idx[0 .. c) (returned),
+ * those of bucket `first` to in_first[*f ..] (named i + offset), in
+ * order.  Branch-free for the first (which it is is a coin flip per
+ * entry), a branch for the second (rarely taken, or nearly always when
+ * keys tie). */
+static int64_t compact(const uint32_t *bucket, int64_t n, uint32_t first,
+                       uint32_t *idx, uint32_t offset, uint32_t *in_first,
+                       int64_t *f) {
+    int64_t c = 0, g = *f;
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t b = bucket[i];
+        idx[c] = (uint32_t)i;
+        c += b > first;
+        if (b == first) in_first[g++] = (uint32_t)i + offset;
+    }
+    *f = g;
+    return c;
+}
+
+/* out_keys[j], out_slots[j] (its slot + offset) and out_items[j] (the
+ * item of its slot) of entry idx[j] of one side, j < c (out_slots or
+ * out_items NULL: not written; slots NULL: entry i in slot i). */
+#define NS_EMIT(SLOT, SIZE)                                                  \
+    for (int64_t j = 0; j < c; j++) {                                        \
+        const uint32_t i = idx[j];                                           \
+        const int64_t slot = (SLOT);                                         \
+        out_keys[j] = keys[i];                                               \
+        memcpy(o + (size_t)j * (SIZE), items + (size_t)slot * (SIZE), (SIZE)); \
+    }
+#define NS_EMIT_SIZES(SLOT)                                                  \
+    switch (itemsize) {                                                      \
+    case 1: NS_EMIT(SLOT, 1); break;                                         \
+    case 2: NS_EMIT(SLOT, 2); break;                                         \
+    case 4: NS_EMIT(SLOT, 4); break;                                         \
+    case 8: NS_EMIT(SLOT, 8); break;                                         \
+    case 16: NS_EMIT(SLOT, 16); break;                                       \
+    default: NS_EMIT(SLOT, size); break;                                     \
+    }
+static void emit(const double *keys, const int64_t *slots, const uint32_t *idx,
+                 int64_t c, const void *items_, int64_t itemsize, double *out_keys,
+                 int64_t *out_slots, int64_t offset, void *out_items) {
+    if (out_slots != NULL) {
+        if (slots != NULL)
+            for (int64_t j = 0; j < c; j++) out_slots[j] = slots[idx[j]] + offset;
+        else
+            for (int64_t j = 0; j < c; j++) out_slots[j] = (int64_t)idx[j] + offset;
+    }
+    if (out_items == NULL) {
+        for (int64_t j = 0; j < c; j++) out_keys[j] = keys[idx[j]];
+        return;
+    }
+    unsigned char *o = (unsigned char *)out_items;
+    const unsigned char *items = (const unsigned char *)items_;
+    const size_t size = (size_t)itemsize;
+    if (slots != NULL) {
+        NS_EMIT_SIZES(slots[i])
+    } else {
+        NS_EMIT_SIZES((int64_t)i)
+    }
+}
+#undef NS_EMIT_SIZES
+#undef NS_EMIT
+
+#if NS_AVX2_CLONES
+#include <immintrin.h>
+
+/* The AVX2 copies of min_max, map_buckets and compact (run when
+ * ns_cpu_has_avx2()): the same results, bit for bit (the same IEEE
+ * operations on each key, the same entries in the same order). */
+NS_TARGET_AVX2 static void min_max_avx2(const double *x, int64_t n, double *lo,
+                                        double *hi) {
+    const double big = 1.7976931348623157e308;
+    __m256d a0 = _mm256_set1_pd(big), a1 = a0, b0 = _mm256_set1_pd(-big), b1 = b0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256d p = _mm256_loadu_pd(x + i), q = _mm256_loadu_pd(x + i + 4);
+        a0 = _mm256_min_pd(p, a0);
+        a1 = _mm256_min_pd(q, a1);
+        b0 = _mm256_max_pd(p, b0);
+        b1 = _mm256_max_pd(q, b1);
+    }
+    double a[4], b[4];
+    _mm256_storeu_pd(a, _mm256_min_pd(a0, a1));
+    _mm256_storeu_pd(b, _mm256_max_pd(b0, b1));
+    double s = a[0], l = b[0];
+    for (int j = 1; j < 4; j++) {
+        s = a[j] < s ? a[j] : s;
+        l = b[j] > l ? b[j] : l;
+    }
+    for (; i < n; i++) {
+        s = x[i] < s ? x[i] : s;
+        l = x[i] > l ? x[i] : l;
+    }
+    *lo = s;
+    *hi = l;
+}
+
+NS_TARGET_AVX2 static void map_buckets_avx2(const bucket_map *map, const double *keys,
+                                            int64_t n, uint32_t *bucket) {
+    const __m256d hl = _mm256_set1_pd(map->half_low), fl = _mm256_set1_pd(map->floor),
+                  half = _mm256_set1_pd(0.5);
+    const __m256i bs = _mm256_set1_epi64x((long long)map->base),
+                  low32 = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m128i sh = _mm_cvtsi32_si128(map->shift);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d d = _mm256_max_pd(
+            _mm256_sub_pd(_mm256_mul_pd(_mm256_loadu_pd(keys + i), half), hl), fl);
+        const __m256i b =
+            _mm256_sub_epi64(_mm256_srl_epi64(_mm256_castpd_si256(d), sh), bs);
+        _mm_storeu_si128((__m128i *)(void *)(bucket + i),
+                         _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(b, low32)));
+    }
+    for (; i < n; i++) {
+        double d = keys[i] * 0.5 - map->half_low;
+        d = d > map->floor ? d : map->floor;
+        bucket[i] = (uint32_t)((double_bits(d) >> map->shift) - map->base);
     }
 }
 
-/* Sorts idx[0..n) ascending by keys[idx[j]], through e[0..n). */
-static void sort_by_key(uint32_t *idx, int64_t n, const double *keys,
-                        keyed_entry *e) {
-    for (int64_t j = 0; j < n; j++) {
-        const int64_t i = idx[j];
-        e[j] = (keyed_entry){.key = keys[i], .src = i};
+/* Byte j of entry m: the place of the j-th set bit of m (a compress of 8
+ * lanes by a mask). */
+static const uint64_t compress_lanes[256] = {
+    0x0u, 0x0u, 0x1u, 0x100u,
+    0x2u, 0x200u, 0x201u, 0x20100u,
+    0x3u, 0x300u, 0x301u, 0x30100u,
+    0x302u, 0x30200u, 0x30201u, 0x3020100u,
+    0x4u, 0x400u, 0x401u, 0x40100u,
+    0x402u, 0x40200u, 0x40201u, 0x4020100u,
+    0x403u, 0x40300u, 0x40301u, 0x4030100u,
+    0x40302u, 0x4030200u, 0x4030201u, 0x403020100ull,
+    0x5u, 0x500u, 0x501u, 0x50100u,
+    0x502u, 0x50200u, 0x50201u, 0x5020100u,
+    0x503u, 0x50300u, 0x50301u, 0x5030100u,
+    0x50302u, 0x5030200u, 0x5030201u, 0x503020100ull,
+    0x504u, 0x50400u, 0x50401u, 0x5040100u,
+    0x50402u, 0x5040200u, 0x5040201u, 0x504020100ull,
+    0x50403u, 0x5040300u, 0x5040301u, 0x504030100ull,
+    0x5040302u, 0x504030200ull, 0x504030201ull, 0x50403020100ull,
+    0x6u, 0x600u, 0x601u, 0x60100u,
+    0x602u, 0x60200u, 0x60201u, 0x6020100u,
+    0x603u, 0x60300u, 0x60301u, 0x6030100u,
+    0x60302u, 0x6030200u, 0x6030201u, 0x603020100ull,
+    0x604u, 0x60400u, 0x60401u, 0x6040100u,
+    0x60402u, 0x6040200u, 0x6040201u, 0x604020100ull,
+    0x60403u, 0x6040300u, 0x6040301u, 0x604030100ull,
+    0x6040302u, 0x604030200ull, 0x604030201ull, 0x60403020100ull,
+    0x605u, 0x60500u, 0x60501u, 0x6050100u,
+    0x60502u, 0x6050200u, 0x6050201u, 0x605020100ull,
+    0x60503u, 0x6050300u, 0x6050301u, 0x605030100ull,
+    0x6050302u, 0x605030200ull, 0x605030201ull, 0x60503020100ull,
+    0x60504u, 0x6050400u, 0x6050401u, 0x605040100ull,
+    0x6050402u, 0x605040200ull, 0x605040201ull, 0x60504020100ull,
+    0x6050403u, 0x605040300ull, 0x605040301ull, 0x60504030100ull,
+    0x605040302ull, 0x60504030200ull, 0x60504030201ull, 0x6050403020100ull,
+    0x7u, 0x700u, 0x701u, 0x70100u,
+    0x702u, 0x70200u, 0x70201u, 0x7020100u,
+    0x703u, 0x70300u, 0x70301u, 0x7030100u,
+    0x70302u, 0x7030200u, 0x7030201u, 0x703020100ull,
+    0x704u, 0x70400u, 0x70401u, 0x7040100u,
+    0x70402u, 0x7040200u, 0x7040201u, 0x704020100ull,
+    0x70403u, 0x7040300u, 0x7040301u, 0x704030100ull,
+    0x7040302u, 0x704030200ull, 0x704030201ull, 0x70403020100ull,
+    0x705u, 0x70500u, 0x70501u, 0x7050100u,
+    0x70502u, 0x7050200u, 0x7050201u, 0x705020100ull,
+    0x70503u, 0x7050300u, 0x7050301u, 0x705030100ull,
+    0x7050302u, 0x705030200ull, 0x705030201ull, 0x70503020100ull,
+    0x70504u, 0x7050400u, 0x7050401u, 0x705040100ull,
+    0x7050402u, 0x705040200ull, 0x705040201ull, 0x70504020100ull,
+    0x7050403u, 0x705040300ull, 0x705040301ull, 0x70504030100ull,
+    0x705040302ull, 0x70504030200ull, 0x70504030201ull, 0x7050403020100ull,
+    0x706u, 0x70600u, 0x70601u, 0x7060100u,
+    0x70602u, 0x7060200u, 0x7060201u, 0x706020100ull,
+    0x70603u, 0x7060300u, 0x7060301u, 0x706030100ull,
+    0x7060302u, 0x706030200ull, 0x706030201ull, 0x70603020100ull,
+    0x70604u, 0x7060400u, 0x7060401u, 0x706040100ull,
+    0x7060402u, 0x706040200ull, 0x706040201ull, 0x70604020100ull,
+    0x7060403u, 0x706040300ull, 0x706040301ull, 0x70604030100ull,
+    0x706040302ull, 0x70604030200ull, 0x70604030201ull, 0x7060403020100ull,
+    0x70605u, 0x7060500u, 0x7060501u, 0x706050100ull,
+    0x7060502u, 0x706050200ull, 0x706050201ull, 0x70605020100ull,
+    0x7060503u, 0x706050300ull, 0x706050301ull, 0x70605030100ull,
+    0x706050302ull, 0x70605030200ull, 0x70605030201ull, 0x7060503020100ull,
+    0x7060504u, 0x706050400ull, 0x706050401ull, 0x70605040100ull,
+    0x706050402ull, 0x70605040200ull, 0x70605040201ull, 0x7060504020100ull,
+    0x706050403ull, 0x70605040300ull, 0x70605040301ull, 0x7060504030100ull,
+    0x70605040302ull, 0x7060504030200ull, 0x7060504030201ull, 0x706050403020100ull,
+};
+
+NS_TARGET_AVX2 static int64_t compact_avx2(const uint32_t *bucket, int64_t n,
+                                           uint32_t first, uint32_t *idx,
+                                           uint32_t offset, uint32_t *in_first,
+                                           int64_t *f) {
+    int64_t c = 0, g = *f, i = 0;
+    /* buckets are below 2^31: a signed comparison is the unsigned one */
+    const __m256i fv = _mm256_set1_epi32((int)first);
+    for (; i + 8 <= n; i += 8) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(bucket + i));
+        const unsigned keep = (unsigned)_mm256_movemask_ps(
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(b, fv)));
+        const unsigned at = (unsigned)_mm256_movemask_ps(
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, fv)));
+        const __m256i lanes = _mm256_cvtepu8_epi32(
+            _mm_cvtsi64_si128((long long)compress_lanes[keep]));
+        _mm256_storeu_si256((__m256i *)(void *)(idx + c),
+                            _mm256_add_epi32(lanes, _mm256_set1_epi32((int)i)));
+        c += __builtin_popcount(keep);
+        if (at)
+            for (int j = 0; j < 8; j++)
+                if (at >> j & 1) in_first[g++] = (uint32_t)(i + j) + offset;
     }
+    for (; i < n; i++) {
+        const uint32_t b = bucket[i];
+        idx[c] = (uint32_t)i;
+        c += b > first;
+        if (b == first) in_first[g++] = (uint32_t)i + offset;
+    }
+    *f = g;
+    return c;
+}
+#endif
+
+/* Sorts h.idx[0..n) ascending by key: insertion sort (stable) when
+ * small, else heapsort (deterministic). */
+static void sort_entries(kheap h, int64_t n) {
     if (n > NS_MERGE_SMALL) {
-        kheap_heapify(e, n);
-        kheap_sort(e, n);
-    } else {
-        for (int64_t i = 1; i < n; i++) {
-            const keyed_entry x = e[i];
-            int64_t j = i;
-            for (; j > 0 && e[j - 1].key > x.key; j--) e[j] = e[j - 1];
-            e[j] = x;
-        }
+        kheap_heapify(h, n);
+        kheap_sort(h, n);
+        return;
     }
-    for (int64_t j = 0; j < n; j++) idx[j] = (uint32_t)e[j].src;
+    for (int64_t p = 1; p < n; p++) {
+        const keyed_entry x = kheap_get(h, p);
+        int64_t q = p;
+        for (; q > 0; q--) {
+            const keyed_entry y = kheap_get(h, q - 1);
+            if (!(y.key > x.key)) break;
+            kheap_set(h, q, y);
+        }
+        kheap_set(h, q, x);
+    }
 }
 
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
@@ -833,27 +1035,24 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     const int64_t n = size1 + size2, m = n < k ? n : k;
     *m_out = m;
     if (m == 0) return NS_OK;
-    /* A key below lo cannot be kept: the root of a full side is its
-     * smallest key, and the k keys of that side are all above it. */
+    /* A key below lo cannot be kept: the k keys of a full side are all at
+     * or above its smallest.  (The sides need not be heaps: the smallest
+     * is found in the pass that finds the largest.) */
     const double big = 1.7976931348623157e308;
+#if NS_AVX2_CLONES
+    const int avx2 = ns_cpu_has_avx2() && !NS_RESERVOIR_SCALAR_MERGE;
+#define NS_PICK(f) (avx2 ? f##_avx2 : f)
+#else
+#define NS_PICK(f) f
+#endif
+    double low1, hi1, low2, hi2;
+    NS_PICK(min_max)(keys1, size1, &low1, &hi1);
+    NS_PICK(min_max)(keys2, size2, &low2, &hi2);
+    const double hi = hi2 > hi1 ? hi2 : hi1;
     double lo = -big;
-    if (size1 == k && keys1[0] > lo) lo = keys1[0];
-    if (size2 == k && keys2[0] > lo) lo = keys2[0];
-    keyed_entry *sorting = (keyed_entry *)scratch; /* n */
-    /* Entry i (i < size1: position i of side 1, else i - size1 of side 2):
-     * its key and its source as ns_reservoir_gather names it, copied side
-     * by side in order, so that no later pass asks which side an entry is
-     * on (a coin flip per entry, a branch the CPU cannot predict); the
-     * largest key is found on the way. */
-    double *keys = (double *)(void *)(sorting + n);     /* n */
-    double hi = copy_largest(keys, keys1, size1);
-    const double hi2 = copy_largest(keys + size1, keys2, size2);
-    hi = hi2 > hi ? hi2 : hi;
-    double low = lo;
-    if (low == -big) { /* no side is full */
-        const double low1 = smallest(keys1, size1), low2 = smallest(keys2, size2);
-        low = low1 < low2 ? low1 : low2;
-    }
+    if (size1 == k && low1 > lo) lo = low1;
+    if (size2 == k && low2 > lo) lo = low2;
+    const double low = lo != -big ? lo : low1 < low2 ? low1 : low2;
     /* Buckets: `bits` bits of mantissa over NS_MERGE_LEVELS binary orders of
      * magnitude below the largest d (the d of hi), smaller d in bucket 0;
      * about one bucket for two entries.  This spreads the keys, crowded just
@@ -864,86 +1063,75 @@ int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
     bucket_map map;
     map.shift = 52 - bits;
     map.half_low = low * 0.5;
-    const int64_t nb = (int64_t)NS_MERGE_LEVELS << bits;
+    const int64_t nb = (int64_t)NS_MERGE_LEVELS << bits, stride = nb + 1;
     const uint64_t highest = double_bits(hi * 0.5 - map.half_low) >> map.shift;
     map.base = highest >= (uint64_t)(nb - 1) ? highest - (uint64_t)(nb - 1) : 0;
     map.floor = bits_double(map.base << map.shift);
-    uint32_t *source = (uint32_t *)(void *)(keys + n);  /* n */
-    uint32_t *count = source + n;                  /* nb + 1 + NS_MERGE_LANES */
-    uint32_t *lanes = count + nb + 1 + NS_MERGE_LANES; /* NS_MERGE_LANES (nb + 1) */
-    uint32_t *bucket = lanes + NS_MERGE_LANES * (nb + 1); /* n */
-    uint32_t *idx = bucket + n;                    /* n + 1, a sink last */
-    for (int64_t i = 0; i < size1; i++) source[i] = (uint32_t)slots1[i];
-    for (int64_t i = 0; i < size2; i++)
-        source[size1 + i] = (uint32_t)(slots2[i] + size1);
-    map_buckets(&map, keys, n, bucket);
-    count_buckets(bucket, n, nb, lanes, count);
-    for (int64_t b = nb; b <= nb + NS_MERGE_LANES; b++) count[b] = 0;
-    /* The top m start in bucket `first`; place it and those above in bucket
-     * order. */
+    uint32_t *lanes = (uint32_t *)scratch;                       /* LANES (nb + 1) */
+    uint32_t *bucket = lanes + NS_MERGE_LANES * stride;          /* n */
+    uint32_t *idx = bucket + n;                                  /* n + 1 */
+    uint32_t *in_first = idx + n + 1;                            /* n */
+    /* Entry i: position i of side 1 when i < size1, else position i -
+     * size1 of side 2.  One pass per side maps its keys to buckets (no
+     * copy of the keys), one counts them. */
+    NS_PICK(map_buckets)(&map, keys1, size1, bucket);
+    NS_PICK(map_buckets)(&map, keys2, size2, bucket + size1);
+    memset(lanes, 0, (size_t)(NS_MERGE_LANES * stride) * sizeof(uint32_t));
+    count_buckets(bucket, n, nb, lanes);
+    /* The top m start in bucket `first`: `above` entries are in the
+     * buckets above it, and its m - above largest are kept. */
     int64_t first = nb - 1, above = 0;
-    while (above + count[first] < m) above += count[first--];
-    const int64_t from_first = m - above;
-    uint32_t at = 0;
-    for (int64_t b = first; b < nb; b++) {
-        const uint32_t cnt = count[b];
-        count[b] = at;
-        at += cnt;
+    for (;;) {
+        uint32_t cnt = 0;
+        for (int l = 0; l < NS_MERGE_LANES; l++) cnt += lanes[l * stride + first];
+        if (above + cnt >= m) break;
+        above += cnt;
+        first--;
     }
-    place(bucket, n, (uint32_t)first, (uint32_t)nb, count, idx, (uint32_t)n);
-    /* count[b] is now the end of bucket b >= first.  Bucket `first` is
-     * sorted and its from_first largest kept: the output is idx[skip ..
-     * at).  The keys of a bucket are >= those of every bucket before it, so
-     * the output is a min-heap as soon as no entry shares its bucket with
-     * its parent (output position (j - 1) / 2): true of a bucket at output
-     * positions [s, e) unless e > 2 s + 1; those few are sorted. */
-    const int64_t first_end = count[first];
-    sort_by_key(idx, first_end, keys, sorting);
-    const int64_t skip = first_end - from_first;
-    for (int64_t b = first + 1, start = first_end; b < nb; b++) {
-        const int64_t end = count[b];
-        if (end - skip > 2 * (start - skip) + 1)
-            sort_by_key(idx + start, end - start, keys, sorting);
-        start = end;
+    /* One compaction pass per side: its entries above `first` to idx1 /
+     * idx2, those of `first` to in_first[] (entry i of both sides); the
+     * latter sorted by key and their m - above largest kept.  The output
+     * is side 1's entries above `first`, then side 2's, then those. */
+    uint32_t *idx1 = idx, *idx2;
+    int64_t n_first = 0;
+    const int64_t c1 = NS_PICK(compact)(bucket, size1, (uint32_t)first, idx1, 0,
+                                        in_first, &n_first);
+    idx2 = idx1 + c1;
+    const int64_t c2 = NS_PICK(compact)(bucket + size1, size2, (uint32_t)first, idx2,
+                                        (uint32_t)size1, in_first, &n_first);
+#undef NS_PICK
+    /* c1 + c2 == above */
+    const kheap sorting = {.idx = in_first, .keys1 = keys1, .keys2 = keys2,
+                           .size1 = (uint32_t)size1};
+    sort_entries(sorting, n_first);
+    unsigned char *o = (unsigned char *)out_items;
+    emit(keys1, slots1, idx1, c1, items1, itemsize, out_keys, src, 0, o);
+    emit(keys2, slots2, idx2, c2, items2, itemsize, out_keys + c1,
+         src == NULL ? NULL : src + c1, size1,
+         o == NULL ? NULL : o + (size_t)c1 * (size_t)itemsize);
+    for (int64_t j = above; j < m; j++) {
+        const uint32_t i = in_first[n_first - m + j];
+        const int64_t second = i >= (uint32_t)size1;
+        const int64_t at = (int64_t)i - (size1 & (0 - second));
+        const int64_t *slots = second ? slots2 : slots1;
+        const int64_t slot = slots != NULL ? slots[at] : at;
+        out_keys[j] = second ? keys2[at] : keys1[at];
+        if (src != NULL) src[j] = slot + (size1 & (0 - second));
+        if (o != NULL)
+            memcpy(o + (size_t)j * (size_t)itemsize,
+                   (const unsigned char *)(second ? items2 : items1) +
+                       (size_t)slot * (size_t)itemsize,
+                   (size_t)itemsize);
     }
-    uint32_t *from = idx + skip;
-    if (out_items != NULL && src == NULL) {
-        /* keys and items in one pass */
-        unsigned char *o = (unsigned char *)out_items;
-        const unsigned char *const bases[2] = {(const unsigned char *)items1,
-                                               (const unsigned char *)items2};
-        const size_t size = (size_t)itemsize;
-#define NS_EMIT(SIZE)                                                        \
-    for (int64_t j = 0; j < m; j++) {                                        \
-        const uint32_t i = from[j];                                          \
-        const int64_t s = (int64_t)source[i];                                \
-        const int64_t second = s >= size1;                                   \
-        out_keys[j] = keys[i];                                               \
-        memcpy(o + (size_t)j * (SIZE),                                       \
-               bases[second] + (size_t)(s - (size1 & (0 - second))) * (SIZE), \
-               (SIZE));                                                      \
-    }
-        switch (itemsize) {
-        case 1: NS_EMIT(1); break;
-        case 2: NS_EMIT(2); break;
-        case 4: NS_EMIT(4); break;
-        case 8: NS_EMIT(8); break;
-        case 16: NS_EMIT(16); break;
-        default: NS_EMIT(size); break;
-        }
-#undef NS_EMIT
-        return NS_OK;
-    }
-    for (int64_t j = 0; j < m; j++) {
-        const uint32_t i = from[j];
-        out_keys[j] = keys[i];
-        from[j] = source[i];
-    }
-    if (src != NULL)
-        for (int64_t j = 0; j < m; j++) src[j] = from[j];
-    if (out_items != NULL)
-        gather32(out_items, items1, size1, items2, from, m, itemsize);
     return NS_OK;
+}
+
+/* Restores the min-heap order (by key; equal keys as the sifts leave them)
+ * of keys[0..n), slots moved with their keys: bottom-up sift-downs. */
+void ns_wreservoir_heapify(double *keys, int64_t *slots, int64_t n) {
+    if (n < 2) return;
+    const wheap h = {.keys = keys, .slots = slots, .undo = NULL};
+    wheap_heapify(h, n);
 }
 
 int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,

@@ -164,27 +164,42 @@ void ns_reservoir_gather(void *out, const void *items1, int64_t m1,
 /* Bytes of scratch ns_wreservoir_merge needs for n = size1 + size2 keys. */
 size_t ns_wreservoir_merge_scratch(int64_t n);
 
-/* The top m = min(k, size1 + size2) keys of two A-ExpJ heaps (min-heaps
- * of log keys with the slot of each) as a min-heap out_keys[0..m), with
- * src[j] naming the item of out_keys[j]: slot src[j] of side 1 when
- * < size1, else slot src[j] - size1 of side 2.  *m_out receives m.  Exact:
- * the union's m largest keys (equal keys at the boundary in no particular
- * order).  Keys below the root of a full side are never kept (k keys of
- * that side are above it); the others are counted into about n / 4 ordered
- * buckets of a logarithmic map of the key, the bucket where the top m
- * begin is sorted, and the entries of that bucket and above are placed in
- * bucket order -- a min-heap once the few buckets that would hold a parent
- * and its child are sorted.  O(n) time (n = size1 + size2), O(n log n) at
- * worst (heavy ties); scratch has ns_wreservoir_merge_scratch(n) bytes,
- * 8-byte aligned.  src may be NULL; when out_items is not NULL the items
- * (of itemsize bytes, without references, items1 and items2 indexed by
- * slot) are copied to out_items[0..m) as ns_reservoir_gather would. */
+/* The top m = min(k, size1 + size2) keys of two A-ExpJ reservoirs (log
+ * keys with the slot of each, in any order: min-heaps or the output of an
+ * earlier merge) as out_keys[0..m), in no particular order, with src[j]
+ * naming the item of out_keys[j]: slot src[j] of side 1 when < size1, else
+ * slot src[j] - size1 of side 2.  *m_out receives m.  Exact: the union's m
+ * largest keys.  Keys below the smallest of a full side are never kept (k
+ * keys of that side are at or above it); the keys are counted into about
+ * n / 4 ordered buckets of a logarithmic map of the key, the bucket
+ * `first` where the top m begin is found from the top, and one
+ * branch-free pass compacts the entries above it to the output (side 1's
+ * first, each side in its order) and those of `first` to a list, which is
+ * sorted (insertion sort when small, else heapsort) and its largest
+ * appended (the passes over the keys with AVX2 where the CPU has it:
+ * the same outputs, bit for bit).  Which of equal keys at the boundary
+ * are kept, and the output order, are deterministic functions of the
+ * inputs (their order included).  O(n) time (n = size1 + size2), O(n log
+ * n) at worst (heavy ties); scratch has ns_wreservoir_merge_scratch(n)
+ * bytes, 4-byte aligned (uint32 words).  src may be NULL; when
+ * out_items is not NULL the items (of itemsize bytes, without references,
+ * items1 and items2 indexed by slot) are copied to out_items[0..m) as
+ * ns_reservoir_gather would.  slots1 or
+ * slots2 may be NULL: position i holds slot i (a merged reservoir's, not
+ * read).  The output is not a heap: ns_wreservoir_heapify makes it one
+ * before an update. */
 int ns_wreservoir_merge(const double *keys1, const int64_t *slots1,
                         int64_t size1, const double *keys2,
                         const int64_t *slots2, int64_t size2, int64_t k,
                         double *out_keys, int64_t *src, int64_t *m_out,
                         const void *items1, const void *items2,
                         int64_t itemsize, void *out_items, void *scratch);
+
+/* Makes keys[0..n) a min-heap (bottom-up sift-downs, by key alone as in
+ * ns_wreservoir_update: equal keys stay where the sifts leave them), each
+ * slot moved with its key.  Deterministic: the result depends only on the
+ * input order.  O(n). */
+void ns_wreservoir_heapify(double *keys, int64_t *slots, int64_t n);
 
 /* State of a uniform reservoir of size k that holds a uniform sample of n
  * >= k items but no threshold (after a merge): W is drawn from its exact

@@ -42,5 +42,6 @@ cdef extern from "ns_reservoir.h" nogil:
                             double *out_keys, int64_t *src, int64_t *m_out,
                             const void *items1, const void *items2,
                             int64_t itemsize, void *out_items, void *scratch)
+    void ns_wreservoir_heapify(double *keys, int64_t *slots, int64_t n)
     int ns_reservoir_resume(ns_rng_t *rng, int64_t k, int64_t n, double *w,
                             int64_t *next)

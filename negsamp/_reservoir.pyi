@@ -59,12 +59,15 @@ def weighted_merge(
     k: int,
     dtype: np.dtype[Any],
     keys1: npt.NDArray[np.float64],
-    slots1: npt.NDArray[np.int64],
+    slots1: Optional[npt.NDArray[np.int64]],
     size1: int,
     items1: Optional[npt.NDArray[Any]],
     keys2: npt.NDArray[np.float64],
-    slots2: npt.NDArray[np.int64],
+    slots2: Optional[npt.NDArray[np.int64]],
     size2: int,
     items2: Optional[npt.NDArray[Any]],
 ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[Any], float, int]: ...
+def weighted_heapify(
+    keys: npt.NDArray[np.float64], slots: npt.NDArray[np.int64], n: int
+) -> None: ...
 def resume(k0: int, k1: int, k: int, n: int) -> Tuple[float, int]: ...

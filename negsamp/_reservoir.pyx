@@ -12,7 +12,7 @@ from cpython.ref cimport Py_INCREF
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
 from negsamp._negsamp_runtime cimport make_par, check_interrupt
-from libc.stdint cimport int64_t, uint64_t, INT64_MAX
+from libc.stdint cimport int64_t, uint32_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
 from libc.stdlib cimport malloc, calloc, free
 from negsamp._c_reservoir cimport (
@@ -20,7 +20,7 @@ from negsamp._c_reservoir cimport (
     ns_wreservoir_saved, ns_wreservoir_undo_restore, NS_WRESERVOIR_BLOCK,
     ns_reservoir_merge, ns_reservoir_shuffle, ns_reservoir_gather, ns_reservoir_prefetch,
     ns_reservoir_resume,
-    ns_wreservoir_merge, ns_wreservoir_merge_scratch,
+    ns_wreservoir_merge, ns_wreservoir_merge_scratch, ns_wreservoir_heapify,
 )
 
 cnp.import_array()
@@ -410,6 +410,11 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
     return _merged_state(k0, k1), items, w, nxt
 
 
+# uint32 words of the stack scratch of weighted_merge: 48 KiB
+cdef enum:
+    _STACK_SCRATCH = 12288
+
+
 def weighted_merge(object key, object state1, object state2, int64_t count1,
                    int64_t count2, int64_t k, cnp.dtype dtype,
                    object keys1, object slots1, int64_t size1, object items1,
@@ -419,9 +424,12 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
     the arrays the slots index, None when a side holds nothing) that saw
     count1 and count2 items: (rng state, keys, items, remaining, m).  The
     merge key is `key`, or when None derive_key(state1, state2, count1,
-    count2, k).  keys are the union's m = min(k, n)
-    largest as a min-heap (ns_wreservoir_merge) and items aligned with them
-    (new arrays): the merged heap's slots are 0..m-1.  remaining is the
+    count2, k).  The sides need not be heaps (any order); slots None: the
+    side's position i holds slot i (a merged reservoir's, not read).  keys are the
+    union's m = min(k, n) largest in no particular order
+    (ns_wreservoir_merge; weighted_heapify makes them a heap) and items
+    aligned with them (new arrays): the merged reservoir's slots are
+    0..m-1.  remaining is the
     Exp(1) jump of stream (k0, k1, MERGE_RESUME) when the heap is full,
     else 0."""
     cdef int64_t n, m = 0
@@ -433,9 +441,13 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
         raise ValueError("a weighted merge needs heaps of at most k keys")
     _merge_key(key, state1, state2, count1, count2, k, &k0, &k1)
     cdef const double *key1 = <const double *>_data(keys1, cnp.NPY_FLOAT64, size1, 8)
-    cdef const int64_t *slot1 = <const int64_t *>_data(slots1, cnp.NPY_INT64, size1, 8)
+    cdef const int64_t *slot1 = NULL
+    cdef const int64_t *slot2 = NULL
+    if slots1 is not None:
+        slot1 = <const int64_t *>_data(slots1, cnp.NPY_INT64, size1, 8)
     cdef const double *key2 = <const double *>_data(keys2, cnp.NPY_FLOAT64, size2, 8)
-    cdef const int64_t *slot2 = <const int64_t *>_data(slots2, cnp.NPY_INT64, size2, 8)
+    if slots2 is not None:
+        slot2 = <const int64_t *>_data(slots2, cnp.NPY_INT64, size2, 8)
     n = size1 + size2
     m = min(n, k)
     out_keys = _empty(m, cnp.NPY_FLOAT64)
@@ -456,13 +468,21 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
         out_items = <char *>cnp.PyArray_DATA(<cnp.ndarray>items)
     cdef int64_t *src = NULL
     cdef void *scratch = NULL
+    cdef void *heap_scratch = NULL
+    # scratch of merges of up to about 2 x 1200 keys on the stack (no
+    # malloc and free per merge of a tree)
+    cdef uint32_t stack_scratch[_STACK_SCRATCH]
     if n:
-        scratch = malloc(ns_wreservoir_merge_scratch(n))
+        if ns_wreservoir_merge_scratch(n) <= sizeof(stack_scratch):
+            scratch = <void *>stack_scratch
+        else:
+            heap_scratch = malloc(ns_wreservoir_merge_scratch(n))
+            scratch = heap_scratch
         if refs:
             src = <int64_t *>malloc(m * sizeof(int64_t))
         if scratch == NULL or (refs and src == NULL):
             free(src)
-            free(scratch)
+            free(heap_scratch)
             raise MemoryError("no memory for a reservoir merge")
         ns_reservoir_prefetch(it1, size1 * itemsize)
         ns_reservoir_prefetch(it2, size2 * itemsize)
@@ -470,7 +490,7 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
             status = ns_wreservoir_merge(key1, slot1, size1, key2, slot2, size2,
                                          k, ok, src, &m, it1, it2, itemsize,
                                          out_items, scratch)
-            free(scratch)
+            free(heap_scratch)
     try:
         if status != NS_OK:
             raise_for_status(status, "weighted reservoir merge")
@@ -484,6 +504,17 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
         ns_rng_seed(&rng, k0, k1, MERGE_RESUME)
         remaining = ns_rng_exponential(&rng)
     return _merged_state(k0, k1), out_keys, items, remaining, m
+
+
+def weighted_heapify(double[::1] keys, int64_t[::1] slots, int64_t n):
+    """Makes keys[:n] a min-heap in place, each slot moved with its key
+    (ns_wreservoir_heapify: deterministic, O(n))."""
+    if n < 0 or keys.shape[0] < n or slots.shape[0] < n:
+        raise ValueError("weighted_heapify needs keys and slots of at least n entries")
+    if n < 2:
+        return
+    with nogil:
+        ns_wreservoir_heapify(&keys[0], &slots[0], n)
 
 
 def resume(uint64_t k0, uint64_t k1, int64_t k, int64_t n):

@@ -64,9 +64,10 @@ _SLOT_VIEWS_MAX = 64
 
 
 def _first_slots(n: int) -> np.ndarray:
-    """Slots 0..n-1, read-only: the heap of a merged reservoir, which holds
-    its item j in slot j and replaces (never writes into) its buffers on
-    its first update.  One shared array, grown as needed."""
+    """Slots 0..n-1, read-only: those of a merged weighted reservoir, which
+    holds its item j in slot j and replaces (never writes into) them when
+    its keys are first made a heap (_ensure_heap).  One shared array, grown
+    as needed."""
     global _SLOTS
     view = _SLOT_VIEWS.get(n)
     if view is not None:
@@ -658,7 +659,11 @@ class WeightedReservoir(_Base):
     with :meth:`to_bytes`.
     """
 
-    __slots__ = ("_heap_keys", "_heap_slots", "_size", "_remaining", "_total")
+    # _is_heap: whether _heap_keys[:_size] is a min-heap (with _heap_slots
+    # moved along).  A merged reservoir's keys are in no particular order
+    # until something needs the heap (_ensure_heap): a tree of merges never
+    # builds one.
+    __slots__ = ("_heap_keys", "_heap_slots", "_size", "_remaining", "_total", "_is_heap")
 
     def __init__(self, k: int, rng: RNGLike = None) -> None:
         self._init_common(k, rng)
@@ -667,9 +672,35 @@ class WeightedReservoir(_Base):
         self._size = 0
         self._remaining = 0.0
         self._total = 0.0
+        self._is_heap = True
 
     def _filled(self) -> int:
         return self._size
+
+    def _ensure_heap(self) -> None:
+        """Makes the keys a min-heap in place if they are not one (a merged
+        reservoir's, before its first update or serialisation), each slot
+        moved with its key: deterministic, O(size), in C without the GIL.
+        The caller holds the lock.  A merged reservoir's slots are a shared
+        read-only view (_first_slots): they are copied first."""
+        if self._is_heap:
+            return
+        n = self._size
+        keys, slots = self._heap_keys, self._heap_slots
+        if n > 1:
+            if not keys.flags.writeable:
+                keys = keys.copy()
+            if not slots.flags.writeable:
+                slots = slots.copy()
+            _reservoir.weighted_heapify(keys, slots, n)
+            self._heap_keys, self._heap_slots = keys, slots
+        self._is_heap = True
+
+    def _merge_slots(self) -> Optional[np.ndarray]:
+        """The slots as the merge kernel takes them: None when they are
+        0..size-1 in order (a merged reservoir's, until its heap is built),
+        so that the kernel does not read them."""
+        return None if not self._is_heap else self._heap_slots
 
     def _grow_extra(self, new_cap: int) -> None:
         keys = np.empty(new_cap, dtype=np.float64)
@@ -751,6 +782,9 @@ class WeightedReservoir(_Base):
             # the dtype of a reservoir's first chunk is unset again.
             first_chunk = self._dtype is None
             self._set_dtype(arr)  # type: ignore[arg-type]
+            # the kernel needs a min-heap (a merged reservoir's keys are in
+            # no particular order until now)
+            self._ensure_heap()
             state = self._state.copy()
             try:
                 self._grow(min(self._k, self._size + length))
@@ -782,9 +816,15 @@ class WeightedReservoir(_Base):
         ``rng`` (None: derived from both states) only seeds the merged
         reservoir's own stream and its next exponential jump, drawn from its
         exact conditional law (memorylessness).  O(k) expected time, one C
-        call: the keys are counted into ordered buckets, the boundary
-        bucket is sorted, and the kept entries are placed in bucket order,
-        which is a valid heap after a few small sorts.
+        call: the keys are counted into ordered buckets, one branch-free
+        pass keeps those above the boundary bucket, and the boundary bucket
+        is sorted to keep exactly the top k (heavy ties: O(k log k)).  The
+        merged keys are in no particular order (deterministic given the
+        inputs); they are made a heap only when needed -- by the first
+        :meth:`update`, or by serialisation (:meth:`to_bytes`, pickling,
+        :meth:`to_state_tuple`), which therefore rearrange (never change)
+        them -- so a tree of merges never builds one, and merging a merged
+        reservoir does not.
         """
         self._check_merge_partner(other)
         first, second = self._locked_pair(other)
@@ -801,21 +841,26 @@ class WeightedReservoir(_Base):
                 out._init_state(k, _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
                 out._heap_keys, out._heap_slots = _EMPTY_KEYS, _EMPTY_SLOTS
                 out._size, out._remaining = 0, 0.0
+                out._is_heap = True
             else:
                 (state, out._heap_keys, items, out._remaining,
                  size) = _reservoir.weighted_merge(
                     key, self._state, other._state, self._count, other._count, k, dtype,
-                    self._heap_keys, self._heap_slots, self._size, self._items,
-                    other._heap_keys, other._heap_slots, other._size, other._items)
+                    self._heap_keys, self._merge_slots(), self._size, self._items,
+                    other._heap_keys, other._merge_slots(), other._size, other._items)
                 out._init_state(k, state)
                 out._dtype, out._items, out._size = dtype, items, size
                 out._heap_slots = _first_slots(size)
+                # the merged keys are in no particular order
+                out._is_heap = size < 2
             out._count = self._count + other._count
             out._total = self._total + other._total
             return out
 
     # -- state and serialisation --------------------------------------------
     def _state_dict(self) -> Dict[str, Any]:
+        # states hold min-heaps (the loader checks it)
+        self._ensure_heap()
         n = self._size
         return {
             "format": _WEIGHTED_FORMAT,
@@ -868,6 +913,7 @@ class WeightedReservoir(_Base):
         self._heap_keys = np.empty(0, dtype=np.float64)
         self._heap_slots = np.empty(0, dtype=np.int64)
         self._size, self._remaining, self._total = 0, remaining, total
+        self._is_heap = True
         self._count = count
         self._dtype = dtype
         if dtype is not None:
@@ -880,6 +926,7 @@ class WeightedReservoir(_Base):
     def to_bytes(self) -> bytes:
         """Compact serialisation: header, RNG state, dtype, heap, items, CRC-32."""
         with self._lock:
+            self._ensure_heap()  # the bytes hold a min-heap (from_bytes checks it)
             dtext = _dtype_to_text(self._dtype)
             n = self._size
             body = [

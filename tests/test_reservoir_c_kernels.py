@@ -1,6 +1,7 @@
 """csrc/ns_reservoir.c on its own, built with AddressSanitizer and
 UndefinedBehaviorSanitizer when the compiler has them: the weighted merge
-against a brute-force top k (a valid heap, every key, every source), the
+against a brute-force top k (every key and every source, from sides that are
+heaps or in any order), the heapify that makes its output a heap again, the
 uniform merge's picks, and the undo log of a weighted update (a bad weight at
 any position leaves the heap as it was; a good chunk gives bit for bit the
 two-pass result)."""
@@ -22,6 +23,13 @@ PROGRAM = r"""
 #include "ns_reservoir.h"
 
 static int bad = 0;
+/* FNV-1a of every merge output: the AVX2 and the scalar build (compiled with
+ * -DNS_RESERVOIR_SCALAR_MERGE=1) must print the same */
+static uint64_t hash = 1469598103934665603ull;
+static void absorb(const void *p, size_t n) {
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) hash = (hash ^ b[i]) * 1099511628211ull;
+}
 #define CHECK(c) do { if (!(c)) { bad++; fprintf(stderr, "line %d: %s\n", __LINE__, #c); } } while (0)
 
 static int cmp_desc(const void *a, const void *b) {
@@ -41,8 +49,10 @@ static void sift(double *a, int64_t *s, int64_t n, int64_t p) {
     }
 }
 
-/* a heap of `size` keys drawn by `law` */
-static void make_heap(ns_rng_t *r, double *keys, int64_t *slots, int64_t size, int law) {
+/* `size` keys drawn by `law`, slots 0..size-1: a heap, or (shuffled)
+ * in any order as a merged reservoir holds them */
+static void make_heap(ns_rng_t *r, double *keys, int64_t *slots, int64_t size, int law,
+                      int shuffled) {
     for (int64_t i = 0; i < size; i++) {
         const double e = ns_rng_exponential_open(r);
         keys[i] = law == 0 ? -log(e)
@@ -52,6 +62,49 @@ static void make_heap(ns_rng_t *r, double *keys, int64_t *slots, int64_t size, i
         slots[i] = i;
     }
     for (int64_t i = size / 2 - 1; i >= 0; i--) sift(keys, slots, size, i);
+    if (shuffled)
+        for (int64_t i = size - 1; i > 0; i--) {
+            const int64_t j = (int64_t)ns_rng_bounded(r, (uint64_t)i + 1);
+            double t = keys[i]; keys[i] = keys[j]; keys[j] = t;
+            int64_t u = slots[i]; slots[i] = slots[j]; slots[j] = u;
+        }
+}
+
+static int is_min_heap(const double *keys, int64_t n) {
+    for (int64_t j = 1; j < n; j++) if (keys[(j - 1) / 2] > keys[j]) return 0;
+    return 1;
+}
+
+static int cmp_key_slot(const void *a, const void *b) {
+    const double *x = (const double *)a, *y = (const double *)b;
+    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* ns_wreservoir_heapify: a min-heap, the same (key, slot) pairs, the same
+ * result on a second run of the same input */
+static void heapifies(void) {
+    ns_rng_t r;
+    ns_rng_seed(&r, 4, 5, 6);
+    for (int trial = 0; trial < 2000; trial++) {
+        const int64_t n = trial < 12 ? trial % 4 : (int64_t)ns_rng_bounded(&r, 700);
+        const int law = (int)ns_rng_bounded(&r, 4);
+        double *keys = malloc(8 * (n + 1)), *again = malloc(8 * (n + 1));
+        double *pairs = malloc(16 * (n + 1)), *pairs2 = malloc(16 * (n + 1));
+        int64_t *slots = malloc(8 * (n + 1)), *slots2 = malloc(8 * (n + 1));
+        make_heap(&r, keys, slots, n, law, 1);
+        for (int64_t i = 0; i < n; i++) { pairs[2 * i] = keys[i]; pairs[2 * i + 1] = (double)slots[i]; }
+        memcpy(again, keys, 8 * n);
+        memcpy(slots2, slots, 8 * n);
+        ns_wreservoir_heapify(keys, slots, n);
+        CHECK(is_min_heap(keys, n));
+        for (int64_t i = 0; i < n; i++) { pairs2[2 * i] = keys[i]; pairs2[2 * i + 1] = (double)slots[i]; }
+        qsort(pairs, n, 16, cmp_key_slot);
+        qsort(pairs2, n, 16, cmp_key_slot);
+        CHECK(memcmp(pairs, pairs2, 16 * n) == 0);
+        ns_wreservoir_heapify(again, slots2, n);
+        CHECK(memcmp(again, keys, 8 * n) == 0 && memcmp(slots2, slots, 8 * n) == 0);
+        free(keys); free(again); free(pairs); free(pairs2); free(slots); free(slots2);
+    }
 }
 
 static void weighted_merges(void) {
@@ -64,8 +117,13 @@ static void weighted_merges(void) {
         const int law = (int)ns_rng_bounded(&r, 4);
         double *k1 = malloc(8 * (s1 + 1)), *k2 = malloc(8 * (s2 + 1));
         int64_t *l1 = malloc(8 * (s1 + 1)), *l2 = malloc(8 * (s2 + 1));
-        make_heap(&r, k1, l1, s1, law);
-        make_heap(&r, k2, l2, s2, law);
+        make_heap(&r, k1, l1, s1, law, trial % 3 == 1);
+        make_heap(&r, k2, l2, s2, law, trial % 5 >= 3);
+        /* side 2 as a merged reservoir holds it: slot i at position i,
+         * passed as NULL (not read) */
+        const int identity = trial % 4 == 0;
+        if (identity) for (int64_t i = 0; i < s2; i++) l2[i] = i;
+        const int64_t *pass2 = identity ? NULL : l2;
         const int64_t n = s1 + s2, m = n < k ? n : k;
         double *out = malloc(8 * (m + 1)), *all = malloc(8 * (n + 1)), *got = malloc(8 * (m + 1));
         int64_t *src = malloc(8 * (m + 1)), mm = -1;
@@ -74,20 +132,28 @@ static void weighted_merges(void) {
         for (int64_t i = 0; i < 3 * s1; i++) it1[i] = (unsigned char)(i * 7 + 1);
         for (int64_t i = 0; i < 3 * s2; i++) it2[i] = (unsigned char)(i * 5 + 2);
         void *scratch = malloc(ns_wreservoir_merge_scratch(n) + 1);
-        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, out, src, &mm,
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, pass2, s2, k, out, src, &mm,
                                   it1, it2, 3, oit, scratch) == NS_OK);
         CHECK(mm == m);
+        absorb(out, 8 * m); absorb(src, 8 * m); absorb(oit, 3 * m);
         for (int64_t j = 0; j < m; j++) {
             const unsigned char *want = src[j] < s1 ? it1 + 3 * src[j] : it2 + 3 * (src[j] - s1);
             if (src[j] >= 0 && src[j] < n) CHECK(memcmp(oit + 3 * j, want, 3) == 0);
         }
         /* without src and items: the same keys */
         double *again = malloc(8 * (m + 1));
-        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, again, NULL, &mm,
+        CHECK(ns_wreservoir_merge(k1, l1, s1, k2, pass2, s2, k, again, NULL, &mm,
                                   NULL, NULL, 0, NULL, scratch) == NS_OK);
         CHECK(memcmp(again, out, 8 * m) == 0);
+        /* NULL slots give what the slots 0..size-1 give */
+        if (identity) {
+            int64_t *src2 = malloc(8 * (m + 1));
+            CHECK(ns_wreservoir_merge(k1, l1, s1, k2, l2, s2, k, again, src2, &mm,
+                                      NULL, NULL, 0, NULL, scratch) == NS_OK);
+            CHECK(memcmp(again, out, 8 * m) == 0 && memcmp(src2, src, 8 * m) == 0);
+            free(src2);
+        }
         free(again); free(it1); free(it2); free(oit);
-        for (int64_t j = 1; j < m; j++) CHECK(out[(j - 1) / 2] <= out[j]);
         char *seen = calloc(n + 1, 1);
         for (int64_t j = 0; j < m; j++) {
             CHECK(src[j] >= 0 && src[j] < n);
@@ -221,9 +287,10 @@ static void undo_log(void) {
 
 int main(void) {
     weighted_merges();
+    heapifies();
     uniform_merges();
     undo_log();
-    printf("bad=%d\n", bad);
+    printf("bad=%d hash=%016llx\n", bad, (unsigned long long)hash);
     return bad != 0;
 }
 """
@@ -236,19 +303,13 @@ def _compiler():
     return None
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX build of the C test")
-@pytest.mark.skipif(not os.path.isfile(os.path.join(CSRC, "ns_reservoir.c")),
-                    reason="needs the source tree's csrc/")
-def test_reservoir_kernels_under_sanitizers(tmp_path):
-    cc = _compiler()
-    if cc is None:
-        pytest.skip("no C compiler")
+def _build_and_run(cc, tmp_path, flags, name):
     source = tmp_path / "reservoir_kernels.c"
     source.write_text(PROGRAM)
-    exe = str(tmp_path / "reservoir_kernels")
-    base = [cc, "-std=c99", "-O1", "-g", "-D_POSIX_C_SOURCE=200809L", "-I", CSRC, str(source),
-            os.path.join(CSRC, "ns_reservoir.c"), os.path.join(CSRC, "ns_common.c"), "-o", exe,
-            "-lm"]
+    exe = str(tmp_path / name)
+    base = [cc, "-std=c99", "-O1", "-g", "-D_POSIX_C_SOURCE=200809L", *flags, "-I", CSRC,
+            str(source), os.path.join(CSRC, "ns_reservoir.c"), os.path.join(CSRC, "ns_common.c"),
+            "-o", exe, "-lm"]
     sanitized = subprocess.run(base[:1] + ["-fsanitize=address,undefined",
                                            "-fno-sanitize-recover=undefined"] + base[1:],
                                capture_output=True)
@@ -258,4 +319,19 @@ def test_reservoir_kernels_under_sanitizers(tmp_path):
     env.pop("LD_PRELOAD", None)
     out = subprocess.run([exe], capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stdout + out.stderr[-4000:]
-    assert out.stdout.strip() == "bad=0"
+    assert out.stdout.startswith("bad=0 hash=")
+    return out.stdout.strip()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX build of the C test")
+@pytest.mark.skipif(not os.path.isfile(os.path.join(CSRC, "ns_reservoir.c")),
+                    reason="needs the source tree's csrc/")
+def test_reservoir_kernels_under_sanitizers(tmp_path):
+    cc = _compiler()
+    if cc is None:
+        pytest.skip("no C compiler")
+    simd = _build_and_run(cc, tmp_path, [], "reservoir_kernels")
+    # the weighted merge without its AVX2 path: the same outputs, bit for bit
+    scalar = _build_and_run(cc, tmp_path, ["-DNS_RESERVOIR_SCALAR_MERGE=1"],
+                            "reservoir_kernels_scalar")
+    assert simd == scalar

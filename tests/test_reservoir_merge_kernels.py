@@ -1,11 +1,15 @@
 """The merge kernels (csrc/ns_reservoir.c): the weighted merge keeps exactly the
-top k keys of the union as a valid heap, whatever the key distribution; the
+top k keys of the union (in no particular order: a merged reservoir builds its
+heap only when something needs it), whatever the key distribution and whether
+the sides are heaps or merged reservoirs; the heapify that makes it a heap; the
 uniform merge takes a hypergeometric number of items from each side,
 uniformly; items of every dtype are copied from the right slots."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from negsamp import Reservoir, WeightedReservoir
@@ -35,9 +39,9 @@ def _check_top_k(a, b, m):
     # each kept item carries its own key
     key_of = dict(zip(items.tolist(), keys.tolist()))
     assert all(key_of[item] == key for item, key in zip(m.sample.tolist(), m.keys.tolist()))
-    heap = m._heap_keys[: m._size]
-    assert _is_min_heap(heap)
-    assert np.array_equal(np.sort(m._heap_slots[: m._size]), np.arange(m._size))
+    # the merged keys are not made a heap: slots 0..m-1 (the shared view)
+    assert m._is_heap == (m._size < 2)
+    assert np.array_equal(m._heap_slots[: m._size], np.arange(m._size))
 
 
 WEIGHT_LAWS = {
@@ -52,7 +56,7 @@ WEIGHT_LAWS = {
 @pytest.mark.parametrize("law", sorted(WEIGHT_LAWS))
 @pytest.mark.parametrize("k, n1, n2", [(1, 5, 9), (7, 3, 2), (50, 200, 30), (300, 900, 1200),
                                        (1000, 2000, 2000), (64, 64, 0)])
-def test_weighted_merge_is_the_top_k_as_a_heap(law, k, n1, n2):
+def test_weighted_merge_is_exactly_the_top_k(law, k, n1, n2):
     a = _weighted(k, n1, 1, WEIGHT_LAWS[law])
     b = _weighted(k, n2, 2, WEIGHT_LAWS[law], start=n1)
     m = a.merge(b)
@@ -64,16 +68,27 @@ def test_weighted_merge_is_the_top_k_as_a_heap(law, k, n1, n2):
     _check_top_k(m, c.merge(d), mm)
 
 
-def test_weighted_merge_keeps_equal_keys_and_a_valid_heap():
+def test_weighted_merge_keeps_equal_keys_exactly():
     # States restored with many equal keys (the rounding guard can make
-    # them): the merge must stay exact and build a heap.
+    # them): the merge must stay exact, ties across the boundary included,
+    # and its serialised state is a valid heap.
     k = 40
     a, b = _weighted(k, 100, 5), _weighted(k, 100, 6, start=100)
     for res in (a, b):
         res._heap_keys[: res._size] = np.repeat([1.0, 2.0], k // 2)
     m = a.merge(b)
     assert sorted(m.keys.tolist()) == [2.0] * k
-    assert _is_min_heap(m._heap_keys[: m._size])
+    # 3 * k / 4 keys of 3.0, k / 2 of 2.0: the boundary splits the 2.0s
+    for res, keys in ((a, [1.0, 1.0, 2.0, 3.0]), (b, [2.0, 3.0, 1.0, 3.0])):
+        res._heap_keys[: res._size] = np.sort(np.repeat(keys, k // 4))
+    m = a.merge(b)
+    _check_top_k(a, b, m)
+    assert sorted(m.keys.tolist()) == [2.0] * (k // 4) + [3.0] * (3 * k // 4)
+    # the same inputs, the same choice among the tied keys
+    assert np.array_equal(a.merge(b).sample, m.sample)
+    again = WeightedReservoir.from_bytes(m.to_bytes())
+    assert m._is_heap and _is_min_heap(m._heap_keys[: m._size])
+    assert _is_min_heap(again._heap_keys[: again._size])
 
 
 def test_weighted_merged_reservoir_continues_exactly_like_its_copy():
@@ -87,6 +102,151 @@ def test_weighted_merged_reservoir_continues_exactly_like_its_copy():
     twin.update(np.arange(10**4, 10**4 + 5000), more)
     assert m == twin
     assert _is_min_heap(m._heap_keys[: m._size])
+
+
+def test_a_merged_reservoirs_first_update_builds_its_heap_and_the_copys_future():
+    # m is never serialised: its own update makes the heap; twin comes from
+    # the bytes of the same merge (merges are deterministic).
+    a, b = _weighted(50, 400, 11), _weighted(50, 900, 12, start=400)
+    m, same = a.merge(b), a.merge(b)
+    assert not m._is_heap and not same._is_heap
+    assert not _is_min_heap(m._heap_keys[: m._size])  # (true of these seeds)
+    twin = WeightedReservoir.from_bytes(same.to_bytes())
+    assert same._is_heap and twin._is_heap and not m._is_heap
+    gen = np.random.default_rng(13)
+    for start in (10**5, 2 * 10**5):
+        more = gen.standard_exponential(3000)
+        m.update(np.arange(start, start + 3000), more)
+        twin.update(np.arange(start, start + 3000), more)
+        assert m._is_heap
+        assert m == twin and np.array_equal(m.sample, twin.sample)
+        assert np.array_equal(m.keys, twin.keys)
+        assert _is_min_heap(m._heap_keys[: m._size])
+    # the shared slot view was copied, never written
+    assert np.array_equal(same.merge(b)._heap_slots, np.arange(50))
+
+
+def test_a_merged_reservoir_updated_with_an_empty_chunk_or_failing_stays_sound():
+    a, b = _weighted(30, 200, 14), _weighted(30, 300, 15, start=200)
+    m, ref = a.merge(b), a.merge(b)
+    m.update(np.arange(0), np.ones(0))
+    with pytest.raises(ValueError, match="finite"):
+        m.update(np.arange(5), [1.0, 1.0, np.nan, 1.0, 1.0])
+    assert m == ref and np.array_equal(np.sort(m.keys), np.sort(ref.keys))
+    m.update(np.arange(10**4, 10**4 + 50), np.ones(50))
+    ref.update(np.arange(10**4, 10**4 + 50), np.ones(50))
+    assert m == ref
+
+
+def test_a_tree_of_merges_never_builds_a_heap():
+    k = 64
+    leaves = [_weighted(k, 150, 20 + i, start=1000 * i) for i in range(8)]
+    level = leaves
+    inner = []
+    while len(level) > 1:
+        level = [level[i].merge(level[i + 1]) for i in range(0, len(level), 2)]
+        inner += level
+    for r in inner:
+        assert not r._is_heap
+        assert not r._heap_slots.flags.writeable  # still the shared view
+        assert r._heap_slots is inner[0]._heap_slots
+    keys = np.concatenate([r.keys for r in leaves])
+    assert np.array_equal(np.sort(level[0].keys), np.sort(keys)[-k:])
+    # reading the sample and keys does not build one either
+    assert level[0].sample.shape == (k,) and not level[0]._is_heap
+
+
+_HEAPIFY_KEYS = st.one_of(
+    st.lists(st.floats(-700, 700), max_size=300),
+    st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0]), max_size=300),  # ties
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_HEAPIFY_KEYS, st.integers(0, 2**32 - 1))
+def test_heapify_makes_a_min_heap_of_the_same_pairs(keys, seed):
+    from negsamp import _reservoir
+
+    keys = np.array(keys, dtype=np.float64)
+    n = keys.shape[0]
+    slots = np.random.default_rng(seed).permutation(n).astype(np.int64)
+    hk, hs = keys.copy(), slots.copy()
+    _reservoir.weighted_heapify(hk, hs, n)
+    assert _is_min_heap(hk)
+    assert sorted(zip(hk.tolist(), hs.tolist())) == sorted(zip(keys.tolist(), slots.tolist()))
+    # deterministic
+    hk2, hs2 = keys.copy(), slots.copy()
+    _reservoir.weighted_heapify(hk2, hs2, n)
+    assert np.array_equal(hk, hk2) and np.array_equal(hs, hs2)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_heapify_of_tiny_and_prefix_arrays(n):
+    from negsamp import _reservoir
+
+    keys = np.array([3.0, 1.0, 2.0, 0.0, -5.0])
+    slots = np.arange(5, dtype=np.int64)
+    _reservoir.weighted_heapify(keys, slots, n)
+    assert _is_min_heap(keys[:n])
+    assert np.array_equal(keys[n:], np.array([3.0, 1.0, 2.0, 0.0, -5.0])[n:])  # untouched
+    assert all(keys[j] == [3.0, 1.0, 2.0, 0.0, -5.0][slots[j]] for j in range(5))
+    with pytest.raises(ValueError):
+        _reservoir.weighted_heapify(keys, slots, 6)
+
+
+def _side(draw, k, ties):
+    size = draw(st.integers(0, k))
+    values = st.sampled_from([-3.0, 0.0, 0.25, 7.0]) if ties else st.floats(-700, 700)
+    keys = np.array(draw(st.lists(values, min_size=size, max_size=size)), dtype=np.float64)
+    perm = draw(st.permutations(range(size)))
+    return keys, np.array(perm, dtype=np.int64).reshape(size)
+
+
+@st.composite
+def _merge_inputs(draw):
+    k = draw(st.integers(1, 80))
+    ties = draw(st.booleans())
+    return k, _side(draw, k, ties), _side(draw, k, ties)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_merge_inputs())
+def test_weighted_merge_kernel_is_the_numpy_top_k(inputs):
+    # sides in any order (heaps or not), sizes 0..k, ties: the kernel keeps
+    # exactly np.sort(union)[-m:], each key with its own item
+    from negsamp import _reservoir
+
+    k, (keys1, slots1), (keys2, slots2) = inputs
+    s1, s2 = keys1.shape[0], keys2.shape[0]
+    # item of slot s of side 1: s; of side 2: 1000 + s
+    items1 = np.arange(s1, dtype=np.int64)
+    items2 = np.arange(1000, 1000 + s2, dtype=np.int64)
+    state = _reservoir.seed_state(1, 2)
+    _, out_keys, items, _, m = _reservoir.weighted_merge(
+        (3, 4), state, state, 10, 10, k, np.dtype(np.int64),
+        keys1, slots1, s1, items1 if s1 else None, keys2, slots2, s2, items2 if s2 else None)
+    union = np.concatenate([keys1, keys2])
+    assert m == min(k, s1 + s2) == out_keys.shape[0] == items.shape[0]
+    assert np.array_equal(np.sort(out_keys), np.sort(union)[union.shape[0] - m:])
+    key_of = {int(items1[s]): float(x) for x, s in zip(keys1, slots1)}
+    key_of.update({int(items2[s]): float(x) for x, s in zip(keys2, slots2)})
+    assert len(set(items.tolist())) == m
+    assert all(key_of[int(i)] == float(x) for i, x in zip(items, out_keys))
+    # object items (copied in Python from the sources) agree
+    _, ok2, oitems, _, _ = _reservoir.weighted_merge(
+        (3, 4), state, state, 10, 10, k, np.dtype(object),
+        keys1, slots1, s1, items1.astype(object) if s1 else None,
+        keys2, slots2, s2, items2.astype(object) if s2 else None)
+    assert np.array_equal(ok2, out_keys) and oitems.tolist() == items.tolist()
+    # slots None: position i holds slot i (a merged reservoir's), as arange
+    ident1 = np.arange(s1, dtype=np.int64)
+    want = _reservoir.weighted_merge(
+        (3, 4), state, state, 10, 10, k, np.dtype(np.int64),
+        keys1, ident1, s1, items1 if s1 else None, keys2, slots2, s2, items2 if s2 else None)
+    got = _reservoir.weighted_merge(
+        (3, 4), state, state, 10, 10, k, np.dtype(np.int64),
+        keys1, None, s1, items1 if s1 else None, keys2, slots2, s2, items2 if s2 else None)
+    assert all(np.array_equal(x, y) for x, y in zip(want, got))
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.float32, np.int64, np.complex128,
