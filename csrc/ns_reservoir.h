@@ -136,7 +136,7 @@ void ns_wreservoir_undo_restore(ns_wreservoir_undo *undo, double *heap_keys,
  * side 2; *x1 receives x.  scratch has room for m1 + m2 entries.  When
  * out is not NULL the items are also copied to out[0..m) as
  * ns_reservoir_gather(out, items1, m1, items2, src, m, itemsize) would
- * (8-byte items of two full sides within the draw loop).  O(k). */
+ * (after the draws).  O(k). */
 int ns_reservoir_merge(uint64_t k0, uint64_t k1, int64_t k, int64_t n1,
                        int64_t m1, int64_t n2, int64_t m2, int fresh,
                        int64_t *src, int64_t *scratch, int64_t *x1,
