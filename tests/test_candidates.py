@@ -135,6 +135,7 @@ def inclusion_frequencies(trials, n, **kwargs):
     return counts, sizes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("law", ["log_uniform", "table"])
 def test_inclusion_probabilities_match_monte_carlo_over_many_seeds(law):
     n, tries, trials = 25, 12, 8000
@@ -156,6 +157,7 @@ def test_inclusion_probabilities_match_monte_carlo_over_many_seeds(law):
     assert min_binomial_pvalue(counts, trials, 1 - (1 - p) ** mean_size) < 1e-8
 
 
+@pytest.mark.slow
 def test_inclusion_probabilities_with_remove_true_match_monte_carlo():
     n, tries, trials = 20, 8, 8000
     labels = np.array([0, 2, 2, 5])

@@ -35,6 +35,7 @@ def test_kg_corruption_transe_learns():
     assert hits > 0.55  # a random model ranks the true tail first half the time
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("temperature", [None, 0.5])
 def test_retriever_mining_improves_recall(temperature):
     before, after = _load("retriever_mining.py")["main"](epochs=4, temperature=temperature)

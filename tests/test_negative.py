@@ -376,6 +376,7 @@ def test_tiny_masses_left_keep_their_law():
     assert_fits(out[:, 5], uniform_tail)
 
 
+@pytest.mark.slow
 def test_without_replacement_matches_numpy_baseline():
     n = 12
     w = np.arange(1.0, n + 1)

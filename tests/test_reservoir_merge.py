@@ -19,6 +19,7 @@ from _reservoir_cases import ALPHA, feed, subset_counts
     "n1, n2",
     [(5, 3), (2, 6), (1, 1), (0, 7), (3, 0), (4, 4)],
 )
+@pytest.mark.slow
 def test_uniform_merge_has_the_law_of_one_reservoir(n1, n2):
     k, trials = 3, 8000
     n = n1 + n2
@@ -37,6 +38,7 @@ def test_uniform_merge_has_the_law_of_one_reservoir(n1, n2):
     assert chisquare_pvalue(counts, np.full(counts.shape[0], 1 / counts.shape[0])) > ALPHA
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n1, n2", [(2, 1), (6, 1), (3, 20), (40, 40)])
 def test_uniform_merge_then_continue_keeps_exact_inclusion(n1, n2):
     # After the merge, Algorithm L resumes from a threshold drawn from its
@@ -58,6 +60,7 @@ def test_uniform_merge_then_continue_keeps_exact_inclusion(n1, n2):
     assert chisquare_pvalue(counts, tilt / tilt.sum()) < ALPHA
 
 
+@pytest.mark.slow
 def test_uniform_merge_tree_of_many_reservoirs():
     k, parts, size, trials = 2, 5, 3, 6000
     n = parts * size
@@ -119,6 +122,7 @@ def test_weighted_merge_is_the_top_k_of_the_union():
     assert m.count == 53 and m.total_weight == pytest.approx(a.total_weight + b.total_weight)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n1", [2, 5, 9])
 def test_weighted_merge_then_continue_has_the_exact_law(n1):
     w = np.array([1.0, 2.0, 0.0, 3.0, 0.5, 4.0, 0.0, 1.5, 2.5, 1.0, 3.5])

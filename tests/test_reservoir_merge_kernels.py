@@ -298,6 +298,7 @@ def test_merged_items_of_every_dtype_come_from_their_slots(dtype, weighted):
         assert all(key_of[ident(x)] == key for x, key in zip(m.sample, m.keys))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n1, n2", [(1000, 1000), (3000, 500), (40, 5000), (30, 30)])
 def test_uniform_merge_composition_is_hypergeometric(n1, n2):
     # x = items taken from side 1: Hypergeometric(n1 + n2, n1, k); within a
@@ -432,6 +433,7 @@ def test_uniform_merge_with_a_derived_key_matches_the_reference(k, n1, n2):
     assert a.merge(b, rng=5).sample.tolist() == fresh
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n1, n2", [(60, 40), (10, 90), (7, 5)])
 def test_uniform_merge_with_a_derived_key_is_a_uniform_subset_in_random_order(n1, n2):
     # Over the reservoirs' own randomness (a new pair each trial, rng=None):

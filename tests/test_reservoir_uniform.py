@@ -29,6 +29,7 @@ def test_uniform_matches_pure_python_algorithm_l(n, k, chunks, seed):
 
 
 # -- uniform laws -------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("chunks", [[1], [3, 7], [1000]])
 def test_uniform_subset_law_is_uniform_whatever_the_chunking(chunks):
     n, k, trials = 7, 3, 14_000

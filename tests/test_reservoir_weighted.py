@@ -45,6 +45,7 @@ def test_weighted_invariants(weights, k, chunks, seed):
 W_SMALL = np.array([1.0, 2.0, 0.0, 3.0, 0.5, 4.0, 0.0, 1.5, 2.5])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunks", [[1], [2, 5], [100]])
 def test_weighted_inclusion_matches_successive_draws(chunks):
     k, trials = 3, 12_000
@@ -65,6 +66,7 @@ def test_weighted_inclusion_matches_successive_draws(chunks):
     assert chisquare_pvalue(counts, wrong / wrong.sum()) < ALPHA
 
 
+@pytest.mark.slow
 def test_weighted_jumps_on_a_longer_stream_match_successive_draws():
     # k = 2 of 11 items: most acceptances come from exponential jumps.
     w = np.array([3.0, 1.0, 0.2, 2.0, 0.0, 5.0, 1.0, 0.7, 4.0, 1.3, 2.2])
@@ -78,6 +80,7 @@ def test_weighted_jumps_on_a_longer_stream_match_successive_draws():
     assert chisquare_pvalue(counts, exact / exact.sum()) > ALPHA
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunks", [[40], [13, 27], [9]])
 def test_weighted_block_skipping_keeps_the_exact_law(chunks):
     # Chunks of >= 8 items after the fill phase go through the kernel's

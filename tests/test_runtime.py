@@ -349,6 +349,7 @@ def test_nested_fork_grandchild():
 
 # -- torch -----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_torch_dataloader_workers(reference):
     torch = pytest.importorskip("torch")
     _warm_parent(reference)
@@ -367,6 +368,7 @@ def test_torch_dataloader_workers(reference):
     assert list(loader) == [1, 1, 1, 1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["torch_first", "negsamp_first"])
 def test_torch_in_the_same_process(order):
     pytest.importorskip("torch")
