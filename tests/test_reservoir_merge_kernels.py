@@ -190,7 +190,7 @@ def test_heapify_of_tiny_and_prefix_arrays(n):
     assert _is_min_heap(keys[:n])
     assert np.array_equal(keys[n:], np.array([3.0, 1.0, 2.0, 0.0, -5.0])[n:])  # untouched
     assert all(keys[j] == [3.0, 1.0, 2.0, 0.0, -5.0][slots[j]] for j in range(5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least n entries"):
         _reservoir.weighted_heapify(keys, slots, 6)
 
 
