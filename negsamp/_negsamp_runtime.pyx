@@ -12,16 +12,38 @@ with KeyboardInterrupt.
 
 Other extensions cimport make_par / check_interrupt from here, so that every
 kernel of the process shares this one pool.
+
+It also owns the process's cache of freed output blocks (csrc/ns_blocks.h):
+cached_empty makes the short arrays of calls made many times in a row (the
+keys and items of a reservoir merge) on memory the process already touched,
+so that a tree of merges does not page-fault its outputs in again and
+again.  At most BLOCK_CACHE_LIMIT bytes are kept.
 """
 import os
 
+cimport numpy as cnp
 from cpython.exc cimport PyErr_Occurred
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t
+from negsamp._c_blocks cimport (
+    ns_blocks, ns_blocks_size, ns_blocks_take, ns_blocks_give, ns_blocks_set_limit,
+)
 from negsamp._c_common cimport NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport (
     ns_pool, ns_par, ns_pool_create, ns_pool_destroy, ns_pool_after_fork,
     ns_pool_started, NS_POOL_MAX_THREADS, NS_POOL_POLL_MS,
 )
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    enum: NPY_ITEM_REFCOUNT
+    # steal a reference to the dtype
+    object PyArray_Empty(int nd, cnp.npy_intp *dims, cnp.dtype descr, int fortran)
+    object PyArray_NewFromDescr(PyTypeObject *subtype, cnp.dtype descr, int nd,
+                                cnp.npy_intp *dims, cnp.npy_intp *strides, void *data,
+                                int flags, PyObject *obj)
 
 cdef extern from "Python.h":
     # Declared without `except`: the exception it sets must survive the
@@ -148,3 +170,59 @@ def _shutdown_for_tests():
     _pool = NULL
     with nogil:
         ns_pool_destroy(p)
+
+
+#: Most bytes of freed blocks the cache keeps (blocks of up to 256 KiB).
+BLOCK_CACHE_LIMIT = 32 << 20
+
+# Zero-filled (a C static): an empty cache; its limit is set below.  Used
+# only with the GIL held (allocations here, releases in _Block.__dealloc__).
+cdef ns_blocks _blocks
+ns_blocks_set_limit(&_blocks, BLOCK_CACHE_LIMIT)
+
+
+cdef class _Block:
+    """Owner of a block of the cache: the base of the array made on it,
+    which hands the block back when the array goes."""
+    cdef void *data
+    cdef size_t nbytes
+
+    def __dealloc__(self):
+        ns_blocks_give(&_blocks, self.data, self.nbytes)
+        self.data = NULL
+
+
+cdef object cached_empty(cnp.npy_intp n, cnp.dtype dtype):
+    """A new writeable, C-contiguous 1-D array of n items of `dtype`,
+    uninitialised, on a block of the cache (numpy's own np.empty for a
+    dtype holding Python references, which must start as None, and for n =
+    0)."""
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    cdef size_t itemsize = <size_t>cnp.PyDataType_ELSIZE(dtype)
+    if n <= 0 or itemsize == 0 or (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT):
+        Py_INCREF(dtype)
+        return PyArray_Empty(1, dims, dtype, 0)
+    if <size_t>n > (<size_t>-1) // itemsize:
+        raise MemoryError(f"an array of {n} items of {dtype} does not fit in memory")
+    cdef _Block block = _Block.__new__(_Block)
+    block.nbytes = <size_t>n * itemsize
+    block.data = ns_blocks_take(&_blocks, block.nbytes)
+    if block.data == NULL:
+        raise MemoryError(f"no memory for an array of {n} items of {dtype}")
+    Py_INCREF(dtype)
+    arr = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, dtype, 1, dims, NULL,
+                               block.data, cnp.NPY_ARRAY_CARRAY, NULL)
+    cnp.set_array_base(<cnp.ndarray>arr, block)
+    return arr
+
+
+def _block_cache_held():
+    """Bytes of the blocks the cache holds now (a test hook)."""
+    return _blocks.held
+
+
+def _set_block_cache_limit(size_t limit):
+    """Frees the cached blocks and sets the cache's limit in bytes (0: cache
+    nothing; a test hook)."""
+    ns_blocks_set_limit(&_blocks, limit)

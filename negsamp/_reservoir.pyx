@@ -11,7 +11,7 @@ from cpython.ref cimport Py_INCREF
 
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
-from negsamp._negsamp_runtime cimport make_par, check_interrupt
+from negsamp._negsamp_runtime cimport make_par, check_interrupt, cached_empty
 from libc.stdint cimport int64_t, uint32_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
 from libc.stdlib cimport malloc, calloc, free
@@ -24,6 +24,7 @@ from negsamp._c_reservoir cimport (
 )
 
 cnp.import_array()
+cdef cnp.dtype _FLOAT64 = np.dtype(np.float64)
 from negsamp._common import raise_for_status
 
 
@@ -373,9 +374,9 @@ def uniform_merge(object key, object state1, object state2, int64_t k, int64_t n
     cdef char *o = NULL
     cdef int resumed = NS_OK
     cdef uint64_t resume_block = MERGE_RESUME
-    dims[0] = m
-    Py_INCREF(dtype)
-    items = PyArray_Empty(1, dims, dtype, 0)
+    # (on a cached block: a tree of merges reuses the memory of its
+    # freed outputs)
+    items = cached_empty(m, dtype)
     if not refs and m:
         a = _data(items1, -1, m1, itemsize)
         b = _data(items2, -1, m2, itemsize)
@@ -450,14 +451,13 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
         slot2 = <const int64_t *>_data(slots2, cnp.NPY_INT64, size2, 8)
     n = size1 + size2
     m = min(n, k)
-    out_keys = _empty(m, cnp.NPY_FLOAT64)
+    # the outputs on cached blocks: a tree of merges reuses the memory of
+    # its freed outputs
+    out_keys = cached_empty(m, _FLOAT64)
     cdef double *ok = <double *>cnp.PyArray_DATA(<cnp.ndarray>out_keys)
     cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype)
     cdef bint refs = (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT) != 0
-    cdef cnp.npy_intp dims[1]
-    dims[0] = m
-    Py_INCREF(dtype)
-    items = PyArray_Empty(1, dims, dtype, 0)
+    items = cached_empty(m, dtype)
     cdef const char *it1 = NULL
     cdef const char *it2 = NULL
     cdef char *out_items = NULL

@@ -6,14 +6,8 @@ uniform merge's picks, and the undo log of a weighted update (a bad weight at
 any position leaves the heap as it was; a good chunk gives bit for bit the
 two-pass result)."""
 import os
-import shutil
-import subprocess
-import sys
 
-import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+from _cbuild import CSRC, build_and_run, needs_csrc
 
 PROGRAM = r"""
 #include <math.h>
@@ -296,42 +290,19 @@ int main(void) {
 """
 
 
-def _compiler():
-    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    return None
-
-
-def _build_and_run(cc, tmp_path, flags, name):
+def _build_and_run(tmp_path, flags, name):
     source = tmp_path / "reservoir_kernels.c"
     source.write_text(PROGRAM)
-    exe = str(tmp_path / name)
-    base = [cc, "-std=c99", "-O1", "-g", "-D_POSIX_C_SOURCE=200809L", *flags, "-I", CSRC,
-            str(source), os.path.join(CSRC, "ns_reservoir.c"), os.path.join(CSRC, "ns_common.c"),
-            "-o", exe, "-lm"]
-    sanitized = subprocess.run(base[:1] + ["-fsanitize=address,undefined",
-                                           "-fno-sanitize-recover=undefined"] + base[1:],
-                               capture_output=True)
-    if sanitized.returncode != 0:  # no sanitizer runtime: the checks alone still run
-        subprocess.run(base, check=True, capture_output=True)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
-    env.pop("LD_PRELOAD", None)
-    out = subprocess.run([exe], capture_output=True, text=True, timeout=600, env=env)
-    assert out.returncode == 0, out.stdout + out.stderr[-4000:]
-    assert out.stdout.startswith("bad=0 hash=")
-    return out.stdout.strip()
+    out = build_and_run(tmp_path, name, [str(source), os.path.join(CSRC, "ns_reservoir.c"),
+                                         os.path.join(CSRC, "ns_common.c")], flags=flags)
+    assert out.startswith("bad=0 hash=")
+    return out.strip()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX build of the C test")
-@pytest.mark.skipif(not os.path.isfile(os.path.join(CSRC, "ns_reservoir.c")),
-                    reason="needs the source tree's csrc/")
+@needs_csrc
 def test_reservoir_kernels_under_sanitizers(tmp_path):
-    cc = _compiler()
-    if cc is None:
-        pytest.skip("no C compiler")
-    simd = _build_and_run(cc, tmp_path, [], "reservoir_kernels")
+    simd = _build_and_run(tmp_path, [], "reservoir_kernels")
     # the weighted merge without its AVX2 path: the same outputs, bit for bit
-    scalar = _build_and_run(cc, tmp_path, ["-DNS_RESERVOIR_SCALAR_MERGE=1"],
+    scalar = _build_and_run(tmp_path, ["-DNS_RESERVOIR_SCALAR_MERGE=1"],
                             "reservoir_kernels_scalar")
     assert simd == scalar
