@@ -20,6 +20,7 @@ import ast
 import math
 import struct
 import threading
+from _thread import RLock as _RLock
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
@@ -201,7 +202,8 @@ class _Base:
         # writes into, these).
         self._slot_pos = _EMPTY_SLOTS
         self._touched = _EMPTY_SLOTS
-        self._lock = threading.RLock()
+        # (_thread's: threading.RLock is a Python function that returns one)
+        self._lock = _RLock()
 
     def _filled(self) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -319,7 +321,7 @@ class _Base:
                 f"cannot merge reservoirs of different dtypes: {self._dtype} and {other._dtype}"
             )
 
-    def _locked_pair(self, other: "_Base") -> Tuple[threading.RLock, threading.RLock]:
+    def _locked_pair(self, other: "_Base") -> Tuple[_RLock, _RLock]:
         """Both locks, in a fixed order (by id) so that two merges of the
         same pair from two threads cannot deadlock: ``with a, b:``."""
         if id(self) < id(other):
@@ -696,12 +698,6 @@ class WeightedReservoir(_Base):
             self._heap_keys, self._heap_slots = keys, slots
         self._is_heap = True
 
-    def _merge_slots(self) -> Optional[np.ndarray]:
-        """The slots as the merge kernel takes them: None when they are
-        0..size-1 in order (a merged reservoir's, until its heap is built),
-        so that the kernel does not read them."""
-        return None if not self._is_heap else self._heap_slots
-
     def _grow_extra(self, new_cap: int) -> None:
         keys = np.empty(new_cap, dtype=np.float64)
         slots = np.empty(new_cap, dtype=np.int64)
@@ -843,11 +839,14 @@ class WeightedReservoir(_Base):
                 out._size, out._remaining = 0, 0.0
                 out._is_heap = True
             else:
+                # slots None: 0..size-1 in order (a merged reservoir's, until
+                # its heap is built), not read by the kernel
                 (state, out._heap_keys, items, out._remaining,
                  size) = _reservoir.weighted_merge(
                     key, self._state, other._state, self._count, other._count, k, dtype,
-                    self._heap_keys, self._merge_slots(), self._size, self._items,
-                    other._heap_keys, other._merge_slots(), other._size, other._items)
+                    self._heap_keys, self._heap_slots if self._is_heap else None, self._size,
+                    self._items, other._heap_keys, other._heap_slots if other._is_heap else None,
+                    other._size, other._items)
                 out._init_state(k, state)
                 out._dtype, out._items, out._size = dtype, items, size
                 out._heap_slots = _first_slots(size)
