@@ -106,6 +106,27 @@ def test_uniform_merge_errors():
     assert m.dtype == np.int64 and sorted(m.sample.tolist()) == sorted(a.sample.tolist())
 
 
+@pytest.mark.parametrize("cls", [Reservoir, WeightedReservoir])
+def test_merge_whose_count_overflows_raises_before_touching_rng(cls):
+    def fed(seed):
+        r = cls(3, rng=seed)
+        if cls is Reservoir:
+            r.update(np.arange(5))
+        else:
+            r.update(np.arange(5), np.ones(5))
+        return r
+
+    a, b = fed(0), fed(1)
+    # (counts no stream reaches in a test: set on the objects)
+    a._count = b._count = 2**62 + 1
+    gen = np.random.default_rng(7)
+    before = gen.bit_generator.state
+    with pytest.raises(ValueError, match="overflow int64"):
+        a.merge(b, rng=gen)
+    assert gen.bit_generator.state == before
+    assert a.count == b.count == 2**62 + 1
+
+
 # -- weighted merge -----------------------------------------------------------
 def test_weighted_merge_is_the_top_k_of_the_union():
     gen = np.random.default_rng(1)
