@@ -217,6 +217,40 @@ cdef object cached_empty(cnp.npy_intp n, cnp.dtype dtype):
     return arr
 
 
+cdef tuple cached_empty_pair(cnp.npy_intp n, cnp.dtype first, cnp.dtype second):
+    """Two such arrays of n items (of `first`, then of `second`) on ONE
+    block of the cache, which goes back when both arrays have gone: one
+    allocation for a merge's keys and items.  Separate arrays (cached_empty)
+    when either dtype holds Python references, or n = 0."""
+    cdef size_t size1 = <size_t>cnp.PyDataType_ELSIZE(first)
+    cdef size_t size2 = <size_t>cnp.PyDataType_ELSIZE(second)
+    if (n <= 0 or size1 == 0 or size2 == 0
+            or (cnp.PyDataType_FLAGS(first) & NPY_ITEM_REFCOUNT)
+            or (cnp.PyDataType_FLAGS(second) & NPY_ITEM_REFCOUNT)):
+        return cached_empty(n, first), cached_empty(n, second)
+    cdef size_t limit = (<size_t>-1) // 4
+    if <size_t>n > limit // size1 or <size_t>n > limit // size2:
+        raise MemoryError(f"arrays of {n} items of {first} and {second} do not fit in memory")
+    # the second array starts on a 64-byte boundary (any dtype's alignment)
+    cdef size_t offset = (<size_t>n * size1 + 63) & ~(<size_t>63)
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    cdef _Block block = _Block.__new__(_Block)
+    block.nbytes = offset + <size_t>n * size2
+    block.data = ns_blocks_take(&_blocks, block.nbytes)
+    if block.data == NULL:
+        raise MemoryError(f"no memory for arrays of {n} items of {first} and {second}")
+    Py_INCREF(first)
+    a = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, first, 1, dims, NULL,
+                             block.data, cnp.NPY_ARRAY_CARRAY, NULL)
+    cnp.set_array_base(<cnp.ndarray>a, block)
+    Py_INCREF(second)
+    b = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, second, 1, dims, NULL,
+                             <char *>block.data + offset, cnp.NPY_ARRAY_CARRAY, NULL)
+    cnp.set_array_base(<cnp.ndarray>b, block)
+    return a, b
+
+
 def _block_cache_held():
     """Bytes of the blocks the cache holds now (a test hook)."""
     return _blocks.held

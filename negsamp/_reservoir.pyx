@@ -11,7 +11,9 @@ from cpython.ref cimport Py_INCREF
 
 from negsamp._c_common cimport NS_OK, NS_ERR_INTERRUPTED
 from negsamp._c_pool cimport ns_par, ns_clock_ms, NS_POOL_POLL_MS
-from negsamp._negsamp_runtime cimport make_par, check_interrupt, cached_empty
+from negsamp._negsamp_runtime cimport (
+    make_par, check_interrupt, cached_empty, cached_empty_pair,
+)
 from libc.stdint cimport int64_t, uint32_t, uint64_t, INT64_MAX
 from negsamp._c_common cimport ns_rng_t, ns_rng_seed, ns_rng_exponential, ns_splitmix64
 from libc.stdlib cimport malloc, calloc, free
@@ -451,13 +453,12 @@ def weighted_merge(object key, object state1, object state2, int64_t count1,
         slot2 = <const int64_t *>_data(slots2, cnp.NPY_INT64, size2, 8)
     n = size1 + size2
     m = min(n, k)
-    # the outputs on cached blocks: a tree of merges reuses the memory of
-    # its freed outputs
-    out_keys = cached_empty(m, _FLOAT64)
+    # the outputs on one cached block: a tree of merges reuses the memory
+    # of its freed outputs
+    out_keys, items = cached_empty_pair(m, _FLOAT64, dtype)
     cdef double *ok = <double *>cnp.PyArray_DATA(<cnp.ndarray>out_keys)
     cdef int64_t itemsize = cnp.PyDataType_ELSIZE(dtype)
     cdef bint refs = (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT) != 0
-    items = cached_empty(m, dtype)
     cdef const char *it1 = NULL
     cdef const char *it2 = NULL
     cdef char *out_items = NULL

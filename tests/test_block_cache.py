@@ -51,8 +51,9 @@ def test_a_freed_merge_output_is_reused_by_the_next_merge(cache_limit):
     assert runtime._block_cache_held() == 0
     keys, items = m.keys, m.sample
     del m
-    # the keys and the items of k = 1000: two blocks of 8 KiB
-    assert runtime._block_cache_held() == 2 * 8192
+    # the keys and the items of k = 1000: one block of 16 KiB (8000 bytes
+    # each, the items from a 64-byte boundary)
+    assert runtime._block_cache_held() == 16384
     again = a.merge(b)
     assert runtime._block_cache_held() == 0
     np.testing.assert_array_equal(again.keys, keys)
@@ -60,6 +61,28 @@ def test_a_freed_merge_output_is_reused_by_the_next_merge(cache_limit):
     u = _uniform(1).merge(_uniform(2))
     del u
     assert runtime._block_cache_held() == 8192
+
+
+def test_a_merges_keys_and_items_share_one_block_until_both_go(cache_limit):
+    cache_limit(runtime.BLOCK_CACHE_LIMIT)
+    m = _weighted(1).merge(_weighted(2))
+    keys, items = m._heap_keys, m._items
+    assert keys.base is items.base
+    # (malloc's 16-byte alignment; the items 64 bytes on from a boundary)
+    assert keys.ctypes.data % 16 == 0
+    assert (items.ctypes.data - keys.ctypes.data) % 64 == 0
+    assert items.ctypes.data >= keys.ctypes.data + keys.nbytes
+    want = items.copy()
+    del m
+    keys = None
+    # the items still hold the block: nothing is handed back yet
+    assert runtime._block_cache_held() == 0
+    other = _weighted(3).merge(_weighted(4))
+    assert not np.shares_memory(other._items, items)
+    np.testing.assert_array_equal(items, want)
+    items = None
+    assert runtime._block_cache_held() == 16384
+    del other
 
 
 def test_live_outputs_never_share_a_block(cache_limit):
@@ -77,11 +100,11 @@ def test_live_outputs_never_share_a_block(cache_limit):
 
 
 def test_the_cache_never_holds_more_than_its_limit(cache_limit):
-    cache_limit(3 * 8192)
-    sides = [_weighted(s) for s in range(8)]
-    merged = [sides[i].merge(sides[i + 1]) for i in range(0, 8, 2)]
+    cache_limit(3 * 16384)
+    sides = [_weighted(s) for s in range(10)]
+    merged = [sides[i].merge(sides[i + 1]) for i in range(0, 10, 2)]
     del merged
-    assert runtime._block_cache_held() == 3 * 8192
+    assert runtime._block_cache_held() == 3 * 16384
     cache_limit(0)
     merged = [sides[i].merge(sides[i + 1]) for i in range(0, 8, 2)]
     del merged
