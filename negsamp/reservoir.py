@@ -414,6 +414,12 @@ def _checked_items(value: Any, dtype: Any, n: int) -> Tuple[Optional[np.dtype], 
         raise ValueError(f"reservoir state has a bad dtype {describe(dtype)}") from None
     if dt.itemsize == 0:
         raise ValueError(f"reservoir state 'dtype' {dt} has item size 0")
+    if np.empty(0, dtype=dt).dtype != dt:
+        # NumPy has no array of a non-native generic datetime or timedelta
+        # ('>m8' makes '<m8' arrays), and a reservoir's dtype must be its
+        # items': negsamp never writes one.
+        raise ValueError(f"reservoir state 'dtype' {dt.str} is not a dtype NumPy arrays can "
+                         f"have (they get {np.empty(0, dtype=dt).dtype.str})")
     arr = np.asarray(value) if value is not None else np.empty(0, dtype=dt)
     if arr.dtype != dt and np.can_cast(arr.dtype, dt, "equiv"):
         # numpy unpickles a non-native array (e.g. '>i4') in native byte

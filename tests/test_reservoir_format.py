@@ -169,3 +169,44 @@ def test_aligned_structured_dtype_survives_to_bytes():
             r.update(items, np.ones(5))
         back = cls.from_bytes(r.to_bytes())
         assert back == r and back.to_bytes() == r.to_bytes()
+
+
+# Bytes that name the items' dtype '>m8' (a big-endian generic timedelta),
+# found by fuzz_wreservoir_bytes: NumPy has no array of that dtype ('>m8'
+# makes '<m8' arrays), so the loaded reservoir said '>m8' while its items
+# were '<m8', and its pickle failed to load ("items must be ... of dtype
+# >m8").  negsamp never writes such a dtype: such states are rejected.
+_BIG_ENDIAN_GENERIC_M8 = (
+    "TlNSRVNWAAIBAAAAAwAAAAAAAAACAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAUAAABJM2yyen8WjGRT"
+    "7FmWAlWfAuiNe2Pca1LQMST4JmEskic+bTgnO1lPo7lTvL8AAAAAAAAAAAEAAAAAAAAAiSNNYw==")
+
+
+@pytest.mark.parametrize("dtype", [">m8", ">M8", ">m8[s]", "<m8", ">i4"])
+@pytest.mark.parametrize("cls", [Reservoir, WeightedReservoir])
+def test_a_state_naming_a_dtype_no_array_has_is_rejected(cls, dtype):
+    r = cls(3, rng=0)
+    items = np.arange(5).astype(np.dtype(dtype).newbyteorder("="))
+    if cls is Reservoir:
+        r.update(items)
+    else:
+        r.update(items, np.ones(5))
+    state = r.__getstate__()
+    state["dtype"] = np.dtype(dtype)  # as a state from elsewhere may name it
+    state["items"] = state["items"].astype(dtype)
+    loaded = cls.__new__(cls)
+    if np.empty(0, dtype=dtype).dtype != np.dtype(dtype):
+        with pytest.raises(ValueError, match="not a dtype NumPy arrays can have"):
+            loaded.__setstate__(state)
+        return
+    loaded.__setstate__(state)
+    assert loaded.dtype == loaded.sample.dtype == np.dtype(dtype)
+    again = pickle.loads(pickle.dumps(loaded))
+    assert again.to_state_tuple() == loaded.to_state_tuple()
+    assert cls.from_bytes(loaded.to_bytes()).to_state_tuple() == loaded.to_state_tuple()
+
+
+def test_bytes_naming_a_big_endian_generic_timedelta_are_rejected():
+    import base64
+
+    with pytest.raises(ValueError, match="not a dtype NumPy arrays can have"):
+        WeightedReservoir.from_bytes(base64.b64decode(_BIG_ENDIAN_GENERIC_M8))
