@@ -192,29 +192,55 @@ cdef class _Block:
         self.data = NULL
 
 
+cdef _Block _take_block(size_t nbytes):
+    """An owner of a block of the cache of nbytes bytes (> 0)."""
+    cdef _Block block = _Block.__new__(_Block)
+    block.nbytes = nbytes
+    block.data = ns_blocks_take(&_blocks, nbytes)
+    if block.data == NULL:
+        raise MemoryError(f"no memory for a block of {nbytes} bytes")
+    return block
+
+
+cdef object _array_on(_Block block, size_t offset, cnp.npy_intp n, cnp.dtype dtype):
+    """A writeable, C-contiguous 1-D array of n items of `dtype` at byte
+    `offset` of the block, which is its base."""
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    Py_INCREF(dtype)
+    arr = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, dtype, 1, dims, NULL,
+                               <char *>block.data + offset, cnp.NPY_ARRAY_CARRAY, NULL)
+    cnp.set_array_base(<cnp.ndarray>arr, block)
+    return arr
+
+
+cdef bint _cacheable(cnp.npy_intp n, cnp.dtype dtype):
+    """Whether arrays of n items of `dtype` go on the cache: not for n = 0,
+    nor for dtypes holding Python references (they must start as None)."""
+    return (n > 0 and cnp.PyDataType_ELSIZE(dtype) > 0
+            and not (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT))
+
+
+cdef size_t _nbytes(cnp.npy_intp n, cnp.dtype dtype) except 0:
+    """n items of `dtype` in bytes (n > 0), MemoryError when that (with
+    room for an alignment pad) does not fit a size_t."""
+    cdef size_t itemsize = <size_t>cnp.PyDataType_ELSIZE(dtype)
+    if <size_t>n > ((<size_t>-1) // 4) // itemsize:
+        raise MemoryError(f"an array of {n} items of {dtype} does not fit in memory")
+    return <size_t>n * itemsize
+
+
 cdef object cached_empty(cnp.npy_intp n, cnp.dtype dtype):
     """A new writeable, C-contiguous 1-D array of n items of `dtype`,
     uninitialised, on a block of the cache (numpy's own np.empty for a
     dtype holding Python references, which must start as None, and for n =
     0)."""
     cdef cnp.npy_intp dims[1]
-    dims[0] = n
-    cdef size_t itemsize = <size_t>cnp.PyDataType_ELSIZE(dtype)
-    if n <= 0 or itemsize == 0 or (cnp.PyDataType_FLAGS(dtype) & NPY_ITEM_REFCOUNT):
+    if not _cacheable(n, dtype):
+        dims[0] = n
         Py_INCREF(dtype)
         return PyArray_Empty(1, dims, dtype, 0)
-    if <size_t>n > (<size_t>-1) // itemsize:
-        raise MemoryError(f"an array of {n} items of {dtype} does not fit in memory")
-    cdef _Block block = _Block.__new__(_Block)
-    block.nbytes = <size_t>n * itemsize
-    block.data = ns_blocks_take(&_blocks, block.nbytes)
-    if block.data == NULL:
-        raise MemoryError(f"no memory for an array of {n} items of {dtype}")
-    Py_INCREF(dtype)
-    arr = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, dtype, 1, dims, NULL,
-                               block.data, cnp.NPY_ARRAY_CARRAY, NULL)
-    cnp.set_array_base(<cnp.ndarray>arr, block)
-    return arr
+    return _array_on(_take_block(_nbytes(n, dtype)), 0, n, dtype)
 
 
 cdef tuple cached_empty_pair(cnp.npy_intp n, cnp.dtype first, cnp.dtype second):
@@ -222,33 +248,12 @@ cdef tuple cached_empty_pair(cnp.npy_intp n, cnp.dtype first, cnp.dtype second):
     block of the cache, which goes back when both arrays have gone: one
     allocation for a merge's keys and items.  Separate arrays (cached_empty)
     when either dtype holds Python references, or n = 0."""
-    cdef size_t size1 = <size_t>cnp.PyDataType_ELSIZE(first)
-    cdef size_t size2 = <size_t>cnp.PyDataType_ELSIZE(second)
-    if (n <= 0 or size1 == 0 or size2 == 0
-            or (cnp.PyDataType_FLAGS(first) & NPY_ITEM_REFCOUNT)
-            or (cnp.PyDataType_FLAGS(second) & NPY_ITEM_REFCOUNT)):
+    if not (_cacheable(n, first) and _cacheable(n, second)):
         return cached_empty(n, first), cached_empty(n, second)
-    cdef size_t limit = (<size_t>-1) // 4
-    if <size_t>n > limit // size1 or <size_t>n > limit // size2:
-        raise MemoryError(f"arrays of {n} items of {first} and {second} do not fit in memory")
     # the second array starts on a 64-byte boundary (any dtype's alignment)
-    cdef size_t offset = (<size_t>n * size1 + 63) & ~(<size_t>63)
-    cdef cnp.npy_intp dims[1]
-    dims[0] = n
-    cdef _Block block = _Block.__new__(_Block)
-    block.nbytes = offset + <size_t>n * size2
-    block.data = ns_blocks_take(&_blocks, block.nbytes)
-    if block.data == NULL:
-        raise MemoryError(f"no memory for arrays of {n} items of {first} and {second}")
-    Py_INCREF(first)
-    a = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, first, 1, dims, NULL,
-                             block.data, cnp.NPY_ARRAY_CARRAY, NULL)
-    cnp.set_array_base(<cnp.ndarray>a, block)
-    Py_INCREF(second)
-    b = PyArray_NewFromDescr(<PyTypeObject *>cnp.ndarray, second, 1, dims, NULL,
-                             <char *>block.data + offset, cnp.NPY_ARRAY_CARRAY, NULL)
-    cnp.set_array_base(<cnp.ndarray>b, block)
-    return a, b
+    cdef size_t offset = (_nbytes(n, first) + 63) & ~(<size_t>63)
+    cdef _Block block = _take_block(offset + _nbytes(n, second))
+    return _array_on(block, 0, n, first), _array_on(block, offset, n, second)
 
 
 def _block_cache_held():

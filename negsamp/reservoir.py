@@ -328,7 +328,8 @@ class _Base:
         cannot deadlock -- while the counts are checked, the key drawn (from
         rng; None: the kernel derives it from both states) and the merged
         reservoir made: by the subclass's _merged(other, key, dtype, out),
-        or here when neither side saw an item (only its stream).
+        which gives `out` its state (_init_state) and items, or here when
+        neither side saw an item (only its stream).
         acquire / release rather than ``with a, b``: half the cost (0.25 us
         of a merge of about 10 in a tree of merges of k = 1000)."""
         self._check_merge_partner(other)
@@ -351,11 +352,6 @@ class _Base:
                                     _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
                     out._init_empty()
                 else:
-                    # _init_state's fields, without its call (merges of a
-                    # tree are short calls); _merged sets _state, _items
-                    out._k, out._dtype = self._k, dtype
-                    out._slot_pos = out._touched = _EMPTY_SLOTS
-                    out._lock = _RLock()
                     self._merged(other, key, dtype, out)
                 out._count = self._count + other._count
                 return out
@@ -573,7 +569,8 @@ class Reservoir(_Base):
         state, items, out._w, out._next = _reservoir.uniform_merge(
             key, self._state, other._state, self._k, self._count, other._count, dtype,
             self._items, other._items, key is not None)
-        out._state, out._items = state, items
+        out._init_state(self._k, state)
+        out._dtype, out._items = dtype, items
 
     # -- state and serialisation --------------------------------------------
     def _state_dict(self) -> Dict[str, Any]:
@@ -877,9 +874,9 @@ class WeightedReservoir(_Base):
             self._heap_keys, self._heap_slots if self._is_heap else None, self._size,
             self._items, other._heap_keys, other._heap_slots if other._is_heap else None,
             other._size, other._items)
-        out._state, out._items, out._size = state, items, size
-        slots = _SLOT_VIEWS.get(size)
-        out._heap_slots = slots if slots is not None else _first_slots(size)
+        out._init_state(k, state)
+        out._dtype, out._items, out._size = dtype, items, size
+        out._heap_slots = _first_slots(size)
         # the merged keys are in no particular order
         out._is_heap = size < 2
         out._total = self._total + other._total
