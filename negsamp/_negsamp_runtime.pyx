@@ -13,7 +13,9 @@ with KeyboardInterrupt.
 Other extensions cimport make_par / check_interrupt from here, so that every
 kernel of the process shares this one pool.
 
-It also owns the process's cache of freed output blocks (csrc/ns_blocks.h):
+It also has the process's reentrant lock type (RLock: what guards a
+reservoir, taken several times per call of a tree of merges) and owns the
+process's cache of freed output blocks (csrc/ns_blocks.h):
 cached_empty makes the short arrays of calls made many times in a row (the
 keys and items of a reservoir merge) on memory the process already touched,
 so that a tree of merges does not page-fault its outputs in again and
@@ -50,6 +52,16 @@ cdef extern from "Python.h":
     # `with gil` block of _poll and reach the caller (check_interrupt).
     int _check_signals "PyErr_CheckSignals" ()
     unsigned long PyThread_get_thread_ident() nogil
+    ctypedef void *PyThread_type_lock
+    ctypedef enum PyLockStatus:
+        PY_LOCK_FAILURE
+        PY_LOCK_ACQUIRED
+        PY_LOCK_INTR
+    PyThread_type_lock PyThread_allocate_lock()
+    void PyThread_free_lock(PyThread_type_lock lock)
+    PyLockStatus PyThread_acquire_lock_timed(PyThread_type_lock lock, long long microseconds,
+                                             int intr_flag) nogil
+    void PyThread_release_lock(PyThread_type_lock lock) nogil
 
 cdef extern from *:
     """
@@ -170,6 +182,129 @@ def _shutdown_for_tests():
     _pool = NULL
     with nogil:
         ns_pool_destroy(p)
+
+
+cdef class RLock:
+    """A reentrant lock: what ``_thread.RLock`` is for ``with`` and
+    ``acquire()`` / ``release()`` (blocking acquires only), cheaper to make
+    and to take: a lock nobody waits for is two fields read and written
+    with the GIL held (no OS lock, no system call; a tree of merges takes
+    four a merge and makes one).
+
+    A thread that finds it held by another waits without the GIL on an OS
+    lock (the gate, made on the first wait and opened by the release that
+    finds a waiter), waking at least every NS_POOL_POLL_MS to look again
+    and to run the signal handlers: on the main thread Ctrl-C stops the
+    wait with KeyboardInterrupt, the lock not taken.  It never spins.
+    Like ``_thread.RLock``, it cannot be pickled, and in a fork() child a
+    lock that another thread of the parent held stays held.
+    """
+    cdef unsigned long _owner
+    cdef Py_ssize_t _count
+    cdef Py_ssize_t _waiters
+    cdef bint _gate_open
+    cdef PyThread_type_lock _gate
+
+    def __dealloc__(self):
+        if self._gate != NULL:
+            PyThread_free_lock(self._gate)
+            self._gate = NULL
+
+    cdef int _take(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
+        if self._count == 0:
+            self._owner = me
+            self._count = 1
+        elif self._owner == me:
+            self._count += 1
+        else:
+            self._wait(me)
+        return 0
+
+    cdef int _wait(self, unsigned long me) except -1:
+        cdef PyThread_type_lock gate
+        if self._gate == NULL:
+            gate = PyThread_allocate_lock()
+            if gate == NULL:
+                raise MemoryError("no memory for a lock")
+            # made closed: a release opens it for one waiter
+            PyThread_acquire_lock_timed(gate, 0, 0)
+            self._gate = gate
+        gate = self._gate
+        self._waiters += 1
+        try:
+            while self._count != 0:
+                with nogil:
+                    if PyThread_acquire_lock_timed(gate, NS_POOL_POLL_MS * 1000, 0) \
+                            == PY_LOCK_ACQUIRED:
+                        gate = NULL
+                if gate == NULL:
+                    # this thread closed the gate a release opened
+                    self._gate_open = False
+                    gate = self._gate
+                if _check_signals() < 0:
+                    return -1
+            self._owner = me
+            self._count = 1
+        finally:
+            self._waiters -= 1
+        return 0
+
+    cdef int _give(self) except -1:
+        if self._count == 0 or self._owner != PyThread_get_thread_ident():
+            raise RuntimeError("cannot release un-acquired lock")
+        self._count -= 1
+        if self._count == 0:
+            self._owner = 0
+            if self._waiters > 0 and not self._gate_open:
+                self._gate_open = True
+                PyThread_release_lock(self._gate)
+        return 0
+
+    def acquire(self):
+        """Takes the lock (again, when this thread holds it), waiting as
+        long as it takes; returns True."""
+        self._take()
+        return True
+
+    def release(self):
+        """Gives back one acquire of this thread; RuntimeError when this
+        thread does not hold the lock."""
+        self._give()
+
+    def __enter__(self):
+        self._take()
+        return True
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._give()
+        return False
+
+    def _state(self):
+        """(acquires held, threads waiting): a test hook."""
+        return self._count, self._waiters
+
+
+def acquire_both(RLock a, RLock b):
+    """Takes two distinct locks in one fixed order (by address), so that two
+    threads taking the same pair cannot deadlock; the first is given back
+    when taking the second fails (KeyboardInterrupt)."""
+    if a is b:
+        raise ValueError("acquire_both needs two distinct locks")
+    if <size_t><void *>b < <size_t><void *>a:
+        a, b = b, a
+    a._take()
+    try:
+        b._take()
+    except BaseException:
+        a._give()
+        raise
+
+
+def release_both(RLock a, RLock b):
+    """Gives back the two locks acquire_both took."""
+    a._give()
+    b._give()
 
 
 #: Most bytes of freed blocks the cache keeps (blocks of up to 256 KiB).
