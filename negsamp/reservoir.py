@@ -20,13 +20,13 @@ import ast
 import math
 import struct
 import threading
-from _thread import RLock as _RLock
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 
 from negsamp import _reservoir
 from negsamp._format import Reader, as_bytes, check_crc, frame, open_frame
+from negsamp._negsamp_runtime import RLock as _RLock, acquire_both, release_both
 from negsamp._rng import RNGLike, draw_key
 from negsamp._validation import (
     c_array, as_int, as_iterable_array, as_out, describe, require_kind, state_field,
@@ -56,6 +56,9 @@ _EMPTY_SLOTS = np.empty(0, dtype=np.int64)
 _EMPTY_KEYS.flags.writeable = False
 _EMPTY_SLOTS.flags.writeable = False
 _SLOTS = _EMPTY_SLOTS
+#: A new instance of a class without running its __init__ (merges make
+#: their output this way).
+_new_object = object.__new__
 
 
 #: Views _SLOTS[:n] already made, by n (merges of one k all ask for the
@@ -202,7 +205,8 @@ class _Base:
         # writes into, these).
         self._slot_pos = _EMPTY_SLOTS
         self._touched = _EMPTY_SLOTS
-        # (_thread's: threading.RLock is a Python function that returns one)
+        # (the runtime's: fields read under the GIL, an OS lock only for a
+        # thread that has to wait)
         self._lock = _RLock()
 
     def _filled(self) -> int:  # pragma: no cover - overridden
@@ -307,7 +311,14 @@ class _Base:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def _check_merge_partner(self, other: Any) -> None:
+    def _merge(self, other: Any, rng: RNGLike) -> Any:
+        """merge: checks the partner, then holds both locks -- taken in one
+        fixed order, so that two merges of the same pair from two threads
+        cannot deadlock -- while the counts are checked, the key drawn (from
+        rng; None: the kernel derives it from both states) and the merged
+        reservoir made: by the subclass's _merged(other, key, dtype, out),
+        which gives `out` its state (_init_state) and items, or here when
+        neither side saw an item (only its stream)."""
         if type(other) is not type(self):
             raise TypeError(
                 f"other must be a {type(self).__name__}, got {type(other).__name__}"
@@ -321,44 +332,24 @@ class _Base:
             raise TypeError(
                 f"cannot merge reservoirs of different dtypes: {self._dtype} and {other._dtype}"
             )
-
-    def _merge(self, other: Any, rng: RNGLike) -> Any:
-        """merge: checks the partner, then holds both locks -- in a fixed
-        order (by id), so that two merges of the same pair from two threads
-        cannot deadlock -- while the counts are checked, the key drawn (from
-        rng; None: the kernel derives it from both states) and the merged
-        reservoir made: by the subclass's _merged(other, key, dtype, out),
-        which gives `out` its state (_init_state) and items, or here when
-        neither side saw an item (only its stream).
-        acquire / release rather than ``with a, b``: half the cost (0.25 us
-        of a merge of about 10 in a tree of merges of k = 1000)."""
-        self._check_merge_partner(other)
-        if id(self) < id(other):
-            first, second = self._lock, other._lock
-        else:
-            first, second = other._lock, self._lock
-        first.acquire()
+        acquire_both(self._lock, other._lock)
         try:
-            second.acquire()
-            try:
-                if self._count > _NEVER - 1 - other._count:
-                    raise ValueError("merged count would overflow int64")
-                key = None if rng is None else draw_key(rng)
-                dtype = self._dtype if self._dtype is not None else other._dtype
-                out = type(self).__new__(type(self))
-                if dtype is None:
-                    k0, k1 = key if key is not None else _merge_key(None, self, other)
-                    out._init_state(self._k,
-                                    _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
-                    out._init_empty()
-                else:
-                    self._merged(other, key, dtype, out)
-                out._count = self._count + other._count
-                return out
-            finally:
-                second.release()
+            if self._count > _NEVER - 1 - other._count:
+                raise ValueError("merged count would overflow int64")
+            key = None if rng is None else draw_key(rng)
+            dtype = self._dtype if self._dtype is not None else other._dtype
+            out = _new_object(type(self))
+            if dtype is None:
+                k0, k1 = key if key is not None else _merge_key(None, self, other)
+                out._init_state(self._k,
+                                _reservoir.seed_state(k0, k1, _reservoir.MERGE_STATE))
+                out._init_empty()
+            else:
+                self._merged(other, key, dtype, out)
+            out._count = self._count + other._count
+            return out
         finally:
-            first.release()
+            release_both(self._lock, other._lock)
 
     def _init_empty(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -876,7 +867,8 @@ class WeightedReservoir(_Base):
             other._size, other._items)
         out._init_state(k, state)
         out._dtype, out._items, out._size = dtype, items, size
-        out._heap_slots = _first_slots(size)
+        slots = _SLOT_VIEWS.get(size)  # (_first_slots' lookup, without its call)
+        out._heap_slots = slots if slots is not None else _first_slots(size)
         # the merged keys are in no particular order
         out._is_heap = size < 2
         out._total = self._total + other._total
