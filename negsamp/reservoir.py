@@ -867,8 +867,7 @@ class WeightedReservoir(_Base):
             other._size, other._items)
         out._init_state(k, state)
         out._dtype, out._items, out._size = dtype, items, size
-        slots = _SLOT_VIEWS.get(size)  # (_first_slots' lookup, without its call)
-        out._heap_slots = slots if slots is not None else _first_slots(size)
+        out._heap_slots = _first_slots(size)
         # the merged keys are in no particular order
         out._is_heap = size < 2
         out._total = self._total + other._total
