@@ -8,6 +8,7 @@ Every test that could hang on a regression joins its threads with a timeout
 run.
 """
 import _thread
+import contextlib
 import os
 import pickle
 import sys
@@ -27,6 +28,30 @@ def _join_all(threads):
     for t in threads:
         t.join(JOIN)
     assert not any(t.is_alive() for t in threads), "a thread hung on the lock"
+
+
+@contextlib.contextmanager
+def _held_elsewhere_then_interrupted(lock):
+    """Inside the block another thread holds `lock` (yielded; it lets go on
+    exit), and the main thread gets KeyboardInterrupt 0.1 s in."""
+    held, done = threading.Event(), threading.Event()
+
+    def holder():
+        with lock:
+            held.set()
+            done.wait(JOIN)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(JOIN)
+    timer = threading.Timer(0.1, _thread.interrupt_main)
+    timer.start()
+    try:
+        yield t
+    finally:
+        done.set()
+        timer.cancel()
+        _join_all([t])
 
 
 def test_reentrant_and_counted():
@@ -145,29 +170,12 @@ def test_a_waiter_sleeps_instead_of_spinning():
 
 def test_ctrl_c_stops_a_wait_without_taking_the_lock():
     lock = RLock()
-    held = threading.Event()
-    done = threading.Event()
-
-    def holder():
-        with lock:
-            held.set()
-            done.wait(JOIN)
-
-    t = threading.Thread(target=holder)
-    t.start()
-    held.wait(JOIN)
-    timer = threading.Timer(0.1, _thread.interrupt_main)
-    timer.start()
-    try:
+    with _held_elsewhere_then_interrupted(lock) as holder:
         with pytest.raises(KeyboardInterrupt):
             lock.acquire()
         # the wait stopped while the holder still held it (not when it let go)
-        assert t.is_alive() and not done.is_set()
+        assert holder.is_alive()
         assert lock._state() == (1, 0)  # still the holder's; nobody waits
-    finally:
-        done.set()
-        timer.cancel()
-        _join_all([t])
     assert lock._state() == (0, 0)
     with lock:  # usable again
         assert lock._state() == (1, 0)
@@ -237,28 +245,12 @@ def test_acquire_both_interrupted_on_the_second_gives_back_the_first():
     # while it waits for the other leaves it not held
     a, b = RLock(), RLock()
     for held_lock, free_lock in ((a, b), (b, a)):
-        held = threading.Event()
-        done = threading.Event()
-
-        def holder():
-            with held_lock:
-                held.set()
-                done.wait(JOIN)
-
-        t = threading.Thread(target=holder)
-        t.start()
-        held.wait(JOIN)
-        timer = threading.Timer(0.1, _thread.interrupt_main)
-        timer.start()
-        try:
+        with _held_elsewhere_then_interrupted(held_lock):
             with pytest.raises(KeyboardInterrupt):
                 acquire_both(a, b)
             assert free_lock._state() == (0, 0)
             assert held_lock._state() == (1, 0)
-        finally:
-            done.set()
-            timer.cancel()
-            _join_all([t])
+    assert a._state() == (0, 0) and b._state() == (0, 0)
 
 
 def test_cannot_be_pickled():
