@@ -280,12 +280,15 @@ cdef class RLock:
         self._give()
         return False
 
+    def __reduce__(self):
+        raise TypeError("cannot pickle 'RLock' object (a lock belongs to one process)")
+
     def _state(self):
         """(acquires held, threads waiting): a test hook."""
         return self._count, self._waiters
 
 
-def acquire_both(RLock a, RLock b):
+def acquire_both(RLock a not None, RLock b not None):
     """Takes two distinct locks in one fixed order (by address), so that two
     threads taking the same pair cannot deadlock; the first is given back
     when taking the second fails (KeyboardInterrupt)."""
@@ -301,7 +304,7 @@ def acquire_both(RLock a, RLock b):
         raise
 
 
-def release_both(RLock a, RLock b):
+def release_both(RLock a not None, RLock b not None):
     """Gives back the two locks acquire_both took."""
     a._give()
     b._give()

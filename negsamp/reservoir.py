@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import math
 import struct
-import threading
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np

@@ -236,8 +236,16 @@ def test_acquire_both_needs_two_locks():
     with pytest.raises(ValueError, match="two distinct"):
         acquire_both(a, a)
     assert a._state() == (0, 0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Argument 'b' has incorrect type"):
         acquire_both(a, threading.RLock())
+    # None is refused too (a Cython argument of a class type takes None
+    # unless told not to: this crashed)
+    for call in (acquire_both, release_both):
+        with pytest.raises(TypeError, match="Argument 'a' has incorrect type .*got NoneType"):
+            call(None, a)
+        with pytest.raises(TypeError, match="Argument 'b' has incorrect type .*got NoneType"):
+            call(a, None)
+    assert a._state() == (0, 0)
 
 
 def test_acquire_both_interrupted_on_the_second_gives_back_the_first():
@@ -254,7 +262,7 @@ def test_acquire_both_interrupted_on_the_second_gives_back_the_first():
 
 
 def test_cannot_be_pickled():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="cannot pickle 'RLock' object"):
         pickle.dumps(RLock())
 
 
